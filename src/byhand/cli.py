@@ -1,0 +1,218 @@
+"""The ``byhand`` command: a thin layer over the library.
+
+Every error a user can cause prints one line, ``byhand: error: …``, and exits non-zero (2 for bad
+input, 1 for an exercise that ``solve`` finds faulty); no traceback (set BYHAND_DEBUG=1 for one).
+Files are written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+import byhand
+from byhand.errors import ByHandError, FormatError, SolveError
+
+FORMATS = ("text", "json", "key")
+
+
+def _read(path: str, what: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    p = Path(path)
+    try:
+        if p.stat().st_size > 5_000_000:
+            raise FormatError(f"{what} {path} is larger than 5 MB; an exercise file is a few KB")
+        return p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ByHandError(f"{what} {path} does not exist") from None
+    except IsADirectoryError:
+        raise ByHandError(f"{what} {path} is a folder; give a file") from None
+    except UnicodeDecodeError:
+        raise FormatError(f"{what} {path} is not UTF-8 text") from None
+    except PermissionError:
+        raise ByHandError(f"{what} {path} cannot be read (permission denied)") from None
+
+
+def _json(path: str, what: str) -> Any:
+    text = _read(path, what)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise FormatError(f"{what} {path} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
+
+
+def write_output(text: str, out: str | None) -> None:
+    """Print, or write the file atomically: a crash never leaves half a file behind."""
+    if out is None or out == "-":
+        click.echo(text)
+        return
+    p = Path(out)
+    if p.is_dir():
+        raise ByHandError(f"output {out} is a folder; give a file name")
+    d = p.parent if str(p.parent) else Path(".")
+    if not d.exists():
+        raise ByHandError(f"output folder {d} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{p.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text if text.endswith("\n") else text + "\n")
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    click.echo(f"wrote {out}", err=True)
+
+
+def _options(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ByHandError(f"--set {pair!r}: write KEY=VALUE, e.g. --set depth=3")
+        k, v = pair.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(byhand.__version__, prog_name="byhand")
+def cli() -> None:
+    """Deep learning by hand: exact, hand-friendly exercises, answer keys and checking."""
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def topics(fmt: str) -> None:
+    """The chapters, in curriculum order."""
+    ts = byhand.topics()
+    if fmt == "json":
+        click.echo(json.dumps([t.to_json() for t in ts], indent=2, ensure_ascii=False))
+        return
+    w = max(len(t.name) for t in ts)
+    for t in ts:
+        click.echo(f"{t.chapter:2}  {t.name.ljust(w)}  {t.title} — {t.summary}")
+
+
+@cli.command()
+@click.argument("topic")
+@click.option("--seed", type=int, default=0, show_default=True, help="Variant number: the same seed gives the same exercise.")
+@click.option("--level", type=click.Choice(["easy", "medium", "hard"]), default="medium", show_default=True)
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A chapter option, e.g. --set depth=3 (see 'byhand topics --format json').")
+@click.option("--values", "values_file", metavar="FILE", help="Your own numbers for the given tensors, as JSON by sheet name.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text: the sheet; json: the exercise file; key: the answers with their steps.")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of the terminal.")
+def make(topic: str, seed: int, level: str, sets: tuple[str, ...], values_file: str | None, fmt: str, output: str | None) -> None:
+    """Make one exercise of TOPIC (see 'byhand topics')."""
+    from byhand.render.text import render_key
+
+    values = _json(values_file, "values file") if values_file else None
+    ex = byhand.make(topic, seed=seed, level=level, values=values, **_options(sets))
+    text = ex.to_json() if fmt == "json" else render_key(ex) if fmt == "key" else str(ex)
+    write_output(text, output)
+
+
+@cli.command()
+@click.argument("file")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
+@click.option("-o", "--output", metavar="FILE")
+def solve(file: str, fmt: str, output: str | None) -> None:
+    """Fill every null of a teacher's exercise FILE, or name each problem (exit 1).
+
+    Cells given as null are unknown; the cells that were null become the blanks."""
+    from byhand.render.text import render_key
+
+    ex = byhand.solve(_read(file, "exercise file"))
+    text = ex.to_json() if fmt == "json" else render_key(ex) if fmt == "key" else str(ex)
+    write_output(text, output)
+
+
+@cli.command()
+@click.argument("exercise")
+@click.argument("answers")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def check(exercise: str, answers: str, fmt: str) -> None:
+    """Check ANSWERS ({"1": "5", "2": "-2"}) against EXERCISE; per-badge verdicts and a score."""
+    ex = byhand.Exercise.from_json(_read(exercise, "exercise file"))
+    given = _json(answers, "answers file")
+    if not isinstance(given, dict):
+        raise FormatError('the answers file must be a JSON object keyed by badge, e.g. {"1": "5", "2": "-2"}')
+    res = ex.check(given)
+    if fmt == "json":
+        click.echo(json.dumps(res.to_json(), indent=2, ensure_ascii=False))
+        return
+    for v in res.verdicts:
+        mark = {"correct": "✓", "wrong": "✗", "blank": "·", "not a number": "?"}[v.verdict]
+        given_s = "" if v.given is None else f" {v.given!r}"
+        click.echo(f"[{v.badge}] {mark} {v.verdict}{given_s}")
+    for k in res.unknown_badges:
+        click.echo(f"[{k}] ? no such badge on this exercise (ignored)")
+    click.echo(f"score: {res.correct}/{res.total} ({res.score:.0%})")
+
+
+@cli.command()
+@click.argument("topic")
+@click.option("-n", "count", type=click.IntRange(1, 1_000_000), default=1000, show_default=True, help="How many variants.")
+@click.option("--level", type=click.Choice(["easy", "medium", "hard"]), default="medium", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="First seed.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def stress(topic: str, count: int, level: str, seed: int, sets: tuple[str, ...], fmt: str) -> None:
+    """Make many variants: acceptance rate, value ranges, distinct variants, time."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    opts = _options(sets)
+    byhand.make(topic, seed=seed, level=level, **opts)  # fail fast on a bad topic or option
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  transient=True, disable=not sys.stderr.isatty(), console=None) as bar:
+        task = bar.add_task(f"{topic} {level}", total=count)
+        rep = byhand.stress(topic, n=count, level=level, seed0=seed, progress=lambda k: bar.update(task, completed=k), **opts)
+    if fmt == "json":
+        click.echo(json.dumps(rep, indent=2))
+        return
+    for k, v in rep.items():
+        click.echo(f"{k:20} {v}")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the exercise file (byhand-exercise/1)."""
+    click.echo(json.dumps(byhand.schema(), indent=2, ensure_ascii=False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="byhand", standalone_mode=False)
+    except SolveError as e:
+        for p in e.problems:
+            click.echo(f"byhand: {p}", err=True)
+        click.echo(f"byhand: error: {len(e.problems)} problem{'s' if len(e.problems) != 1 else ''} in the exercise", err=True)
+        return e.exit_code
+    except ByHandError as e:
+        click.echo(f"byhand: error: {e}", err=True)
+        return e.exit_code
+    except click.exceptions.Abort:
+        click.echo("byhand: aborted", err=True)
+        return 130
+    except click.ClickException as e:
+        click.echo(f"byhand: error: {e.format_message()}", err=True)
+        return e.exit_code
+    except OSError as e:
+        click.echo(f"byhand: error: {e.strerror or e}{' (' + str(e.filename) + ')' if e.filename else ''}", err=True)
+        return 2
+    except Exception as e:  # never a traceback for a user
+        if os.environ.get("BYHAND_DEBUG"):
+            raise
+        click.echo(f"byhand: internal error: {type(e).__name__}: {e} (please report this; BYHAND_DEBUG=1 shows details)", err=True)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,432 @@
+"""A sheet's computation: named tensors and the ops between them.
+
+A :class:`Graph` is built from a list of :class:`Node` (``op``, ``ins``, ``out``, ``attrs``) and the
+shapes of its leaves (the tensors no op defines: inputs, weights, biases, targets). It checks
+every op and shape with a one-line error, evaluates everything exactly (forward, then reverse mode
+for ``grad`` nodes), and gives each computed cell its :class:`Relation` (its step).
+
+``grad`` nodes name a gradient ``∂of/∂wrt``. Reverse mode needs the gradient of every tensor on
+the way from ``wrt`` to ``of``; the graph declares those itself when a sheet does not (``dZ2``…),
+so every gradient step refers only to cells that are on the sheet. Softmax followed by
+cross-entropy is differentiated as one step, which gives the textbook ``P − Y``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from byhand.engine.ops import OPS, Attrs, Softmax, base_of, op, value_attr
+from byhand.engine.relations import Cell, PolyRelation, Relation, Term, cell_str
+from byhand.engine.tensor import MAX_SIDE, Shape, Tensor, indices, shape_str
+from byhand.engine.values import MINUS, Value, fmt, fmt_factor, norm
+from byhand.errors import GraphError
+
+ROLES = ("input", "weight", "bias", "target", "given", "computed", "loss", "grad")
+
+
+@dataclass(frozen=True)
+class Node:
+    """One op on the sheet: ``out = op(*ins)``; a ``grad`` node has no ins and attrs of/wrt."""
+
+    op: str
+    ins: tuple[str, ...]
+    out: str
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"op": self.op, "in": list(self.ins), "out": self.out}
+        if self.attrs:
+            d["attrs"] = dict(self.attrs)
+        return d
+
+    def __hash__(self) -> int:
+        return hash((self.op, self.ins, self.out, tuple(sorted(self.attrs.items()))))
+
+
+def grad_node(of: str, wrt: str, out: str) -> Node:
+    return Node("grad", (), out, {"of": of, "wrt": wrt})
+
+
+@dataclass
+class Step:
+    """One computed cell: the cells it uses and the arithmetic, as a person writes it."""
+
+    cell: Cell
+    uses: tuple[Cell, ...]
+    text: str
+    value: Value
+    op: str
+    phase: str
+
+
+class Graph:
+    def __init__(self, nodes: Sequence[Node], leaf_shapes: Mapping[str, Shape],
+                 roles: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None):
+        self.shapes: dict[str, Shape] = {}
+        self.leaves: list[str] = []
+        for name, shp in leaf_shapes.items():
+            self._check_name(name)
+            if len(shp) > 2 or any(s < 1 or s > MAX_SIDE for s in shp):
+                raise GraphError(f"tensor {name}: shape {shp} is not allowed; use a scalar, a vector or a matrix with sides 1…{MAX_SIDE}")
+            self.shapes[name] = tuple(shp)
+            self.leaves.append(name)
+        self.defined_by: dict[str, int] = {}
+        fwd: list[Node] = []
+        grads: list[Node] = []
+        for n in nodes:
+            (grads if n.op == "grad" else fwd).append(n)
+        for n in fwd:
+            self._add_forward(n, len(self.defined_by))
+        self.forward_nodes = fwd
+        self.consumers: dict[str, list[int]] = {}
+        for k, n in enumerate(fwd):
+            for name in dict.fromkeys(n.ins):
+                self.consumers.setdefault(name, []).append(k)
+        self.grad_nodes = self._normalise_grads(grads)
+        for n in self.grad_nodes:
+            self.shapes[n.out] = self.shapes[n.attrs["wrt"]]
+        self.nodes: list[Node] = fwd + self.grad_nodes
+        self.roles = self._roles(roles or {})
+        self.labels = {name: (labels or {}).get(name, name) for name in self.shapes}
+        for n in self.grad_nodes:
+            if n.out not in (labels or {}):
+                self.labels[n.out] = n.out
+        self._relations: dict[Cell, Relation] | None = None
+
+    # -- construction ---------------------------------------------------------------------
+
+    @staticmethod
+    def _check_name(name: str) -> None:
+        if not isinstance(name, str) or not name or len(name) > 40:
+            raise GraphError(f"tensor name {name!r} is not allowed; use a short name such as W1")
+
+    def _add_forward(self, n: Node, k: int) -> None:
+        o = op(n.op)
+        self._check_name(n.out)
+        if len(n.ins) != o.arity:
+            raise GraphError(f"op {n.op} → {n.out}: takes {o.arity} input{'s' if o.arity != 1 else ''}, got {len(n.ins)}")
+        for name in n.ins:
+            if name not in self.shapes:
+                raise GraphError(f"op {n.op} → {n.out}: tensor {name!r} is used before it is defined; give its values or compute it first")
+        if n.out in self.shapes:
+            raise GraphError(f"tensor {n.out!r} is defined twice; give each computed tensor its own name")
+        unknown = set(n.attrs) - set(o.attrs)
+        if unknown:
+            raise GraphError(f"op {n.op} → {n.out}: unknown attribute {sorted(unknown)[0]!r}" + (f"; it takes {', '.join(o.attrs)}" if o.attrs else "; it takes none"))
+        try:
+            shp = o.check([self.shapes[i] for i in n.ins], dict(n.attrs), n.ins)
+        except GraphError as e:
+            raise GraphError(f"op {n.op} → {n.out}: {e}") from None
+        self.shapes[n.out] = shp
+        self.defined_by[n.out] = k
+
+    def _depends(self, of: str) -> set[str]:
+        """Every tensor ``of`` depends on (itself included)."""
+        seen = {of}
+        stack = [of]
+        while stack:
+            t = stack.pop()
+            k = self.defined_by.get(t)
+            if k is not None:
+                for i in self.forward_nodes[k].ins:
+                    if i not in seen:
+                        seen.add(i)
+                        stack.append(i)
+        return seen
+
+    def fused(self, k: int, of: str) -> bool:
+        """Is forward node k a softmax whose output feeds only a cross-entropy that is ``of``?"""
+        n = self.forward_nodes[k]
+        if n.op != "softmax":
+            return False
+        cs = self.consumers.get(n.out, [])
+        if len(cs) != 1:
+            return False
+        c = self.forward_nodes[cs[0]]
+        return (c.op == "cross_entropy" and c.out == of and c.ins[0] == n.out and c.ins[1] != n.out
+                and base_of(dict(c.attrs)) == base_of(dict(n.attrs)))
+
+    def _path(self, of: str, wrt: set[str]) -> set[str]:
+        """Tensors on a path from any of ``wrt`` to ``of`` (they all need a gradient)."""
+        deps = self._depends(of)
+        on: set[str] = set()
+        # forward reachability from wrt, restricted to deps
+        reach = set(w for w in wrt if w in deps)
+        for n in self.forward_nodes:
+            if n.out in deps and any(i in reach for i in n.ins):
+                reach.add(n.out)
+        for t in reach:
+            on.add(t)
+        return on
+
+    def _normalise_grads(self, grads: list[Node]) -> list[Node]:
+        if not grads:
+            return []
+        declared: dict[tuple[str, str], str] = {}
+        for n in grads:
+            of, wrt = n.attrs.get("of"), n.attrs.get("wrt")
+            extra = set(n.attrs) - {"of", "wrt"}
+            if n.ins:
+                raise GraphError(f"grad → {n.out}: takes no inputs; name them in attrs \"of\" and \"wrt\"")
+            if extra:
+                raise GraphError(f"grad → {n.out}: unknown attribute {sorted(extra)[0]!r}; it takes of and wrt")
+            if not isinstance(of, str) or of not in self.shapes:
+                raise GraphError(f"grad → {n.out}: attribute \"of\" must name a tensor of the sheet, not {of!r}")
+            if not isinstance(wrt, str) or wrt not in self.shapes:
+                raise GraphError(f"grad → {n.out}: attribute \"wrt\" must name a tensor of the sheet, not {wrt!r}")
+            if self.shapes[of] != ():
+                raise GraphError(f"grad → {n.out}: {of} is a {shape_str(self.shapes[of])}; a gradient is taken of a scalar (a loss)")
+            if wrt not in self._depends(of):
+                raise GraphError(f"grad → {n.out}: {of} does not depend on {wrt}")
+            if n.out in self.shapes or n.out in declared.values():
+                raise GraphError(f"tensor {n.out!r} is defined twice; give each gradient its own name")
+            self._check_name(n.out)
+            if (of, wrt) in declared:
+                raise GraphError(f"grad of {of} with respect to {wrt} is asked twice ({declared[(of, wrt)]} and {n.out})")
+            declared[(of, wrt)] = n.out
+        self.grad_name: dict[tuple[str, str], str] = dict(declared)
+        out: list[Node] = []
+        taken = set(self.shapes) | set(declared.values())
+        for of in dict.fromkeys(k[0] for k in declared):
+            wrts = {w for (o, w) in declared if o == of}
+            need = self._path(of, wrts) - {of}
+            for k in range(len(self.forward_nodes)):
+                if self.fused(k, of):
+                    p = self.forward_nodes[k].out
+                    if (of, p) not in declared:
+                        need.discard(p)
+            for t in sorted(need):
+                if (of, t) not in declared:
+                    for cand in (f"d{t}", f"d{of}_d{t}"):
+                        if cand not in taken:
+                            break
+                    else:  # pragma: no cover - two names are always enough in practice
+                        raise GraphError(f"no free name for the gradient of {of} with respect to {t}")
+                    taken.add(cand)
+                    self.grad_name[(of, t)] = cand
+            # the order of reverse mode: later consumers first; within a node, its inputs in order
+            order: list[str] = []
+            for k in range(len(self.forward_nodes) - 1, -1, -1):
+                n = self.forward_nodes[k]
+                if n.out == of and (of, of) in self.grad_name:
+                    order.append(of)
+                for i in n.ins:
+                    if (of, i) in self.grad_name and i not in order and self._last_consumer(i, of) == k:
+                        order.append(i)
+            for t in order:
+                out.append(grad_node(of, t, self.grad_name[(of, t)]))
+        return out
+
+    def _last_consumer(self, t: str, of: str) -> int:
+        deps = self._depends(of)
+        ks = [k for k in self.consumers.get(t, []) if self.forward_nodes[k].out in deps]
+        return max(ks) if ks else -1
+
+    def _roles(self, given: Mapping[str, str]) -> dict[str, str]:
+        roles: dict[str, str] = {}
+        for name in self.leaves:
+            roles[name] = "given"
+        for n in self.forward_nodes:
+            if n.op == "linear":
+                for name, r in zip(n.ins, ("weight", "bias", "input")):
+                    if name in self.leaves and roles[name] == "given":
+                        roles[name] = r
+            if n.op in ("half_sse", "cross_entropy"):
+                if n.ins[1] in self.leaves:
+                    roles[n.ins[1]] = "target"
+                roles[n.out] = "loss"
+            elif n.out not in roles:
+                roles[n.out] = "computed"
+        for n in self.grad_nodes:
+            roles[n.out] = "grad"
+        for name, r in given.items():
+            if name in roles:
+                if r not in ROLES:
+                    raise GraphError(f"tensor {name}: role {r!r} is unknown; use one of {', '.join(ROLES)}")
+                roles[name] = r
+        return roles
+
+    # -- evaluation -----------------------------------------------------------------------
+
+    def evaluate(self, leaves: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        """Every tensor of the sheet, exactly, from the leaves."""
+        vals: dict[str, Tensor] = {}
+        for name in self.leaves:
+            t = leaves.get(name)
+            if t is None:
+                raise GraphError(f"tensor {name} has no values; give it as a {shape_str(self.shapes[name])}")
+            if t.shape != self.shapes[name]:
+                raise GraphError(f"tensor {name} should be a {shape_str(self.shapes[name])}, got a {shape_str(t.shape)}")
+            vals[name] = t
+        for n in self.forward_nodes:
+            vals[n.out] = OPS[n.op].forward([vals[i] for i in n.ins], dict(n.attrs))
+        for of in dict.fromkeys(n.attrs["of"] for n in self.grad_nodes):
+            adj = self.backward(of, vals)
+            for n in self.grad_nodes:
+                if n.attrs["of"] == of:
+                    vals[n.out] = adj[n.attrs["wrt"]]
+        return vals
+
+    def backward(self, of: str, vals: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        """Reverse mode: the exact gradient of scalar ``of`` with respect to every tensor it uses."""
+        adj: dict[str, Tensor] = {of: Tensor((), [1])}
+        deps = self._depends(of)
+        for k in range(len(self.forward_nodes) - 1, -1, -1):
+            n = self.forward_nodes[k]
+            if n.out not in deps:
+                continue
+            if self.fused(k, of):  # softmax + cross-entropy as one step: P − Y
+                grads: list[Tensor | None] = [self._fused_vjp(n, vals, adj[of].data[0])]
+            elif n.out not in adj:
+                continue
+            elif n.op == "cross_entropy" and n.ins[0] in self.defined_by and self.fused(self.defined_by[n.ins[0]], of):
+                continue  # done with its softmax
+            else:
+                grads = OPS[n.op].vjp([vals[i] for i in n.ins], vals[n.out], adj[n.out], dict(n.attrs))
+            for name, g in zip(n.ins, grads):
+                if g is None or name not in deps:
+                    continue
+                if name in adj:
+                    adj[name] = Tensor(g.shape, [norm(a + b) for a, b in zip(adj[name].data, g.data)])
+                else:
+                    adj[name] = g
+        for name in deps:
+            if name not in adj:
+                adj[name] = Tensor.full(self.shapes[name], 0)
+        return adj
+
+    def _fused_target(self, n: Node) -> tuple[str, Attrs]:
+        c = self.forward_nodes[self.consumers[n.out][0]]
+        return c.ins[1], dict(n.attrs)
+
+    def _fused_vjp(self, n: Node, vals: Mapping[str, Tensor], g: Value) -> Tensor:
+        """∂L/∂Z for L = cross_entropy(softmax(Z), Y): (P·ΣY − Y)/T per column."""
+        y_name, attrs = self._fused_target(n)
+        p, y = vals[n.out], vals[y_name]
+        t = value_attr(attrs, "temperature", 1)
+        rows = p.shape[0]
+        cols = p.shape[1] if len(p.shape) == 2 else 1
+        out: list[Value] = []
+        for i in range(rows):
+            for j in range(cols):
+                sy = sum((y.data[r * cols + j] for r in range(rows)), 0)
+                q = i * cols + j
+                v = (p.data[q] * sy - y.data[q]) * g
+                out.append(norm(v / t if isinstance(v, float) or isinstance(t, float) else Fraction(v) / Fraction(t)))
+        return Tensor(p.shape, out)
+
+    # -- relations and steps --------------------------------------------------------------
+
+    def relations(self) -> dict[Cell, Relation]:
+        """The relation defining every computed cell (forward and gradient), in step order."""
+        if self._relations is None:
+            rels: dict[Cell, Relation] = {}
+            for n in self.forward_nodes:
+                o = OPS[n.op]
+                for r in o.relations(n.ins, n.out, [self.shapes[i] for i in n.ins], self.shapes[n.out], dict(n.attrs)):
+                    rels[r.out] = r
+            cache: dict[int, dict[Cell, list[tuple[Cell | None, list[Term]]]]] = {}
+            for g in self.grad_nodes:
+                of, wrt = g.attrs["of"], g.attrs["wrt"]
+                for idx in indices(self.shapes[wrt]):
+                    rels[(g.out, idx)] = self._grad_relation(of, (wrt, idx), g.out, rels, cache)
+            self._relations = rels
+        return self._relations
+
+    def _partials_of_node(self, k: int, of: str, rels: dict[Cell, Relation],
+                          cache: dict[int, dict[Cell, list[tuple[Cell | None, list[Term]]]]]) -> dict[Cell, list[tuple[Cell | None, list[Term]]]]:
+        """For node k: input cell → [(gradient cell of the output it feeds, ∂out/∂in terms)]."""
+        key = k * 1000003 + hash(of) % 1000003
+        if key in cache:
+            return cache[key]
+        n = self.forward_nodes[k]
+        res: dict[Cell, list[tuple[Cell | None, list[Term]]]] = {}
+        if self.fused(k, of):
+            y_name, attrs = self._fused_target(n)
+            t = value_attr(attrs, "temperature", 1)
+            inv_t = Fraction(1) / Fraction(t) if not isinstance(t, float) else 1 / t
+            inv_t = norm(inv_t)
+            shape = self.shapes[n.out]
+            rows = shape[0]
+            for idx in indices(shape):
+                j = idx[1] if len(idx) == 2 else None
+                col = [(y_name, (r, j) if j is not None else (r,)) for r in range(rows)]
+                terms = [Term(inv_t, ((n.out, idx), yc)) for yc in col] + [Term(-inv_t, ((y_name, idx),))]
+                res[(n.ins[0], idx)] = [(None, terms)]
+        else:
+            o = OPS[n.op]
+            for oc in indices(self.shapes[n.out]):
+                r = rels[(n.out, oc)]
+                gcell = None if n.out == of else (self.grad_name[(of, n.out)], oc)
+                for c, ts in o.partials(r, n.ins, dict(n.attrs)).items():
+                    res.setdefault(c, []).append((gcell, ts))
+        cache[key] = res
+        return res
+
+    def _grad_relation(self, of: str, x: Cell, out: str, rels: dict[Cell, Relation],
+                       cache: dict[int, dict[Cell, list[tuple[Cell | None, list[Term]]]]]) -> Relation:
+        name = x[0]
+        if name == of:
+            return PolyRelation((out, x[1]), [Term(1)], "grad", phase="backward", style="const")
+        deps = self._depends(of)
+        terms: list[Term] = []
+        fused_text = False
+        for k in self.consumers.get(name, []):
+            n = self.forward_nodes[k]
+            if n.out not in deps:
+                continue
+            if n.op == "cross_entropy" and self.defined_by.get(n.ins[0], -1) >= 0 and self.fused(self.defined_by[n.ins[0]], of):
+                continue
+            fused_text = fused_text or self.fused(k, of)
+            for gcell, ts in self._partials_of_node(k, of, rels, cache).get(x, []):
+                terms += [t.times(gcell) for t in ts]
+        style = "relu" if len(terms) == 1 and terms[0].gate is not None else "sum"
+        rel = PolyRelation((out, x[1]), terms, "grad", phase="backward", style=style)
+        if fused_text and len(terms) == len([t for t in terms if t.coef != 0]):
+            rel.text_fn = _p_minus_y_text(rel, terms)
+        if not terms:
+            rel.style = "const"
+        return rel
+
+    def steps(self, vals: Mapping[str, Tensor], precision: int = 3) -> Iterator[Step]:
+        """Every computed cell in the order a person computes them: forward ops in order, each
+        tensor row by row; then the gradients, from the loss backwards."""
+        rels = self.relations()
+
+        def get(c: Cell) -> Value:
+            return vals[c[0]][c[1]]  # type: ignore[no-any-return]
+
+        for n in self.nodes:
+            for idx in indices(self.shapes[n.out]):
+                r = rels[(n.out, idx)]
+                yield Step((n.out, idx), r.uses, r.text(get, precision), get((n.out, idx)), r.op, r.phase)
+
+
+def _p_minus_y_text(rel: PolyRelation, terms: list[Term]) -> Any:
+    """Text of the fused softmax + cross-entropy gradient: ``P − Y`` (divided by T if T ≠ 1)."""
+    p_cell = terms[0].cells[0]
+    y_cell = terms[-1].cells[0]
+    inv_t = terms[-1].coef * -1
+    uses = list(rel.uses)
+    ip, iy = uses.index(p_cell), uses.index(y_cell)
+    iys = [k for k, c in enumerate(uses) if c[0] == y_cell[0]]
+
+    def text(v: list[Value], r: Value, p: int) -> str:
+        sy = sum((v[k] for k in iys), 0)
+        core = f"{fmt(v[ip], p)} {MINUS} {fmt_factor(v[iy], p)}" if sy == 1 else \
+            f"{fmt(v[ip], p)}·{fmt_factor(sy, p)} {MINUS} {fmt_factor(v[iy], p)}"
+        if inv_t != 1:
+            core = f"({core})·{fmt_factor(inv_t, p)}"
+        return f"{core} = {fmt(r, p)}"
+
+    return text
+
+
+def describe(c: Cell) -> str:
+    return cell_str(c)
+
+
+__all__ = ["Graph", "Node", "Step", "grad_node", "describe", "ROLES", "Softmax"]

@@ -1,0 +1,675 @@
+"""The registry of ops. Each op holds, side by side:
+
+* ``check``     — the shape rule (and a clear error when shapes do not fit),
+* ``forward``   — the exact whole-tensor forward, fast, used to generate variants,
+* ``relation``  — the same maths for one output cell: which cells it uses and the step written
+                  out (``1·2 + 0·1 + (−1)·2 + 1 = 2``); the solver reads its equation,
+* ``vjp``       — the exact backward (vector-Jacobian product), fast,
+* ``partials``  — ∂out/∂in cell by cell, the source of every gradient step on a sheet
+                  (derived from the relation for sums of products; given by hand otherwise).
+
+Samples are columns: ``linear`` computes ``W·X + b`` with the bias added to every column.
+
+>>> from byhand.engine.tensor import Tensor
+>>> OPS["dot"].forward([Tensor.from_nested([2, 3]), Tensor.from_nested([1, 1])], {}).data
+[5]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+from byhand.engine.relations import Cell, FuncRelation, PolyRelation, Relation, Term, vdiv
+from byhand.engine.tensor import Index, Shape, Tensor, indices, shape_str, size
+from byhand.engine.values import MINUS, Value, fmt, fmt_factor, from_json, norm
+from byhand.errors import GraphError
+
+Attrs = dict[str, Any]
+
+E = "e"
+
+
+class Op:
+    """One operation. Subclasses fill in the maths; see the module docstring."""
+
+    name: str = ""
+    arity: int = 0
+    summary: str = ""
+    attrs: dict[str, str] = {}
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        raise NotImplementedError
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        raise NotImplementedError
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        raise NotImplementedError
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        raise NotImplementedError
+
+    def partials(self, rel: Relation, ins: Sequence[str], attrs: Attrs) -> dict[Cell, list[Term]]:
+        """∂out/∂c for every input cell c the relation uses (sums of products: by rule)."""
+        assert isinstance(rel, PolyRelation)
+        out: dict[Cell, list[Term]] = {}
+        for c in rel.uses:
+            if c[0] not in ins:
+                continue
+            ts = [d for t in rel.terms for d in t.derivative(c)]
+            if ts:
+                out[c] = ts
+        return out
+
+    def relations(self, ins: Sequence[str], out: str, shapes: Sequence[Shape], out_shape: Shape,
+                  attrs: Attrs) -> list[Relation]:
+        return [self.relation(i, ins, out, shapes, attrs) for i in indices(out_shape)]
+
+
+OPS: dict[str, Op] = {}
+
+
+def register(cls: type[Op]) -> type[Op]:
+    OPS[cls.name] = cls()
+    return cls
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def _need(cond: bool, msg: str) -> None:
+    if not cond:
+        raise GraphError(msg)
+
+
+def _mm(a: list[Value], b: list[Value], m: int, k: int, n: int) -> list[Value]:
+    """(m×k)·(k×n), flat row-major."""
+    out: list[Value] = []
+    for i in range(m):
+        row = a[i * k : (i + 1) * k]
+        for j in range(n):
+            s: Value = 0
+            for t in range(k):
+                s += row[t] * b[t * n + j]
+            out.append(norm(s))
+    return out
+
+
+def _t(a: list[Value], m: int, n: int) -> list[Value]:
+    """Transpose of an m×n flat matrix."""
+    return [a[i * n + j] for j in range(n) for i in range(m)]
+
+
+def _cols(shape: Shape) -> int:
+    return shape[1] if len(shape) == 2 else 1
+
+
+def _as2(shape: Shape) -> tuple[int, int]:
+    """A vector is a single column."""
+    if len(shape) == 1:
+        return shape[0], 1
+    return shape[0], shape[1]
+
+
+def _idx2(shape: Shape, i: int, j: int) -> Index:
+    return (i,) if len(shape) == 1 else (i, j)
+
+
+def _sum_text(vals: list[Value], value: Value, p: int) -> str:
+    s = ""
+    for k, v in enumerate(vals):
+        f = fmt(v, p)
+        if k == 0:
+            s = f
+        elif f.startswith(MINUS):
+            s += f" {MINUS} {f[1:]}"
+        else:
+            s += f" + {f}"
+    return f"{s} = {fmt(value, p)}"
+
+
+def base_of(attrs: Attrs) -> int | str:
+    b = attrs.get("base", E)
+    if b in (E, "E"):
+        return E
+    if isinstance(b, int) and not isinstance(b, bool) and b >= 2:
+        return b
+    raise GraphError(f"base {b!r} is not allowed; use 3 (by hand) or \"e\"")
+
+
+def ln_base(b: int | str) -> float:
+    return 1.0 if b == E else math.log(b)  # type: ignore[arg-type]
+
+
+def power(b: int | str, x: Value) -> Value:
+    """b**x, exact when b is an integer and x an integer."""
+    if b != E and type(x) is int:
+        return b**x if x >= 0 else Fraction(1, b ** (-x))  # type: ignore[operator]
+    if b == E:
+        return math.exp(x)
+    return float(b) ** float(x)  # type: ignore[arg-type]
+
+
+def value_attr(attrs: Attrs, key: str, default: Value) -> Value:
+    v = attrs.get(key, None)
+    if v is None:
+        return default
+    r = from_json(v, where=f"attribute {key!r}")
+    assert r is not None
+    return r
+
+
+# ---------------------------------------------------------------------------------------------
+# products
+
+
+@register
+class Dot(Op):
+    name, arity, summary = "dot", 2, "a·b = Σ aᵢbᵢ (vectors → scalar)"
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        a, b = shapes
+        _need(len(a) == 1 and len(b) == 1, f"dot needs two vectors, got {names[0]} ({shape_str(a)}) and {names[1]} ({shape_str(b)})")
+        _need(a == b, f"dot needs vectors of one length: {names[0]} has {a[0]}, {names[1]} has {b[0]}")
+        return ()
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        a, b = xs
+        return Tensor((), [norm(sum((x * y for x, y in zip(a.data, b.data)), 0))])
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        a, b = ins
+        return PolyRelation((out, ()), [Term(1, ((a, (k,)), (b, (k,)))) for k in range(shapes[0][0])], "dot")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        a, b = xs
+        g = dy.data[0]
+        return [Tensor(a.shape, [norm(g * v) for v in b.data]), Tensor(b.shape, [norm(g * v) for v in a.data])]
+
+
+@register
+class MatMul(Op):
+    name, arity, summary = "matmul", 2, "A·B: row i of A meets column j of B"
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        a, b = shapes
+        _need(len(a) == 2, f"matmul needs a matrix on the left, {names[0]} is a {shape_str(a)}")
+        _need(len(b) in (1, 2), f"matmul needs a matrix or vector on the right, {names[1]} is a {shape_str(b)}")
+        _need(a[1] == b[0], f"matmul: {names[0]} ({shape_str(a)}) has {a[1]} columns but {names[1]} ({shape_str(b)}) has {b[0]} rows")
+        return (a[0],) if len(b) == 1 else (a[0], b[1])
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        a, b = xs
+        m, k = a.shape
+        n = _cols(b.shape)
+        return Tensor((m,) if len(b.shape) == 1 else (m, n), _mm(a.data, b.data, m, k, n))
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        a, b = ins
+        i, j = (idx[0], 0) if len(idx) == 1 else idx
+        k = shapes[0][1]
+        return PolyRelation((out, idx), [Term(1, ((a, (i, t)), (b, _idx2(shapes[1], t, j)))) for t in range(k)], "matmul")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        a, b = xs
+        m, k = a.shape
+        n = _cols(b.shape)
+        da = _mm(dy.data, _t(b.data, k, n), m, n, k)
+        db = _mm(_t(a.data, m, k), dy.data, k, m, n)
+        return [Tensor(a.shape, da), Tensor(b.shape, db)]
+
+
+@register
+class Linear(Op):
+    name, arity, summary = "linear", 3, "W·X + b = [W | b]·[X ; 1], the bias added to every column"
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        w, b, x = shapes
+        _need(len(w) == 2, f"linear: the weights {names[0]} must be a matrix, not a {shape_str(w)}")
+        _need(len(b) == 1, f"linear: the bias {names[1]} must be a vector, not a {shape_str(b)}")
+        _need(b[0] == w[0], f"linear: {names[0]} has {w[0]} rows, so the bias {names[1]} needs {w[0]} entries, not {b[0]}")
+        _need(len(x) in (1, 2), f"linear: the input {names[2]} must be a vector or matrix, not a {shape_str(x)}")
+        _need(x[0] == w[1], f"linear: {names[0]} ({shape_str(w)}) has {w[1]} columns but {names[2]} ({shape_str(x)}) has {x[0]} rows")
+        return (w[0],) if len(x) == 1 else (w[0], x[1])
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        w, b, x = xs
+        m, k = w.shape
+        n = _cols(x.shape)
+        z = _mm(w.data, x.data, m, k, n)
+        z = [norm(z[i * n + j] + b.data[i]) for i in range(m) for j in range(n)]
+        return Tensor((m,) if len(x.shape) == 1 else (m, n), z)
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        w, b, x = ins
+        i, j = (idx[0], 0) if len(idx) == 1 else idx
+        terms = [Term(1, ((w, (i, t)), (x, _idx2(shapes[2], t, j)))) for t in range(shapes[0][1])]
+        terms.append(Term(1, ((b, (i,)),)))
+        return PolyRelation((out, idx), terms, "linear")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        w, b, x = xs
+        m, k = w.shape
+        n = _cols(x.shape)
+        dw = _mm(dy.data, _t(x.data, k, n), m, n, k)
+        db = [norm(sum(dy.data[i * n : (i + 1) * n], 0)) for i in range(m)]
+        dx = _mm(_t(w.data, m, k), dy.data, k, m, n)
+        return [Tensor(w.shape, dw), Tensor(b.shape, db), Tensor(x.shape, dx)]
+
+
+@register
+class Transpose(Op):
+    name, arity, summary = "transpose", 1, "Aᵀ (a vector becomes a one-row matrix)"
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        (a,) = shapes
+        _need(len(a) in (1, 2), f"transpose needs a vector or matrix, {names[0]} is a {shape_str(a)}")
+        return (1, a[0]) if len(a) == 1 else (a[1], a[0])
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        (a,) = xs
+        m, n = _as2(a.shape)
+        return Tensor((n, m), _t(a.data, m, n))
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        i, j = idx
+        src = (ins[0], _idx2(shapes[0], j, i))
+        return PolyRelation((out, idx), [Term(1, (src,))], "transpose", style="copy")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        (a,) = xs
+        n, m = dy.shape
+        return [Tensor(a.shape, _t(dy.data, n, m))]
+
+
+# ---------------------------------------------------------------------------------------------
+# element-wise
+
+
+class _Elementwise2(Op):
+    arity = 2
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        a, b = shapes
+        if a == b or b == ():
+            return a
+        if a == ():
+            return b
+        raise GraphError(f"{self.name} needs tensors of one shape (or a scalar): {names[0]} is {shape_str(a)}, {names[1]} is {shape_str(b)}")
+
+    @staticmethod
+    def _cell(shape: Shape, idx: Index) -> Index:
+        return () if shape == () else idx
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        a, b = xs
+        shape = a.shape if a.shape != () else b.shape
+        ad = a.data if a.shape == shape else a.data * size(shape)
+        bd = b.data if b.shape == shape else b.data * size(shape)
+        return Tensor(shape, [norm(self.f(x, y)) for x, y in zip(ad, bd)])
+
+    def f(self, x: Value, y: Value) -> Value:
+        raise NotImplementedError
+
+    def terms(self, a: Cell, b: Cell) -> list[Term]:
+        raise NotImplementedError
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        a = (ins[0], self._cell(shapes[0], idx))
+        b = (ins[1], self._cell(shapes[1], idx))
+        return PolyRelation((out, idx), self.terms(a, b), self.name, style=self.style)
+
+    style = "sum"
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        a, b = xs
+        shape = y.shape
+        ad = a.data if a.shape == shape else a.data * size(shape)
+        bd = b.data if b.shape == shape else b.data * size(shape)
+        ga, gb = [], []
+        for x, z, g in zip(ad, bd, dy.data):
+            pa, pb = self.df(x, z)
+            ga.append(norm(g * pa))
+            gb.append(norm(g * pb))
+        da = Tensor(shape, ga) if a.shape == shape else Tensor((), [norm(sum(ga, 0))])
+        db = Tensor(shape, gb) if b.shape == shape else Tensor((), [norm(sum(gb, 0))])
+        return [da, db]
+
+    def df(self, x: Value, y: Value) -> tuple[Value, Value]:
+        raise NotImplementedError
+
+
+@register
+class Add(_Elementwise2):
+    name, summary = "add", "A + B element-wise (also the skip connection)"
+
+    def f(self, x: Value, y: Value) -> Value:
+        return x + y
+
+    def df(self, x: Value, y: Value) -> tuple[Value, Value]:
+        return 1, 1
+
+    def terms(self, a: Cell, b: Cell) -> list[Term]:
+        return [Term(1, (a,)), Term(1, (b,))]
+
+
+@register
+class Sub(_Elementwise2):
+    name, summary = "sub", "A − B element-wise"
+
+    def f(self, x: Value, y: Value) -> Value:
+        return x - y
+
+    def df(self, x: Value, y: Value) -> tuple[Value, Value]:
+        return 1, -1
+
+    def terms(self, a: Cell, b: Cell) -> list[Term]:
+        return [Term(1, (a,)), Term(-1, (b,))]
+
+
+@register
+class Mul(_Elementwise2):
+    name, summary = "mul", "A .* B element-wise"
+
+    def f(self, x: Value, y: Value) -> Value:
+        return x * y
+
+    def df(self, x: Value, y: Value) -> tuple[Value, Value]:
+        return y, x
+
+    def terms(self, a: Cell, b: Cell) -> list[Term]:
+        return [Term(1, (a, b))]
+
+
+@register
+class Div(_Elementwise2):
+    name, summary = "div", "A / B element-wise, exact (the ratio dZ/dW)"
+    style = "div"
+
+    def f(self, x: Value, y: Value) -> Value:
+        if y == 0:
+            raise GraphError("div: division by zero")
+        return vdiv(x, y)
+
+    def df(self, x: Value, y: Value) -> tuple[Value, Value]:
+        return vdiv(1, y), vdiv(-x, y * y)
+
+    def terms(self, a: Cell, b: Cell) -> list[Term]:
+        return [Term(1, (a,), (b,))]
+
+
+class _Elementwise1(Op):
+    arity = 1
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        return shapes[0]
+
+
+@register
+class ReLU(_Elementwise1):
+    name, summary = "relu", "max(Z, 0): cross out each negative and write 0"
+
+    def alpha(self, attrs: Attrs) -> Value:
+        return 0
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        a = self.alpha(attrs)
+        return Tensor(xs[0].shape, [z if z > 0 else norm(a * z) for z in xs[0].data])
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        z = (ins[0], idx)
+        return PolyRelation((out, idx), [Term(1, (z,), gate=z, alpha=self.alpha(attrs))], self.name, style="relu")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        a = self.alpha(attrs)
+        return [Tensor(y.shape, [g if z > 0 else norm(a * g) for z, g in zip(xs[0].data, dy.data)])]
+
+
+@register
+class LeakyReLU(ReLU):
+    name, summary = "leaky_relu", "Z if Z > 0 else α·Z (attribute alpha, e.g. \"1/10\")"
+    attrs = {"alpha": "the slope for negatives, a value such as \"1/10\" or \"1/2\""}
+
+    def alpha(self, attrs: Attrs) -> Value:
+        return value_attr(attrs, "alpha", Fraction(1, 10))
+
+
+@register
+class Sigmoid(_Elementwise1):
+    name, summary = "sigmoid", "1/(1 + e^−Z) (inexact)"
+
+    @staticmethod
+    def s(z: Value) -> float:
+        return 1.0 / (1.0 + math.exp(-float(z)))
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        return Tensor(xs[0].shape, [self.s(z) for z in xs[0].data])
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        def text(v: list[Value], r: Value, p: int) -> str:
+            return f"1/(1 + e^{fmt_factor(-v[0], p)}) = {fmt(r, p)}"
+
+        return FuncRelation((out, idx), [(ins[0], idx)], "sigmoid", lambda v: self.s(v[0]), text)
+
+    def partials(self, rel: Relation, ins: Sequence[str], attrs: Attrs) -> dict[Cell, list[Term]]:
+        a = rel.out
+        return {rel.uses[0]: [Term(1, (a,)), Term(-1, (a, a))]}  # σ' = σ(1 − σ)
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        return [Tensor(y.shape, [g * (a - a * a) for a, g in zip(y.data, dy.data)])]
+
+
+@register
+class Softmax(Op):
+    name, arity = "softmax", 1
+    summary = "base^(Z/T) / Σ base^(Z/T), per column (base 3 by hand, or e)"
+    attrs = {"base": "3 or \"e\" (default \"e\")", "temperature": "a value T > 0 (default 1)"}
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        (z,) = shapes
+        _need(len(z) in (1, 2), f"softmax needs a vector or matrix, {names[0]} is a {shape_str(z)}")
+        base_of(attrs)
+        t = value_attr(attrs, "temperature", 1)
+        _need(t > 0, f"softmax: temperature must be positive, not {t}")
+        return z
+
+    @staticmethod
+    def column(zs: Sequence[Value], attrs: Attrs) -> list[Value]:
+        b = base_of(attrs)
+        t = value_attr(attrs, "temperature", 1)
+        es = [power(b, norm(vdiv(z, t)) if not isinstance(z, float) else z / t) for z in zs]
+        s = sum(es, 0)
+        return [norm(vdiv(e, s)) for e in es]
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        (z,) = xs
+        m, n = _as2(z.shape)
+        out: list[Value] = [0] * (m * n)
+        for j in range(n):
+            col = self.column([z.data[i * n + j] for i in range(m)], attrs)
+            for i in range(m):
+                out[i * n + j] = col[i]
+        return Tensor(z.shape, out)
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        shape = shapes[0]
+        i, j = (idx[0], 0) if len(idx) == 1 else idx
+        uses = [(ins[0], _idx2(shape, k, j)) for k in range(shape[0])]
+        b = base_of(attrs)
+        t = value_attr(attrs, "temperature", 1)
+
+        def fn(v: list[Value]) -> Value:
+            return self.column(v, attrs)[i]
+
+        def text(v: list[Value], r: Value, p: int) -> str:
+            def ex(z: Value) -> str:
+                e = fmt(z, p) if t == 1 else f"({fmt(z, p)}/{fmt(t, p)})"
+                return f"{'e' if b == E else b}^{e}"
+
+            num = ex(v[i])
+            den = " + ".join(ex(z) for z in v)
+            es = [power(b, norm(vdiv(z, t)) if not isinstance(z, float) else z / t) for z in v]
+            mid = f" = {fmt(es[i], p)} / {fmt(sum(es, 0), p)}"
+            return f"{num} / ({den}){mid} = {fmt(r, p)}"
+
+        return FuncRelation((out, idx), uses, "softmax", fn, text)
+
+    def partials(self, rel: Relation, ins: Sequence[str], attrs: Attrs) -> dict[Cell, list[Term]]:
+        # ∂P_i/∂Z_k = κ·P_i·(δ_ik − P_k), κ = ln(base)/T
+        b = base_of(attrs)
+        t = value_attr(attrs, "temperature", 1)
+        kappa: Value = vdiv(1, t) if b == E else math.log(b) / float(t)  # type: ignore[arg-type]
+        p = rel.out
+        out_name, idx = p
+        res: dict[Cell, list[Term]] = {}
+        for z in rel.uses:
+            k = z[1]
+            pk = (out_name, k)
+            ts = [Term(-kappa, (p, pk))]
+            if k == idx:
+                ts.insert(0, Term(kappa, (p,)))
+            res[z] = ts
+        return res
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        b = base_of(attrs)
+        t = value_attr(attrs, "temperature", 1)
+        kappa: Value = vdiv(1, t) if b == E else math.log(b) / float(t)  # type: ignore[arg-type]
+        m, n = _as2(y.shape)
+        dz: list[Value] = [0] * (m * n)
+        for j in range(n):
+            s = sum((y.data[i * n + j] * dy.data[i * n + j] for i in range(m)), 0)
+            for i in range(m):
+                q = i * n + j
+                dz[q] = norm(kappa * y.data[q] * (dy.data[q] - s))
+        return [Tensor(y.shape, dz)]
+
+
+# ---------------------------------------------------------------------------------------------
+# reductions and losses
+
+
+@register
+class Sum(Op):
+    name, arity, summary = "sum", 1, "Σ of all entries (→ scalar)"
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        return ()
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        return Tensor((), [norm(sum(xs[0].data, 0))])
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        return PolyRelation((out, ()), [Term(1, ((ins[0], i),)) for i in indices(shapes[0])], "sum")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        return [Tensor.full(xs[0].shape, dy.data[0])]
+
+
+@register
+class HalfSSE(Op):
+    name, arity, summary = "half_sse", 2, "½ Σ (Ŷ − Y)², so ∂L/∂Ŷ = Ŷ − Y"
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        _need(shapes[0] == shapes[1], f"half_sse needs Ŷ and Y of one shape: {names[0]} is {shape_str(shapes[0])}, {names[1]} is {shape_str(shapes[1])}")
+        return ()
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        yh, y = xs
+        return Tensor((), [norm(Fraction(1, 2) * sum(((a - b) * (a - b) for a, b in zip(yh.data, y.data)), 0))])
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        h = Fraction(1, 2)
+        terms: list[Term] = []
+        uses: list[Cell] = []
+        for i in indices(shapes[0]):
+            a, b = (ins[0], i), (ins[1], i)
+            terms += [Term(h, (a, a)), Term(-1, (a, b)), Term(h, (b, b))]
+            uses += [a, b]
+
+        def text(v: list[Value], r: Value, p: int) -> str:
+            sq = " + ".join(f"({fmt(v[k], p)} {MINUS} {fmt_factor(v[k + 1], p)})²" for k in range(0, len(v), 2))
+            return f"½·({sq}) = {fmt(r, p)}"
+
+        return PolyRelation((out, ()), terms, "half_sse", uses=uses, text_fn=text)
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        yh, t = xs
+        g = dy.data[0]
+        d = [norm(g * (a - b)) for a, b in zip(yh.data, t.data)]
+        return [Tensor(yh.shape, d), Tensor(t.shape, [norm(-v) for v in d])]
+
+
+@register
+class CrossEntropy(Op):
+    name, arity, summary = "cross_entropy", 2, "−Σ Y·log P over all columns (log in the softmax's base)"
+    attrs = {"base": "the base of the log: 3 or \"e\" (default \"e\"); must match the softmax feeding P"}
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        _need(shapes[0] == shapes[1], f"cross_entropy needs P and Y of one shape: {names[0]} is {shape_str(shapes[0])}, {names[1]} is {shape_str(shapes[1])}")
+        base_of(attrs)
+        return ()
+
+    @staticmethod
+    def ce(p: Sequence[Value], y: Sequence[Value], b: int | str) -> Value:
+        total = 0.0
+        lb = ln_base(b)
+        for pi, yi in zip(p, y):
+            if yi != 0:
+                if not pi > 0:
+                    raise GraphError("cross_entropy: a probability is 0 where the target is not")
+                total -= float(yi) * math.log(float(pi)) / lb
+        return total
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        return Tensor((), [self.ce(xs[0].data, xs[1].data, base_of(attrs))])
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        b = base_of(attrs)
+        cells = list(indices(shapes[0]))
+        uses = [(ins[0], i) for i in cells] + [(ins[1], i) for i in cells]
+        n = len(cells)
+        log = "ln" if b == E else f"log{''.join('₀₁₂₃₄₅₆₇₈₉'[int(d)] for d in str(b))}"
+
+        def text(v: list[Value], r: Value, p: int) -> str:
+            parts = [f"{fmt_factor(v[n + k], p)}·{log} {fmt_factor(v[k], p)}" for k in range(n) if v[n + k] != 0]
+            return f"{MINUS}({' + '.join(parts)}) = {fmt(r, p)}"
+
+        return FuncRelation((out, ()), uses, "cross_entropy", lambda v: self.ce(v[:n], v[n:], b), text)
+
+    def partials(self, rel: Relation, ins: Sequence[str], attrs: Attrs) -> dict[Cell, list[Term]]:
+        b = base_of(attrs)
+        c = -1 if b == E else -1 / ln_base(b)
+        n = len(rel.uses) // 2
+        res: dict[Cell, list[Term]] = {}
+        for k in range(n):
+            p, y = rel.uses[k], rel.uses[n + k]
+            res[p] = [Term(c, (y,), (p,))]  # ∂L/∂P = −Y / (P·ln base)
+        return res
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        b = base_of(attrs)
+        p, t = xs
+        g = dy.data[0]
+        lb = ln_base(b)
+        dp: list[Value] = []
+        for pi, yi in zip(p.data, t.data):
+            if yi == 0:
+                dp.append(0)
+            elif b == E:
+                dp.append(norm(vdiv(-g * yi, pi)))  # exact when P and Y are exact
+            else:
+                dp.append(-float(g) * float(yi) / (float(pi) * lb))
+        return [Tensor(p.shape, dp), None]
+
+
+def op(name: str) -> Op:
+    try:
+        return OPS[name]
+    except KeyError:
+        known = ", ".join(sorted([*OPS, "grad"]))
+        raise GraphError(f"unknown op {name!r}; the ops are: {known}") from None

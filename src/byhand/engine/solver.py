@@ -1,0 +1,160 @@
+"""The solver: which unknown cells do the shown cells determine, and are the shown cells consistent?
+
+Two stages, repeated until nothing changes:
+
+1. **Propagation** — a relation with exactly one unknown cell is solved for it (forward: evaluate;
+   backward: one linear equation, or ReLU's inverse when its output is positive). This is what a
+   student does with a pencil, so the generator accepts only blanks this stage determines.
+2. **Elimination** — every relation that is linear in the remaining unknowns goes into one exact
+   linear system (fractions, Gauss–Jordan); an unknown is determined when its row in the reduced
+   system has no other free unknown. This catches teacher files whose cells are determined only
+   jointly.
+
+A cell that neither stage determines is *under-determined*; a relation whose cells are all known
+but disagree is *inconsistent*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from byhand.engine.graph import Graph
+from byhand.engine.relations import Cell, NotLinear, Relation, cell_str
+from byhand.engine.values import Value, fmt, norm
+
+
+@dataclass
+class Solution:
+    values: dict[Cell, Value]
+    how: dict[Cell, Relation | None] = field(default_factory=dict)  # None: by elimination
+    undetermined: list[Cell] = field(default_factory=list)
+    inconsistent: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.undetermined and not self.inconsistent
+
+
+def _close(a: Value, b: Value, precision: int) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return abs(float(a) - float(b)) <= 0.5 * 10 ** (-precision) + 1e-9
+    return a == b
+
+
+def solve(graph: Graph, known: Mapping[Cell, Value], unknown: Iterable[Cell], *, eliminate: bool = True,
+          precision: int = 3, check: bool = True) -> Solution:
+    """Determine ``unknown`` cells from ``known`` ones through the graph's relations."""
+    rels = graph.relations()
+    vals: dict[Cell, Value] = dict(known)
+    todo: set[Cell] = set(unknown)
+    sol = Solution(vals)
+    touching: dict[Cell, list[Relation]] = {}
+    for r in rels.values():
+        for c in (r.out, *r.uses):
+            touching.setdefault(c, []).append(r)
+
+    def get(c: Cell) -> Value:
+        return vals[c]
+
+    def is_unknown(c: Cell) -> bool:
+        return c in todo
+
+    checked: set[Cell] = set()
+
+    def check_rel(r: Relation) -> None:
+        if r.out in checked:
+            return
+        checked.add(r.out)
+        expect = r.evaluate(get)
+        if not _close(expect, vals[r.out], precision):
+            sol.inconsistent.append(
+                f"{cell_str(r.out)} is {fmt(vals[r.out], precision)} but {r.text(get, precision)}")
+
+    def propagate(queue: list[Relation]) -> None:
+        seen_q: set[Cell] = set()
+        while queue:
+            r = queue.pop()
+            seen_q.discard(r.out)
+            unk = [c for c in (r.out, *r.uses) if c in todo]
+            unk = list(dict.fromkeys(unk))
+            if len(unk) != 1:
+                continue
+            x = unk[0]
+            try:
+                v = r.solve_single(x, get) if x != r.out else r.evaluate(get)
+            except (ZeroDivisionError, ArithmeticError):
+                v = None
+            if v is None:
+                continue
+            vals[x] = norm(v)
+            todo.discard(x)
+            sol.how[x] = r
+            for r2 in touching.get(x, []):
+                if r2.out not in seen_q:
+                    seen_q.add(r2.out)
+                    queue.append(r2)
+
+    start = [r for c in todo for r in touching.get(c, [])]
+    propagate(start)
+    while eliminate and todo:
+        found = _eliminate(rels.values(), todo, get, is_unknown)
+        if not found:
+            break
+        for c, v in found.items():
+            vals[c] = v
+            todo.discard(c)
+            sol.how[c] = None
+        propagate([r for c in found for r in touching.get(c, [])])
+    if check:
+        for r in rels.values():
+            if r.out in vals and all(c in vals for c in r.uses) and r.out not in sol.how:
+                check_rel(r)
+    sol.undetermined = sorted(todo, key=lambda c: (list(graph.shapes).index(c[0]) if c[0] in graph.shapes else 0, c[1]))
+    return sol
+
+
+def _eliminate(rels: Iterable[Relation], todo: set[Cell], get, is_unknown) -> dict[Cell, Value]:  # type: ignore[no-untyped-def]
+    """Exact Gauss–Jordan over every relation linear in the unknowns; the pinned unknowns."""
+    rows: list[dict[Cell, Fraction]] = []
+    consts: list[Fraction] = []
+    for r in rels:
+        if not any(c in todo for c in (r.out, *r.uses)):
+            continue
+        try:
+            coefs, k = r.linear_form(get, is_unknown)
+        except (NotLinear, KeyError, ZeroDivisionError):
+            continue
+        if any(isinstance(v, float) for v in coefs.values()) or isinstance(k, float):
+            continue  # elimination is exact or not at all
+        row = {c: Fraction(v) for c, v in coefs.items() if v != 0}
+        if row:
+            rows.append(row)
+            consts.append(Fraction(k))
+    if not rows:
+        return {}
+    cols = sorted({c for row in rows for c in row}, key=lambda c: (c[0], c[1]))
+    m = [[row.get(c, Fraction(0)) for c in cols] + [-k] for row, k in zip(rows, consts)]
+    pivots: list[int] = []
+    r = 0
+    for j in range(len(cols)):
+        p = next((i for i in range(r, len(m)) if m[i][j] != 0), None)
+        if p is None:
+            continue
+        m[r], m[p] = m[p], m[r]
+        inv = 1 / m[r][j]
+        m[r] = [v * inv for v in m[r]]
+        for i in range(len(m)):
+            if i != r and m[i][j] != 0:
+                f = m[i][j]
+                m[i] = [a - f * b for a, b in zip(m[i], m[r])]
+        pivots.append(j)
+        r += 1
+        if r == len(m):
+            break
+    found: dict[Cell, Value] = {}
+    for i, j in enumerate(pivots):
+        if all(m[i][k] == 0 for k in range(len(cols)) if k != j):
+            found[cols[j]] = norm(m[i][-1])
+    return found

@@ -1,0 +1,136 @@
+"""Exact values: what a student writes in a box.
+
+A value is an ``int``, a :class:`fractions.Fraction` (never one with denominator 1: those are
+normalised to ``int``), or a ``float`` where the maths forces it (base-e softmax, sigmoid).
+
+>>> norm(Fraction(6, 3))
+2
+>>> fmt(Fraction(-3, 4))
+'−3/4'
+>>> parse_answer(" -0.75 ")
+Fraction(-3, 4)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Union
+
+from byhand.errors import FormatError
+
+Value = Union[int, Fraction, float]
+"""A number on the sheet."""
+
+MINUS = "\u2212"  # the typographic minus sign used in printed steps: −2, not -2
+
+_FRACTION_RE = re.compile(r"^\s*([+-]?\d+)\s*/\s*([+-]?\d+)\s*$")
+
+
+def norm(v: Value) -> Value:
+    """Normalise: an integral Fraction becomes an int; ints and floats are left as they are."""
+    if type(v) is Fraction and v.denominator == 1:
+        return v.numerator
+    return v
+
+
+def is_exact(v: Value) -> bool:
+    return not isinstance(v, float)
+
+
+def is_integer(v: Value) -> bool:
+    return type(v) is int
+
+
+def from_json(x: object, where: str = "value") -> Value | None:
+    """Read a JSON value: int, "p/q" string, float, or null (None: unknown)."""
+    if x is None:
+        return None
+    if isinstance(x, bool):
+        raise FormatError(f"{where}: true/false is not a number; write an integer, \"p/q\" or a decimal")
+    if isinstance(x, int):
+        return x
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            raise FormatError(f"{where}: {x} is not a finite number")
+        return x
+    if isinstance(x, str):
+        m = _FRACTION_RE.match(x.replace(MINUS, "-"))
+        if m:
+            den = int(m.group(2))
+            if den == 0:
+                raise FormatError(f"{where}: {x!r} divides by zero")
+            return norm(Fraction(int(m.group(1)), den))
+        try:
+            return int(x.replace(MINUS, "-").strip())
+        except ValueError:
+            pass
+        raise FormatError(f'{where}: {x!r} is not a value; write an integer, "p/q" or a decimal')
+    raise FormatError(f"{where}: {type(x).__name__} is not a value; write an integer, \"p/q\" or a decimal")
+
+
+def to_json(v: Value) -> int | str | float:
+    """The JSON form of a value: int, "p/q" or float."""
+    if type(v) is int:
+        return v
+    if type(v) is Fraction:
+        return f"{v.numerator}/{v.denominator}"
+    if isinstance(v, float):
+        return v
+    raise TypeError(f"not a value: {v!r}")
+
+
+def fmt(v: Value, precision: int = 3, minus: str = MINUS) -> str:
+    """How a value is written on the sheet: ``−2``, ``3/250``, ``0.012``."""
+    if type(v) is int:
+        s = str(v)
+    elif type(v) is Fraction:
+        s = f"{v.numerator}/{v.denominator}"
+    else:
+        s = f"{v:.{precision}f}"
+        if s.lstrip("-").strip("0.") == "":
+            s = s.lstrip("-")  # no "−0.000"
+    return s.replace("-", minus)
+
+
+def fmt_factor(v: Value, precision: int = 3) -> str:
+    """A value as a factor in a product: negatives and fractions get parentheses, ``(−1)``."""
+    s = fmt(v, precision)
+    if s.startswith(MINUS) or "/" in s:
+        return f"({s})"
+    return s
+
+
+def parse_answer(text: str) -> Value:
+    """Read what a student typed: ``5``, ``-5``, ``−5``, ``3/4``, ``0.75``, ``-.5``, ``1e-3``.
+
+    Decimals are read exactly (``0.75`` is ``3/4``). Raises ValueError("not a number") otherwise.
+    """
+    s = str(text).strip().replace(MINUS, "-").replace(",", ".").replace(" ", "")
+    if not s:
+        raise ValueError("blank")
+    m = _FRACTION_RE.match(s)
+    if m:
+        den = int(m.group(2))
+        if den == 0:
+            raise ValueError("not a number (division by zero)")
+        return norm(Fraction(int(m.group(1)), den))
+    if len(s) > 64:
+        raise ValueError("not a number (too long)")
+    try:
+        d = Decimal(s)
+    except InvalidOperation:
+        raise ValueError("not a number") from None
+    if not d.is_finite():
+        raise ValueError("not a number")
+    return norm(Fraction(d))
+
+
+def equal_answer(given: Value, expected: Value, precision: int = 3) -> bool:
+    """Is ``given`` the expected value? Exact values must match exactly; an inexact (float) value
+    is accepted within half a unit of the displayed precision."""
+    if isinstance(expected, float):
+        return abs(float(given) - expected) <= 0.5 * 10 ** (-precision) + 1e-12
+    return Fraction(given) == Fraction(expected) if not isinstance(given, float) else False

@@ -1,0 +1,313 @@
+"""The chapters, in curriculum order, and the one driver that turns a chapter into an exercise.
+
+A chapter is a small module with the same few names (PrairieLearn's lifecycle, by hand):
+
+``NAME``, ``TITLE``, ``SUMMARY``
+    what the chapter is called and teaches;
+``OPTIONS``
+    ``{option: Option}`` — the knobs (sizes, depth, loss …) with their per-level defaults;
+``build(o) -> Sheet``
+    the graph: ops, leaf shapes, labels, the instruction line;
+``sample(o, rng, stats) -> {leaf: Tensor}``
+    hand-friendly leaf values, drawn layer by layer;
+``blanks(o, vals, rng) -> [cell]``
+    which cells the student fills.
+
+Everything after this point (text, JSON, check, print, web) reads the :class:`Exercise` only.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from byhand.engine.graph import Graph, Node
+from byhand.engine.relations import Cell, cell_str
+from byhand.engine.solver import solve
+from byhand.engine.tensor import Shape, Tensor, indices, shape_str
+from byhand.engine.values import Value, fmt, is_exact
+from byhand.errors import ByHandError, FormatError, GenerationError, GraphError, UnknownTopicError
+from byhand.exercise import Exercise, badges_for
+from byhand.topics import _sampling
+
+LEVELS = ("easy", "medium", "hard")
+GENERATOR_TRIES = 50
+"""Whole-exercise restarts allowed after row-level sampling (rarely more than one is used)."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """A chapter's knob: its default at each level, and the range a user may ask for."""
+
+    easy: Any
+    medium: Any
+    hard: Any
+    help: str
+    choices: tuple[Any, ...] | None = None
+    lo: int | None = None
+    hi: int | None = None
+
+    def default(self, level: str) -> Any:
+        return getattr(self, level)
+
+    def parse(self, name: str, raw: Any) -> Any:
+        if self.choices is not None:
+            if raw not in self.choices:
+                raise ByHandError(f"option {name}={raw!r} is not allowed; choose one of {', '.join(map(str, self.choices))}")
+            return raw
+        try:
+            v = int(raw)
+        except (TypeError, ValueError):
+            raise ByHandError(f"option {name}={raw!r} must be a whole number") from None
+        if (self.lo is not None and v < self.lo) or (self.hi is not None and v > self.hi):
+            raise ByHandError(f"option {name}={v} is out of range; use {self.lo}…{self.hi}")
+        return v
+
+
+@dataclass
+class Sheet:
+    """What a chapter's ``build`` returns: the graph's parts and the words around it."""
+
+    nodes: list[Node]
+    leaves: dict[str, Shape]
+    instructions: str
+    labels: dict[str, str] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=dict)
+    bound: int = 20  # the largest |value| a student may have to write
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    name: str
+    title: str
+    summary: str
+    chapter: int
+    options: dict[str, Option]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "summary": self.summary, "chapter": self.chapter,
+                "options": {k: {"help": o.help, "easy": o.easy, "medium": o.medium, "hard": o.hard,
+                                **({"choices": list(o.choices)} if o.choices else {"min": o.lo, "max": o.hi})}
+                            for k, o in self.options.items()}}
+
+
+def _modules() -> list[ModuleType]:
+    from byhand.topics import (activation, backprop, cross_entropy, deep, dot, gradient, linear, matmul, mlp,
+                               softmax, wide)
+
+    return [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop]
+
+
+_REGISTRY: dict[str, ModuleType] | None = None
+
+
+def registry() -> dict[str, ModuleType]:
+    global _REGISTRY
+    if _REGISTRY is None:
+        _REGISTRY = {m.NAME: m for m in _modules()}
+    return _REGISTRY
+
+
+def topics() -> list[TopicInfo]:
+    """The chapters in curriculum order."""
+    return [TopicInfo(m.NAME, m.TITLE, m.SUMMARY, k, dict(m.OPTIONS)) for k, m in enumerate(registry().values(), start=1)]
+
+
+def get(name: str) -> ModuleType:
+    reg = registry()
+    key = name.strip().lower().replace("_", "-")
+    if key not in reg:
+        raise UnknownTopicError(f"no chapter named {name!r}; the chapters are: {', '.join(reg)}")
+    return reg[key]
+
+
+def resolve_options(m: ModuleType, level: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    if level not in LEVELS:
+        raise ByHandError(f"level {level!r} is unknown; use easy, medium or hard")
+    o = {k: opt.default(level) for k, opt in m.OPTIONS.items()}
+    for k, raw in options.items():
+        if raw is None:
+            continue
+        if k not in m.OPTIONS:
+            known = ", ".join(m.OPTIONS) or "none"
+            raise ByHandError(f"chapter {m.NAME} has no option {k!r}; its options are: {known}")
+        o[k] = m.OPTIONS[k].parse(k, raw)
+    return o
+
+
+def make(topic: str, seed: int = 0, level: str = "medium", *, values: Mapping[str, Any] | None = None,
+         stats: _sampling.Stats | None = None, **options: Any) -> Exercise:
+    """Make one exercise: chapter + seed + level (+ options) → always the identical exercise.
+
+    ``values``: a teacher's own numbers for the leaf tensors, by sheet name; byhand computes the
+    rest, chooses the blanks and proves them.
+    """
+    m = get(topic)
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise ByHandError(f"seed must be a whole number from 0 to 2^63−1, not {seed!r}")
+    o = resolve_options(m, level, options)
+    non_default = {k: v for k, v in o.items() if v != m.OPTIONS[k].default(level)}
+    rng = random.Random(f"byhand/1/{m.NAME}/{level}/{seed}/{sorted(non_default.items())}")
+    sheet: Sheet = m.build(o)
+    stats = stats if stats is not None else _sampling.Stats()
+    if values is not None:
+        leaves = _teacher_values(sheet, values)
+        graph = Graph(sheet.nodes, {k: v.shape for k, v in leaves.items()}, sheet.roles, sheet.labels)
+        vals = graph.evaluate(leaves)
+        cells = _choose_blanks(m, graph, o, vals, rng, strict=False)
+    else:
+        graph = Graph(sheet.nodes, sheet.leaves, sheet.roles, sheet.labels)
+        for _attempt in range(GENERATOR_TRIES):
+            leaves = m.sample(o, rng, stats)
+            vals = graph.evaluate(leaves)
+            try:
+                cells = _choose_blanks(m, graph, o, vals, rng, strict=True, bound=sheet.bound)
+            except _Reject:
+                continue
+            break
+        else:
+            raise GenerationError(f"no hand-friendly {m.NAME} variant after {GENERATOR_TRIES} tries (seed {seed}); "
+                                  f"try another seed or smaller options")
+    blanks = badges_for(graph, vals, cells)
+    return Exercise(topic=m.NAME, title=m.TITLE, graph=graph, values=vals, blanks=blanks, seed=seed,
+                    level=level, options=non_default, instructions=sheet.instructions)
+
+
+class _Reject(Exception):
+    pass
+
+
+def _friendly(v: Value, bound: int) -> bool:
+    """Could a student write this with a pencil? Integers within the bound; fractions with small
+    denominators; decimals (base-e softmax, sigmoid) are written to the sheet's precision."""
+    if type(v) is int:
+        return abs(v) <= bound
+    if isinstance(v, float):
+        return abs(v) <= bound
+    return abs(v) <= bound and v.denominator <= 1000  # type: ignore[union-attr]
+
+
+def _choose_blanks(m: ModuleType, graph: Graph, o: dict[str, Any], vals: dict[str, Tensor], rng: random.Random,
+                   strict: bool, bound: int = 50) -> list[Cell]:
+    cells: list[Cell] = m.blanks(o, graph, vals, rng)
+    if strict:
+        for c in cells:
+            if not _friendly(vals[c[0]][c[1]], bound):
+                raise _Reject
+    if not prove_unique(graph, vals, cells):
+        if strict:
+            raise _Reject
+        # a teacher's numbers may make an inverse blank ambiguous: fall back to the computed cells
+        cells = [c for c in cells if c[0] not in graph.leaves]
+        if not cells or not prove_unique(graph, vals, cells):
+            raise GraphError("these values leave a blank without a unique answer; change the values")
+    return cells
+
+
+def prove_unique(graph: Graph, vals: Mapping[str, Tensor], cells: list[Cell]) -> bool:
+    """Is every blank determined, one step at a time, by the shown cells?
+
+    When no blank is a leaf, every blank is a function of the shown leaves: unique. Otherwise
+    the solver propagates from the shown cells as a student would, and must find each blank with
+    exactly its value."""
+    blank = set(cells)
+    if not any(c[0] in graph.leaves for c in blank):
+        return True
+    known = {(name, idx): vals[name][idx] for name in graph.shapes for idx in indices(graph.shapes[name])
+             if (name, idx) not in blank}
+    sol = solve(graph, known, blank, eliminate=False, check=False)
+    if sol.undetermined:
+        return False
+    return all(sol.values[c] == vals[c[0]][c[1]] for c in blank)
+
+
+def _teacher_values(sheet: Sheet, values: Mapping[str, Any]) -> dict[str, Tensor]:
+    from byhand.engine import values as V
+    from byhand.engine.tensor import nested_shape
+
+    if not isinstance(values, Mapping):
+        raise FormatError('the values file must be a JSON object such as {"X": [[2, -1], [1, 1]], "W1": …}')
+    unknown = sorted(set(values) - set(sheet.leaves))
+    if unknown:
+        raise FormatError(f"the values name {unknown[0]!r}, which this chapter does not have; its given tensors are: "
+                          f"{', '.join(sheet.leaves)}")
+    missing = [k for k in sheet.leaves if k not in values]
+    if missing:
+        raise FormatError(f"the values lack {', '.join(missing)}; give every one of: "
+                          + ", ".join(f"{k} ({shape_str(s)})" for k, s in sheet.leaves.items()))
+    out = {}
+    for k in sheet.leaves:
+        raw = values[k]
+        shp = nested_shape(raw)
+        if shp is None or len(shp) != len(sheet.leaves[k]):
+            raise FormatError(f"{k} must be a {_kind(sheet.leaves[k])}, e.g. a {shape_str(sheet.leaves[k])}")
+        t = Tensor.from_nested(raw)
+        data = []
+        for x in t.data:
+            v = V.from_json(x, where=f"values of {k}")
+            if v is None:
+                raise FormatError(f"{k}: null is not a value here; give every number (use 'byhand solve' for unknowns)")
+            data.append(v)
+        out[k] = Tensor(shp, data)
+    return out
+
+
+def _kind(s: Shape) -> str:
+    return ("scalar", "vector (a flat list)", "matrix (a list of rows)")[len(s)]
+
+
+def stress(topic: str, n: int = 1000, level: str = "medium", seed0: int = 0,
+           progress: Callable[[int], None] | None = None, **options: Any) -> dict[str, Any]:
+    """R/exams-style stress test: make ``n`` variants; acceptance rate, value ranges, distinct variants."""
+    import time
+
+    m = get(topic)
+    stats = _sampling.Stats()
+    lo: Value = 0
+    hi: Value = 0
+    answer_lo: Value = 0
+    answer_hi: Value = 0
+    distinct: set[str] = set()
+    inexact = 0
+    blanks = 0
+    fails = 0
+    t0 = time.perf_counter()
+    for k in range(n):
+        try:
+            ex = make(m.NAME, seed=seed0 + k, level=level, stats=stats, **options)
+        except GenerationError:
+            fails += 1
+            continue
+        key = []
+        for name, t in ex.values.items():
+            for v in t.data:
+                if isinstance(v, float):
+                    continue
+                lo, hi = min(lo, v), max(hi, v)
+            if name in ex.graph.leaves:
+                key.append(repr(t.data))
+        for b in ex.blanks:
+            blanks += 1
+            if not is_exact(b.answer):
+                inexact += 1
+                continue
+            answer_lo, answer_hi = min(answer_lo, b.answer), max(answer_hi, b.answer)
+        distinct.add("|".join(key))
+        if progress:
+            progress(k + 1)
+    dt = time.perf_counter() - t0
+    return {
+        "topic": m.NAME, "level": level, "variants": n, "failed": fails,
+        "acceptance_rate": round(stats.accepted / stats.drawn, 4) if stats.drawn else 1.0,
+        "rows_drawn": stats.drawn, "rows_accepted": stats.accepted,
+        "distinct_variants": len(distinct),
+        "value_range": [fmt(lo), fmt(hi)], "answer_range": [fmt(answer_lo), fmt(answer_hi)],
+        "blanks_per_variant": round(blanks / max(1, n - fails), 2), "inexact_answers": inexact,
+        "seconds": round(dt, 3), "variants_per_second": round(n / dt, 1) if dt else None,
+    }
+
+
+__all__ = ["Option", "Sheet", "TopicInfo", "topics", "make", "get", "stress", "prove_unique", "LEVELS", "cell_str"]

@@ -1,0 +1,57 @@
+"""Chains of layers, shared by the network chapters: ``Z_l = W_l·A_{l−1} + b_l``, ``A_l = ReLU(Z_l)``.
+
+The output of a layer (after its activation) becomes the input on top of the next; the input is
+``X`` with one column per sample.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from byhand.engine.graph import Node
+from byhand.engine.tensor import Shape, Tensor
+from byhand.topics._sampling import Stats, linear_layer, relu_t, vector
+
+
+def chain(sizes: list[int], batch: int, *, act: str = "relu", alpha: str | None = None,
+          last_act: bool = True) -> tuple[list[Node], dict[str, Shape]]:
+    """Nodes and leaf shapes for layers of the given sizes (sizes[0] is the input)."""
+    nodes: list[Node] = []
+    leaves: dict[str, Shape] = {"X": (sizes[0], batch)}
+    prev = "X"
+    depth = len(sizes) - 1
+    for layer in range(1, depth + 1):
+        leaves[f"W{layer}"] = (sizes[layer], sizes[layer - 1])
+        leaves[f"b{layer}"] = (sizes[layer],)
+        nodes.append(Node("linear", (f"W{layer}", f"b{layer}", prev), f"Z{layer}"))
+        prev = f"Z{layer}"
+        if layer < depth or last_act:
+            attrs = {"alpha": alpha} if act == "leaky_relu" and alpha else {}
+            nodes.append(Node(act, (f"Z{layer}",), f"A{layer}", attrs))
+            prev = f"A{layer}"
+    return nodes, leaves
+
+
+def sample_chain(rng: random.Random, stats: Stats, sizes: list[int], batch: int, *, x_range: tuple[int, int] = (-2, 3),
+                 w: tuple[int, int] = (-2, 2), b: tuple[int, int] = (-2, 2), bound: int = 12,
+                 last_act: bool = True, alpha: Any = 0, even_negatives: bool = False,
+                 col_limit: int | None = None) -> dict[str, Tensor]:
+    """Hand-friendly leaves for :func:`chain`, drawn layer by layer, row by row."""
+    depth = len(sizes) - 1
+    cols = [vector(rng, sizes[0], *x_range, stats=stats) for _ in range(batch)]
+    x = Tensor((sizes[0], batch), [cols[j][i] for i in range(sizes[0]) for j in range(batch)])
+    out: dict[str, Tensor] = {"X": x}
+    a = x
+    for layer in range(1, depth + 1):
+        act = layer < depth or last_act
+        wt, bt, z = linear_layer(rng, a, sizes[layer], w=w, b=b, bound=bound, stats=stats, relu=act,
+                                 even_negatives=even_negatives and act, col_limit=col_limit)
+        assert bt is not None
+        out[f"W{layer}"], out[f"b{layer}"] = wt, bt
+        a = relu_t(z, alpha) if act else z
+    return out
+
+
+def all_cells(vals: dict[str, Tensor], names: list[str]) -> list[tuple[str, tuple[int, ...]]]:
+    return [(n, i) for n in names for i in vals[n].indices()]

@@ -1,0 +1,151 @@
+"""Hand-friendly sampling: small integers, layer by layer and row by row.
+
+Each output row of a linear layer depends only on its own weight row and bias, so a row that
+breaks a rule (a value too large, a repeated row, a missing negative for ReLU to cross out) is
+drawn again on its own. The cost grows linearly with the depth of a network, not exponentially as
+with rejecting whole exercises. :class:`Stats` counts the draws so ``byhand stress`` can report the
+acceptance rate.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from byhand.engine.tensor import Tensor
+from byhand.engine.values import Value
+from byhand.errors import GenerationError
+
+MAX_ROW_TRIES = 400
+
+# How often each small integer is drawn: 0, 1, −1 and 2 the most, as in the published workbooks.
+_WEIGHTS = {0: 5, 1: 6, -1: 5, 2: 4, -2: 3, 3: 2, -3: 2, 4: 1, -4: 1, 5: 1, -5: 1}
+
+
+@dataclass
+class Stats:
+    """Draws made and accepted while sampling one exercise."""
+
+    drawn: int = 0
+    accepted: int = 0
+
+
+_TABLES: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
+
+
+def _table(lo: int, hi: int) -> tuple[list[int], list[int]]:
+    key = (lo, hi)
+    if key not in _TABLES:
+        vals = list(range(lo, hi + 1))
+        cum, total = [], 0
+        for v in vals:
+            total += _WEIGHTS.get(v, 1)
+            cum.append(total)
+        _TABLES[key] = (vals, cum)
+    return _TABLES[key]
+
+
+def draw(rng: random.Random, lo: int, hi: int) -> int:
+    """One small integer from lo…hi, the friendly ones more often."""
+    vals, cum = _table(lo, hi)
+    x = rng.random() * cum[-1]
+    for v, c in zip(vals, cum):
+        if x < c:
+            return v
+    return vals[-1]  # pragma: no cover
+
+
+def draws(rng: random.Random, n: int, lo: int, hi: int) -> list[int]:
+    return [draw(rng, lo, hi) for _ in range(n)]
+
+
+def vector(rng: random.Random, n: int, lo: int, hi: int, *, stats: Stats | None = None,
+           ok: Callable[[list[int]], bool] | None = None) -> list[int]:
+    """A vector that is not all zeros (and passes ``ok``)."""
+    for _ in range(MAX_ROW_TRIES):
+        v = draws(rng, n, lo, hi)
+        if stats:
+            stats.drawn += 1
+        if any(v) and (ok is None or ok(v)):
+            if stats:
+                stats.accepted += 1
+            return v
+    raise GenerationError(f"no friendly vector of {n} in {lo}…{hi} after {MAX_ROW_TRIES} tries; widen the range")
+
+
+RowRule = Callable[[int, list[int], int, list[Value]], bool]
+
+
+def linear_layer(rng: random.Random, x: Tensor, rows: int, *, w: tuple[int, int] = (-2, 2),
+                 b: tuple[int, int] | None = (-2, 2), bound: int = 12, stats: Stats | None = None,
+                 relu: bool = False, even_negatives: bool = False, col_limit: int | None = None,
+                 row_rule: RowRule | None = None) -> tuple[Tensor, Tensor | None, Tensor]:
+    """Sample ``W`` (rows × n) and ``b`` for ``Z = W·X + b`` row by row; return W, b, Z.
+
+    Every |z| ≤ bound; no weight row all zeros, no two rows alike, no Z row all zeros.
+    ``relu``: one row (chosen at random) must hold a negative to cross out and another must be
+    positive in every column, so no sample dies. ``even_negatives``: negatives of Z even (LeakyReLU
+    with slope 1/2 then keeps integers). ``col_limit``: the absolute sum of each weight column
+    stays ≤ it, which bounds how much gradients can grow on the way back.
+    """
+    n = x.shape[0]
+    s = x.shape[1] if len(x.shape) == 2 else 1
+    xd = x.data
+    want_neg = rng.randrange(rows) if relu else -1
+    want_pos = -1
+    if relu and rows > 1:
+        want_pos = rng.choice([r for r in range(rows) if r != want_neg])
+    elif relu:
+        want_neg = -1  # a single row cannot hold both; the row still may not be all negative
+    w_rows: list[list[int]] = []
+    b_vals: list[int] = []
+    z_rows: list[list[Value]] = []
+    col_sum = [0] * n
+    for i in range(rows):
+        for _ in range(MAX_ROW_TRIES):
+            wr = draws(rng, n, *w)
+            bi = draw(rng, *b) if b is not None else 0
+            if stats:
+                stats.drawn += 1
+            if not any(wr) or (wr, bi) in zip(w_rows, b_vals):
+                continue
+            if col_limit is not None and any(col_sum[k] + abs(wr[k]) > col_limit for k in range(n)):
+                continue
+            zr = [sum(wr[k] * xd[k * s + j] for k in range(n)) + bi for j in range(s)]
+            if any(abs(v) > bound for v in zr) or not any(zr):
+                continue
+            if relu:
+                if i == want_neg and not any(v < 0 for v in zr):
+                    continue
+                if i == want_pos and not all(v > 0 for v in zr):
+                    continue
+                if rows == 1 and not any(v > 0 for v in zr):
+                    continue
+            if even_negatives and any(v < 0 and v % 2 for v in zr):
+                continue
+            if row_rule is not None and not row_rule(i, wr, bi, zr):
+                continue
+            break
+        else:
+            raise GenerationError(f"no friendly weight row {i + 1} after {MAX_ROW_TRIES} tries; "
+                                  f"widen the value range or lower the depth")
+        if stats:
+            stats.accepted += 1
+        w_rows.append(wr)
+        b_vals.append(bi)
+        z_rows.append(zr)
+        for k in range(n):
+            col_sum[k] += abs(wr[k])
+    wt = Tensor((rows, n), [v for r in w_rows for v in r])
+    bt = Tensor((rows,), b_vals) if b is not None else None
+    zt = Tensor((rows, s) if len(x.shape) == 2 else (rows,), [v for r in z_rows for v in r])
+    return wt, bt, zt
+
+
+def relu_t(z: Tensor, alpha: Value = 0) -> Tensor:
+    return Tensor(z.shape, [v if v > 0 else v * alpha for v in z.data])
+
+
+def pick(rng: random.Random, seq: Sequence[object], k: int) -> list[object]:
+    return rng.sample(list(seq), min(k, len(seq)))

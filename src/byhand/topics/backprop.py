@@ -1,0 +1,91 @@
+"""Chapter 11 — backpropagation through a small MLP with a loss. Forward as before; then the
+gradients run the other way: ``∂L/∂Ŷ = Ŷ − Y`` (½ sum of squared error) or ``P − Y`` (softmax +
+cross-entropy), then for each layer ``dW = dZ·Aᵀ``, ``db = Σ dZ``, ``dA = Wᵀ·dZ`` and ReLU's
+backward, which passes the gradient where ``Z > 0`` and blocks it elsewhere.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from byhand.engine.graph import Graph, Node, grad_node
+from byhand.engine.tensor import Tensor
+from byhand.topics import Option, Sheet
+from byhand.topics._nets import chain, sample_chain
+from byhand.topics._sampling import Stats, draws
+
+NAME = "backprop"
+TITLE = "Backpropagation"
+SUMMARY = "forward, then gradients back through every layer: dW = dZ·Aᵀ, dA = Wᵀ·dZ, ReLU passes or blocks"
+OPTIONS = {
+    "depth": Option(2, 2, 3, "layers", lo=1, hi=16),
+    "width": Option(2, 2, 3, "neurons per hidden layer", lo=1, hi=6),
+    "inputs": Option(2, 3, 3, "features per sample", lo=1, hi=6),
+    "batch": Option(1, 1, 2, "samples", lo=1, hi=3),
+    "ask": Option("last", "grads", "all", "blanks: the last layer's gradients, every gradient, or all cells",
+                  choices=("last", "grads", "all")),
+    "loss": Option("sse", "sse", "ce", "sse (½ sum of squared error) or ce (softmax base 3 + cross-entropy)",
+                   choices=("sse", "ce")),
+}
+
+
+def sizes(o: dict[str, Any]) -> list[int]:
+    out = 2 if o["loss"] == "ce" or o["depth"] > 1 else 1
+    return [o["inputs"]] + [o["width"]] * (o["depth"] - 1) + [out]
+
+
+def build(o: dict[str, Any]) -> Sheet:
+    d = o["depth"]
+    nodes, leaves = chain(sizes(o), o["batch"], last_act=False)
+    out = f"Z{d}"
+    leaves["Y"] = (sizes(o)[-1], o["batch"])
+    if o["loss"] == "sse":
+        nodes.append(Node("half_sse", (out, "Y"), "L"))
+        head = "L = ½ Σ (Ŷ − Y)², so ∂L/∂Ŷ = Ŷ − Y"
+    else:
+        nodes += [Node("softmax", (out,), "P", {"base": 3}), Node("cross_entropy", ("P", "Y"), "L", {"base": 3})]
+        head = "P = softmax₃(Ŷ), L = cross-entropy, so ∂L/∂Ŷ = P − Y"
+    for layer in range(d, 0, -1):
+        nodes += [grad_node("L", f"W{layer}", f"dW{layer}"), grad_node("L", f"b{layer}", f"db{layer}")]
+    labels = {out: f"Ŷ = Z{d}"}
+    return Sheet(nodes, leaves, f"Forward, then backward: {head}; dW = dZ·Aᵀ, db = Σ dZ, dA = Wᵀ·dZ.",
+                 labels=labels, bound=20)
+
+
+def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
+    sz = sizes(o)
+    deep = o["depth"] > 3
+    v = sample_chain(rng, stats, sz, o["batch"], last_act=False, w=(-1, 2) if not deep else (-1, 1),
+                     b=(-1, 1), bound=6 if not deep else 4, col_limit=2 if not deep else 1, x_range=(-1, 2))
+    g = Graph(chain(sz, o["batch"], last_act=False)[0], {k: t.shape for k, t in v.items()})
+    z = g.evaluate(v)[f"Z{o['depth']}"]
+    n = len(z.data)
+    if o["loss"] == "sse":
+        while True:
+            e = draws(rng, n, -1, 1)
+            stats.drawn += 1
+            if any(e):
+                stats.accepted += 1
+                break
+        v["Y"] = Tensor(z.shape, [a - b for a, b in zip(z.data, e)])
+    else:
+        y = Tensor(z.shape, [0] * n)
+        for j in range(o["batch"]):
+            y[rng.randrange(z.shape[0]), j] = 1
+        v["Y"] = y
+    return v
+
+
+def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
+    grads = [n for n in graph.shapes if graph.roles[n] == "grad"]
+    d = o["depth"]
+    if o["loss"] == "ce":
+        grads = [n for n in grads if n != "dP"]
+    if o["ask"] == "last":
+        names = [f"dZ{d}" if f"dZ{d}" in graph.shapes else f"d{d}", f"dW{d}", f"db{d}"]
+    elif o["ask"] == "grads":
+        names = grads
+    else:
+        names = [n for n in graph.shapes if n[0] in "ZA" and n not in graph.leaves] + grads
+    return [(name, i) for name in names for i in vals[name].indices()]

@@ -1,0 +1,55 @@
+"""Chapter 8 — softmax, by hand: base 3 instead of e, so ``x = [1, 0, 1, 5]`` gives
+``[3, 1, 3, 243]``, sum 250, probabilities ``[3/250, 1/250, 3/250, 243/250]``. Each column (sample)
+is its own softmax. Hard level divides by a temperature of 2 first; base e is an option, for
+comparison (answers then to three decimals).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from byhand.engine.graph import Graph, Node
+from byhand.engine.tensor import Tensor
+from byhand.topics import Option, Sheet
+from byhand.topics._sampling import Stats, vector
+
+NAME = "softmax"
+TITLE = "Softmax (base 3)"
+SUMMARY = "3^z over the column's sum of 3^z: exact fractions by hand; temperature; base e to compare"
+OPTIONS = {
+    "classes": Option(3, 4, 4, "entries per column", lo=2, hi=6),
+    "batch": Option(1, 2, 2, "columns (samples)", lo=1, hi=4),
+    "base": Option("3", "3", "3", "3 (by hand) or e (to compare)", choices=("3", "e")),
+    "temperature": Option(1, 1, 2, "divide z by this first", lo=1, hi=3),
+}
+
+
+def build(o: dict[str, Any]) -> Sheet:
+    base: Any = 3 if o["base"] == "3" else "e"
+    attrs: dict[str, Any] = {"base": base}
+    if o["temperature"] != 1:
+        attrs["temperature"] = o["temperature"]
+    t = f"/{o['temperature']}" if o["temperature"] != 1 else ""
+    b = "3" if base == 3 else "e"
+    return Sheet([Node("softmax", ("Z",), "P", attrs)], {"Z": (o["classes"], o["batch"])},
+                 f"For each column: raise {b} to each z{t}, add them up, divide each by the sum.",
+                 labels={"P": f"softmax{b if b == '3' else ''}(Z)"}, roles={"Z": "input"}, bound=1)
+
+
+def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
+    t = o["temperature"]
+    n, s = o["classes"], o["batch"]
+
+    def ok(v: list[int]) -> bool:
+        if len(set(v)) == 1:
+            return False
+        total = sum(3 ** (x // t) if x >= 0 else 0 for x in v)
+        return total <= 300
+
+    cols = [[x * t for x in vector(rng, n, -1, 4, stats=stats, ok=ok)] for _ in range(s)]
+    return {"Z": Tensor((n, s), [cols[j][i] for i in range(n) for j in range(s)])}
+
+
+def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
+    return [("P", i) for i in vals["P"].indices()]
