@@ -161,7 +161,10 @@ def make(topic: str, seed: int = 0, level: str = "medium", *, values: Mapping[st
     else:
         graph = Graph(sheet.nodes, sheet.leaves, sheet.roles, sheet.labels)
         for _attempt in range(GENERATOR_TRIES):
-            leaves = m.sample(o, rng, stats)
+            try:
+                leaves = m.sample(o, rng, stats)
+            except GenerationError:
+                continue
             vals = graph.evaluate(leaves)
             try:
                 cells = _choose_blanks(m, graph, o, vals, rng, strict=True, bound=sheet.bound)

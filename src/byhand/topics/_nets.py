@@ -11,6 +11,7 @@ from typing import Any
 
 from byhand.engine.graph import Node
 from byhand.engine.tensor import Shape, Tensor
+from byhand.errors import GenerationError
 from byhand.topics._sampling import Stats, linear_layer, relu_t, vector
 
 
@@ -42,14 +43,26 @@ def sample_chain(rng: random.Random, stats: Stats, sizes: list[int], batch: int,
     cols = [vector(rng, sizes[0], *x_range, stats=stats) for _ in range(batch)]
     x = Tensor((sizes[0], batch), [cols[j][i] for i in range(sizes[0]) for j in range(batch)])
     out: dict[str, Tensor] = {"X": x}
-    a = x
-    for layer in range(1, depth + 1):
+    acts = [x]  # the input of each layer
+    layer = 1
+    backtracks = 0
+    while layer <= depth:
         act = layer < depth or last_act
-        wt, bt, z = linear_layer(rng, a, sizes[layer], w=w, b=b, bound=bound, stats=stats, relu=act,
-                                 even_negatives=even_negatives and act, col_limit=col_limit)
+        try:
+            wt, bt, z = linear_layer(rng, acts[layer - 1], sizes[layer], w=w, b=b, bound=bound, stats=stats, relu=act,
+                                     even_negatives=even_negatives and act, col_limit=col_limit)
+        except GenerationError:
+            # this layer's input leaves no friendly row: draw the layer before it again
+            backtracks += 1
+            if layer == 1 or backtracks > 8 * depth:
+                raise
+            layer -= 1
+            acts.pop()
+            continue
         assert bt is not None
         out[f"W{layer}"], out[f"b{layer}"] = wt, bt
-        a = relu_t(z, alpha) if act else z
+        acts.append(relu_t(z, alpha) if act else z)
+        layer += 1
     return out
 
 

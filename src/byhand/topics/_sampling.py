@@ -17,7 +17,7 @@ from byhand.engine.tensor import Tensor
 from byhand.engine.values import Value
 from byhand.errors import GenerationError
 
-MAX_ROW_TRIES = 400
+MAX_ROW_TRIES = 200
 
 # How often each small integer is drawn: 0, 1, −1 and 2 the most, as in the published workbooks.
 _WEIGHTS = {0: 5, 1: 6, -1: 5, 2: 4, -2: 3, 3: 2, -3: 2, 4: 1, -4: 1, 5: 1, -5: 1}
@@ -72,6 +72,18 @@ def vector(rng: random.Random, n: int, lo: int, hi: int, *, stats: Stats | None 
                 stats.accepted += 1
             return v
     raise GenerationError(f"no friendly vector of {n} in {lo}…{hi} after {MAX_ROW_TRIES} tries; widen the range")
+
+
+def uniform_vector(rng: random.Random, n: int, lo: int, hi: int, stats: Stats,
+                   ok: Callable[[list[int]], bool]) -> list[int]:
+    """A vector of integers drawn evenly from lo…hi that passes ``ok`` (exponents of softmax)."""
+    for _ in range(MAX_ROW_TRIES):
+        v = [rng.randint(lo, hi) for _ in range(n)]
+        stats.drawn += 1
+        if ok(v):
+            stats.accepted += 1
+            return v
+    raise GenerationError(f"no friendly vector of {n} in {lo}…{hi} after {MAX_ROW_TRIES} tries")
 
 
 RowRule = Callable[[int, list[int], int, list[Value]], bool]

@@ -11,13 +11,13 @@ from typing import Any
 from byhand.engine.graph import Graph, Node, grad_node
 from byhand.engine.tensor import Tensor
 from byhand.topics import Option, Sheet
-from byhand.topics._sampling import Stats, vector
+from byhand.topics._sampling import Stats, uniform_vector
 
 NAME = "cross-entropy"
 TITLE = "Cross-entropy and P − Y"
 SUMMARY = "softmax (base 3), the loss −Σ Y·log P, and its gradient P − Y"
 OPTIONS = {
-    "classes": Option(3, 3, 4, "classes", lo=2, hi=6),
+    "classes": Option(4, 3, 4, "classes", lo=2, hi=6),
     "batch": Option(1, 2, 2, "samples (columns)", lo=1, hi=4),
     "show_p": Option(1, 0, 0, "1: give P and ask only for P − Y", lo=0, hi=1),
 }
@@ -35,7 +35,7 @@ def build(o: dict[str, Any]) -> Sheet:
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
     n, s = o["classes"], o["batch"]
     ok = lambda v: len(set(v)) > 1 and sum(3**x for x in v) <= 120  # noqa: E731
-    cols = [vector(rng, n, 0, 3, stats=stats, ok=ok) for _ in range(s)]
+    cols = [uniform_vector(rng, n, 0, 3, stats, ok) for _ in range(s)]
     z = Tensor((n, s), [cols[j][i] for i in range(n) for j in range(s)])
     y = Tensor((n, s), [0] * (n * s))
     for j in range(s):

@@ -12,13 +12,13 @@ from typing import Any
 from byhand.engine.graph import Graph, Node
 from byhand.engine.tensor import Tensor
 from byhand.topics import Option, Sheet
-from byhand.topics._sampling import Stats, vector
+from byhand.topics._sampling import Stats, uniform_vector
 
 NAME = "softmax"
 TITLE = "Softmax (base 3)"
 SUMMARY = "3^z over the column's sum of 3^z: exact fractions by hand; temperature; base e to compare"
 OPTIONS = {
-    "classes": Option(3, 4, 4, "entries per column", lo=2, hi=6),
+    "classes": Option(4, 4, 4, "entries per column", lo=2, hi=6),
     "batch": Option(1, 2, 2, "columns (samples)", lo=1, hi=4),
     "base": Option("3", "3", "3", "3 (by hand) or e (to compare)", choices=("3", "e")),
     "temperature": Option(1, 1, 2, "divide z by this first", lo=1, hi=3),
@@ -44,10 +44,9 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
     def ok(v: list[int]) -> bool:
         if len(set(v)) == 1:
             return False
-        total = sum(3 ** (x // t) if x >= 0 else 0 for x in v)
-        return total <= 300
+        return sum(3**x for x in v) <= 300
 
-    cols = [[x * t for x in vector(rng, n, -1, 4, stats=stats, ok=ok)] for _ in range(s)]
+    cols = [[x * t for x in uniform_vector(rng, n, 0, 5, stats, ok)] for _ in range(s)]
     return {"Z": Tensor((n, s), [cols[j][i] for i in range(n) for j in range(s)])}
 
 

@@ -1,0 +1,156 @@
+"""Every op against PyTorch: exact forward, per-cell relations (the steps), backward (vjp) and
+the gradient step relations, on hypothesis-generated exact inputs."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from byhand.engine.graph import Graph, Node, grad_node
+from byhand.engine.ops import OPS
+from byhand.engine.tensor import Tensor, indices
+from byhand.engine.values import to_json
+from tests.oracle import apply, tensor
+
+small = st.integers(-5, 5)
+nonzero = st.integers(-5, 5).filter(lambda v: v != 0)
+sizes = st.integers(1, 4)
+
+
+def mat(r: int, c: int, el: st.SearchStrategy[Any] = small) -> st.SearchStrategy[list[list[Any]]]:
+    return st.lists(st.lists(el, min_size=c, max_size=c), min_size=r, max_size=r)
+
+
+def vec(n: int, el: st.SearchStrategy[Any] = small) -> st.SearchStrategy[list[Any]]:
+    return st.lists(el, min_size=n, max_size=n)
+
+
+@st.composite
+def cases(draw: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(inputs by name in op order, attrs)."""
+    m, k, n = draw(sizes), draw(sizes), draw(sizes)
+    if name == "dot":
+        return {"a": draw(vec(k)), "b": draw(vec(k))}, {}
+    if name == "matmul":
+        right = draw(st.one_of(mat(k, n), vec(k)))
+        return {"A": draw(mat(m, k)), "B": right}, {}
+    if name == "linear":
+        x = draw(st.one_of(mat(k, n), vec(k)))
+        return {"W": draw(mat(m, k)), "b": draw(vec(m)), "X": x}, {}
+    if name in ("add", "sub", "mul", "div"):
+        el = nonzero if name == "div" else small
+        second = draw(st.one_of(mat(m, n, el), el)) if name != "div" else draw(mat(m, n, el))
+        return {"A": draw(mat(m, n)), "B": second}, {}
+    if name in ("relu", "sigmoid", "transpose", "sum"):
+        return {"Z": draw(st.one_of(mat(m, n), vec(m)))}, {}
+    if name == "leaky_relu":
+        alpha = draw(st.sampled_from(["1/10", "1/2", "1/3"]))
+        return {"Z": draw(mat(m, n))}, {"alpha": alpha}
+    if name == "softmax":
+        attrs: dict[str, Any] = {"base": draw(st.sampled_from([3, "e"]))}
+        t = draw(st.sampled_from([1, 2, "1/2"]))
+        if t != 1:
+            attrs["temperature"] = t
+        return {"Z": draw(st.one_of(mat(m, n, st.integers(-3, 3)), vec(m, st.integers(-3, 3))))}, attrs
+    if name == "half_sse":
+        return {"Yh": draw(mat(m, n)), "Y": draw(mat(m, n))}, {}
+    if name == "cross_entropy":
+        p = draw(mat(m, n, st.integers(1, 9).map(lambda v: f"{v}/10")))
+        y = draw(mat(m, n, st.integers(0, 2)))
+        return {"P": p, "Y": y}, {"base": draw(st.sampled_from([3, "e"]))}
+    raise AssertionError(name)
+
+
+ALL_OPS = sorted(OPS)
+
+
+def test_every_op_has_a_case() -> None:
+    for name in ALL_OPS:
+        cases(name)  # builds a strategy; raises for an op without one
+
+
+def _exact(nested: Any) -> Tensor:
+    t = Tensor.from_nested(nested)
+    return Tensor(t.shape, [Fraction(v) if isinstance(v, str) else v for v in t.data])
+
+
+def _close(a: Any, b: torch.Tensor) -> None:
+    want = b.detach().reshape(-1).tolist() if b.dim() else [b.item()]
+    have = [float(v) for v in a.data]
+    assert len(have) == len(want)
+    for x, y in zip(have, want):
+        assert x == pytest.approx(y, rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+@given(data=st.data())
+def test_forward_relations_and_backward_match_torch(name: str, data: st.DataObject) -> None:
+    ins, attrs = data.draw(cases(name))
+    op = OPS[name]
+    xs = [_exact(v) for v in ins.values()]
+    names = list(ins)
+    shapes = [x.shape for x in xs]
+    out_shape = op.check(shapes, attrs, names)
+    y = op.forward(xs, attrs)
+    assert y.shape == out_shape
+    txs = [tensor(v).requires_grad_(True) for v in ins.values()]
+    ty = apply(name, txs, attrs)
+    _close(y, ty)
+    # exactness: integers in, integers out for the integer ops
+    if name in ("dot", "matmul", "linear", "add", "sub", "mul", "relu", "sum", "transpose", "half_sse") and all(
+        type(v) is int for x in xs for v in x.data
+    ):
+        assert all(type(v) in (int, Fraction) for v in y.data)
+    # every output cell's relation (its step) gives the same value and a step text
+    vals = dict(zip(names, xs))
+    vals["OUT"] = y
+    for r in op.relations(names, "OUT", shapes, y.shape, attrs):
+        get = lambda c: vals[c[0]][c[1]]  # noqa: E731
+        v = r.evaluate(get)
+        assert v == y[r.out[1]] or float(v) == pytest.approx(float(y[r.out[1]]), rel=1e-12)
+        assert r.text(get).endswith("")
+    # backward: a random upstream gradient, against autograd
+    dy_nested = data.draw(mat(*y.shape) if len(y.shape) == 2 else vec(y.shape[0]) if y.shape else small)
+    dy = Tensor.from_nested(dy_nested)
+    grads = op.vjp(xs, y, dy, attrs)
+    tg = torch.autograd.grad(ty, txs, tensor(dy_nested), allow_unused=True)
+    for k, g in enumerate(grads):
+        if g is None:
+            continue
+        _close(g, tg[k] if tg[k] is not None else torch.zeros_like(txs[k]))
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+@given(data=st.data())
+def test_gradient_steps_match_torch(name: str, data: st.DataObject) -> None:
+    """The per-cell gradient relations the graph derives (the backward steps a student writes)
+    evaluate to the same gradients as autograd."""
+    ins, attrs = data.draw(cases(name))
+    names = list(ins)
+    xs = {k: _exact(v) for k, v in ins.items()}
+    out_shape = OPS[name].check([x.shape for x in xs.values()], attrs, names)
+    g_nested = data.draw(mat(*out_shape) if len(out_shape) == 2 else vec(out_shape[0]) if out_shape else small)
+    wrt = [k for k in names if not (name == "cross_entropy" and k == "Y")]
+    nodes = [Node(name, tuple(names), "OUT", attrs), Node("mul", ("OUT", "G"), "M"), Node("sum", ("M",), "L")]
+    nodes += [grad_node("L", k, f"d{k}") for k in wrt]
+    leaves = {k: x.shape for k, x in xs.items()} | {"G": Tensor.from_nested(g_nested).shape}
+    graph = Graph(nodes, leaves)
+    vals = graph.evaluate(xs | {"G": Tensor.from_nested(g_nested)})
+    rels = graph.relations()
+    for k in wrt:
+        for idx in indices(graph.shapes[k]):
+            r = rels[(f"d{k}", idx)]
+            v = r.evaluate(lambda c: vals[c[0]][c[1]])
+            assert float(v) == pytest.approx(float(vals[f"d{k}"][idx]), rel=1e-9, abs=1e-12)
+    doc_vals = {k: tensor(v).requires_grad_(True) for k, v in ins.items()}
+    t_out = apply(name, list(doc_vals.values()), attrs)
+    loss = (t_out * tensor(g_nested)).sum()
+    tg = torch.autograd.grad(loss, [doc_vals[k] for k in wrt], allow_unused=True)
+    for k, g in zip(wrt, tg):
+        _close(vals[f"d{k}"], g if g is not None else torch.zeros_like(doc_vals[k]))
+    assert all(to_json(v) is not None for t in vals.values() for v in t.data)

@@ -1,0 +1,102 @@
+"""An independent replay of a ``byhand-exercise/1`` document in PyTorch (float64, CPU).
+
+It reads only the JSON — never byhand's engine — so it is a second implementation of every op
+and of ``grad`` (by autograd), written from the format page. Tests compare the two.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)
+
+
+def num(x: Any) -> float:
+    if isinstance(x, str):
+        return float(Fraction(x.replace("\u2212", "-")))
+    return float(x)
+
+
+def tensor(values: Any) -> torch.Tensor:
+    if isinstance(values, list):
+        if values and isinstance(values[0], list):
+            return torch.tensor([[num(v) for v in row] for row in values])
+        return torch.tensor([num(v) for v in values])
+    return torch.tensor(num(values))
+
+
+def ln_base(attrs: dict[str, Any]) -> float:
+    b = attrs.get("base", "e")
+    return 1.0 if b == "e" else math.log(b)
+
+
+def apply(op: str, xs: list[torch.Tensor], attrs: dict[str, Any]) -> torch.Tensor:
+    if op == "dot":
+        return torch.dot(xs[0], xs[1])
+    if op == "matmul":
+        return xs[0] @ xs[1]
+    if op == "linear":
+        w, b, x = xs
+        return w @ x + (b[:, None] if x.dim() == 2 else b)
+    if op == "add":
+        return xs[0] + xs[1]
+    if op == "sub":
+        return xs[0] - xs[1]
+    if op == "mul":
+        return xs[0] * xs[1]
+    if op == "div":
+        return xs[0] / xs[1]
+    if op == "relu":
+        return torch.relu(xs[0])
+    if op == "leaky_relu":
+        return F.leaky_relu(xs[0], num(attrs.get("alpha", "1/10")))
+    if op == "sigmoid":
+        return torch.sigmoid(xs[0])
+    if op == "softmax":
+        t = num(attrs.get("temperature", 1))
+        return torch.softmax(xs[0] * ln_base(attrs) / t, dim=0)
+    if op == "sum":
+        return xs[0].sum()
+    if op == "transpose":
+        return xs[0].reshape(1, -1) if xs[0].dim() == 1 else xs[0].T
+    if op == "half_sse":
+        return 0.5 * ((xs[0] - xs[1]) ** 2).sum()
+    if op == "cross_entropy":
+        p, y = xs
+        logp = torch.where(y != 0, torch.log(p), torch.zeros_like(p))
+        return -(y * logp).sum() / ln_base(attrs)
+    raise AssertionError(f"the oracle does not know op {op}")
+
+
+def replay(doc: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """Every tensor of the document, recomputed by torch from its leaves."""
+    defined = {o["out"] for o in doc["ops"]}
+    vals: dict[str, torch.Tensor] = {}
+    for name, spec in doc["tensors"].items():
+        if name not in defined:
+            vals[name] = tensor(spec["values"]).requires_grad_(True)
+    for o in doc["ops"]:
+        if o["op"] == "grad":
+            continue
+        vals[o["out"]] = apply(o["op"], [vals[i] for i in o["in"]], o.get("attrs", {}))
+    for o in doc["ops"]:
+        if o["op"] == "grad":
+            of, wrt = o["attrs"]["of"], o["attrs"]["wrt"]
+            (g,) = torch.autograd.grad(vals[of], vals[wrt], retain_graph=True, allow_unused=True)
+            vals[o["out"]] = torch.zeros_like(vals[wrt]) if g is None else g
+    return vals
+
+
+def assert_matches(doc: dict[str, Any], rel: float = 1e-9) -> None:
+    """Every value of the document equals torch's replay."""
+    got = replay(doc)
+    for name, spec in doc["tensors"].items():
+        want = tensor(spec["values"])
+        have = got[name].detach()
+        assert have.shape == want.shape, (name, have.shape, want.shape)
+        assert torch.allclose(have, want, rtol=rel, atol=1e-9), (doc.get("identity"), name, have.tolist(), want.tolist())
