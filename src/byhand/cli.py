@@ -70,8 +70,8 @@ def write_output(text: str, out: str | None) -> None:
     click.echo(f"wrote {out}", err=True)
 
 
-def _options(pairs: tuple[str, ...]) -> dict[str, str]:
-    out = {}
+def _options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for pair in pairs:
         if "=" not in pair:
             raise ByHandError(f"--set {pair!r}: write KEY=VALUE, e.g. --set depth=3")
@@ -103,10 +103,22 @@ def topics(fmt: str) -> None:
 @click.argument("topic")
 @click.option("--seed", type=int, default=0, show_default=True, help="Variant number: the same seed gives the same exercise.")
 @click.option("--level", type=click.Choice(["easy", "medium", "hard"]), default="medium", show_default=True)
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A chapter option, e.g. --set depth=3 (see 'byhand topics --format json').")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A chapter option, e.g. --set depth=3 (see 'byhand topics --format json').",
+)
 @click.option("--values", "values_file", metavar="FILE", help="Your own numbers for the given tensors, as JSON by sheet name.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="text: the sheet; json: the exercise file; key: the answers with their steps.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text: the sheet; json: the exercise file; key: the answers with their steps.",
+)
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of the terminal.")
 def make(topic: str, seed: int, level: str, sets: tuple[str, ...], values_file: str | None, fmt: str, output: str | None) -> None:
     """Make one exercise of TOPIC (see 'byhand topics')."""
@@ -169,8 +181,15 @@ def stress(topic: str, count: int, level: str, seed: int, sets: tuple[str, ...],
 
     opts = _options(sets)
     byhand.make(topic, seed=seed, level=level, **opts)  # fail fast on a bad topic or option
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  transient=True, disable=not sys.stderr.isatty(), console=None) as bar:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+        console=None,
+    ) as bar:
         task = bar.add_task(f"{topic} {level}", total=count)
         rep = byhand.stress(topic, n=count, level=level, seed0=seed, progress=lambda k: bar.update(task, completed=k), **opts)
     if fmt == "json":
@@ -209,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # never a traceback for a user
         if os.environ.get("BYHAND_DEBUG"):
             raise
-        click.echo(f"byhand: internal error: {type(e).__name__}: {e} (please report this; BYHAND_DEBUG=1 shows details)", err=True)
+        click.echo(
+            f"byhand: internal error: {type(e).__name__}: {e} (please report this; BYHAND_DEBUG=1 shows details)", err=True
+        )
         return 3
     return 0
 

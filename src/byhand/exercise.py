@@ -79,7 +79,9 @@ class CheckResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "score": round(self.score, 4), "correct": self.correct, "total": self.total,
+            "score": round(self.score, 4),
+            "correct": self.correct,
+            "total": self.total,
             "badges": {str(v.badge): {"verdict": v.verdict, "given": v.given} for v in self.verdicts},
             "unknown_badges": self.unknown_badges,
         }
@@ -88,10 +90,21 @@ class CheckResult:
 class Exercise:
     """A by-hand exercise. Build one with :func:`byhand.make` or :meth:`from_json`."""
 
-    def __init__(self, *, topic: str, title: str, graph: Graph, values: Mapping[str, Tensor],
-                 blanks: Sequence[Blank], seed: int | None = None, level: str | None = None,
-                 options: Mapping[str, Any] | None = None, instructions: str = "", precision: int = 3,
-                 generator: str = GENERATOR):
+    def __init__(
+        self,
+        *,
+        topic: str,
+        title: str,
+        graph: Graph,
+        values: Mapping[str, Tensor],
+        blanks: Sequence[Blank],
+        seed: int | None = None,
+        level: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        instructions: str = "",
+        precision: int = 3,
+        generator: str = GENERATOR,
+    ):
         self.topic = topic
         self.title = title
         self.graph = graph
@@ -184,8 +197,14 @@ class Exercise:
             "ops": [n.to_json() for n in g.nodes],
             "blanks": [b.to_json() for b in self.blanks],
             "steps": [
-                {"cell": [s.cell[0], list(s.cell[1])], "uses": [[c[0], list(c[1])] for c in s.uses],
-                 "text": s.text, "value": V.to_json(s.value), "op": s.op, "phase": s.phase}
+                {
+                    "cell": [s.cell[0], list(s.cell[1])],
+                    "uses": [[c[0], list(c[1])] for c in s.uses],
+                    "text": s.text,
+                    "value": V.to_json(s.value),
+                    "op": s.op,
+                    "phase": s.phase,
+                }
                 for s in self.steps
             ],
         }
@@ -204,13 +223,24 @@ class Exercise:
             for idx in indices(t.shape):
                 a, b = t[idx], vals[name][idx]
                 if not _same(a, b, precision):
-                    raise FormatError(f"tensor {name}, cell {list(idx)}: the file says {V.fmt(a, precision)} but the ops give "
-                                      f"{V.fmt(b, precision)}; fix the value or the ops")
+                    raise FormatError(
+                        f"tensor {name}, cell {list(idx)}: the file says {V.fmt(a, precision)} but the ops give "
+                        f"{V.fmt(b, precision)}; fix the value or the ops"
+                    )
         blanks = _blanks_from_doc(d, graph, vals, precision)
-        return cls(topic=str(d.get("topic") or "custom"), title=str(d.get("title") or d.get("topic") or "Exercise"),
-                   graph=graph, values=vals, blanks=blanks, seed=d.get("seed"), level=d.get("level"),
-                   options=d.get("options") or {}, instructions=str(d.get("instructions") or ""),
-                   precision=precision, generator=str(d.get("generator") or GENERATOR))
+        return cls(
+            topic=str(d.get("topic") or "custom"),
+            title=str(d.get("title") or d.get("topic") or "Exercise"),
+            graph=graph,
+            values=vals,
+            blanks=blanks,
+            seed=d.get("seed"),
+            level=d.get("level"),
+            options=d.get("options") or {},
+            instructions=str(d.get("instructions") or ""),
+            precision=precision,
+            generator=str(d.get("generator") or GENERATOR),
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Exercise) and self.to_dict() == other.to_dict()
@@ -271,9 +301,9 @@ def load_document(doc: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
     else:
         d = dict(doc)
     if not isinstance(d, dict):
-        raise FormatError("an exercise file is a JSON object with \"format\", \"tensors\" and \"ops\"")
+        raise FormatError('an exercise file is a JSON object with "format", "tensors" and "ops"')
     if d.get("format") != FORMAT:
-        raise FormatError(f"\"format\" must be \"{FORMAT}\", not {d.get('format')!r}")
+        raise FormatError(f'"format" must be "{FORMAT}", not {d.get("format")!r}')
     if _VALIDATOR is None:
         import jsonschema
 
@@ -289,7 +319,7 @@ def load_document(doc: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
 def _precision(d: Mapping[str, Any]) -> int:
     p = d.get("precision", 3)
     if not isinstance(p, int) or isinstance(p, bool) or not 0 <= p <= 10:
-        raise FormatError("\"precision\" must be a whole number of decimals from 0 to 10")
+        raise FormatError('"precision" must be a whole number of decimals from 0 to 10')
     return p
 
 
@@ -299,7 +329,7 @@ def _tensor(name: str, raw: Any, allow_null: bool) -> Tensor:
         raise FormatError(f"tensor {name}: values must be a number, a flat list or a list of equal rows")
     t = Tensor.from_nested(raw)
     data = []
-    for k, x in enumerate(t.data):
+    for x in t.data:
         v = V.from_json(x, where=f"tensor {name}")
         if v is None and not allow_null:
             raise FormatError(f"tensor {name}: null (unknown) is only allowed in files given to 'byhand solve'")
@@ -318,12 +348,20 @@ def _graph_from_doc(d: Mapping[str, Any], allow_null: bool) -> tuple[Graph, dict
     for name in tensors:
         if name not in defined and "values" not in tensors[name]:
             raise FormatError(f"tensor {name} has no values")
-    all_t = {name: _tensor(name, spec.get("values"), allow_null) for name, spec in tensors.items() if "values" in spec}
+    all_t = {
+        name: _tensor(name, spec.get("values"), allow_null)
+        for name, spec in tensors.items()
+        if "values" in spec and not (allow_null and spec["values"] is None and name in defined)
+    }
     leaves = {k: v for k, v in all_t.items() if k not in defined}
-    used = {i for n in nodes for i in n.ins} | {n.attrs.get("wrt") for n in nodes if n.op == "grad"} | {n.attrs.get("of") for n in nodes if n.op == "grad"}
+    used = (
+        {i for n in nodes for i in n.ins}
+        | {n.attrs.get("wrt") for n in nodes if n.op == "grad"}
+        | {n.attrs.get("of") for n in nodes if n.op == "grad"}
+    )
     for name in sorted(x for x in used if isinstance(x, str)):
         if name not in defined and name not in leaves:
-            raise FormatError(f"tensor {name!r} is used by an op but not given; add it to \"tensors\" with its values")
+            raise FormatError(f'tensor {name!r} is used by an op but not given; add it to "tensors" with its values')
     roles = {k: v["role"] for k, v in tensors.items() if isinstance(v.get("role"), str)}
     labels = {k: v["label"] for k, v in tensors.items() if isinstance(v.get("label"), str)}
     try:
@@ -332,7 +370,9 @@ def _graph_from_doc(d: Mapping[str, Any], allow_null: bool) -> tuple[Graph, dict
         raise FormatError(str(e)) from None
     for name in all_t:
         if name in defined and all_t[name].shape != graph.shapes[name]:
-            raise FormatError(f"tensor {name}: the file gives a {V_shape(all_t[name].shape)} but the ops make a {V_shape(graph.shapes[name])}")
+            raise FormatError(
+                f"tensor {name}: the file gives a {V_shape(all_t[name].shape)} but the ops make a {V_shape(graph.shapes[name])}"
+            )
     given = {k: v for k, v in all_t.items() if k in defined}
     return graph, leaves, given
 
@@ -373,8 +413,9 @@ def _blanks_from_doc(d: Mapping[str, Any], graph: Graph, vals: Mapping[str, Tens
         for c in cells:
             v = vals[c[0]][c[1]]
             if ans is None or not _same(ans, v, precision):
-                raise FormatError(f"blank {badge}: the answer {b.get('answer')!r} is not the value of {cell_str(c)}, "
-                                  f"{V.fmt(v, precision)}")
+                raise FormatError(
+                    f"blank {badge}: the answer {b.get('answer')!r} is not the value of {cell_str(c)}, {V.fmt(v, precision)}"
+                )
         out.append(Blank(badge, cells, vals[cells[0][0]][cells[0][1]]))
     out.sort(key=lambda b: b.badge)
     return out
@@ -427,15 +468,26 @@ def solve_document(doc: str | bytes | Mapping[str, Any]) -> Exercise:
     problems += [f"inconsistent: {s}" for s in sol.inconsistent]
     if problems:
         raise SolveError(problems)
-    filled = {name: Tensor(graph.shapes[name], [sol.values[(name, idx)] for idx in indices(graph.shapes[name])])
-              for name in graph.leaves}
+    filled = {
+        name: Tensor(graph.shapes[name], [sol.values[(name, idx)] for idx in indices(graph.shapes[name])])
+        for name in graph.leaves
+    }
     vals = graph.evaluate(filled)
     nulls = [c for c in unknown]
     if d.get("blanks"):
         blanks = _blanks_from_doc(d, graph, vals, precision)
     else:
         blanks = badges_for(graph, vals, nulls)
-    return Exercise(topic=str(d.get("topic") or "custom"), title=str(d.get("title") or "Exercise"), graph=graph,
-                    values=vals, blanks=blanks, seed=d.get("seed"), level=d.get("level"),
-                    options=d.get("options") or {}, instructions=str(d.get("instructions") or ""),
-                    precision=precision, generator=str(d.get("generator") or GENERATOR))
+    return Exercise(
+        topic=str(d.get("topic") or "custom"),
+        title=str(d.get("title") or "Exercise"),
+        graph=graph,
+        values=vals,
+        blanks=blanks,
+        seed=d.get("seed"),
+        level=d.get("level"),
+        options=d.get("options") or {},
+        instructions=str(d.get("instructions") or ""),
+        precision=precision,
+        generator=str(d.get("generator") or GENERATOR),
+    )

@@ -63,14 +63,21 @@ class Step:
 
 
 class Graph:
-    def __init__(self, nodes: Sequence[Node], leaf_shapes: Mapping[str, Shape],
-                 roles: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        nodes: Sequence[Node],
+        leaf_shapes: Mapping[str, Shape],
+        roles: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
+    ):
         self.shapes: dict[str, Shape] = {}
         self.leaves: list[str] = []
         for name, shp in leaf_shapes.items():
             self._check_name(name)
             if len(shp) > 2 or any(s < 1 or s > MAX_SIDE for s in shp):
-                raise GraphError(f"tensor {name}: shape {shp} is not allowed; use a scalar, a vector or a matrix with sides 1…{MAX_SIDE}")
+                raise GraphError(
+                    f"tensor {name}: shape {shp} is not allowed; use a scalar, a vector or a matrix with sides 1…{MAX_SIDE}"
+                )
             self.shapes[name] = tuple(shp)
             self.leaves.append(name)
         self.defined_by: dict[str, int] = {}
@@ -108,14 +115,24 @@ class Graph:
         self._check_name(n.out)
         if len(n.ins) != o.arity:
             raise GraphError(f"op {n.op} → {n.out}: takes {o.arity} input{'s' if o.arity != 1 else ''}, got {len(n.ins)}")
+        if n.out in n.ins:
+            raise GraphError(
+                f"op {n.op} → {n.out}: an op cannot write to its own input; "
+                f"give the result a new name (tensor {n.out!r} is defined twice)"
+            )
         for name in n.ins:
             if name not in self.shapes:
-                raise GraphError(f"op {n.op} → {n.out}: tensor {name!r} is used before it is defined; give its values or compute it first")
+                raise GraphError(
+                    f"op {n.op} → {n.out}: tensor {name!r} is used before it is defined; give its values or compute it first"
+                )
         if n.out in self.shapes:
             raise GraphError(f"tensor {n.out!r} is defined twice; give each computed tensor its own name")
         unknown = set(n.attrs) - set(o.attrs)
         if unknown:
-            raise GraphError(f"op {n.op} → {n.out}: unknown attribute {sorted(unknown)[0]!r}" + (f"; it takes {', '.join(o.attrs)}" if o.attrs else "; it takes none"))
+            raise GraphError(
+                f"op {n.op} → {n.out}: unknown attribute {sorted(unknown)[0]!r}"
+                + (f"; it takes {', '.join(o.attrs)}" if o.attrs else "; it takes none")
+            )
         try:
             shp = o.check([self.shapes[i] for i in n.ins], dict(n.attrs), n.ins)
         except GraphError as e:
@@ -146,8 +163,13 @@ class Graph:
         if len(cs) != 1:
             return False
         c = self.forward_nodes[cs[0]]
-        return (c.op == "cross_entropy" and c.out == of and c.ins[0] == n.out and c.ins[1] != n.out
-                and base_of(dict(c.attrs)) == base_of(dict(n.attrs)))
+        return (
+            c.op == "cross_entropy"
+            and c.out == of
+            and c.ins[0] == n.out
+            and c.ins[1] != n.out
+            and base_of(dict(c.attrs)) == base_of(dict(n.attrs))
+        )
 
     def _path(self, of: str, wrt: set[str]) -> set[str]:
         """Tensors on a path from any of ``wrt`` to ``of`` (they all need a gradient)."""
@@ -170,15 +192,17 @@ class Graph:
             of, wrt = n.attrs.get("of"), n.attrs.get("wrt")
             extra = set(n.attrs) - {"of", "wrt"}
             if n.ins:
-                raise GraphError(f"grad → {n.out}: takes no inputs; name them in attrs \"of\" and \"wrt\"")
+                raise GraphError(f'grad → {n.out}: takes no inputs; name them in attrs "of" and "wrt"')
             if extra:
                 raise GraphError(f"grad → {n.out}: unknown attribute {sorted(extra)[0]!r}; it takes of and wrt")
             if not isinstance(of, str) or of not in self.shapes:
-                raise GraphError(f"grad → {n.out}: attribute \"of\" must name a tensor of the sheet, not {of!r}")
+                raise GraphError(f'grad → {n.out}: attribute "of" must name a tensor of the sheet, not {of!r}')
             if not isinstance(wrt, str) or wrt not in self.shapes:
-                raise GraphError(f"grad → {n.out}: attribute \"wrt\" must name a tensor of the sheet, not {wrt!r}")
+                raise GraphError(f'grad → {n.out}: attribute "wrt" must name a tensor of the sheet, not {wrt!r}')
             if self.shapes[of] != ():
-                raise GraphError(f"grad → {n.out}: {of} is a {shape_str(self.shapes[of])}; a gradient is taken of a scalar (a loss)")
+                raise GraphError(
+                    f"grad → {n.out}: {of} is a {shape_str(self.shapes[of])}; a gradient is taken of a scalar (a loss)"
+                )
             if wrt not in self._depends(of):
                 raise GraphError(f"grad → {n.out}: {of} does not depend on {wrt}")
             if n.out in self.shapes or n.out in declared.values():
@@ -336,8 +360,9 @@ class Graph:
             self._relations = rels
         return self._relations
 
-    def _partials_of_node(self, k: int, of: str, rels: dict[Cell, Relation],
-                          cache: dict[int, dict[Cell, list[tuple[Cell | None, list[Term]]]]]) -> dict[Cell, list[tuple[Cell | None, list[Term]]]]:
+    def _partials_of_node(
+        self, k: int, of: str, rels: dict[Cell, Relation], cache: dict[int, dict[Cell, list[tuple[Cell | None, list[Term]]]]]
+    ) -> dict[Cell, list[tuple[Cell | None, list[Term]]]]:
         """For node k: input cell → [(gradient cell of the output it feeds, ∂out/∂in terms)]."""
         key = k * 1000003 + hash(of) % 1000003
         if key in cache:
@@ -366,8 +391,14 @@ class Graph:
         cache[key] = res
         return res
 
-    def _grad_relation(self, of: str, x: Cell, out: str, rels: dict[Cell, Relation],
-                       cache: dict[int, dict[Cell, list[tuple[Cell | None, list[Term]]]]]) -> Relation:
+    def _grad_relation(
+        self,
+        of: str,
+        x: Cell,
+        out: str,
+        rels: dict[Cell, Relation],
+        cache: dict[int, dict[Cell, list[tuple[Cell | None, list[Term]]]]],
+    ) -> Relation:
         name = x[0]
         if name == of:
             return PolyRelation((out, x[1]), [Term(1)], "grad", phase="backward", style="const")
@@ -416,8 +447,11 @@ def _p_minus_y_text(rel: PolyRelation, terms: list[Term]) -> Any:
 
     def text(v: list[Value], r: Value, p: int) -> str:
         sy = sum((v[k] for k in iys), 0)
-        core = f"{fmt(v[ip], p)} {MINUS} {fmt_factor(v[iy], p)}" if sy == 1 else \
-            f"{fmt(v[ip], p)}·{fmt_factor(sy, p)} {MINUS} {fmt_factor(v[iy], p)}"
+        core = (
+            f"{fmt(v[ip], p)} {MINUS} {fmt_factor(v[iy], p)}"
+            if sy == 1
+            else f"{fmt(v[ip], p)}·{fmt_factor(sy, p)} {MINUS} {fmt_factor(v[iy], p)}"
+        )
         if inv_t != 1:
             core = f"({core})·{fmt_factor(inv_t, p)}"
         return f"{core} = {fmt(r, p)}"

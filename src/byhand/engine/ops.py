@@ -64,8 +64,7 @@ class Op:
                 out[c] = ts
         return out
 
-    def relations(self, ins: Sequence[str], out: str, shapes: Sequence[Shape], out_shape: Shape,
-                  attrs: Attrs) -> list[Relation]:
+    def relations(self, ins: Sequence[str], out: str, shapes: Sequence[Shape], out_shape: Shape, attrs: Attrs) -> list[Relation]:
         return [self.relation(i, ins, out, shapes, attrs) for i in indices(out_shape)]
 
 
@@ -138,7 +137,7 @@ def base_of(attrs: Attrs) -> int | str:
         return E
     if isinstance(b, int) and not isinstance(b, bool) and b >= 2:
         return b
-    raise GraphError(f"base {b!r} is not allowed; use 3 (by hand) or \"e\"")
+    raise GraphError(f'base {b!r} is not allowed; use 3 (by hand) or "e"')
 
 
 def ln_base(b: int | str) -> float:
@@ -173,7 +172,9 @@ class Dot(Op):
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         a, b = shapes
-        _need(len(a) == 1 and len(b) == 1, f"dot needs two vectors, got {names[0]} ({shape_str(a)}) and {names[1]} ({shape_str(b)})")
+        _need(
+            len(a) == 1 and len(b) == 1, f"dot needs two vectors, got {names[0]} ({shape_str(a)}) and {names[1]} ({shape_str(b)})"
+        )
         _need(a == b, f"dot needs vectors of one length: {names[0]} has {a[0]}, {names[1]} has {b[0]}")
         return ()
 
@@ -199,7 +200,10 @@ class MatMul(Op):
         a, b = shapes
         _need(len(a) == 2, f"matmul needs a matrix on the left, {names[0]} is a {shape_str(a)}")
         _need(len(b) in (1, 2), f"matmul needs a matrix or vector on the right, {names[1]} is a {shape_str(b)}")
-        _need(a[1] == b[0], f"matmul: {names[0]} ({shape_str(a)}) has {a[1]} columns but {names[1]} ({shape_str(b)}) has {b[0]} rows")
+        _need(
+            a[1] == b[0],
+            f"matmul: {names[0]} ({shape_str(a)}) has {a[1]} columns but {names[1]} ({shape_str(b)}) has {b[0]} rows",
+        )
         return (a[0],) if len(b) == 1 else (a[0], b[1])
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -233,7 +237,10 @@ class Linear(Op):
         _need(len(b) == 1, f"linear: the bias {names[1]} must be a vector, not a {shape_str(b)}")
         _need(b[0] == w[0], f"linear: {names[0]} has {w[0]} rows, so the bias {names[1]} needs {w[0]} entries, not {b[0]}")
         _need(len(x) in (1, 2), f"linear: the input {names[2]} must be a vector or matrix, not a {shape_str(x)}")
-        _need(x[0] == w[1], f"linear: {names[0]} ({shape_str(w)}) has {w[1]} columns but {names[2]} ({shape_str(x)}) has {x[0]} rows")
+        _need(
+            x[0] == w[1],
+            f"linear: {names[0]} ({shape_str(w)}) has {w[1]} columns but {names[2]} ({shape_str(x)}) has {x[0]} rows",
+        )
         return (w[0],) if len(x) == 1 else (w[0], x[1])
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -299,7 +306,9 @@ class _Elementwise2(Op):
             return a
         if a == ():
             return b
-        raise GraphError(f"{self.name} needs tensors of one shape (or a scalar): {names[0]} is {shape_str(a)}, {names[1]} is {shape_str(b)}")
+        raise GraphError(
+            f"{self.name} needs tensors of one shape (or a scalar): {names[0]} is {shape_str(a)}, {names[1]} is {shape_str(b)}"
+        )
 
     @staticmethod
     def _cell(shape: Shape, idx: Index) -> Index:
@@ -431,8 +440,8 @@ class ReLU(_Elementwise1):
 
 @register
 class LeakyReLU(ReLU):
-    name, summary = "leaky_relu", "Z if Z > 0 else α·Z (attribute alpha, e.g. \"1/10\")"
-    attrs = {"alpha": "the slope for negatives, a value such as \"1/10\" or \"1/2\""}
+    name, summary = "leaky_relu", 'Z if Z > 0 else α·Z (attribute alpha, e.g. "1/10")'
+    attrs = {"alpha": 'the slope for negatives, a value such as "1/10" or "1/2"'}
 
     def alpha(self, attrs: Attrs) -> Value:
         return value_attr(attrs, "alpha", Fraction(1, 10))
@@ -467,7 +476,7 @@ class Sigmoid(_Elementwise1):
 class Softmax(Op):
     name, arity = "softmax", 1
     summary = "base^(Z/T) / Σ base^(Z/T), per column (base 3 by hand, or e)"
-    attrs = {"base": "3 or \"e\" (default \"e\")", "temperature": "a value T > 0 (default 1)"}
+    attrs = {"base": '3 or "e" (default "e")', "temperature": "a value T > 0 (default 1)"}
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         (z,) = shapes
@@ -575,7 +584,10 @@ class HalfSSE(Op):
     name, arity, summary = "half_sse", 2, "½ Σ (Ŷ − Y)², so ∂L/∂Ŷ = Ŷ − Y"
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
-        _need(shapes[0] == shapes[1], f"half_sse needs Ŷ and Y of one shape: {names[0]} is {shape_str(shapes[0])}, {names[1]} is {shape_str(shapes[1])}")
+        _need(
+            shapes[0] == shapes[1],
+            f"half_sse needs Ŷ and Y of one shape: {names[0]} is {shape_str(shapes[0])}, {names[1]} is {shape_str(shapes[1])}",
+        )
         return ()
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -607,10 +619,14 @@ class HalfSSE(Op):
 @register
 class CrossEntropy(Op):
     name, arity, summary = "cross_entropy", 2, "−Σ Y·log P over all columns (log in the softmax's base)"
-    attrs = {"base": "the base of the log: 3 or \"e\" (default \"e\"); must match the softmax feeding P"}
+    attrs = {"base": 'the base of the log: 3 or "e" (default "e"); must match the softmax feeding P'}
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
-        _need(shapes[0] == shapes[1], f"cross_entropy needs P and Y of one shape: {names[0]} is {shape_str(shapes[0])}, {names[1]} is {shape_str(shapes[1])}")
+        _need(
+            shapes[0] == shapes[1],
+            f"cross_entropy needs P and Y of one shape: "
+            f"{names[0]} is {shape_str(shapes[0])}, {names[1]} is {shape_str(shapes[1])}",
+        )
         base_of(attrs)
         return ()
 

@@ -121,9 +121,16 @@ class PolyRelation(Relation):
 
     __slots__ = ("out", "terms", "uses", "op", "phase", "style", "text_fn")
 
-    def __init__(self, out: Cell, terms: Sequence[Term], op: str, phase: str = "forward", style: str = "sum",
-                 uses: Sequence[Cell] | None = None,
-                 text_fn: Callable[[list[Value], Value, int], str] | None = None):
+    def __init__(
+        self,
+        out: Cell,
+        terms: Sequence[Term],
+        op: str,
+        phase: str = "forward",
+        style: str = "sum",
+        uses: Sequence[Cell] | None = None,
+        text_fn: Callable[[list[Value], Value, int], str] | None = None,
+    ):
         self.out = out
         self.text_fn = text_fn
         self.terms = tuple(terms)
@@ -241,8 +248,15 @@ class FuncRelation(Relation):
 
     __slots__ = ("out", "uses", "op", "phase", "fn", "text_fn")
 
-    def __init__(self, out: Cell, uses: Sequence[Cell], op: str, fn: Callable[[list[Value]], Value],
-                 text_fn: Callable[[list[Value], Value, int], str], phase: str = "forward"):
+    def __init__(
+        self,
+        out: Cell,
+        uses: Sequence[Cell],
+        op: str,
+        fn: Callable[[list[Value]], Value],
+        text_fn: Callable[[list[Value], Value, int], str],
+        phase: str = "forward",
+    ):
         self.out = out
         self.uses = tuple(uses)
         self.op = op

@@ -43,8 +43,15 @@ def _close(a: Value, b: Value, precision: int) -> bool:
     return a == b
 
 
-def solve(graph: Graph, known: Mapping[Cell, Value], unknown: Iterable[Cell], *, eliminate: bool = True,
-          precision: int = 3, check: bool = True) -> Solution:
+def solve(
+    graph: Graph,
+    known: Mapping[Cell, Value],
+    unknown: Iterable[Cell],
+    *,
+    eliminate: bool = True,
+    precision: int = 3,
+    check: bool = True,
+) -> Solution:
     """Determine ``unknown`` cells from ``known`` ones through the graph's relations."""
     rels = graph.relations()
     vals: dict[Cell, Value] = dict(known)
@@ -69,8 +76,7 @@ def solve(graph: Graph, known: Mapping[Cell, Value], unknown: Iterable[Cell], *,
         checked.add(r.out)
         expect = r.evaluate(get)
         if not _close(expect, vals[r.out], precision):
-            sol.inconsistent.append(
-                f"{cell_str(r.out)} is {fmt(vals[r.out], precision)} but {r.text(get, precision)}")
+            sol.inconsistent.append(f"{cell_str(r.out)} is {fmt(vals[r.out], precision)} but {r.text(get, precision)}")
 
     def propagate(queue: list[Relation]) -> None:
         seen_q: set[Cell] = set()
@@ -137,21 +143,21 @@ def _eliminate(rels: Iterable[Relation], todo: set[Cell], get, is_unknown) -> di
     cols = sorted({c for row in rows for c in row}, key=lambda c: (c[0], c[1]))
     m = [[row.get(c, Fraction(0)) for c in cols] + [-k] for row, k in zip(rows, consts)]
     pivots: list[int] = []
-    r = 0
+    rank = 0
     for j in range(len(cols)):
-        p = next((i for i in range(r, len(m)) if m[i][j] != 0), None)
+        p = next((i for i in range(rank, len(m)) if m[i][j] != 0), None)
         if p is None:
             continue
-        m[r], m[p] = m[p], m[r]
-        inv = 1 / m[r][j]
-        m[r] = [v * inv for v in m[r]]
+        m[rank], m[p] = m[p], m[rank]
+        inv = 1 / m[rank][j]
+        m[rank] = [v * inv for v in m[rank]]
         for i in range(len(m)):
-            if i != r and m[i][j] != 0:
+            if i != rank and m[i][j] != 0:
                 f = m[i][j]
-                m[i] = [a - f * b for a, b in zip(m[i], m[r])]
+                m[i] = [a - f * b for a, b in zip(m[i], m[rank])]
         pivots.append(j)
-        r += 1
-        if r == len(m):
+        rank += 1
+        if rank == len(m):
             break
     found: dict[Cell, Value] = {}
     for i, j in enumerate(pivots):

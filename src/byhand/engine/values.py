@@ -17,11 +17,10 @@ import math
 import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Union
 
 from byhand.errors import FormatError
 
-Value = Union[int, Fraction, float]
+Value = int | Fraction | float
 """A number on the sheet."""
 
 MINUS = "\u2212"  # the typographic minus sign used in printed steps: −2, not -2
@@ -49,7 +48,7 @@ def from_json(x: object, where: str = "value") -> Value | None:
     if x is None:
         return None
     if isinstance(x, bool):
-        raise FormatError(f"{where}: true/false is not a number; write an integer, \"p/q\" or a decimal")
+        raise FormatError(f'{where}: true/false is not a number; write an integer, "p/q" or a decimal')
     if isinstance(x, int):
         return x
     if isinstance(x, float):
@@ -68,7 +67,7 @@ def from_json(x: object, where: str = "value") -> Value | None:
         except ValueError:
             pass
         raise FormatError(f'{where}: {x!r} is not a value; write an integer, "p/q" or a decimal')
-    raise FormatError(f"{where}: {type(x).__name__} is not a value; write an integer, \"p/q\" or a decimal")
+    raise FormatError(f'{where}: {type(x).__name__} is not a value; write an integer, "p/q" or a decimal')
 
 
 def to_json(v: Value) -> int | str | float:

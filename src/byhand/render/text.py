@@ -17,8 +17,17 @@ if TYPE_CHECKING:
     from byhand.exercise import Exercise
 
 _OP_WORDS = {
-    "relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "sigmoid", "softmax": "softmax", "add": "+", "sub": "−",
-    "mul": ".*", "div": "/", "transpose": "transpose", "sum": "Σ", "half_sse": "½ Σ (Ŷ − Y)²",
+    "relu": "ReLU",
+    "leaky_relu": "LeakyReLU",
+    "sigmoid": "sigmoid",
+    "softmax": "softmax",
+    "add": "+",
+    "sub": "−",
+    "mul": ".*",
+    "div": "/",
+    "transpose": "transpose",
+    "sum": "Σ",
+    "half_sse": "½ Σ (Ŷ − Y)²",
     "cross_entropy": "cross-entropy",
 }
 
@@ -87,8 +96,11 @@ def render_text(ex: Exercise, answers: bool = False) -> str:
     """The sheet as text; ``answers=True`` fills every blank (the key)."""
     g = ex.graph
     lab = g.labels
-    head = f"{ex.title}  ·  {ex.topic}" + (f"  ·  seed {ex.seed}" if ex.seed is not None else "") + \
-        (f"  ·  {ex.level}" if ex.level else "")
+    head = (
+        f"{ex.title}  ·  {ex.topic}"
+        + (f"  ·  seed {ex.seed}" if ex.seed is not None else "")
+        + (f"  ·  {ex.level}" if ex.level else "")
+    )
     lines = [head, "=" * len(head)]
     if ex.instructions:
         lines += [ex.instructions]

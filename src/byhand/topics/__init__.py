@@ -21,6 +21,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from types import ModuleType
 from typing import Any
 
@@ -88,15 +89,26 @@ class TopicInfo:
     options: dict[str, Option]
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "title": self.title, "summary": self.summary, "chapter": self.chapter,
-                "options": {k: {"help": o.help, "easy": o.easy, "medium": o.medium, "hard": o.hard,
-                                **({"choices": list(o.choices)} if o.choices else {"min": o.lo, "max": o.hi})}
-                            for k, o in self.options.items()}}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "summary": self.summary,
+            "chapter": self.chapter,
+            "options": {
+                k: {
+                    "help": o.help,
+                    "easy": o.easy,
+                    "medium": o.medium,
+                    "hard": o.hard,
+                    **({"choices": list(o.choices)} if o.choices else {"min": o.lo, "max": o.hi}),
+                }
+                for k, o in self.options.items()
+            },
+        }
 
 
 def _modules() -> list[ModuleType]:
-    from byhand.topics import (activation, backprop, cross_entropy, deep, dot, gradient, linear, matmul, mlp,
-                               softmax, wide)
+    from byhand.topics import activation, backprop, cross_entropy, deep, dot, gradient, linear, matmul, mlp, softmax, wide
 
     return [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop]
 
@@ -138,8 +150,15 @@ def resolve_options(m: ModuleType, level: str, options: Mapping[str, Any]) -> di
     return o
 
 
-def make(topic: str, seed: int = 0, level: str = "medium", *, values: Mapping[str, Any] | None = None,
-         stats: _sampling.Stats | None = None, **options: Any) -> Exercise:
+def make(
+    topic: str,
+    seed: int = 0,
+    level: str = "medium",
+    *,
+    values: Mapping[str, Any] | None = None,
+    stats: _sampling.Stats | None = None,
+    **options: Any,
+) -> Exercise:
     """Make one exercise: chapter + seed + level (+ options) → always the identical exercise.
 
     ``values``: a teacher's own numbers for the leaf tensors, by sheet name; byhand computes the
@@ -172,11 +191,22 @@ def make(topic: str, seed: int = 0, level: str = "medium", *, values: Mapping[st
                 continue
             break
         else:
-            raise GenerationError(f"no hand-friendly {m.NAME} variant after {GENERATOR_TRIES} tries (seed {seed}); "
-                                  f"try another seed or smaller options")
+            raise GenerationError(
+                f"no hand-friendly {m.NAME} variant after {GENERATOR_TRIES} tries (seed {seed}); "
+                f"try another seed or smaller options"
+            )
     blanks = badges_for(graph, vals, cells)
-    return Exercise(topic=m.NAME, title=m.TITLE, graph=graph, values=vals, blanks=blanks, seed=seed,
-                    level=level, options=non_default, instructions=sheet.instructions)
+    return Exercise(
+        topic=m.NAME,
+        title=m.TITLE,
+        graph=graph,
+        values=vals,
+        blanks=blanks,
+        seed=seed,
+        level=level,
+        options=non_default,
+        instructions=sheet.instructions,
+    )
 
 
 class _Reject(Exception):
@@ -190,11 +220,13 @@ def _friendly(v: Value, bound: int) -> bool:
         return abs(v) <= bound
     if isinstance(v, float):
         return abs(v) <= bound
-    return abs(v) <= bound and v.denominator <= 1000  # type: ignore[union-attr]
+    assert isinstance(v, Fraction)
+    return abs(v) <= bound and v.denominator <= 1000
 
 
-def _choose_blanks(m: ModuleType, graph: Graph, o: dict[str, Any], vals: dict[str, Tensor], rng: random.Random,
-                   strict: bool, bound: int = 50) -> list[Cell]:
+def _choose_blanks(
+    m: ModuleType, graph: Graph, o: dict[str, Any], vals: dict[str, Tensor], rng: random.Random, strict: bool, bound: int = 50
+) -> list[Cell]:
     cells: list[Cell] = m.blanks(o, graph, vals, rng)
     if strict:
         for c in cells:
@@ -219,8 +251,9 @@ def prove_unique(graph: Graph, vals: Mapping[str, Tensor], cells: list[Cell]) ->
     blank = set(cells)
     if not any(c[0] in graph.leaves for c in blank):
         return True
-    known = {(name, idx): vals[name][idx] for name in graph.shapes for idx in indices(graph.shapes[name])
-             if (name, idx) not in blank}
+    known = {
+        (name, idx): vals[name][idx] for name in graph.shapes for idx in indices(graph.shapes[name]) if (name, idx) not in blank
+    }
     sol = solve(graph, known, blank, eliminate=False, check=False)
     if sol.undetermined:
         return False
@@ -235,12 +268,15 @@ def _teacher_values(sheet: Sheet, values: Mapping[str, Any]) -> dict[str, Tensor
         raise FormatError('the values file must be a JSON object such as {"X": [[2, -1], [1, 1]], "W1": …}')
     unknown = sorted(set(values) - set(sheet.leaves))
     if unknown:
-        raise FormatError(f"the values name {unknown[0]!r}, which this chapter does not have; its given tensors are: "
-                          f"{', '.join(sheet.leaves)}")
+        raise FormatError(
+            f"the values name {unknown[0]!r}, which this chapter does not have; its given tensors are: {', '.join(sheet.leaves)}"
+        )
     missing = [k for k in sheet.leaves if k not in values]
     if missing:
-        raise FormatError(f"the values lack {', '.join(missing)}; give every one of: "
-                          + ", ".join(f"{k} ({shape_str(s)})" for k, s in sheet.leaves.items()))
+        raise FormatError(
+            f"the values lack {', '.join(missing)}; give every one of: "
+            + ", ".join(f"{k} ({shape_str(s)})" for k, s in sheet.leaves.items())
+        )
     out = {}
     for k in sheet.leaves:
         raw = values[k]
@@ -262,8 +298,14 @@ def _kind(s: Shape) -> str:
     return ("scalar", "vector (a flat list)", "matrix (a list of rows)")[len(s)]
 
 
-def stress(topic: str, n: int = 1000, level: str = "medium", seed0: int = 0,
-           progress: Callable[[int], None] | None = None, **options: Any) -> dict[str, Any]:
+def stress(
+    topic: str,
+    n: int = 1000,
+    level: str = "medium",
+    seed0: int = 0,
+    progress: Callable[[int], None] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
     """R/exams-style stress test: make ``n`` variants; acceptance rate, value ranges, distinct variants."""
     import time
 
@@ -303,13 +345,20 @@ def stress(topic: str, n: int = 1000, level: str = "medium", seed0: int = 0,
             progress(k + 1)
     dt = time.perf_counter() - t0
     return {
-        "topic": m.NAME, "level": level, "variants": n, "failed": fails,
+        "topic": m.NAME,
+        "level": level,
+        "variants": n,
+        "failed": fails,
         "acceptance_rate": round(stats.accepted / stats.drawn, 4) if stats.drawn else 1.0,
-        "rows_drawn": stats.drawn, "rows_accepted": stats.accepted,
+        "rows_drawn": stats.drawn,
+        "rows_accepted": stats.accepted,
         "distinct_variants": len(distinct),
-        "value_range": [fmt(lo), fmt(hi)], "answer_range": [fmt(answer_lo), fmt(answer_hi)],
-        "blanks_per_variant": round(blanks / max(1, n - fails), 2), "inexact_answers": inexact,
-        "seconds": round(dt, 3), "variants_per_second": round(n / dt, 1) if dt else None,
+        "value_range": [fmt(lo), fmt(hi)],
+        "answer_range": [fmt(answer_lo), fmt(answer_hi)],
+        "blanks_per_variant": round(blanks / max(1, n - fails), 2),
+        "inexact_answers": inexact,
+        "seconds": round(dt, 3),
+        "variants_per_second": round(n / dt, 1) if dt else None,
     }
 
 

@@ -15,8 +15,9 @@ from byhand.errors import GenerationError
 from byhand.topics._sampling import Stats, linear_layer, relu_t, vector
 
 
-def chain(sizes: list[int], batch: int, *, act: str = "relu", alpha: str | None = None,
-          last_act: bool = True) -> tuple[list[Node], dict[str, Shape]]:
+def chain(
+    sizes: list[int], batch: int, *, act: str = "relu", alpha: str | None = None, last_act: bool = True
+) -> tuple[list[Node], dict[str, Shape]]:
     """Nodes and leaf shapes for layers of the given sizes (sizes[0] is the input)."""
     nodes: list[Node] = []
     leaves: dict[str, Shape] = {"X": (sizes[0], batch)}
@@ -34,10 +35,21 @@ def chain(sizes: list[int], batch: int, *, act: str = "relu", alpha: str | None 
     return nodes, leaves
 
 
-def sample_chain(rng: random.Random, stats: Stats, sizes: list[int], batch: int, *, x_range: tuple[int, int] = (-2, 3),
-                 w: tuple[int, int] = (-2, 2), b: tuple[int, int] = (-2, 2), bound: int = 12,
-                 last_act: bool = True, alpha: Any = 0, even_negatives: bool = False,
-                 col_limit: int | None = None) -> dict[str, Tensor]:
+def sample_chain(
+    rng: random.Random,
+    stats: Stats,
+    sizes: list[int],
+    batch: int,
+    *,
+    x_range: tuple[int, int] = (-2, 3),
+    w: tuple[int, int] = (-2, 2),
+    b: tuple[int, int] = (-2, 2),
+    bound: int = 12,
+    last_act: bool = True,
+    alpha: Any = 0,
+    even_negatives: bool = False,
+    col_limit: int | None = None,
+) -> dict[str, Tensor]:
     """Hand-friendly leaves for :func:`chain`, drawn layer by layer, row by row."""
     depth = len(sizes) - 1
     cols = [vector(rng, sizes[0], *x_range, stats=stats) for _ in range(batch)]
@@ -49,8 +61,18 @@ def sample_chain(rng: random.Random, stats: Stats, sizes: list[int], batch: int,
     while layer <= depth:
         act = layer < depth or last_act
         try:
-            wt, bt, z = linear_layer(rng, acts[layer - 1], sizes[layer], w=w, b=b, bound=bound, stats=stats, relu=act,
-                                     even_negatives=even_negatives and act, col_limit=col_limit)
+            wt, bt, z = linear_layer(
+                rng,
+                acts[layer - 1],
+                sizes[layer],
+                w=w,
+                b=b,
+                bound=bound,
+                stats=stats,
+                relu=act,
+                even_negatives=even_negatives and act,
+                col_limit=col_limit,
+            )
         except GenerationError:
             # this layer's input leaves no friendly row: draw the layer before it again
             backtracks += 1

@@ -60,8 +60,9 @@ def draws(rng: random.Random, n: int, lo: int, hi: int) -> list[int]:
     return [draw(rng, lo, hi) for _ in range(n)]
 
 
-def vector(rng: random.Random, n: int, lo: int, hi: int, *, stats: Stats | None = None,
-           ok: Callable[[list[int]], bool] | None = None) -> list[int]:
+def vector(
+    rng: random.Random, n: int, lo: int, hi: int, *, stats: Stats | None = None, ok: Callable[[list[int]], bool] | None = None
+) -> list[int]:
     """A vector that is not all zeros (and passes ``ok``)."""
     for _ in range(MAX_ROW_TRIES):
         v = draws(rng, n, lo, hi)
@@ -74,8 +75,7 @@ def vector(rng: random.Random, n: int, lo: int, hi: int, *, stats: Stats | None 
     raise GenerationError(f"no friendly vector of {n} in {lo}…{hi} after {MAX_ROW_TRIES} tries; widen the range")
 
 
-def uniform_vector(rng: random.Random, n: int, lo: int, hi: int, stats: Stats,
-                   ok: Callable[[list[int]], bool]) -> list[int]:
+def uniform_vector(rng: random.Random, n: int, lo: int, hi: int, stats: Stats, ok: Callable[[list[int]], bool]) -> list[int]:
     """A vector of integers drawn evenly from lo…hi that passes ``ok`` (exponents of softmax)."""
     for _ in range(MAX_ROW_TRIES):
         v = [rng.randint(lo, hi) for _ in range(n)]
@@ -89,10 +89,20 @@ def uniform_vector(rng: random.Random, n: int, lo: int, hi: int, stats: Stats,
 RowRule = Callable[[int, list[int], int, list[Value]], bool]
 
 
-def linear_layer(rng: random.Random, x: Tensor, rows: int, *, w: tuple[int, int] = (-2, 2),
-                 b: tuple[int, int] | None = (-2, 2), bound: int = 12, stats: Stats | None = None,
-                 relu: bool = False, even_negatives: bool = False, col_limit: int | None = None,
-                 row_rule: RowRule | None = None) -> tuple[Tensor, Tensor | None, Tensor]:
+def linear_layer(
+    rng: random.Random,
+    x: Tensor,
+    rows: int,
+    *,
+    w: tuple[int, int] = (-2, 2),
+    b: tuple[int, int] | None = (-2, 2),
+    bound: int = 12,
+    stats: Stats | None = None,
+    relu: bool = False,
+    even_negatives: bool = False,
+    col_limit: int | None = None,
+    row_rule: RowRule | None = None,
+) -> tuple[Tensor, Tensor | None, Tensor]:
     """Sample ``W`` (rows × n) and ``b`` for ``Z = W·X + b`` row by row; return W, b, Z.
 
     Every |z| ≤ bound; no weight row all zeros, no two rows alike, no Z row all zeros.
@@ -140,8 +150,9 @@ def linear_layer(rng: random.Random, x: Tensor, rows: int, *, w: tuple[int, int]
                 continue
             break
         else:
-            raise GenerationError(f"no friendly weight row {i + 1} after {MAX_ROW_TRIES} tries; "
-                                  f"widen the value range or lower the depth")
+            raise GenerationError(
+                f"no friendly weight row {i + 1} after {MAX_ROW_TRIES} tries; widen the value range or lower the depth"
+            )
         if stats:
             stats.accepted += 1
         w_rows.append(wr)

@@ -34,8 +34,9 @@ def build(o: dict[str, Any]) -> Sheet:
 
 def sample(o: dict[str, Any], rng: random.Random, stats: Any) -> dict[str, Tensor]:
     leaky = o["activation"] == "leaky_relu"
-    return sample_chain(rng, stats, [o["inputs"], o["outputs"]], o["batch"], bound=12,
-                        alpha=Fraction(1, 2) if leaky else 0, even_negatives=leaky)
+    return sample_chain(
+        rng, stats, [o["inputs"], o["outputs"]], o["batch"], bound=12, alpha=Fraction(1, 2) if leaky else 0, even_negatives=leaky
+    )
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:

@@ -23,10 +23,16 @@ OPTIONS = {
     "width": Option(2, 2, 3, "neurons per hidden layer", lo=1, hi=6),
     "inputs": Option(2, 3, 3, "features per sample", lo=1, hi=6),
     "batch": Option(1, 1, 2, "samples", lo=1, hi=3),
-    "ask": Option("last", "grads", "all", "blanks: the last layer's gradients, every gradient, or all cells",
-                  choices=("last", "grads", "all")),
-    "loss": Option("sse", "sse", "ce", "sse (½ sum of squared error) or ce (softmax base 3 + cross-entropy)",
-                   choices=("sse", "ce")),
+    "ask": Option(
+        "last",
+        "grads",
+        "all",
+        "blanks: the last layer's gradients, every gradient, or all cells",
+        choices=("last", "grads", "all"),
+    ),
+    "loss": Option(
+        "sse", "sse", "ce", "sse (½ sum of squared error) or ce (softmax base 3 + cross-entropy)", choices=("sse", "ce")
+    ),
 }
 
 
@@ -49,15 +55,24 @@ def build(o: dict[str, Any]) -> Sheet:
     for layer in range(d, 0, -1):
         nodes += [grad_node("L", f"W{layer}", f"dW{layer}"), grad_node("L", f"b{layer}", f"db{layer}")]
     labels = {out: f"Ŷ = Z{d}"}
-    return Sheet(nodes, leaves, f"Forward, then backward: {head}; dW = dZ·Aᵀ, db = Σ dZ, dA = Wᵀ·dZ.",
-                 labels=labels, bound=20)
+    return Sheet(nodes, leaves, f"Forward, then backward: {head}; dW = dZ·Aᵀ, db = Σ dZ, dA = Wᵀ·dZ.", labels=labels, bound=20)
 
 
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
     sz = sizes(o)
     deep = o["depth"] > 3
-    v = sample_chain(rng, stats, sz, o["batch"], last_act=False, w=(-1, 2) if not deep else (-1, 1),
-                     b=(-1, 1), bound=6 if not deep else 4, col_limit=2 if not deep else 1, x_range=(-1, 2))
+    v = sample_chain(
+        rng,
+        stats,
+        sz,
+        o["batch"],
+        last_act=False,
+        w=(-1, 2) if not deep else (-1, 1),
+        b=(-1, 1),
+        bound=6 if not deep else 4,
+        col_limit=2 if not deep else 1,
+        x_range=(-1, 2),
+    )
     g = Graph(chain(sz, o["batch"], last_act=False)[0], {k: t.shape for k, t in v.items()})
     z = g.evaluate(v)[f"Z{o['depth']}"]
     n = len(z.data)

@@ -25,11 +25,19 @@ OPTIONS = {
 
 def build(o: dict[str, Any]) -> Sheet:
     n, s = o["classes"], o["batch"]
-    nodes = [Node("softmax", ("Z",), "P", {"base": 3}), Node("cross_entropy", ("P", "Y"), "L", {"base": 3}),
-             grad_node("L", "Z", "dZ")]
-    return Sheet(nodes, {"Z": (n, s), "Y": (n, s)},
-                 "Softmax each column (base 3), then the gradient of the loss: ∂L/∂Z = P − Y.",
-                 labels={"dZ": "∂L/∂Z"}, roles={"Z": "input"}, bound=1)
+    nodes = [
+        Node("softmax", ("Z",), "P", {"base": 3}),
+        Node("cross_entropy", ("P", "Y"), "L", {"base": 3}),
+        grad_node("L", "Z", "dZ"),
+    ]
+    return Sheet(
+        nodes,
+        {"Z": (n, s), "Y": (n, s)},
+        "Softmax each column (base 3), then the gradient of the loss: ∂L/∂Z = P − Y.",
+        labels={"dZ": "∂L/∂Z"},
+        roles={"Z": "input"},
+        bound=1,
+    )
 
 
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:

@@ -24,17 +24,28 @@ OPTIONS = {
 
 
 def build(o: dict[str, Any]) -> Sheet:
-    return Sheet([Node("dot", ("a", "b"), "c")], {"a": (o["n"],), "b": (o["n"],)},
-                 "Multiply a and b entry by entry and add the products: c = a·b." if not o["inverse"]
-                 else "Find the missing entry of b so that a·b is the product given.",
-                 labels={"c": "a·b"}, roles={"a": "input", "b": "weight"})
+    return Sheet(
+        [Node("dot", ("a", "b"), "c")],
+        {"a": (o["n"],), "b": (o["n"],)},
+        "Multiply a and b entry by entry and add the products: c = a·b."
+        if not o["inverse"]
+        else "Find the missing entry of b so that a·b is the product given.",
+        labels={"c": "a·b"},
+        roles={"a": "input", "b": "weight"},
+    )
 
 
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
     lo = 0 if o["n"] <= 3 and not o["inverse"] else -3
     a = vector(rng, o["n"], lo, 3, stats=stats, ok=lambda v: any(x in (1, -1, 2, -2) for x in v))
-    b = vector(rng, o["n"], lo, 3, stats=stats,
-               ok=lambda v: 0 < abs(sum(x * y for x, y in zip(a, v))) <= 20 or (o["n"] <= 3 and sum(x * y for x, y in zip(a, v)) != 0))
+    b = vector(
+        rng,
+        o["n"],
+        lo,
+        3,
+        stats=stats,
+        ok=lambda v: 0 < abs(sum(x * y for x, y in zip(a, v))) <= 20 or (o["n"] <= 3 and sum(x * y for x, y in zip(a, v)) != 0),
+    )
     return {"a": Tensor((o["n"],), a), "b": Tensor((o["n"],), b)}
 
 

@@ -18,8 +18,9 @@ NAME = "gradient"
 TITLE = "Gradient as change"
 SUMMARY = "change a weight by dW, see Z change by dZ: dZ/dW = X; several weights: Σ dW.*X"
 OPTIONS = {
-    "mode": Option("one", "several", "matrix", "one weight, several weights, or a whole matrix",
-                   choices=("one", "several", "matrix")),
+    "mode": Option(
+        "one", "several", "matrix", "one weight, several weights, or a whole matrix", choices=("one", "several", "matrix")
+    ),
     "inputs": Option(3, 3, 3, "features (several / matrix)", lo=2, hi=6),
     "outputs": Option(1, 1, 2, "neurons (matrix)", lo=1, hi=4),
     "batch": Option(1, 1, 2, "samples (matrix)", lo=1, hi=3),
@@ -28,18 +29,30 @@ OPTIONS = {
 
 def build(o: dict[str, Any]) -> Sheet:
     if o["mode"] == "one":
-        nodes = [Node("mul", ("w", "x"), "p"), Node("add", ("p", "b"), "z"), Node("add", ("w", "dw"), "w2"),
-                 Node("mul", ("w2", "x"), "p2"), Node("add", ("p2", "b"), "z2"), Node("sub", ("z2", "z"), "dz"),
-                 Node("div", ("dz", "dw"), "r")]
-        return Sheet(nodes, {"w": (), "x": (), "b": (), "dw": ()},
-                     "Compute z = w·x + b; change w by dw and compute z again; then dz and the ratio dz/dw. Compare it with x.",
-                     labels={"p": "w·x", "z": "z = w·x + b", "w2": "w + dw", "p2": "(w + dw)·x", "z2": "z + dz",
-                             "dz": "dz", "r": "dz/dw"},
-                     roles={"w": "weight", "x": "input", "b": "bias", "dw": "given"})
+        nodes = [
+            Node("mul", ("w", "x"), "p"),
+            Node("add", ("p", "b"), "z"),
+            Node("add", ("w", "dw"), "w2"),
+            Node("mul", ("w2", "x"), "p2"),
+            Node("add", ("p2", "b"), "z2"),
+            Node("sub", ("z2", "z"), "dz"),
+            Node("div", ("dz", "dw"), "r"),
+        ]
+        return Sheet(
+            nodes,
+            {"w": (), "x": (), "b": (), "dw": ()},
+            "Compute z = w·x + b; change w by dw and compute z again; then dz and the ratio dz/dw. Compare it with x.",
+            labels={"p": "w·x", "z": "z = w·x + b", "w2": "w + dw", "p2": "(w + dw)·x", "z2": "z + dz", "dz": "dz", "r": "dz/dw"},
+            roles={"w": "weight", "x": "input", "b": "bias", "dw": "given"},
+        )
     n = o["inputs"]
     m, s = (1, 1) if o["mode"] == "several" else (o["outputs"], o["batch"])
-    nodes = [Node("linear", ("W", "b", "X"), "Z"), Node("add", ("W", "dW"), "W2"), Node("linear", ("W2", "b", "X"), "Z2"),
-             Node("sub", ("Z2", "Z"), "dZ")]
+    nodes = [
+        Node("linear", ("W", "b", "X"), "Z"),
+        Node("add", ("W", "dW"), "W2"),
+        Node("linear", ("W2", "b", "X"), "Z2"),
+        Node("sub", ("Z2", "Z"), "dZ"),
+    ]
     labels = {"W2": "W + dW", "Z2": "Z + dZ"}
     if o["mode"] == "several":
         nodes += [Node("transpose", ("X",), "XT"), Node("mul", ("dW", "XT"), "E"), Node("sum", ("E",), "S")]
@@ -49,17 +62,16 @@ def build(o: dict[str, Any]) -> Sheet:
         nodes += [Node("matmul", ("dW", "X"), "G")]
         labels["G"] = "dW·X"
         text = "Compute Z, then Z again with W + dW; dZ is the change. Then dW·X: the same dZ, cell by cell."
-    return Sheet(nodes, {"W": (m, n), "b": (m,), "X": (n, s), "dW": (m, n)}, text, labels=labels,
-                 roles={"dW": "given"})
+    return Sheet(nodes, {"W": (m, n), "b": (m,), "X": (n, s), "dW": (m, n)}, text, labels=labels, roles={"dW": "given"})
 
 
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
     if o["mode"] == "one":
-        w = draw(rng, -3, 3)
-        x = vector(rng, 1, -3, 3, stats=stats, ok=lambda v: v[0] not in (0, 1))[0]
-        b = draw(rng, -2, 2)
-        dw = vector(rng, 1, -2, 2, stats=stats)[0]
-        return {"w": Tensor((), [w]), "x": Tensor((), [x]), "b": Tensor((), [b]), "dw": Tensor((), [dw])}
+        w0 = draw(rng, -3, 3)
+        x0 = vector(rng, 1, -3, 3, stats=stats, ok=lambda v: v[0] not in (0, 1))[0]
+        b0 = draw(rng, -2, 2)
+        dw0 = vector(rng, 1, -2, 2, stats=stats)[0]
+        return {"w": Tensor((), [w0]), "x": Tensor((), [x0]), "b": Tensor((), [b0]), "dw": Tensor((), [dw0])}
     n = o["inputs"]
     m, s = (1, 1) if o["mode"] == "several" else (o["outputs"], o["batch"])
     cols = [vector(rng, n, -2, 3, stats=stats) for _ in range(s)]

@@ -27,10 +27,13 @@ OPTIONS = {
 
 
 def build(o: dict[str, Any]) -> Sheet:
-    return Sheet([Node("linear", ("W", "b", "X"), "Z")],
-                 {"W": (o["outputs"], o["inputs"]), "b": (o["outputs"],), "X": (o["inputs"], o["batch"])},
-                 "Compute Z = W·X + b: each row of [W | b] times each column of [X ; 1].",
-                 labels={"Z": "W·X + b"}, bound=15)
+    return Sheet(
+        [Node("linear", ("W", "b", "X"), "Z")],
+        {"W": (o["outputs"], o["inputs"]), "b": (o["outputs"],), "X": (o["inputs"], o["batch"])},
+        "Compute Z = W·X + b: each row of [W | b] times each column of [X ; 1].",
+        labels={"Z": "W·X + b"},
+        bound=15,
+    )
 
 
 def sample(o: dict[str, Any], rng: random.Random, stats: Any) -> dict[str, Tensor]:

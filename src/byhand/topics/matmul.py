@@ -27,9 +27,13 @@ OPTIONS = {
 
 
 def build(o: dict[str, Any]) -> Sheet:
-    return Sheet([Node("matmul", ("A", "B"), "C")], {"A": (o["rows"], o["inner"]), "B": (o["inner"], o["cols"])},
-                 "Multiply: each cell of C is the row of A on its left times the column of B above it.",
-                 labels={"C": "A·B"}, roles={"A": "weight", "B": "input"})
+    return Sheet(
+        [Node("matmul", ("A", "B"), "C")],
+        {"A": (o["rows"], o["inner"]), "B": (o["inner"], o["cols"])},
+        "Multiply: each cell of C is the row of A on its left times the column of B above it.",
+        labels={"C": "A·B"},
+        roles={"A": "weight", "B": "input"},
+    )
 
 
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:

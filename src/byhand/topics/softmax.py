@@ -32,9 +32,14 @@ def build(o: dict[str, Any]) -> Sheet:
         attrs["temperature"] = o["temperature"]
     t = f"/{o['temperature']}" if o["temperature"] != 1 else ""
     b = "3" if base == 3 else "e"
-    return Sheet([Node("softmax", ("Z",), "P", attrs)], {"Z": (o["classes"], o["batch"])},
-                 f"For each column: raise {b} to each z{t}, add them up, divide each by the sum.",
-                 labels={"P": f"softmax{b if b == '3' else ''}(Z)"}, roles={"Z": "input"}, bound=1)
+    return Sheet(
+        [Node("softmax", ("Z",), "P", attrs)],
+        {"Z": (o["classes"], o["batch"])},
+        f"For each column: raise {b} to each z{t}, add them up, divide each by the sum.",
+        labels={"P": f"softmax{b if b == '3' else ''}(Z)"},
+        roles={"Z": "input"},
+        bound=1,
+    )
 
 
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:

@@ -1,5 +1,4 @@
-"""Chapter 7 — wide: few layers, many neurons. Long rows of W meet the same column of X.
-"""
+"""Chapter 7 — wide: few layers, many neurons. Long rows of W meet the same column of X."""
 
 from __future__ import annotations
 

@@ -1,0 +1,67 @@
+"""The solver: what the shown cells determine, and what they contradict."""
+
+from __future__ import annotations
+
+import pytest
+
+import byhand
+from byhand.errors import SolveError
+
+BASE = {
+    "format": "byhand-exercise/1",
+    "ops": [{"op": "linear", "in": ["W", "b", "X"], "out": "Z"}, {"op": "relu", "in": ["Z"], "out": "A"}],
+}
+
+
+def doc(**tensors: object) -> dict[str, object]:
+    return BASE | {"tensors": {k: {"values": v} for k, v in tensors.items()}}
+
+
+def test_fills_forward_and_inverse_cells() -> None:
+    ex = byhand.solve(doc(W=[[1, None], [0, 1]], b=[1, 0], X=[[2], [1]], Z=[[5], [None]]))
+    assert ex.values["W"].to_nested() == [[1, 2], [0, 1]]
+    assert ex.values["A"].to_nested() == [[5], [1]]
+    badges = {c: b.badge for b in ex.blanks for c in b.cells}
+    assert ("W", (0, 1)) in badges and ("Z", (1, 0)) in badges and ("A", (0, 0)) in badges
+
+
+def test_relu_inverse_only_when_positive() -> None:
+    ex = byhand.solve(doc(W=[[1, 1]], b=[0], X=[[2], [1]], Z=None, A=[[3]]))  # Z unknown, A = 3 > 0 → Z = 3
+    assert ex.values["Z"].data == [3]
+    with pytest.raises(SolveError, match="under-determined"):
+        byhand.solve(doc(W=[[1, None]], b=[0], X=[[-2], [1]], A=[[0]]))  # ReLU gave 0: Z ≤ 0 is all we know
+
+
+def test_names_each_underdetermined_cell() -> None:
+    with pytest.raises(SolveError) as e:
+        byhand.solve(doc(W=[[None, None]], b=[0], X=[[1], [1]], Z=[[3]]))
+    assert len(e.value.problems) == 2
+    assert "W[0,0] is under-determined" in e.value.problems[0]
+
+
+def test_joint_linear_system_is_solved_by_elimination() -> None:
+    # two unknown weights, two samples: w1 + w2 = 3 and w1 − w2 = 1 → w1 = 2, w2 = 1
+    ex = byhand.solve(doc(W=[[None, None]], b=[0], X=[[1, 1], [1, -1]], Z=[[3, 1]]))
+    assert ex.values["W"].to_nested() == [[2, 1]]
+
+
+def test_names_an_inconsistent_relation() -> None:
+    """A published worksheet shipped a cell that its own ops contradict; solve says which."""
+    with pytest.raises(SolveError) as e:
+        byhand.solve(doc(W=[[1, 0]], b=[1], X=[[2], [5]], Z=[[4]], A=None))
+    assert any("inconsistent: Z[0,0] is 4 but 1·2 + 0·5 + 1 = 3" == p for p in e.value.problems)
+
+
+def test_solve_cli_exit_codes(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from byhand.cli import main
+
+    p = Path(str(tmp_path)) / "t.json"
+    import json
+
+    p.write_text(json.dumps(doc(W=[[1, None]], b=[0], X=[[2], [1]], Z=[[4]])))
+    assert main(["solve", str(p), "-o", str(p) + ".out"]) == 0
+    assert json.loads(Path(str(p) + ".out").read_text())["tensors"]["W"]["values"] == [[1, 2]]
+    p.write_text(json.dumps(doc(W=[[None, None]], b=[0], X=[[2], [1]], Z=[[4]])))
+    assert main(["solve", str(p)]) == 1
