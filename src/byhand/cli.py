@@ -126,7 +126,7 @@ def make(topic: str, seed: int, level: str, sets: tuple[str, ...], values_file: 
 
     values = _json(values_file, "values file") if values_file else None
     ex = byhand.make(topic, seed=seed, level=level, values=values, **_options(sets))
-    text = ex.to_json() if fmt == "json" else render_key(ex) if fmt == "key" else str(ex)
+    text = ex.to_json(indent=2) if fmt == "json" else render_key(ex) if fmt == "key" else str(ex)
     write_output(text, output)
 
 
@@ -141,7 +141,7 @@ def solve(file: str, fmt: str, output: str | None) -> None:
     from byhand.render.text import render_key
 
     ex = byhand.solve(_read(file, "exercise file"))
-    text = ex.to_json() if fmt == "json" else render_key(ex) if fmt == "key" else str(ex)
+    text = ex.to_json(indent=2) if fmt == "json" else render_key(ex) if fmt == "key" else str(ex)
     write_output(text, output)
 
 

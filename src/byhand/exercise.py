@@ -24,7 +24,7 @@ from typing import Any
 from byhand import __version__
 from byhand.engine import values as V
 from byhand.engine.graph import Graph, Node, Step
-from byhand.engine.relations import Cell, PolyRelation, cell_str
+from byhand.engine.relations import Cell, cell_str
 from byhand.engine.solver import solve
 from byhand.engine.tensor import Tensor, indices, nested_shape
 from byhand.engine.values import Value
@@ -209,7 +209,7 @@ class Exercise:
             ],
         }
 
-    def to_json(self, indent: int | None = 2) -> str:
+    def to_json(self, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
     @classmethod
@@ -424,7 +424,6 @@ def _blanks_from_doc(d: Mapping[str, Any], graph: Graph, vals: Mapping[str, Tens
 def badges_for(graph: Graph, vals: Mapping[str, Tensor], cells: Sequence[Cell]) -> list[Blank]:
     """Number blank cells in sheet order; cells that are copies of each other (a transpose) share a badge."""
     order = {name: k for k, name in enumerate(graph.shapes)}
-    rels = graph.relations()
     parent: dict[Cell, Cell] = {c: c for c in cells}
 
     def find(c: Cell) -> Cell:
@@ -433,10 +432,15 @@ def badges_for(graph: Graph, vals: Mapping[str, Tensor], cells: Sequence[Cell]) 
         return c
 
     cellset = set(cells)
-    for c in cells:
-        r = rels.get(c)
-        if isinstance(r, PolyRelation) and r.style == "copy" and r.uses[0] in cellset:
-            parent[find(c)] = find(r.uses[0])
+    for n in graph.forward_nodes:
+        if n.op != "transpose":
+            continue
+        src_shape = graph.shapes[n.ins[0]]
+        for idx in indices(graph.shapes[n.out]):
+            i, j = idx
+            src = (n.ins[0], (j, i) if len(src_shape) == 2 else (j,))
+            if (n.out, idx) in cellset and src in cellset:
+                parent[find((n.out, idx))] = find(src)
     groups: dict[Cell, list[Cell]] = {}
     for c in sorted(cells, key=lambda c: (order[c[0]], c[1])):
         groups.setdefault(find(c), []).append(c)

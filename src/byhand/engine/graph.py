@@ -72,6 +72,7 @@ class Graph:
     ):
         self.shapes: dict[str, Shape] = {}
         self.leaves: list[str] = []
+        self._dep_cache: dict[str, set[str]] = {}
         for name, shp in leaf_shapes.items():
             self._check_name(name)
             if len(shp) > 2 or any(s < 1 or s > MAX_SIDE for s in shp):
@@ -142,6 +143,11 @@ class Graph:
 
     def _depends(self, of: str) -> set[str]:
         """Every tensor ``of`` depends on (itself included)."""
+        if of not in self._dep_cache:
+            self._dep_cache[of] = self._depends_uncached(of)
+        return self._dep_cache[of]
+
+    def _depends_uncached(self, of: str) -> set[str]:
         seen = {of}
         stack = [of]
         while stack:

@@ -178,7 +178,7 @@ def make(
         vals = graph.evaluate(leaves)
         cells = _choose_blanks(m, graph, o, vals, rng, strict=False)
     else:
-        graph = Graph(sheet.nodes, sheet.leaves, sheet.roles, sheet.labels)
+        graph = _graph(m.NAME, o, sheet)
         for _attempt in range(GENERATOR_TRIES):
             try:
                 leaves = m.sample(o, rng, stats)
@@ -207,6 +207,21 @@ def make(
         options=non_default,
         instructions=sheet.instructions,
     )
+
+
+_GRAPHS: dict[tuple[str, tuple[tuple[str, Any], ...]], Graph] = {}
+
+
+def _graph(name: str, o: dict[str, Any], sheet: Sheet) -> Graph:
+    """The graph of a chapter with these options. Graphs are immutable once built, so variants share
+    one, and with it the relations (the step structure) computed once."""
+    key = (name, tuple(sorted(o.items())))
+    g = _GRAPHS.get(key)
+    if g is None:
+        if len(_GRAPHS) > 512:
+            _GRAPHS.clear()
+        g = _GRAPHS[key] = Graph(sheet.nodes, sheet.leaves, sheet.roles, sheet.labels)
+    return g
 
 
 class _Reject(Exception):

@@ -49,6 +49,8 @@ def sample_chain(
     alpha: Any = 0,
     even_negatives: bool = False,
     col_limit: int | None = None,
+    gain_limit: int | None = None,
+    keep: dict[str, Tensor] | None = None,
 ) -> dict[str, Tensor]:
     """Hand-friendly leaves for :func:`chain`, drawn layer by layer, row by row."""
     depth = len(sizes) - 1
@@ -71,7 +73,8 @@ def sample_chain(
                 stats=stats,
                 relu=act,
                 even_negatives=even_negatives and act,
-                col_limit=col_limit,
+                col_limit=col_limit if act else None,
+                gain_limit=gain_limit if act else None,
             )
         except GenerationError:
             # this layer's input leaves no friendly row: draw the layer before it again
@@ -85,6 +88,8 @@ def sample_chain(
         out[f"W{layer}"], out[f"b{layer}"] = wt, bt
         acts.append(relu_t(z, alpha) if act else z)
         layer += 1
+    if keep is not None:
+        keep["out"] = acts[-1]  # the last layer's output, for a chapter that builds on it
     return out
 
 

@@ -101,6 +101,7 @@ def linear_layer(
     relu: bool = False,
     even_negatives: bool = False,
     col_limit: int | None = None,
+    gain_limit: int | None = None,
     row_rule: RowRule | None = None,
 ) -> tuple[Tensor, Tensor | None, Tensor]:
     """Sample ``W`` (rows × n) and ``b`` for ``Z = W·X + b`` row by row; return W, b, Z.
@@ -109,7 +110,9 @@ def linear_layer(
     ``relu``: one row (chosen at random) must hold a negative to cross out and another must be
     positive in every column, so no sample dies. ``even_negatives``: negatives of Z even (LeakyReLU
     with slope 1/2 then keeps integers). ``col_limit``: the absolute sum of each weight column
-    stays ≤ it, which bounds how much gradients can grow on the way back.
+    stays ≤ it, which bounds how much gradients can grow on the way back. ``gain_limit``: the same,
+    counting only the rows ReLU lets a gradient through (a row with some z > 0); rows that ReLU
+    blocks are always allowed, so row-by-row sampling never paints itself into a corner.
     """
     n = x.shape[0]
     s = x.shape[1] if len(x.shape) == 2 else 1
@@ -124,6 +127,7 @@ def linear_layer(
     b_vals: list[int] = []
     z_rows: list[list[Value]] = []
     col_sum = [0] * n
+    gain = [0] * n
     for i in range(rows):
         for _ in range(MAX_ROW_TRIES):
             wr = draws(rng, n, *w)
@@ -136,6 +140,9 @@ def linear_layer(
                 continue
             zr = [sum(wr[k] * xd[k * s + j] for k in range(n)) + bi for j in range(s)]
             if any(abs(v) > bound for v in zr) or not any(zr):
+                continue
+            active = not relu or any(v > 0 for v in zr)
+            if gain_limit is not None and active and any(gain[k] + abs(wr[k]) > gain_limit for k in range(n)):
                 continue
             if relu:
                 if i == want_neg and not any(v < 0 for v in zr):
@@ -160,6 +167,8 @@ def linear_layer(
         z_rows.append(zr)
         for k in range(n):
             col_sum[k] += abs(wr[k])
+            if not relu or any(v > 0 for v in zr):
+                gain[k] += abs(wr[k])
     wt = Tensor((rows, n), [v for r in w_rows for v in r])
     bt = Tensor((rows,), b_vals) if b is not None else None
     zt = Tensor((rows, s) if len(x.shape) == 2 else (rows,), [v for r in z_rows for v in r])
