@@ -74,7 +74,9 @@ def _ok(graph: Graph, leaves: dict[str, Tensor], depth: int, bound: int, col_lim
     for layer in range(1, depth + 1):
         w, z = vals[f"W{layer}"], vals[f"Z{layer}"]
         rows = [w.row(i) for i in range(w.shape[0])]
-        if any(not any(r) for r in rows) or len({tuple(r) + (vals[f"b{layer}"].data[i],) for i, r in enumerate(rows)}) < len(rows):
+        if any(not any(r) for r in rows) or len({tuple(r) + (vals[f"b{layer}"].data[i],) for i, r in enumerate(rows)}) < len(
+            rows
+        ):
             return False
         if layer < depth and col_limit is not None and any(sum(abs(r[k]) for r in rows) > col_limit for k in range(w.shape[1])):
             return False
@@ -125,8 +127,10 @@ def main() -> int:
         else:
             naive_s = f"> {total_t:8.1f} s"
             ratio = f"> {total_t / ours:,.0f}×"
-        print(f"   {depth:5} {ours * 1000:9.3f} ms {naive_s:>14} {total_tries // max(found, 1):12,} {ratio:>8}"
-              + ("" if found == n_seeds else f"   (naive found {found} of {n_seeds} within {budget:.0f} s)"))
+        print(
+            f"   {depth:5} {ours * 1000:9.3f} ms {naive_s:>14} {total_tries // max(found, 1):12,} {ratio:>8}"
+            + ("" if found == n_seeds else f"   (naive found {found} of {n_seeds} within {budget:.0f} s)")
+        )
 
     print("\n3. Target: 3-layer MLP backprop exercise, ≥ 1,000 variants/s on one core")
     r1, n1 = rate(lambda k: byhand.make("backprop", seed=k, depth=3), sec * 2)

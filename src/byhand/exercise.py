@@ -142,11 +142,34 @@ class Exercise:
                 return s
         return None
 
+    def explain(self, cell: Cell) -> str:
+        """How a cell is found: its step, or for a hidden input or weight (an inverse problem) the
+        relation that determines it, with the answer put back in."""
+        step = self.step_for(cell)
+        if step is not None:
+            return step.text
+        g = self.graph
+        known = {(n, i): self.values[n][i] for n in g.shapes for i in indices(g.shapes[n]) if (n, i) != cell}
+        sol = solve(g, known, [cell], eliminate=False, check=False)
+        r = sol.how.get(cell)
+        if r is None:
+            return f"{cell_str(cell)} is given"
+
+        def get(c: Cell) -> Value:
+            return self.value(c)
+
+        return (
+            f"{cell_str(r.out)}: {r.text(get, self.precision)}, so {cell_str(cell)} = {V.fmt(self.value(cell), self.precision)}"
+        )
+
     @property
     def identity(self) -> str:
         """What regenerates this exercise: ``byhand:topic:seed=7:level=easy:v=0.1.0``."""
+        version = self.generator.split()[-1]
+        if self.seed is None:
+            return f"byhand:{self.topic}:custom:v={version}"
         opts = "".join(f":{k}={v}" for k, v in sorted(self.options.items()))
-        return f"byhand:{self.topic}:seed={self.seed}:level={self.level}{opts}:v={self.generator.split()[-1]}"
+        return f"byhand:{self.topic}:seed={self.seed}:level={self.level}{opts}:v={version}"
 
     # -- checking ---------------------------------------------------------------------------
 

@@ -56,6 +56,11 @@ def test_chapter_variants(topic: str, level: str) -> None:
             if n.op == "linear" and n.ins[0] in g.leaves:
                 w = ex.values[n.ins[0]]
                 assert all(any(w.row(i)) for i in range(w.shape[0]))
+        layer_inputs = {n.ins[-1] for n in g.forward_nodes if n.op in ("linear", "matmul")}
+        for name in g.leaves:
+            t = ex.values[name]
+            if name in layer_inputs and len(t.shape) == 2 and t.shape[1] > 1:
+                assert all(any(t.row(i)) for i in range(t.shape[0])), (ex.identity, name)
         relus = [n for n in g.forward_nodes if n.op in ("relu", "leaky_relu")]
         if relus:
             assert any(v < 0 for n in relus for v in ex.values[n.ins[0]].data), ex.identity

@@ -153,9 +153,6 @@ def render_key(ex: Exercise) -> str:
     """The answers, badge by badge, with the step that gives each."""
     lines = [f"Answers — {ex.identity}"]
     for b in ex.blanks:
-        c = b.cells[0]
-        step = ex.step_for(c)
-        how = f"   {step.text}" if step is not None else "   (given in the exercise)"
         where = ", ".join(f"{x[0]}[{','.join(map(str, x[1]))}]" if x[1] else x[0] for x in b.cells)
-        lines.append(f"[{b.badge}] {fmt(b.answer, ex.precision)}   {where}{how if step else ''}")
+        lines.append(f"[{b.badge}] {fmt(b.answer, ex.precision)}   {where}   {ex.explain(b.cells[0])}")
     return "\n".join(lines)

@@ -195,6 +195,8 @@ def make(
                 f"no hand-friendly {m.NAME} variant after {GENERATOR_TRIES} tries (seed {seed}); "
                 f"try another seed or smaller options"
             )
+    if values is not None:
+        non_default["values"] = "given"  # the identity cannot regenerate a teacher's numbers: say so
     blanks = badges_for(graph, vals, cells)
     return Exercise(
         topic=m.NAME,

@@ -54,8 +54,7 @@ def sample_chain(
 ) -> dict[str, Tensor]:
     """Hand-friendly leaves for :func:`chain`, drawn layer by layer, row by row."""
     depth = len(sizes) - 1
-    cols = [vector(rng, sizes[0], *x_range, stats=stats) for _ in range(batch)]
-    x = Tensor((sizes[0], batch), [cols[j][i] for i in range(sizes[0]) for j in range(batch)])
+    x = input_matrix(rng, stats, sizes[0], batch, x_range)
     out: dict[str, Tensor] = {"X": x}
     acts = [x]  # the input of each layer
     layer = 1
@@ -91,6 +90,16 @@ def sample_chain(
     if keep is not None:
         keep["out"] = acts[-1]  # the last layer's output, for a chapter that builds on it
     return out
+
+
+def input_matrix(rng: random.Random, stats: Stats, rows: int, cols: int, lo_hi: tuple[int, int]) -> Tensor:
+    """Samples as columns; no column and (with two or more samples) no row all zeros."""
+    for _ in range(200):
+        cs = [vector(rng, rows, *lo_hi, stats=stats) for _ in range(cols)]
+        x = Tensor((rows, cols), [cs[j][i] for i in range(rows) for j in range(cols)])
+        if cols == 1 or all(any(x.row(i)) for i in range(rows)):
+            return x
+    raise GenerationError("no input without an all-zero row; widen the value range")
 
 
 def all_cells(vals: dict[str, Tensor], names: list[str]) -> list[tuple[str, tuple[int, ...]]]:

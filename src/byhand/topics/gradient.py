@@ -12,6 +12,7 @@ from typing import Any
 from byhand.engine.graph import Graph, Node
 from byhand.engine.tensor import Tensor
 from byhand.topics import Option, Sheet
+from byhand.topics._nets import input_matrix
 from byhand.topics._sampling import Stats, draw, linear_layer, vector
 
 NAME = "gradient"
@@ -74,8 +75,7 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
         return {"w": Tensor((), [w0]), "x": Tensor((), [x0]), "b": Tensor((), [b0]), "dw": Tensor((), [dw0])}
     n = o["inputs"]
     m, s = (1, 1) if o["mode"] == "several" else (o["outputs"], o["batch"])
-    cols = [vector(rng, n, -2, 3, stats=stats) for _ in range(s)]
-    x = Tensor((n, s), [cols[j][i] for i in range(n) for j in range(s)])
+    x = input_matrix(rng, stats, n, s, (-2, 3))
     w, b, _ = linear_layer(rng, x, m, bound=12, stats=stats)
     assert b is not None
     dw = Tensor((m, n), [0] * (m * n))

@@ -13,7 +13,8 @@ from typing import Any
 from byhand.engine.graph import Graph, Node
 from byhand.engine.tensor import Tensor
 from byhand.topics import Option, Sheet
-from byhand.topics._sampling import Stats, linear_layer, vector
+from byhand.topics._nets import input_matrix
+from byhand.topics._sampling import Stats, linear_layer
 
 NAME = "matmul"
 TITLE = "Matrix multiplication"
@@ -38,8 +39,7 @@ def build(o: dict[str, Any]) -> Sheet:
 
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
     lo = 0 if o["inner"] <= 2 else -2
-    cols = [vector(rng, o["inner"], lo, 3, stats=stats) for _ in range(o["cols"])]
-    b = Tensor((o["inner"], o["cols"]), [cols[j][i] for i in range(o["inner"]) for j in range(o["cols"])])
+    b = input_matrix(rng, stats, o["inner"], o["cols"], (lo, 3))
     a, _, _ = linear_layer(rng, b, o["rows"], w=(lo, 3), b=None, bound=15, stats=stats)
     return {"A": a, "B": b}
 
