@@ -70,6 +70,14 @@ def apply(op: str, xs: list[torch.Tensor], attrs: dict[str, Any]) -> torch.Tenso
         p, y = xs
         logp = torch.where(y != 0, torch.log(p), torch.zeros_like(p))
         return -(y * logp).sum() / ln_base(attrs)
+    if op == "stack":
+        return torch.cat([x.reshape(-1) for x in xs])
+    if op == "hstack":
+        return torch.cat([xs[0], xs[1]], dim=1)
+    if op == "vstack":
+        if xs[0].dim() <= 1 and xs[1].dim() <= 1:
+            return torch.cat([xs[0].reshape(-1), xs[1].reshape(-1)])
+        return torch.cat([xs[0], xs[1]], dim=0)
     raise AssertionError(f"the oracle does not know op {op}")
 
 

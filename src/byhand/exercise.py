@@ -24,6 +24,7 @@ from typing import Any
 from byhand import __version__
 from byhand.engine import values as V
 from byhand.engine.graph import Graph, Node, Step
+from byhand.engine.ops import OPS
 from byhand.engine.relations import Cell, cell_str
 from byhand.engine.solver import solve
 from byhand.engine.tensor import Tensor, indices, nested_shape
@@ -444,6 +445,23 @@ def _blanks_from_doc(d: Mapping[str, Any], graph: Graph, vals: Mapping[str, Tens
     return out
 
 
+def close_over_copies(graph: Graph, cells: Sequence[Cell]) -> list[Cell]:
+    """A copy (transpose, stack) of a blank cell is blank too, or it would show the answer."""
+    out = list(dict.fromkeys(cells))
+    blank = set(out)
+    for n in graph.forward_nodes:
+        op = OPS[n.op]
+        if not op.copies:
+            continue
+        shapes = [graph.shapes[i] for i in n.ins]
+        for idx in indices(graph.shapes[n.out]):
+            src = op.relation(idx, n.ins, n.out, shapes, dict(n.attrs)).uses[0]
+            if src in blank and (n.out, idx) not in blank:
+                blank.add((n.out, idx))
+                out.append((n.out, idx))
+    return out
+
+
 def badges_for(graph: Graph, vals: Mapping[str, Tensor], cells: Sequence[Cell]) -> list[Blank]:
     """Number blank cells in sheet order; cells that are copies of each other (a transpose) share a badge."""
     order = {name: k for k, name in enumerate(graph.shapes)}
@@ -456,12 +474,12 @@ def badges_for(graph: Graph, vals: Mapping[str, Tensor], cells: Sequence[Cell]) 
 
     cellset = set(cells)
     for n in graph.forward_nodes:
-        if n.op != "transpose":
+        op = OPS[n.op]
+        if not op.copies or not any(c[0] in (n.out, *n.ins) for c in cellset):
             continue
-        src_shape = graph.shapes[n.ins[0]]
+        shapes = [graph.shapes[i] for i in n.ins]
         for idx in indices(graph.shapes[n.out]):
-            i, j = idx
-            src = (n.ins[0], (j, i) if len(src_shape) == 2 else (j,))
+            src = op.relation(idx, n.ins, n.out, shapes, dict(n.attrs)).uses[0]
             if (n.out, idx) in cellset and src in cellset:
                 parent[find((n.out, idx))] = find(src)
     groups: dict[Cell, list[Cell]] = {}
@@ -500,7 +518,7 @@ def solve_document(doc: str | bytes | Mapping[str, Any]) -> Exercise:
         for name in graph.leaves
     }
     vals = graph.evaluate(filled)
-    nulls = [c for c in unknown]
+    nulls = close_over_copies(graph, unknown)
     if d.get("blanks"):
         blanks = _blanks_from_doc(d, graph, vals, precision)
     else:

@@ -63,6 +63,18 @@ def cases(draw: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
         p = draw(mat(m, n, st.integers(1, 9).map(lambda v: f"{v}/10")))
         y = draw(mat(m, n, st.integers(0, 2)))
         return {"P": p, "Y": y}, {"base": draw(st.sampled_from([3, "e"]))}
+    if name == "stack":
+        parts = draw(st.lists(st.one_of(small, vec(m)), min_size=1, max_size=4))
+        return {f"s{i}": v for i, v in enumerate(parts)}, {}
+    if name == "hstack":
+        return {"A": draw(mat(m, k)), "B": draw(mat(m, n))}, {}
+    if name == "vstack":
+        kind = draw(st.sampled_from(["mat", "vec", "scalar"]))
+        if kind == "mat":
+            return {"A": draw(mat(m, n)), "B": draw(mat(k, n))}, {}
+        if kind == "vec":
+            return {"A": draw(vec(m)), "B": draw(st.one_of(vec(k), small))}, {}
+        return {"A": draw(small), "B": draw(small)}, {}
     raise AssertionError(name)
 
 

@@ -114,7 +114,7 @@ class Graph:
     def _add_forward(self, n: Node, k: int) -> None:
         o = op(n.op)
         self._check_name(n.out)
-        if len(n.ins) != o.arity:
+        if o.arity >= 0 and len(n.ins) != o.arity:
             raise GraphError(f"op {n.op} → {n.out}: takes {o.arity} input{'s' if o.arity != 1 else ''}, got {len(n.ins)}")
         if n.out in n.ins:
             raise GraphError(
@@ -237,23 +237,25 @@ class Graph:
                         raise GraphError(f"no free name for the gradient of {of} with respect to {t}")
                     taken.add(cand)
                     self.grad_name[(of, t)] = cand
-            # the order of reverse mode: later consumers first; within a node, its inputs in order
+            # the order of reverse mode: later ops first; a gradient once all its consumers are done
             order: list[str] = []
             for k in range(len(self.forward_nodes) - 1, -1, -1):
                 n = self.forward_nodes[k]
                 if n.out == of and (of, of) in self.grad_name:
                     order.append(of)
                 for i in n.ins:
-                    if (of, i) in self.grad_name and i not in order and self._last_consumer(i, of) == k:
+                    if (of, i) in self.grad_name and i not in order and self._first_consumer(i, of) == k:
                         order.append(i)
             for t in order:
                 out.append(grad_node(of, t, self.grad_name[(of, t)]))
         return out
 
-    def _last_consumer(self, t: str, of: str) -> int:
+    def _first_consumer(self, t: str, of: str) -> int:
+        """The earliest op (on the way to ``of``) that uses t: in reverse mode, t's gradient is
+        complete only once the gradient has come back through that op."""
         deps = self._depends(of)
         ks = [k for k in self.consumers.get(t, []) if self.forward_nodes[k].out in deps]
-        return max(ks) if ks else -1
+        return min(ks) if ks else -1
 
     def _roles(self, given: Mapping[str, str]) -> dict[str, str]:
         roles: dict[str, str] = {}

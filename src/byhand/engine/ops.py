@@ -37,6 +37,7 @@ class Op:
 
     name: str = ""
     arity: int = 0
+    copies: bool = False  # each output cell is a copy of one input cell (the same value asked again)
     summary: str = ""
     attrs: dict[str, str] = {}
 
@@ -271,6 +272,7 @@ class Linear(Op):
 @register
 class Transpose(Op):
     name, arity, summary = "transpose", 1, "Aᵀ (a vector becomes a one-row matrix)"
+    copies = True
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         (a,) = shapes
@@ -291,6 +293,112 @@ class Transpose(Op):
         (a,) = xs
         n, m = dy.shape
         return [Tensor(a.shape, _t(dy.data, n, m))]
+
+
+@register
+class HStack(Op):
+    name, arity, summary = "hstack", 2, "[A | B]: B beside A (same rows), e.g. [W2 | I] for a skip connection"
+    copies = True
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        a, b = shapes
+        _need(
+            len(a) == 2 and len(b) == 2,
+            f"hstack needs two matrices, got {names[0]} ({shape_str(a)}) and {names[1]} ({shape_str(b)})",
+        )
+        _need(a[0] == b[0], f"hstack: {names[0]} has {a[0]} rows but {names[1]} has {b[0]}")
+        return (a[0], a[1] + b[1])
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        a, b = xs
+        m, p, q = a.shape[0], a.shape[1], b.shape[1]
+        return Tensor((m, p + q), [v for i in range(m) for v in a.data[i * p : (i + 1) * p] + b.data[i * q : (i + 1) * q]])
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        i, j = idx
+        p = shapes[0][1]
+        src = (ins[0], (i, j)) if j < p else (ins[1], (i, j - p))
+        return PolyRelation((out, idx), [Term(1, (src,))], "hstack", style="copy")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        a, b = xs
+        m, p, q = a.shape[0], a.shape[1], b.shape[1]
+        w = p + q
+        da = [dy.data[i * w + j] for i in range(m) for j in range(p)]
+        db = [dy.data[i * w + p + j] for i in range(m) for j in range(q)]
+        return [Tensor(a.shape, da), Tensor(b.shape, db)]
+
+
+@register
+class VStack(Op):
+    name, arity, summary = "vstack", 2, "[A ; B]: B under A (same columns; scalars and vectors make a vector)"
+    copies = True
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        a, b = shapes
+        if len(a) <= 1 and len(b) <= 1:
+            return ((a[0] if a else 1) + (b[0] if b else 1),)
+        _need(
+            len(a) == 2 and len(b) == 2,
+            f"vstack needs two matrices or two vectors/scalars, got {names[0]} ({shape_str(a)}) and {names[1]} ({shape_str(b)})",
+        )
+        _need(a[1] == b[1], f"vstack: {names[0]} has {a[1]} columns but {names[1]} has {b[1]}")
+        return (a[0] + b[0], a[1])
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        a, b = xs
+        shape = self.check([a.shape, b.shape], attrs, ("A", "B"))
+        return Tensor(shape, list(a.data) + list(b.data))
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        a, b = shapes
+        na = a[0] if a else 1
+        i = idx[0]
+        if len(idx) == 1:
+            src = (ins[0], (i,) if a else ()) if i < na else (ins[1], (i - na,) if b else ())
+        else:
+            src = (ins[0], (i, idx[1])) if i < na else (ins[1], (i - na, idx[1]))
+        return PolyRelation((out, idx), [Term(1, (src,))], "vstack", style="copy")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        a, b = xs
+        na = len(a.data)
+        return [Tensor(a.shape, dy.data[:na]), Tensor(b.shape, dy.data[na:])]
+
+
+@register
+class Stack(Op):
+    name, summary = "stack", "[a, b, c, …]: scalars (or vectors) in a row, one vector; any number of inputs"
+    arity = -1  # any number
+    copies = True
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        _need(len(shapes) >= 1, "stack needs at least one input")
+        for s, n in zip(shapes, names):
+            _need(len(s) <= 1, f"stack takes scalars and vectors, {n} is a {shape_str(s)}")
+        return (sum(s[0] if s else 1 for s in shapes),)
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        data = [v for x in xs for v in x.data]
+        return Tensor((len(data),), data)
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        i = idx[0]
+        for name, s in zip(ins, shapes):
+            n = s[0] if s else 1
+            if i < n:
+                return PolyRelation((out, idx), [Term(1, ((name, (i,) if s else ()),))], "stack", style="copy")
+            i -= n
+        raise AssertionError("index outside the stack")  # pragma: no cover
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        out: list[Tensor | None] = []
+        k = 0
+        for x in xs:
+            n = len(x.data)
+            out.append(Tensor(x.shape, dy.data[k : k + n]))
+            k += n
+        return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -138,7 +138,7 @@ def render_text(ex: Exercise, answers: bool = False) -> str:
             else:
                 attrs = ", ".join(f"{k}={v}" for k, v in n.attrs.items())
                 what = f"{word}({', '.join(n.ins)}{', ' + attrs if attrs else ''})"
-        title = f"{n.out} = {what}" if lab[n.out] == n.out else f"{n.out} = {what}   [{lab[n.out]}]"
+        title = f"{n.out} = {what}" if lab[n.out] in (n.out, what) else f"{n.out} = {what}   — {lab[n.out]}"
         if g.shapes[n.out] == ():
             lines.append(f"{title}  =  {_cells(ex, n.out, answers)[0][0]}")
         else:

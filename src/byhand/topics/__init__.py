@@ -13,6 +13,9 @@ A chapter is a small module with the same few names (PrairieLearn's lifecycle, b
 ``blanks(o, vals, rng) -> [cell]``
     which cells the student fills.
 
+A chapter whose variants are few may define ``space(o)`` instead of relying on ``sample``: every
+valid set of leaves; seeds then walk a fixed shuffle of it, so consecutive seeds never repeat.
+
 Everything after this point (text, JSON, check, print, web) reads the :class:`Exercise` only.
 """
 
@@ -31,7 +34,7 @@ from byhand.engine.solver import solve
 from byhand.engine.tensor import Shape, Tensor, indices, shape_str
 from byhand.engine.values import Value, fmt, is_exact
 from byhand.errors import ByHandError, FormatError, GenerationError, GraphError, UnknownTopicError
-from byhand.exercise import Exercise, badges_for
+from byhand.exercise import Exercise, badges_for, close_over_copies
 from byhand.topics import _sampling
 
 LEVELS = ("easy", "medium", "hard")
@@ -108,9 +111,23 @@ class TopicInfo:
 
 
 def _modules() -> list[ModuleType]:
-    from byhand.topics import activation, backprop, cross_entropy, deep, dot, gradient, linear, matmul, mlp, softmax, wide
+    from byhand.topics import (
+        activation,
+        backprop,
+        cross_entropy,
+        deep,
+        dot,
+        gradient,
+        gradient_flow,
+        linear,
+        matmul,
+        mlp,
+        resnet,
+        softmax,
+        wide,
+    )
 
-    return [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop]
+    return [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow]
 
 
 _REGISTRY: dict[str, ModuleType] | None = None
@@ -179,9 +196,10 @@ def make(
         cells = _choose_blanks(m, graph, o, vals, rng, strict=False)
     else:
         graph = _graph(m.NAME, o, sheet)
+        space = _space(m, o) if hasattr(m, "space") else None
         for _attempt in range(GENERATOR_TRIES):
             try:
-                leaves = m.sample(o, rng, stats)
+                leaves = space[seed % len(space)] if space else m.sample(o, rng, stats)
             except GenerationError:
                 continue
             vals = graph.evaluate(leaves)
@@ -226,6 +244,22 @@ def _graph(name: str, o: dict[str, Any], sheet: Sheet) -> Graph:
     return g
 
 
+_SPACES: dict[tuple[str, tuple[tuple[str, Any], ...]], list[dict[str, Tensor]]] = {}
+
+
+def _space(m: ModuleType, o: dict[str, Any]) -> list[dict[str, Tensor]]:
+    """A chapter whose variants are few (a chain of scalar factors) lists them all; seeds walk a
+    fixed shuffle of that list, so any run of consecutive seeds — a class — gets distinct variants."""
+    key = (m.NAME, tuple(sorted(o.items())))
+    if key not in _SPACES:
+        items = list(m.space(o))
+        if not items:
+            raise GenerationError(f"chapter {m.NAME} has no hand-friendly variant with these options")
+        random.Random(f"byhand/1/space/{m.NAME}/{key[1]}").shuffle(items)
+        _SPACES[key] = items
+    return _SPACES[key]
+
+
 class _Reject(Exception):
     pass
 
@@ -244,7 +278,7 @@ def _friendly(v: Value, bound: int) -> bool:
 def _choose_blanks(
     m: ModuleType, graph: Graph, o: dict[str, Any], vals: dict[str, Tensor], rng: random.Random, strict: bool, bound: int = 50
 ) -> list[Cell]:
-    cells: list[Cell] = m.blanks(o, graph, vals, rng)
+    cells: list[Cell] = close_over_copies(graph, m.blanks(o, graph, vals, rng))
     if strict:
         for c in cells:
             if not _friendly(vals[c[0]][c[1]], bound):

@@ -1,0 +1,86 @@
+"""The ResNet chapters: the published block, the skip's gradient, and gradient flow as a sum over paths."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+import torch
+
+import byhand
+from tests.oracle import assert_matches
+
+X = [[2, -1], [1, 1], [2, 1], [1, 2]]
+W1 = [[1, 0, -1, 1], [0, 1, 1, 0], [1, -1, 0, 0]]
+B1 = [1, 1, 0]
+
+
+def test_published_residual_block() -> None:
+    """X (columns are samples), W1, b1 from the published block → Z1 = [[2,1],[4,3],[1,−2]]; the
+    skip adds X back: [W2 | I]·[A1 ; X] + b2 = W2·A1 + b2 + X."""
+    w2 = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]]
+    b2 = [0, 0, 0, -1]
+    ident = [[int(i == j) for j in range(4)] for i in range(4)]
+    ex = byhand.make("resnet", level="easy", values={"X": X, "W1": W1, "b1": B1, "W2": w2, "b2": b2, "I": ident})
+    assert ex.values["Z1"].to_nested() == [[2, 1], [4, 3], [1, -2]]
+    assert ex.values["A1"].to_nested() == [[2, 1], [4, 3], [1, 0]]
+    assert ex.values["Z2"].to_nested() == [[4, 0], [5, 4], [3, 1], [7, 5]]  # W2·A1 + b2 + X
+    assert ex.graph.labels["W2I"] == "[W2 | I]"
+    assert_matches(ex.to_dict())
+    assert "crossed out" in ex.explain(("A1", (2, 1)))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_gradient_at_the_plus_goes_both_ways(seed: int) -> None:
+    """∂L/∂X = (down the skip: ∂L/∂Z2 unchanged) + (through f: W1ᵀ·∂L/∂Z1), against autograd."""
+    ex = byhand.make("resnet", seed=seed, level="hard")
+    v = {k: torch.tensor([[float(x) for x in row] for row in t.to_nested()]) if len(t.shape) == 2
+         else torch.tensor([float(x) for x in t.to_nested()]) for k, t in ex.values.items() if k in ("X", "W1", "b1", "W2", "b2", "Y")}
+    x = v["X"].clone().requires_grad_(True)
+    a1 = torch.relu(v["W1"] @ x + v["b1"][:, None])
+    z2 = v["W2"] @ a1 + v["b2"][:, None] + x
+    loss = 0.5 * ((torch.relu(z2) - v["Y"]) ** 2).sum()
+    (g,) = torch.autograd.grad(loss, x)
+    assert [float(c) for c in ex.values["dX"].data] == pytest.approx(g.reshape(-1).tolist())
+    dz2 = ex.values["dZ2"].data
+    dz1 = ex.values["dZ1"]
+    w1 = ex.values["W1"]
+    for i in range(ex.values["X"].shape[0]):
+        skip = dz2[i]  # I·dZ2: unchanged down the skip
+        through_f = sum(w1[k, i] * dz1[k, 0] for k in range(w1.shape[0]))
+        assert ex.values["dX"][i, 0] == skip + through_f
+
+
+@pytest.mark.parametrize("level", ["medium", "hard"])
+@pytest.mark.parametrize("seed", range(40))
+def test_sum_over_paths_is_the_gradient_of_the_chain(level: str, seed: int) -> None:
+    """With a skip around each layer, h_i = h_{i−1} + d_i·h_{i−1}: autograd's ∂h_n/∂h_0 equals the
+    sum of the 2^k path products; without skips it is the one plain path."""
+    ex = byhand.make("gradient-flow", seed=seed, level=level)
+    n = ex.options.get("layers") or {"medium": 3, "hard": 4}[level]
+    d = [float(ex.values[f"d{i}"].data[0]) for i in range(1, n + 1)]
+    h0 = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    h, p = h0, h0
+    for di in d:
+        h = h + di * h
+        p = di * p
+    (g_res,) = torch.autograd.grad(h, h0)
+    (g_plain,) = torch.autograd.grad(p, h0)
+    assert float(ex.values["total"].data[0]) == pytest.approx(g_res.item())
+    assert len(ex.values["paths"].data) == 2**n
+    plain = ex.values["p" + "".join(str(i) for i in range(1, n + 1))].data[0]
+    assert float(plain) == pytest.approx(g_plain.item())
+    assert abs(Fraction(plain)) <= Fraction(1, 8) <= 1 <= abs(Fraction(ex.values["total"].data[0]))
+
+
+def test_chain_plain_beside_residual() -> None:
+    ex = byhand.make("gradient-flow", seed=2, level="easy")
+    n = 4
+    plain = ex.values["g1"].data[0]
+    res = ex.values["r1"].data[0]
+    prod_d = Fraction(1)
+    prod_s = Fraction(1)
+    for i in range(1, n + 1):
+        prod_d *= Fraction(ex.values[f"d{i}"].data[0])
+        prod_s *= 1 + Fraction(ex.values[f"d{i}"].data[0])
+    assert plain == prod_d and res == prod_s
