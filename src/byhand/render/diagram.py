@@ -1,0 +1,284 @@
+"""Whiteboard diagrams as SVG, drawn from the same graph that computed the numbers.
+
+Two pictures, chosen by the graph's structure (never by chapter):
+
+* **A network** (the graph has ``linear`` ops): a box per weight layer, arrows for the data flow,
+  the activation written on the box. A skip connection — an identity block beside a weight
+  (``[W2 | I]·[A1 ; X]``) or an ``add`` of an earlier tensor — is the line that jumps ahead and ends
+  in a circled "+". When the sheet has gradients, they run back under the arrows (blue, dashed),
+  with their numbers, and the gradient down the skip is highlighted (orange, dotted).
+* **A chain of local derivatives** (scalar factors multiplied along paths): layers h₀ → … → hₙ with
+  dᵢ on each edge, a skip arc over each layer, and the two extreme paths highlighted: the plain
+  path through every layer (red, solid) and the path that skips everything (blue, dashed) —
+  colour *and* line style, so a photocopy still tells them apart.
+
+>>> import byhand
+>>> svg = diagram_svg(byhand.make("resnet", seed=1, level="easy"))
+>>> svg.startswith("<svg") and "⊕" not in svg and "circle" in svg
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html import escape
+from typing import TYPE_CHECKING
+
+from byhand.engine.tensor import Tensor
+from byhand.engine.values import Value, fmt
+
+if TYPE_CHECKING:
+    from byhand.exercise import Exercise
+
+INK = "#222"
+FWD = "#c25700"  # forward pass: orange
+GRAD = "#1f5fbf"  # backward pass and gradients: blue
+SKIP = "#e07b00"
+PLAIN = "#b3261e"
+FONT = "font-family='Libertinus Serif, Georgia, serif'"
+
+
+@dataclass
+class Stage:
+    """One weight layer: ``out = act(W·inp + b (+ skips))``."""
+
+    weight: str
+    inp: str
+    out: str  # the pre-activation
+    act: str | None = None
+    act_out: str | None = None
+    skips: list[str] = field(default_factory=list)
+
+
+def _is_identity(t: Tensor) -> bool:
+    if len(t.shape) != 2 or t.shape[0] != t.shape[1]:
+        return False
+    n = t.shape[0]
+    return all(t[i, j] == (1 if i == j else 0) for i in range(n) for j in range(n))
+
+
+def _stages(ex: Exercise) -> list[Stage]:
+    g = ex.graph
+    made_by = {n.out: n for n in g.forward_nodes}
+    stages: list[Stage] = []
+    for n in g.forward_nodes:
+        if n.op not in ("linear", "matmul"):
+            continue
+        w, x = n.ins[0], n.ins[-1]
+        weights, inputs = [w], [x]
+        if w in made_by and made_by[w].op == "hstack" and x in made_by and made_by[x].op == "vstack":
+            weights, inputs = list(made_by[w].ins), list(made_by[x].ins)
+        st = Stage(weight="", inp="", out=n.out)
+        for wi, xi in zip(weights, inputs):
+            if _is_identity(ex.values[wi]):
+                st.skips.append(xi)
+            elif not st.weight:
+                st.weight, st.inp = wi, xi
+        if not st.weight:
+            continue
+        stages.append(st)
+    by_out = {s.out: s for s in stages}
+    for n in g.forward_nodes:
+        if n.op in ("relu", "leaky_relu", "sigmoid", "softmax") and n.ins[0] in by_out:
+            s = by_out[n.ins[0]]
+            s.act, s.act_out = n.op, n.out
+        if n.op == "add":
+            a, b = n.ins
+            for s in stages:
+                if s.out in (a, b) or s.act_out in (a, b):
+                    other = b if s.out == a or s.act_out == a else a
+                    s.skips.append(other)
+    return stages
+
+
+def _vec(t: Tensor, precision: int) -> str:
+    if len(t.shape) == 2 and t.shape[1] == 1 or len(t.shape) == 1:
+        return "[" + ", ".join(fmt(v, precision) for v in t.data) + "]"
+    return ""
+
+
+def _text(x: float, y: float, s: str, size: int = 13, anchor: str = "middle", color: str = INK, italic: bool = False) -> str:
+    style = " font-style='italic'" if italic else ""
+    return (
+        f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' text-anchor='{anchor}' fill='{color}' {FONT}{style}>{escape(s)}</text>"
+    )
+
+
+def _arrow(x1: float, y1: float, x2: float, y2: float, color: str, dash: str = "", width: float = 1.6, marker: str = "a") -> str:
+    d = f" stroke-dasharray='{dash}'" if dash else ""
+    return (
+        f"<line x1='{x1:.1f}' y1='{y1:.1f}' x2='{x2:.1f}' y2='{y2:.1f}' stroke='{color}' stroke-width='{width}'{d} "
+        f"marker-end='url(#{marker})'/>"
+    )
+
+
+def _defs() -> str:
+    def m(mid: str, color: str) -> str:
+        return (
+            f"<marker id='{mid}' viewBox='0 0 10 10' refX='9' refY='5' markerWidth='7' markerHeight='7' orient='auto'>"
+            f"<path d='M0,0 L10,5 L0,10 z' fill='{color}'/></marker>"
+        )
+
+    return f"<defs>{m('a', INK)}{m('g', GRAD)}{m('s', SKIP)}{m('p', PLAIN)}</defs>"
+
+
+def network_svg(ex: Exercise) -> str | None:
+    stages = _stages(ex)
+    if not stages:
+        return None
+    g, p = ex.graph, ex.precision
+    grads = {n.attrs["wrt"]: n.out for n in g.grad_nodes}
+    box_w, box_h, gap, top = 118, 58, 92, 70
+    has_grad = bool(grads)
+    height = top + box_h + (150 if has_grad else 70)
+    y_mid = top + box_h / 2
+    parts = [_defs()]
+    x = 30.0
+    # the input
+    first = stages[0].inp
+    parts.append(_text(x, y_mid - 18, g.labels.get(first, first), 15, "start", italic=True))
+    parts.append(_text(x, y_mid + 30, _vec(ex.values[first], p), 11, "start"))
+    x_prev_end = x + 30
+    pos: dict[str, float] = {first: x_prev_end}
+    for k, s in enumerate(stages):
+        bx = 40 + k * (box_w + gap) + gap * 0.75
+        parts.append(_arrow(x_prev_end, y_mid, bx, y_mid, INK))
+        parts.append(
+            f"<rect x='{bx:.1f}' y='{top}' width='{box_w}' height='{box_h}' rx='8' "
+            f"fill='white' stroke='{INK}' stroke-width='1.8'/>"
+        )
+        b = next((n.ins[1] for n in g.forward_nodes if n.out == s.out and n.op == "linear"), None)
+        parts.append(_text(bx + box_w / 2, top + 24, f"{s.weight}·{s.inp}" + (f" + {b}" if b else ""), 13))
+        act = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "σ", "softmax": "softmax"}.get(s.act or "", "")
+        end_x = bx + box_w
+        if s.skips:
+            # the circled + sits after the weight box, before the activation
+            cx = bx + box_w + 26
+            parts.append(_arrow(bx + box_w, y_mid, cx - 12, y_mid, INK))
+            parts.append(f"<circle cx='{cx:.1f}' cy='{y_mid:.1f}' r='12' fill='white' stroke='{INK}' stroke-width='1.8'/>")
+            parts.append(_text(cx, y_mid + 6, "+", 20))
+            for src in s.skips:
+                sx = pos.get(src, 40.0)
+                yk = top - 38
+                parts.append(
+                    f"<path d='M{sx:.1f},{y_mid - 4:.1f} C{sx:.1f},{yk:.1f} {cx:.1f},{yk:.1f} {cx:.1f},{y_mid - 13:.1f}' "
+                    f"fill='none' stroke='{SKIP}' stroke-width='2.4' marker-end='url(#s)'/>"
+                )
+                parts.append(_text((sx + cx) / 2, yk + 4, f"skip: + {src}", 12, color=SKIP, italic=True))
+            end_x = cx + 12
+        if act:
+            parts.append(_text(end_x + 30, y_mid - 8, act, 12, italic=True))
+        out = s.act_out or s.out
+        ox = end_x + gap * 0.7
+        parts.append(_arrow(end_x, y_mid, ox - 4, y_mid, INK))
+        parts.append(_text(ox + 2, y_mid - 18, out, 14, "start", italic=True))
+        pos[out] = ox + 8
+        x_prev_end = ox + 26
+        # numbers on the edges: the values flowing out (one sample)
+        v = _vec(ex.values[out], p)
+        if v:
+            parts.append(_text(ox + 2, y_mid + 30, v, 11, "start"))
+    width = x_prev_end + 90
+    if has_grad:
+        yg = top + box_h + 66
+        parts.append(_text(30, yg - 34, "backward: gradients run right to left", 12, "start", color=GRAD, italic=True))
+        xs = sorted(pos.values())
+        for right, left in zip(xs[1:], xs[:-1]):
+            parts.append(_arrow(right - 4, yg, left + 4, yg, GRAD, dash="6 4", marker="g"))
+        for name, gx in pos.items():
+            if name in grads:
+                parts.append(_text(gx - 4, yg - 8, f"{grads[name]} = {_vec(ex.values[grads[name]], p)}", 11, "start", color=GRAD))
+        for s in stages:
+            out = s.act_out or s.out
+            for src in s.skips:
+                if src in pos and out in pos:
+                    x1, x2 = pos[out], pos[src]
+                    parts.append(
+                        f"<path d='M{x1:.1f},{yg + 6:.1f} C{x1:.1f},{yg + 56:.1f} {x2:.1f},{yg + 56:.1f} "
+                        f"{x2:.1f},{yg + 8:.1f}' fill='none' stroke='{SKIP}' stroke-width='2.2' "
+                        f"stroke-dasharray='2 4' marker-end='url(#s)'/>"
+                    )
+                    parts.append(
+                        _text(
+                            (x1 + x2) / 2,
+                            yg + 62,
+                            "the gradient at the + also goes down the skip, unchanged",
+                            11,
+                            color=SKIP,
+                            italic=True,
+                        )
+                    )
+    return _svg(width, height, parts)
+
+
+def _factors(ex: Exercise) -> list[str]:
+    """Scalar leaves that are multiplied along the chain (the local derivatives), in sheet order."""
+    g = ex.graph
+    mul_ins = {i for n in g.forward_nodes if n.op == "mul" for i in n.ins}
+    return [n for n in g.leaves if g.shapes[n] == () and n in mul_ins]
+
+
+def chain_svg(ex: Exercise) -> str | None:
+    g, p = ex.graph, ex.precision
+    if any(n.op in ("linear", "matmul") for n in g.forward_nodes):
+        return None
+    ds = _factors(ex)
+    if len(ds) < 2:
+        return None
+    has_skip = any(n.op in ("add", "stack") for n in g.forward_nodes)
+    n = len(ds)
+    step, y = 130, 150
+    width, height = 60 + n * step + 40, 270
+    parts = [_defs()]
+    xs = [50 + k * step for k in range(n + 1)]
+    for k, x in enumerate(xs):
+        parts.append(f"<circle cx='{x}' cy='{y}' r='17' fill='white' stroke='{INK}' stroke-width='1.8'/>")
+        parts.append(_text(x, y + 5, f"h{k}", 13, italic=True))
+    plain: Value = 1
+    total: Value = 1
+    for k, name in enumerate(ds):
+        d = ex.values[name].data[0]
+        plain = plain * d
+        total = total * (1 + d)
+        x1, x2 = xs[k] + 18, xs[k + 1] - 18
+        parts.append(_arrow(x2, y, x1, y, PLAIN, width=2.6, marker="p"))  # the gradient runs back, right to left
+        parts.append(_text((x1 + x2) / 2, y + 24, f"{name} = {fmt(d, p)}", 13, color=PLAIN))
+        if has_skip:
+            mx = (xs[k] + xs[k + 1]) / 2
+            parts.append(
+                f"<path d='M{xs[k + 1]:.1f},{y - 18} Q{mx:.1f},{y - 95} {xs[k]:.1f},{y - 18}' fill='none' "
+                f"stroke='{GRAD}' stroke-width='2.2' stroke-dasharray='7 5' marker-end='url(#g)'/>"
+            )
+            parts.append(_text(mx, y - 62, "skip: × 1", 12, color=GRAD, italic=True))
+    parts.append(_text(30, 28, "gradient from the loss at the right back to the input at the left", 12, "start", italic=True))
+    ly = 225
+    parts.append(f"<line x1='40' y1='{ly}' x2='80' y2='{ly}' stroke='{PLAIN}' stroke-width='2.6'/>")
+    parts.append(_text(88, ly + 4, f"plain path, through every layer: product = {fmt(plain, p)}", 13, "start", color=PLAIN))
+    if has_skip:
+        parts.append(
+            f"<line x1='40' y1='{ly + 24}' x2='80' y2='{ly + 24}' stroke='{GRAD}' stroke-width='2.2' stroke-dasharray='7 5'/>"
+        )
+        parts.append(
+            _text(
+                88, ly + 28, f"with skips: 2{_sup(n)} = {2**n} paths, sum = Π(1 + dᵢ) = {fmt(total, p)}", 13, "start", color=GRAD
+            )
+        )
+        height += 10
+    return _svg(width, height, parts)
+
+
+def _sup(n: int) -> str:
+    return "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(c)] for c in str(n))
+
+
+def _svg(width: float, height: float, parts: list[str]) -> str:
+    body = "".join(parts)
+    return (
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width:.0f}' height='{height:.0f}' "
+        f"viewBox='0 0 {width:.0f} {height:.0f}'><rect width='100%' height='100%' fill='white'/>{body}</svg>"
+    )
+
+
+def diagram_svg(ex: Exercise) -> str | None:
+    """The whiteboard diagram of an exercise, or None when it has no network or chain to draw."""
+    return network_svg(ex) or chain_svg(ex)
