@@ -91,10 +91,23 @@ def test_deck_dom_in_chromium(tmp_path: Path, topic: str, group: str) -> None:
     computed = {key((n, i)) for n in ex.graph.shapes if n not in ex.graph.leaves for i in ex.values[n].indices()}
     for k in (0, 1, len(fs) // 2, len(fs) - 1):
         dom = subprocess.run(
-            [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", f"file://{page}#{k}"],
-            capture_output=True, text=True, timeout=60,
+            [
+                str(CHROMIUM),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                "--dump-dom",
+                f"file://{page}#{k}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         ).stdout
         p = Cells()
         p.feed(dom)

@@ -251,20 +251,7 @@ class Exercise:
                         f"tensor {name}, cell {list(idx)}: the file says {V.fmt(a, precision)} but the ops give "
                         f"{V.fmt(b, precision)}; fix the value or the ops"
                     )
-        blanks = _blanks_from_doc(d, graph, vals, precision)
-        return cls(
-            topic=str(d.get("topic") or "custom"),
-            title=str(d.get("title") or d.get("topic") or "Exercise"),
-            graph=graph,
-            values=vals,
-            blanks=blanks,
-            seed=d.get("seed"),
-            level=d.get("level"),
-            options=d.get("options") or {},
-            instructions=str(d.get("instructions") or ""),
-            precision=precision,
-            generator=str(d.get("generator") or GENERATOR),
-        )
+        return _from_doc(d, graph, vals, _blanks_from_doc(d, graph, vals, precision), precision)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Exercise) and self.to_dict() == other.to_dict()
@@ -523,9 +510,13 @@ def solve_document(doc: str | bytes | Mapping[str, Any]) -> Exercise:
         blanks = _blanks_from_doc(d, graph, vals, precision)
     else:
         blanks = badges_for(graph, vals, nulls)
+    return _from_doc(d, graph, vals, blanks, precision)
+
+
+def _from_doc(d: Mapping[str, Any], graph: Graph, vals: dict[str, Tensor], blanks: list[Blank], precision: int) -> Exercise:
     return Exercise(
         topic=str(d.get("topic") or "custom"),
-        title=str(d.get("title") or "Exercise"),
+        title=str(d.get("title") or d.get("topic") or "Exercise"),
         graph=graph,
         values=vals,
         blanks=blanks,

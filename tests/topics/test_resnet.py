@@ -34,8 +34,13 @@ def test_published_residual_block() -> None:
 def test_gradient_at_the_plus_goes_both_ways(seed: int) -> None:
     """∂L/∂X = (down the skip: ∂L/∂Z2 unchanged) + (through f: W1ᵀ·∂L/∂Z1), against autograd."""
     ex = byhand.make("resnet", seed=seed, level="hard")
-    v = {k: torch.tensor([[float(x) for x in row] for row in t.to_nested()]) if len(t.shape) == 2
-         else torch.tensor([float(x) for x in t.to_nested()]) for k, t in ex.values.items() if k in ("X", "W1", "b1", "W2", "b2", "Y")}
+    v = {
+        k: torch.tensor([[float(x) for x in row] for row in t.to_nested()])
+        if len(t.shape) == 2
+        else torch.tensor([float(x) for x in t.to_nested()])
+        for k, t in ex.values.items()
+        if k in ("X", "W1", "b1", "W2", "b2", "Y")
+    }
     x = v["X"].clone().requires_grad_(True)
     a1 = torch.relu(v["W1"] @ x + v["b1"][:, None])
     z2 = v["W2"] @ a1 + v["b2"][:, None] + x

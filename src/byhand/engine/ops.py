@@ -354,6 +354,7 @@ class VStack(Op):
         a, b = shapes
         na = a[0] if a else 1
         i = idx[0]
+        src: Cell
         if len(idx) == 1:
             src = (ins[0], (i,) if a else ()) if i < na else (ins[1], (i - na,) if b else ())
         else:

@@ -15,13 +15,10 @@ from typing import TYPE_CHECKING
 
 from byhand.engine.relations import Cell
 from byhand.engine.values import fmt
+from byhand.render import formula
 
 if TYPE_CHECKING:
     from byhand.exercise import Exercise
-
-_WORDS = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "σ", "softmax": "softmax", "add": "+", "sub": "−",
-          "mul": ".*", "div": "/", "transpose": "ᵀ", "sum": "Σ", "half_sse": "½ Σ (Ŷ − Y)²", "cross_entropy": "cross-entropy",
-          "hstack": "[ | ]", "vstack": "[ ; ]", "stack": "[ , ]"}
 
 
 def key(c: Cell) -> str:
@@ -72,11 +69,21 @@ def _crossing(ex: Exercise, op: str, ins: tuple[str, ...], out: str, hidden: set
     nl = len(left_rows[0]) + (1 if bias else 0)
     h = ['<table class="crossing">']
     for r in top_rows:
-        h.append("<tr>" + '<td class="pad"></td>' * nl + '<td class="gap"></td>'
-                 + "".join(_cell_html(ex, top, i, hidden, badges) for i in r) + "</tr>")
+        h.append(
+            "<tr>"
+            + '<td class="pad"></td>' * nl
+            + '<td class="gap"></td>'
+            + "".join(_cell_html(ex, top, i, hidden, badges) for i in r)
+            + "</tr>"
+        )
     if bias:
-        h.append("<tr>" + '<td class="pad"></td>' * nl + '<td class="gap"></td>'
-                 + '<td class="cell ones">1</td>' * len(top_rows[0]) + "</tr>")
+        h.append(
+            "<tr>"
+            + '<td class="pad"></td>' * nl
+            + '<td class="gap"></td>'
+            + '<td class="cell ones">1</td>' * len(top_rows[0])
+            + "</tr>"
+        )
     pad = '<td class="pad"></td>' * nl + '<td class="gap"></td>'
     h.append("<tr>" + pad + '<td class="arrow">↓</td>' * len(top_rows[0]) + "</tr>")
     for i, lr in enumerate(left_rows):
@@ -106,28 +113,20 @@ def sheet_html(ex: Exercise, hidden: set[Cell] | None = None) -> str:
     if given:
         parts.append('<div class="given"><h3>Given</h3>')
         for name in given:
-            parts.append(f'<figure><figcaption>{escape(lab[name])}</figcaption>{_grid(ex, name, hidden, badges)}</figure>')
+            parts.append(f"<figure><figcaption>{escape(lab[name])}</figcaption>{_grid(ex, name, hidden, badges)}</figure>")
         parts.append("</div>")
     for n in g.nodes:
+        what = formula(n)
         if n.op in ("dot", "matmul", "linear"):
-            what = f"{n.ins[0]}·{n.ins[2]} + {n.ins[1]}" if n.op == "linear" else f"{n.ins[0]}·{n.ins[1]}"
             body = _crossing(ex, n.op, n.ins, n.out, hidden, badges)
         else:
-            if n.op == "grad":
-                what = f"∂{n.attrs['of']}/∂{n.attrs['wrt']}"
-            elif n.op in ("add", "sub", "mul", "div"):
-                what = f"{n.ins[0]} {_WORDS[n.op]} {n.ins[1]}"
-            elif n.op == "half_sse":
-                what = f"½ Σ ({n.ins[0]} − {n.ins[1]})²"
-            elif n.op == "cross_entropy":
-                what = f"−Σ {n.ins[1]}·log {n.ins[0]}"
-            else:
-                what = f"{_WORDS.get(n.op, n.op)}({', '.join(n.ins)})"
             body = _grid(ex, n.out, hidden, badges)
         label = "" if lab[n.out] in (n.out, what) else f' <span class="label">{escape(lab[n.out])}</span>'
         phase = "backward" if n.op == "grad" else "forward"
-        parts.append(f'<figure class="op {phase}" data-tensor="{escape(n.out)}"><figcaption>{escape(n.out)} = {escape(what)}'
-                     f"{label}</figcaption>{body}</figure>")
+        parts.append(
+            f'<figure class="op {phase}" data-tensor="{escape(n.out)}"><figcaption>{escape(n.out)} = {escape(what)}'
+            f"{label}</figcaption>{body}</figure>"
+        )
     parts.append("</div>")
     return "".join(parts)
 

@@ -12,24 +12,10 @@ from typing import TYPE_CHECKING
 
 from byhand.engine.tensor import Tensor
 from byhand.engine.values import fmt
+from byhand.render import formula
 
 if TYPE_CHECKING:
     from byhand.exercise import Exercise
-
-_OP_WORDS = {
-    "relu": "ReLU",
-    "leaky_relu": "LeakyReLU",
-    "sigmoid": "sigmoid",
-    "softmax": "softmax",
-    "add": "+",
-    "sub": "−",
-    "mul": ".*",
-    "div": "/",
-    "transpose": "transpose",
-    "sum": "Σ",
-    "half_sse": "½ Σ (Ŷ − Y)²",
-    "cross_entropy": "cross-entropy",
-}
 
 
 def _cells(ex: Exercise, name: str, answers: bool) -> list[list[str]]:
@@ -120,24 +106,11 @@ def render_text(ex: Exercise, answers: bool = False) -> str:
                 lines += ["  " + s for s in _grid(ex, name, answers)]
     for n in g.nodes:
         lines.append("")
+        what = formula(n, with_attrs=True)
         if n.op in ("dot", "matmul", "linear"):
-            what = f"{n.ins[0]}·{n.ins[2]} + {n.ins[1]}" if n.op == "linear" else f"{n.ins[0]}·{n.ins[1]}"
             lines.append(f"{n.out} = {what}" + ("" if n.op == "dot" else f"   ({n.ins[0]} left, {n.ins[-1]} on top)"))
             lines += ["  " + s for s in _crossing(ex, n.op, n.ins, n.out, answers)]
             continue
-        if n.op == "grad":
-            what = f"∂{n.attrs['of']}/∂{n.attrs['wrt']}"
-        else:
-            word = _OP_WORDS.get(n.op, n.op)
-            if n.op in ("add", "sub", "mul", "div"):
-                what = f"{n.ins[0]} {word} {n.ins[1]}"
-            elif n.op == "half_sse":
-                what = f"½ Σ ({n.ins[0]} − {n.ins[1]})²"
-            elif n.op == "cross_entropy":
-                what = f"−Σ {n.ins[1]}·log {n.ins[0]}"
-            else:
-                attrs = ", ".join(f"{k}={v}" for k, v in n.attrs.items())
-                what = f"{word}({', '.join(n.ins)}{', ' + attrs if attrs else ''})"
         title = f"{n.out} = {what}" if lab[n.out] in (n.out, what) else f"{n.out} = {what}   — {lab[n.out]}"
         if g.shapes[n.out] == ():
             lines.append(f"{title}  =  {_cells(ex, n.out, answers)[0][0]}")

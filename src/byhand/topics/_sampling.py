@@ -139,8 +139,10 @@ def linear_layer(
                 continue
             if col_limit is not None and any(col_sum[k] + abs(wr[k]) > col_limit for k in range(n)):
                 continue
-            zr = [sum(wr[k] * xd[k * s + j] for k in range(n)) + bi + (offset.data[i * s + j] if offset is not None else 0)
-                  for j in range(s)]
+            zr = [
+                sum(wr[k] * xd[k * s + j] for k in range(n)) + bi + (offset.data[i * s + j] if offset is not None else 0)
+                for j in range(s)
+            ]
             if any(abs(v) > bound for v in zr) or not any(zr):
                 continue
             active = not relu or any(v > 0 for v in zr)

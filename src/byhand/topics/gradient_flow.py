@@ -25,14 +25,29 @@ NAME = "gradient-flow"
 TITLE = "Gradient flow: with and without skips"
 SUMMARY = "multiply along the paths: one path without skips (it shrinks or dies), 2^k paths with k skips"
 OPTIONS = {
-    "mode": Option("chain", "paths", "paths", "chain: layer by layer, plain beside residual; paths: every path, summed",
-                   choices=("chain", "paths")),
+    "mode": Option(
+        "chain",
+        "paths",
+        "paths",
+        "chain: layer by layer, plain beside residual; paths: every path, summed",
+        choices=("chain", "paths"),
+    ),
     "layers": Option(4, 3, 4, "layers in the chain", lo=2, hi=5),
 }
 
 # local derivatives a student multiplies easily: halves and quarters, a dead ReLU (0), and a few others
-_FACTORS = [Fraction(1, 2), Fraction(1, 3), Fraction(1, 4), Fraction(2, 3), Fraction(3, 4), 0, 1, 2, Fraction(-1, 2),
-            Fraction(-1, 3)]
+_FACTORS: list[Fraction | int] = [
+    Fraction(1, 2),
+    Fraction(1, 3),
+    Fraction(1, 4),
+    Fraction(2, 3),
+    Fraction(3, 4),
+    0,
+    1,
+    2,
+    Fraction(-1, 2),
+    Fraction(-1, 3),
+]
 
 
 def build(o: dict[str, Any]) -> Sheet:
@@ -54,8 +69,10 @@ def build(o: dict[str, Any]) -> Sheet:
             labels[f"g{i}"] = f"∂L/∂h{i - 1}, plain"
             labels[f"r{i}"] = f"∂L/∂h{i - 1}, with skips"
             prev_p, prev_r = f"g{i}", f"r{i}"
-        text = (f"Backward through {n} layers, from the loss to the input. Plain: multiply by each dᵢ. "
-                f"With a skip around each layer: multiply by 1 + dᵢ. Compare what reaches the input.")
+        text = (
+            f"Backward through {n} layers, from the loss to the input. Plain: multiply by each dᵢ. "
+            f"With a skip around each layer: multiply by 1 + dᵢ. Compare what reaches the input."
+        )
     else:
         paths: list[str] = []
         for size in range(n + 1):
@@ -72,10 +89,12 @@ def build(o: dict[str, Any]) -> Sheet:
                     labels[name] = "·".join(f"d{i}" for i in subset) + (" (the plain path)" if size == n else "")
                 paths.append(name)
         nodes += [Node("stack", tuple(paths), "paths"), Node("sum", ("paths",), "total")]
-        labels |= {"paths": f"all {2 ** n} paths", "total": "∂L/∂x with skips = Σ paths"}
-        text = (f"A chain of {n} layers, each with a skip: list all {2 ** n} paths from the loss to the input "
-                "(each path multiplies the dᵢ of the layers it goes through), then add them. "
-                f"Which one path does a plain network have?")
+        labels |= {"paths": f"all {2**n} paths", "total": "∂L/∂x with skips = Σ paths"}
+        text = (
+            f"A chain of {n} layers, each with a skip: list all {2**n} paths from the loss to the input "
+            "(each path multiplies the dᵢ of the layers it goes through), then add them. "
+            f"Which one path does a plain network have?"
+        )
     return Sheet(nodes, leaves, text, labels=labels, roles={k: "given" for k in leaves}, bound=20)
 
 
@@ -95,8 +114,10 @@ def space(o: dict[str, Any]) -> list[dict[str, Tensor]]:
     out = []
     for ds in itertools.product(_FACTORS, repeat=o["layers"]):
         if _stark(ds):
-            leaves = {f"d{i}": Tensor((), [v.numerator if isinstance(v, Fraction) and v.denominator == 1 else v])
-                      for i, v in enumerate(ds, start=1)}
+            leaves = {
+                f"d{i}": Tensor((), [v.numerator if isinstance(v, Fraction) and v.denominator == 1 else v])
+                for i, v in enumerate(ds, start=1)
+            }
             leaves["one" if o["mode"] == "chain" else "p0"] = Tensor((), [1])
             out.append(leaves)
     return out

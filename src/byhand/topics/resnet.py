@@ -24,8 +24,13 @@ NAME = "resnet"
 TITLE = "Residual block (ResNet)"
 SUMMARY = "a skip connection: [W2 | I]·[A1 ; X] = f(X) + X, with and without the skip, and its gradient"
 OPTIONS = {
-    "mode": Option("forward", "compare", "backward", "forward; compare (with and without the skip); backward (the gradient)",
-                   choices=("forward", "compare", "backward")),
+    "mode": Option(
+        "forward",
+        "compare",
+        "backward",
+        "forward; compare (with and without the skip); backward (the gradient)",
+        choices=("forward", "compare", "backward"),
+    ),
     "blocks": Option(1, 1, 1, "residual blocks in a row", lo=1, hi=3),
     "width": Option(3, 3, 2, "features (the skip needs X and f(X) of one size)", lo=2, hi=5),
     "batch": Option(1, 2, 1, "samples", lo=1, hi=3),
@@ -41,13 +46,18 @@ def build(o: dict[str, Any]) -> Sheet:
     for k in range(1, o["blocks"] + 1):
         wa, wb = 2 * k - 1, 2 * k  # W1, W2 for block 1; W3, W4 for block 2 …
         leaves |= {f"W{wa}": (d, d), f"b{wa}": (d,), f"W{wb}": (d, d), f"b{wb}": (d,)}
-        nodes += [Node("linear", (f"W{wa}", f"b{wa}", prev), f"Z{wa}"), Node("relu", (f"Z{wa}",), f"A{wa}"),
-                  Node("hstack", (f"W{wb}", "I"), f"W{wb}I"), Node("vstack", (f"A{wa}", prev), f"A{wa}{prev}"),
-                  Node("linear", (f"W{wb}I", f"b{wb}", f"A{wa}{prev}"), f"Z{wb}"), Node("relu", (f"Z{wb}",), f"A{wb}")]
+        nodes += [
+            Node("linear", (f"W{wa}", f"b{wa}", prev), f"Z{wa}"),
+            Node("relu", (f"Z{wa}",), f"A{wa}"),
+            Node("hstack", (f"W{wb}", "I"), f"W{wb}I"),
+            Node("vstack", (f"A{wa}", prev), f"A{wa}{prev}"),
+            Node("linear", (f"W{wb}I", f"b{wb}", f"A{wa}{prev}"), f"Z{wb}"),
+            Node("relu", (f"Z{wb}",), f"A{wb}"),
+        ]
         labels |= {f"W{wb}I": f"[W{wb} | I]", f"A{wa}{prev}": f"[A{wa} ; {prev}]", f"Z{wb}": f"W{wb}·A{wa} + b{wb} + {prev}"}
         if o["mode"] == "compare":
             nodes += [Node("linear", (f"W{wb}", f"b{wb}", f"A{wa}"), f"P{wb}"), Node("relu", (f"P{wb}",), f"Q{wb}")]
-            labels |= {f"P{wb}": f"W{wb}·A{wa} + b{wb} (no skip)", f"Q{wb}": f"ReLU, no skip"}
+            labels |= {f"P{wb}": f"W{wb}·A{wa} + b{wb} (no skip)", f"Q{wb}": "ReLU, no skip"}
         prev = f"A{wb}"
     text = "Compute the block: Z1 = W1·X + b1, A1 = ReLU(Z1); then [W2 | I]·[A1 ; X] + b2 = f(X) + X and its ReLU."
     if o["mode"] == "compare":
@@ -56,8 +66,10 @@ def build(o: dict[str, Any]) -> Sheet:
         leaves["Y"] = (d, s)
         nodes += [Node("half_sse", (prev, "Y"), "L"), grad_node("L", "X", "dX")]
         labels["dX"] = "∂L/∂X"
-        text = ("Forward through the block, then backward: the gradient at the + goes down the skip unchanged "
-                "and back through f; the two add up at X.")
+        text = (
+            "Forward through the block, then backward: the gradient at the + goes down the skip unchanged "
+            "and back through f; the two add up at X."
+        )
     return Sheet(nodes, leaves, text, labels=labels, roles={"I": "given"}, bound=20)
 
 
@@ -89,6 +101,12 @@ def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random
     if o["mode"] == "backward":
         names = [n for n in graph.shapes if graph.roles[n] == "grad" and n != f"dA{2 * o['blocks']}"]
     else:
-        names = [n for n in graph.shapes if n[0] in "ZAPQ" and n not in graph.leaves and not n.startswith("A") or
-                 n in {f"A{k}" for k in range(1, 2 * o["blocks"] + 1)}]
+        names = [
+            n
+            for n in graph.shapes
+            if n[0] in "ZAPQ"
+            and n not in graph.leaves
+            and not n.startswith("A")
+            or n in {f"A{k}" for k in range(1, 2 * o["blocks"] + 1)}
+        ]
     return [(name, i) for name in names for i in vals[name].indices()]
