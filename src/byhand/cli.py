@@ -20,6 +20,8 @@ import byhand
 from byhand.errors import ByHandError, FormatError, SolveError
 
 FORMATS = ("text", "json", "key")
+PRINT_FORMATS = ("pdf", "png", "svg")
+PAPER = click.Choice(["a4", "letter"])
 
 
 def _read(path: str, what: str) -> str:
@@ -70,6 +72,68 @@ def write_output(text: str, out: str | None) -> None:
     click.echo(f"wrote {out}", err=True)
 
 
+def write_bytes(data: bytes, out: str) -> None:
+    """Write a binary file atomically (a temp file in the same folder, then os.replace); '-' is stdout."""
+    if out == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    p = Path(out)
+    if p.is_dir():
+        raise ByHandError(f"output {out} is a folder; give a file name")
+    d = p.parent if str(p.parent) else Path(".")
+    if not d.exists():
+        raise ByHandError(f"output folder {d} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{p.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    click.echo(f"wrote {out}", err=True)
+
+
+def write_pages(pages: list[bytes], fmt: str, out: str | None, default_stem: str) -> None:
+    """A PDF as one file; PNG or SVG as one file per page: STEM-1.png, STEM-2.png …"""
+    if fmt == "pdf":
+        write_bytes(pages[0], out or f"{default_stem}.pdf")
+        return
+    if out == "-":
+        raise ByHandError(f"--format {fmt} writes one file per page; give -o NAME.{fmt}")
+    stem = out or default_stem
+    for ext in (".pdf", ".png", ".svg"):
+        if stem.lower().endswith(ext):
+            stem = stem[: -len(ext)]
+    for k, page in enumerate(pages, start=1):
+        write_bytes(page, f"{stem}-{k}.{fmt}")
+
+
+def _progress_bar() -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+        console=Console(stderr=True),
+    )
+
+
+def _quiet_print_warnings() -> None:
+    import warnings
+
+    from byhand.printing import PrintWarning
+
+    if not os.environ.get("BYHAND_DEBUG"):
+        warnings.simplefilter("ignore", PrintWarning)
+
+
 def _options(pairs: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for pair in pairs:
@@ -114,18 +178,38 @@ def topics(fmt: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice(FORMATS + PRINT_FORMATS),
     default="text",
     show_default=True,
-    help="text: the sheet; json: the exercise file; key: the answers with their steps.",
+    help="text: the sheet; json: the exercise file; key: the answers with their steps; "
+    "pdf, png, svg: the printed worksheet (png and svg: one file per page).",
 )
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of the terminal.")
-def make(topic: str, seed: int, level: str, sets: tuple[str, ...], values_file: str | None, fmt: str, output: str | None) -> None:
+@click.option("--paper", type=PAPER, default="a4", show_default=True, help="Paper size (pdf, png, svg).")
+@click.option("--no-answer-strip", is_flag=True, help="Leave out the rotated answers at the foot of each page (pdf, png, svg).")
+def make(
+    topic: str,
+    seed: int,
+    level: str,
+    sets: tuple[str, ...],
+    values_file: str | None,
+    fmt: str,
+    output: str | None,
+    paper: str,
+    no_answer_strip: bool,
+) -> None:
     """Make one exercise of TOPIC (see 'byhand topics')."""
     from byhand.render.text import render_key
 
     values = _json(values_file, "values file") if values_file else None
     ex = byhand.make(topic, seed=seed, level=level, values=values, **_options(sets))
+    if fmt in PRINT_FORMATS:
+        from byhand import documents
+
+        _quiet_print_warnings()
+        pages = documents.worksheet(ex, fmt=fmt, paper=paper, answer_strip=not no_answer_strip)
+        write_pages(pages, fmt, output, f"{ex.topic}-{seed}")
+        return
     text = ex.to_json(indent=2) if fmt == "json" else render_key(ex) if fmt == "key" else str(ex)
     write_output(text, output)
 
@@ -197,6 +281,87 @@ def stress(topic: str, count: int, level: str, seed: int, sets: tuple[str, ...],
         return
     for k, v in rep.items():
         click.echo(f"{k:20} {v}")
+
+
+@cli.command()
+@click.argument("topics", nargs=-1, required=True)
+@click.option("--students", type=int, default=30, show_default=True, help="How many students: one unique variant each (1…500).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Student k gets seed SEED + k.")
+@click.option("--level", type=click.Choice(["easy", "medium", "hard"]), default="medium", show_default=True)
+@click.option("--paper", type=PAPER, default="a4", show_default=True)
+@click.option("-o", "--output", metavar="FILE", default="class.pdf", show_default=True, help="The students' PDF.")
+@click.option("--key", "key_out", metavar="FILE", help="The answer key PDF [default: OUTPUT with -key].")
+@click.option("--solutions", is_flag=True, help="Add each blank's worked step to the key.")
+@click.option("--answer-strip", is_flag=True, help="Also print each page's answers on the student pages (off for a class set).")
+@click.option("--no-answer-strip", is_flag=True, hidden=True)
+def sheet(
+    topics: tuple[str, ...],
+    students: int,
+    seed: int,
+    level: str,
+    paper: str,
+    output: str,
+    key_out: str | None,
+    solutions: bool,
+    answer_strip: bool,
+    no_answer_strip: bool,
+) -> None:
+    """A class set: one unique variant of TOPICS for each student, and the answer key."""
+    from byhand import documents
+
+    if not 1 <= students <= documents.MAX_STUDENTS:
+        raise ByHandError(f"--students must be between 1 and {documents.MAX_STUDENTS}, not {students}")
+    if key_out is None:
+        key_out = output[:-4] + "-key.pdf" if output.lower().endswith(".pdf") else output + "-key.pdf"
+    if Path(key_out).resolve() == Path(output).resolve():
+        raise ByHandError("--key must name another file than -o")
+    _quiet_print_warnings()
+    with _progress_bar() as bar:
+        task = bar.add_task("class set", total=students * len(topics) + 2)
+        class_pdf, key_pdf = documents.class_set(
+            list(topics),
+            students=students,
+            seed=seed,
+            level=level,
+            paper=paper,
+            answer_strip=answer_strip and not no_answer_strip,
+            solutions=solutions,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    write_bytes(class_pdf, output)
+    write_bytes(key_pdf, key_out)
+
+
+@cli.command()
+@click.option("-o", "--output", metavar="FILE", default="workbook.pdf", show_default=True)
+@click.option("--chapters", metavar="LIST", help="Chapters by number or name: 1-5, 1,3,8, linear,softmax [default: all].")
+@click.option("--per-chapter", type=int, default=3, show_default=True, help="Exercises per chapter, easy to hard (1…30).")
+@click.option("--seed", type=int, default=1, show_default=True, help="First seed of each chapter.")
+@click.option("--paper", type=PAPER, default="a4", show_default=True)
+@click.option("--solutions", is_flag=True, help="Worked solutions at the end of each chapter.")
+@click.option("--no-answer-strip", is_flag=True, help="Leave out the rotated answers at the foot of each page.")
+def book(
+    output: str, chapters: str | None, per_chapter: int, seed: int, paper: str, solutions: bool, no_answer_strip: bool
+) -> None:
+    """The workbook: title page, contents, every chapter in order, exercises from easy to hard."""
+    from byhand import documents
+
+    chosen = documents.parse_chapters(chapters)
+    if not 1 <= per_chapter <= documents.MAX_PER_CHAPTER:
+        raise ByHandError(f"--per-chapter must be between 1 and {documents.MAX_PER_CHAPTER}, not {per_chapter}")
+    _quiet_print_warnings()
+    with _progress_bar() as bar:
+        task = bar.add_task("workbook", total=len(chosen) * per_chapter + 1)
+        pages = documents.book(
+            chapters=chapters,
+            per_chapter=per_chapter,
+            seed=seed,
+            paper=paper,
+            solutions=solutions,
+            answer_strip=not no_answer_strip,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    write_bytes(pages[0], output)
 
 
 @cli.command()

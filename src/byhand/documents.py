@@ -1,0 +1,315 @@
+"""Printed documents: a worksheet, a class set with its answer key, and the workbook.
+
+This is where chapters meet print: exercises are made here with :func:`byhand.make` and handed to
+:mod:`byhand.printing` as ``byhand-exercise/1`` dicts (topic → exercise → print). Printing itself
+never imports a chapter.
+
+    >>> pdf = worksheet(byhand.make("linear", seed=7))[0]                        # doctest: +SKIP
+    >>> class_pdf, key_pdf = class_set(["linear", "relu"], students=30, seed=100)  # doctest: +SKIP
+    >>> book_pdf = book(chapters="1-5", per_chapter=6, paper="letter")           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import byhand
+from byhand.engine.relations import cell_str
+from byhand.errors import ByHandError
+from byhand.exercise import Exercise
+from byhand.printing import PAPERS
+from byhand.printing.layout import plan_document, plan_exercise, value_atom
+from byhand.printing.render import render_document
+
+LEVELS = ("easy", "medium", "hard")
+MAX_STUDENTS = 500
+MAX_SHEET_TOPICS = 12
+MAX_PER_CHAPTER = 30
+MAX_EXERCISES = 3000
+"""The most exercises one document may hold (about a thousand pages)."""
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: called as exercises are made and documents compiled."""
+
+
+def _check_paper(paper: str) -> None:
+    if paper not in PAPERS:
+        raise ByHandError(f"paper {paper!r} is not known; use {' or '.join(PAPERS)}")
+
+
+def _check_level(level: str) -> None:
+    if level not in LEVELS:
+        raise ByHandError(f"level {level!r} is not known; use easy, medium or hard")
+
+
+def _chapters_by_name() -> dict[str, Any]:
+    return {t.name: t for t in byhand.topics()}
+
+
+def chapter_label(topic: str) -> str | None:
+    """The chapter number of a topic, as the footer prints it (``"3"``), or None for a custom topic."""
+    t = _chapters_by_name().get(topic)
+    return str(t.chapter) if t is not None else None
+
+
+def solution_rows(ex: Exercise) -> list[dict[str, Any]]:
+    """Each blank's worked step: badge, cells, answer and the step's text (from the engine's record)."""
+    rows = []
+    for b in ex.blanks:
+        rows.append(
+            {
+                "badge": b.badge,
+                "cells": ", ".join(cell_str(c) for c in b.cells),
+                "answer": value_atom(_json_value(b.answer), ex.precision),
+                "text": ex.explain(b.cells[0]),
+            }
+        )
+    return rows
+
+
+def _json_value(v: Any) -> Any:
+    from byhand.engine.values import to_json
+
+    return to_json(v)
+
+
+def _answers(ex: Exercise) -> list[dict[str, Any]]:
+    return [{"badge": b.badge, "answer": value_atom(_json_value(b.answer), ex.precision)} for b in ex.blanks]
+
+
+def _solutions_entry(number: str, ex: Exercise) -> dict[str, Any]:
+    return {"number": number, "title": ex.title, "identity": ex.identity, "rows": solution_rows(ex)}
+
+
+def _render(plan: dict[str, Any], fmt: str = "pdf", ppi: float = 144.0) -> list[bytes]:
+    return render_document(plan, fmt, ppi)
+
+
+# -- one worksheet ----------------------------------------------------------------------------
+
+
+def worksheet(
+    ex: Exercise | Sequence[Exercise],
+    *,
+    fmt: str = "pdf",
+    paper: str = "a4",
+    answer_strip: bool = True,
+    key: bool = False,
+    ppi: float = 144.0,
+) -> list[bytes]:
+    """A worksheet of one or more exercises: one PDF, or one PNG/SVG per page.
+
+    The answer strip is on by default (a single sheet is for the teacher to copy after folding the
+    strip under); ``answer_strip=False`` leaves it off."""
+    _check_paper(paper)
+    exercises = [ex] if isinstance(ex, Exercise) else list(ex)
+    if not exercises:
+        raise ByHandError("nothing to print: no exercises")
+    items = [
+        plan_exercise(e.to_dict(), i + 1, key=key, with_answers=answer_strip, chapter=chapter_label(e.topic))
+        for i, e in enumerate(exercises)
+    ]
+    title = exercises[0].title if len(exercises) == 1 else "byhand worksheet"
+    footer = f"byhand · {exercises[0].identity}" if len(exercises) == 1 else "byhand worksheet"
+    plan = plan_document(items, paper=paper, answer_strip=answer_strip, key=key, title=title, footer=footer, name_line=True)
+    return _render(plan, fmt, ppi)
+
+
+# -- a class set ------------------------------------------------------------------------------
+
+
+def class_exercises(topics: Sequence[str], students: int, seed: int, level: str, progress: Progress | None = None,
+                    total: int | None = None) -> list[list[Exercise]]:
+    """Student k (1 … students) gets every topic with seed ``seed + k``: a unique variant each."""
+    if not topics:
+        raise ByHandError("name at least one chapter, e.g. byhand sheet linear relu")
+    if len(topics) > MAX_SHEET_TOPICS:
+        raise ByHandError(f"{len(topics)} chapters on one sheet is too many; use at most {MAX_SHEET_TOPICS}")
+    if not 1 <= students <= MAX_STUDENTS:
+        raise ByHandError(f"--students must be between 1 and {MAX_STUDENTS}, not {students}")
+    _check_level(level)
+    for t in topics:  # fail fast, before the first student, on a chapter that does not exist
+        byhand.make(t, seed=seed + 1, level=level)
+    out: list[list[Exercise]] = []
+    n = total or students * len(topics)
+    for k in range(1, students + 1):
+        out.append([byhand.make(t, seed=seed + k, level=level) for t in topics])
+        if progress:
+            progress(k * len(topics), n)
+    return out
+
+
+def class_set(
+    topics: Sequence[str],
+    *,
+    students: int = 30,
+    seed: int = 0,
+    level: str = "medium",
+    paper: str = "a4",
+    answer_strip: bool = False,
+    solutions: bool = False,
+    title: str | None = None,
+    progress: Progress | None = None,
+) -> tuple[bytes, bytes]:
+    """The student PDF and the key PDF of a class set.
+
+    Each student starts on a new page with a name/date line and a student number; the answers are
+    not on the student pages (unless ``answer_strip``), the key lists every student's answers
+    (student, identity, badge → answer) and, with ``solutions``, each blank's worked step."""
+    _check_paper(paper)
+    total = students * len(topics) + 2
+    per_student = class_exercises(topics, students, seed, level, progress, total)
+    if title is None:
+        names = _chapters_by_name()
+        title = " · ".join(names[t].title.split(" — ")[0] if t in names else t for t in _canonical(topics, per_student))
+    chapters = {e.topic: chapter_label(e.topic) for e in per_student[0]}
+    items: list[dict[str, Any]] = []
+    key_rows: list[dict[str, Any]] = []
+    sol_items: list[dict[str, Any]] = []
+    for k, exs in enumerate(per_student, start=1):
+        items.append({"kind": "student", "number": k})
+        entries = []
+        for i, ex in enumerate(exs, start=1):
+            items.append(plan_exercise(ex.to_dict(), i, with_answers=answer_strip, chapter=chapters.get(ex.topic)))
+            row = {"first": i == 1, "student": k, "number": str(i), "title": ex.title, "identity": ex.identity}
+            key_rows.append({**row, "answers": _answers(ex)})
+            if solutions:
+                entries.append(_solutions_entry(str(i), ex))
+        if solutions:
+            sol_items.append({"kind": "heading", "level": 2, "text": f"Student {k}"})
+            sol_items.append({"kind": "solutions", "entries": entries})
+    footer = title
+    class_plan = plan_document(items, paper=paper, answer_strip=answer_strip, key=False, title=title, footer=footer)
+    class_pdf = _render(class_plan)[0]
+    if progress:
+        progress(total - 1, total)
+    key_items: list[dict[str, Any]] = [{"kind": "key-table", "rows": key_rows}]
+    if solutions:
+        key_items += [{"kind": "pagebreak"}, {"kind": "heading", "level": 1, "text": "Worked solutions"}, *sol_items]
+    seeds = f"seeds {seed + 1}–{seed + students}, level {level}"
+    key_plan = plan_document(
+        key_items, paper=paper, answer_strip=False, key=True, title=f"{title}: answers", footer=f"Answer key · {title} · {seeds}"
+    )
+    key_pdf = _render(key_plan)[0]
+    if progress:
+        progress(total, total)
+    return class_pdf, key_pdf
+
+
+def _canonical(topics: Sequence[str], per_student: list[list[Exercise]]) -> list[str]:
+    return [e.topic for e in per_student[0]] if per_student else list(topics)
+
+
+# -- the workbook -----------------------------------------------------------------------------
+
+
+def parse_chapters(spec: str | None) -> list[Any]:
+    """Chapters by number ranges, lists or names: ``1-5``, ``1,3,8``, ``linear,softmax``, ``2-4,backprop``.
+
+    None means every chapter. Returned in curriculum order, each once."""
+    all_topics = byhand.topics()
+    if spec is None or spec.strip() in ("", "all"):
+        return all_topics
+    by_number = {t.chapter: t for t in all_topics}
+    by_name = {t.name: t for t in all_topics}
+    chosen: set[int] = set()
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        m = re.fullmatch(r"(\d+)\s*[-–]\s*(\d+)", part)
+        if m:
+            lo, hi = int(m.group(1)), int(m.group(2))
+            if lo > hi or lo not in by_number or hi not in by_number:
+                raise ByHandError(f"chapters {part!r}: the chapters are numbered 1-{len(all_topics)}")
+            chosen.update(range(lo, hi + 1))
+        elif part.isdigit():
+            if int(part) not in by_number:
+                raise ByHandError(f"chapter {part} does not exist; the chapters are numbered 1-{len(all_topics)}")
+            chosen.add(int(part))
+        else:
+            key = part.lower().replace("_", "-")
+            if key not in by_name:
+                raise ByHandError(f"no chapter named {part!r}; the chapters are: {', '.join(by_name)} (or numbers, e.g. 1-5)")
+            chosen.add(by_name[key].chapter)
+    if not chosen:
+        raise ByHandError("--chapters names no chapter; write e.g. 1-5, 1,3,8 or linear,softmax")
+    return [by_number[c] for c in sorted(chosen)]
+
+
+def book_levels(n: int) -> list[str]:
+    """Rising difficulty across a chapter's n exercises: easy first, hard last."""
+    if n == 1:
+        return ["easy"]
+    return [LEVELS[round(i * 2 / (n - 1))] for i in range(n)]
+
+
+def book(
+    *,
+    chapters: str | None = None,
+    per_chapter: int = 3,
+    seed: int = 1,
+    paper: str = "a4",
+    solutions: bool = False,
+    answer_strip: bool = True,
+    title: str = "Deep learning by hand",
+    progress: Progress | None = None,
+    fmt: str = "pdf",
+    ppi: float = 144.0,
+) -> list[bytes]:
+    """The workbook: a title page, contents, and per chapter an opener with its summary, then
+    ``per_chapter`` exercises from easy to hard (answers in each page's strip) and, with
+    ``solutions``, the chapter's worked solutions."""
+    _check_paper(paper)
+    if not 1 <= per_chapter <= MAX_PER_CHAPTER:
+        raise ByHandError(f"--per-chapter must be between 1 and {MAX_PER_CHAPTER}, not {per_chapter}")
+    chosen = parse_chapters(chapters)
+    total = len(chosen) * per_chapter + 1
+    if total > MAX_EXERCISES:
+        raise ByHandError(f"{total - 1} exercises is too many for one book; use at most {MAX_EXERCISES}")
+    levels = book_levels(per_chapter)
+    items: list[dict[str, Any]] = []
+    done = 0
+    for t in chosen:
+        note = f"{per_chapter} exercise{'s' if per_chapter != 1 else ''}, " + (
+            " → ".join(dict.fromkeys(levels)) if per_chapter > 1 else levels[0]
+        )
+        items.append({"kind": "chapter", "number": t.chapter, "title": t.title, "summary": t.summary, "note": note})
+        entries = []
+        for i, level in enumerate(levels, start=1):
+            ex = byhand.make(t.name, seed=seed + i - 1, level=level)
+            number = f"{t.chapter}.{i}"
+            items.append(plan_exercise(ex.to_dict(), number, with_answers=answer_strip, chapter=str(t.chapter)))
+            if solutions:
+                entries.append(_solutions_entry(number, ex))
+            done += 1
+            if progress:
+                progress(done, total)
+        if solutions:
+            items.append({"kind": "pagebreak"})
+            items.append({"kind": "solutions", "title": f"Worked solutions, chapter {t.chapter}", "entries": entries})
+    n_ex = len(chosen) * per_chapter
+    span = (
+        f"chapters {chosen[0].chapter}–{chosen[-1].chapter}" if len(chosen) > 1 else f"chapter {chosen[0].chapter}"
+    )
+    head: list[dict[str, Any]] = [
+        {
+            "kind": "title-page",
+            "title": title,
+            "subtitle": f"A workbook: {len(chosen)} chapter{'s' if len(chosen) != 1 else ''}, {n_ex} exercises",
+            "lines": [
+                f"byhand {byhand.__version__} · {span} · {paper.upper() if paper == 'a4' else 'Letter'}"
+                + (" · with worked solutions" if solutions else ""),
+                "Every number is computed by one exact engine; every blank has exactly one answer.",
+                "The answers of each page are in the strip at its foot, turned sideways: fold it under before copying.",
+                "The QR code by each exercise regenerates it: byhand make TOPIC --seed N --level L --format key.",
+            ],
+        },
+        {"kind": "toc"},
+    ]
+    plan = plan_document(head + items, paper=paper, answer_strip=answer_strip, key=False, title=title, footer=title)
+    out = _render(plan, fmt, ppi)
+    if progress:
+        progress(total, total)
+    return out

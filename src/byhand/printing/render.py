@@ -1,0 +1,138 @@
+"""Render print plans to PDF, PNG or SVG through the Typst compiler (the ``typst`` PyPI package).
+
+The exercises are planned in Python (:mod:`byhand.printing.layout`: where every cell goes) and the
+plan is handed to static Typst templates (package data, read with :mod:`importlib.resources`) as
+JSON in ``sys.inputs``; no Typst source is ever built from exercise values, and no Typst package is
+fetched. Output is deterministic: only the fonts embedded in the Typst compiler are used (system
+fonts are ignored), the PDF creation date is fixed and the document date unset, so the same input
+gives byte-identical files on every machine.
+
+    >>> pdf = render_pdf([exercise.to_dict()], paper="a4")          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import datetime
+import json
+import threading
+import warnings
+from importlib import resources
+from typing import Any
+
+import typst
+
+from byhand.printing.errors import PrintError, PrintWarning, TypstCompileError
+from byhand.printing.layout import plan_document, plan_exercise
+
+PAPERS = ("a4", "letter")
+FORMATS = ("pdf", "png", "svg")
+TEMPLATES = ("main.typ", "exercise.typ", "style.typ")
+#: Fixed creation time written into the PDF (the Unix epoch): same input, same bytes.
+FIXED_TIMESTAMP = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+# One compiler per process: it keeps Typst's caches (fonts, parsed template) between renders.
+# The Rust compiler is not safe to share between threads, so calls go through a lock.
+_compiler: typst.Compiler | None = None
+_lock = threading.Lock()
+
+
+def template_files() -> dict[str, bytes]:
+    """The Typst templates, read from the package data."""
+    base = resources.files("byhand.printing").joinpath("templates")
+    return {name: base.joinpath(name).read_bytes() for name in TEMPLATES}
+
+
+_files = contextlib.ExitStack()
+atexit.register(_files.close)
+
+
+def _get_compiler() -> typst.Compiler:
+    global _compiler
+    if _compiler is None:
+        # the package's template folder (a real folder for any ordinary install; extracted to a
+        # temporary one if the package is zipped). root= keeps Typst inside it; nothing is fetched;
+        # embedded fonts only, so the output is identical everywhere
+        folder = _files.enter_context(resources.as_file(resources.files("byhand.printing").joinpath("templates")))
+        _compiler = typst.Compiler(input=str(folder / "main.typ"), root=str(folder), ignore_system_fonts=True)
+    return _compiler
+
+
+def plan_json(plan: dict[str, Any]) -> str:
+    """The plan as the one string the template reads from ``sys.inputs.data``."""
+    return json.dumps(plan, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def compile_data(data: str, fmt: str = "pdf", ppi: float | None = None) -> bytes | list[bytes]:
+    """Compile the templates with a finished plan (JSON text): Typst's own work, nothing else."""
+    if fmt not in FORMATS:
+        raise PrintError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    with _lock:
+        try:
+            out, typst_warnings = _get_compiler().compile_with_warnings(
+                format=fmt,  # type: ignore[arg-type]
+                ppi=ppi, sys_inputs={"data": data}, timestamp=FIXED_TIMESTAMP
+            )
+        except typst.TypstError as exc:
+            raise TypstCompileError(
+                str(getattr(exc, "message", exc)),
+                str(getattr(exc, "diagnostic", "")),
+                list(getattr(exc, "hints", None) or []),
+                list(getattr(exc, "trace", None) or []),
+            ) from exc
+    for w in typst_warnings:
+        warnings.warn(PrintWarning(f"Typst: {w.message}"), stacklevel=3)
+    if out is None:
+        raise PrintError("Typst produced no output")
+    return out
+
+
+def render_document(plan: dict[str, Any], fmt: str = "pdf", ppi: float = 144.0) -> list[bytes]:
+    """A planned document (:func:`byhand.printing.layout.plan_document`): one PDF, or one PNG/SVG per page."""
+    if plan.get("paper") not in PAPERS:
+        raise PrintError(f"paper must be one of {', '.join(PAPERS)}, not {plan.get('paper')!r}")
+    if not plan.get("items"):
+        raise PrintError("nothing to print")
+    for item in plan["items"]:
+        for message in item.get("warnings", ()):
+            warnings.warn(PrintWarning(f"exercise {item.get('number')}: {message}"), stacklevel=3)
+    out = compile_data(plan_json(plan), fmt, ppi if fmt == "png" else None)
+    return out if isinstance(out, list) else [out]
+
+
+def worksheet_plan(
+    exercises: list[dict[str, Any]],
+    *,
+    paper: str = "a4",
+    answer_strip: bool = True,
+    key: bool = False,
+    title: str | None = None,
+) -> dict[str, Any]:
+    """A worksheet: a name/date line, then the exercises (``byhand-exercise/1`` dicts), as many per page as fit."""
+    if not exercises:
+        raise PrintError("nothing to print: no exercises")
+    items = [plan_exercise(ex, i + 1, key=key, with_answers=answer_strip) for i, ex in enumerate(exercises)]
+    return plan_document(items, paper=paper, answer_strip=answer_strip, key=key, title=title, name_line=True)
+
+
+def render_pdf(exercises: list[dict[str, Any]], *, paper: str = "a4", answer_strip: bool = True, key: bool = False,
+               title: str | None = None) -> bytes:
+    """A printable worksheet PDF of the exercises.
+
+    ``answer_strip`` prints each page's answers, rotated, in a strip at the bottom of the page;
+    ``key`` fills every blank with its answer and crosses out ReLU's negative inputs."""
+    return render_document(worksheet_plan(exercises, paper=paper, answer_strip=answer_strip, key=key, title=title))[0]
+
+
+def render_png(exercises: list[dict[str, Any]], *, paper: str = "a4", answer_strip: bool = True, key: bool = False,
+               title: str | None = None, ppi: float = 144.0) -> list[bytes]:
+    """One PNG image per page."""
+    plan = worksheet_plan(exercises, paper=paper, answer_strip=answer_strip, key=key, title=title)
+    return render_document(plan, "png", ppi)
+
+
+def render_svg(exercises: list[dict[str, Any]], *, paper: str = "a4", answer_strip: bool = True, key: bool = False,
+               title: str | None = None) -> list[bytes]:
+    """One SVG document per page."""
+    return render_document(worksheet_plan(exercises, paper=paper, answer_strip=answer_strip, key=key, title=title), "svg")
