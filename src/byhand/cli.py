@@ -370,6 +370,23 @@ def schema() -> None:
     click.echo(json.dumps(byhand.schema(), indent=2, ensure_ascii=False))
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; 0.0.0.0 serves the whole LAN.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--db", default=None, help="A file path, sqlite:///FILE or postgresql://USER@HOST/DB (default: SQLite in the user data dir)."
+)
+@click.option("--secure-cookies", is_flag=True, help="Send the session cookie over HTTPS only (behind a TLS proxy).")
+def serve(host: str, port: int, db: str | None, secure_cookies: bool) -> None:
+    """Practice in the browser, and a classroom server for a teacher."""
+    import byhand.web
+
+    gone = byhand.web.missing()
+    if gone:
+        raise ByHandError(f"byhand serve needs the web extra: pip install 'byhand[web]' (missing: {', '.join(gone)})")
+    byhand.web.serve(host=host, port=port, db=db, secure_cookies=secure_cookies)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="byhand", standalone_mode=False)

@@ -1,0 +1,125 @@
+"""The exercise as a web page, without its answers; and the worked steps, sent only when asked for.
+
+:func:`byhand.render.html.sheet_html` draws the grid with every value in ``data-show`` (the lecture
+deck needs them). The practice page must not carry any answer before the learner submits, so
+:func:`page_sheet` strips every ``data-show``, puts an ``<input>`` in each blank, and removes a
+crossed-out ReLU input (``<s>−2</s> 0``) whose pre-activation is itself a blank.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from functools import lru_cache
+from html import escape, unescape
+from typing import Any
+
+import byhand
+from byhand.engine.relations import Cell, cell_str
+from byhand.engine.values import fmt
+from byhand.exercise import Exercise
+from byhand.render.html import key, sheet_html
+
+_TD = re.compile(r'<td class="([^"]*)" data-cell="([^"]*)" data-show="([^"]*)"(?: data-badge="(\d+)")?>(.*?)</td>')
+
+
+_made: OrderedDict[tuple[str, int, str], Exercise] = OrderedDict()
+_lock = threading.Lock()
+KEEP = 8192
+
+
+def made(topic: str, seed: int, level: str) -> Exercise | None:
+    """The exercise if it is already made (cheap: safe to call on the event loop), else None."""
+    with _lock:
+        ex = _made.get((topic, seed, level))
+        if ex is not None:
+            _made.move_to_end((topic, seed, level))
+        return ex
+
+
+def exercise(topic: str, seed: int, level: str) -> Exercise:
+    """One exercise (chapter, seed, level); made once and kept (making one can take a few milliseconds)."""
+    ex = made(topic, seed, level)
+    if ex is None:
+        ex = byhand.make(topic, seed=seed, level=level)
+        with _lock:
+            _made[(topic, seed, level)] = ex
+            while len(_made) > KEEP:
+                _made.popitem(last=False)
+    return ex
+
+
+def student_seed(salt: int, student_id: int, item: int) -> int:
+    """Each student's own variant of exercise ``item`` of an assignment: stable, and unguessable by others."""
+    h = hashlib.sha256(f"byhand-web/1:{salt}:{student_id}:{item}".encode()).digest()
+    return int.from_bytes(h[:8], "big") % 1_000_000_000
+
+
+def _parse(c: str) -> Cell:
+    name, _, idx = c.partition(":")
+    return (name, tuple(int(i) for i in idx.split(",")) if idx else ())
+
+
+@lru_cache(maxsize=1024)
+def page_sheet(topic: str, seed: int, level: str) -> str:
+    """The grid for the page: blanks are inputs; no answer anywhere in the HTML."""
+    ex = exercise(topic, seed, level)
+    blanks = ex.blank_cells()
+    made = {n.out: n for n in ex.graph.forward_nodes}
+
+    def td(m: re.Match[str]) -> str:
+        cls, cell, _show, badge, inner = m.groups()
+        c = _parse(cell)
+        attrs = f'class="{cls}" data-cell="{cell}"'
+        if c in blanks:
+            b = blanks[c]
+            label = f"blank {b}, {cell_str(c)}"
+            return (
+                f'<td {attrs} data-badge="{b}"><span class="badge">{b}</span>'
+                f'<input type="text" class="blank" data-badge="{b}" aria-label="{escape(label)}" autocomplete="off" '
+                f'autocapitalize="off" spellcheck="false" enterkeyhint="next" maxlength="24"></td>'
+            )
+        node = made.get(c[0])
+        if "<s>" in unescape(inner) and node is not None and (node.ins[0], c[1]) in blanks:
+            inner = escape(fmt(ex.value(c), ex.precision))  # the struck value would give a blank away
+        return f"<td {attrs}>{inner}</td>"
+
+    return _TD.sub(td, sheet_html(ex))
+
+
+@lru_cache(maxsize=1024)
+def _shown(topic: str, seed: int, level: str) -> dict[str, str]:
+    ex = exercise(topic, seed, level)
+    return {m.group(2): unescape(m.group(3)) for m in _TD.finditer(sheet_html(ex, hidden=set()))}
+
+
+def hint(ex: Exercise, badge: int) -> dict[str, Any] | None:
+    """The step for one blank: how its value is found (this gives that one answer away, on request)."""
+    b = next((b for b in ex.blanks if b.badge == badge), None)
+    if b is None:
+        return None
+    c = b.cells[0]
+    step = ex.step_for(c)
+    uses = [key(u) for u in step.uses] if step is not None else []
+    return {"badge": badge, "cell": key(c), "name": cell_str(c), "text": ex.explain(c), "uses": uses}
+
+
+def solution(topic: str, seed: int, level: str) -> dict[str, Any]:
+    """The worked solution, step by step, for the Reveal walk-through."""
+    ex = exercise(topic, seed, level)
+    shown = _shown(topic, seed, level)
+    blanks = ex.blank_cells()
+    steps = [
+        {"cell": key(s.cell), "name": cell_str(s.cell), "uses": [key(u) for u in s.uses], "text": s.text,
+         "show": shown.get(key(s.cell), ""), "phase": s.phase}
+        for s in ex.steps
+    ]
+    stepped = {s.cell for s in ex.steps}
+    for c in blanks:  # an inverse problem: a hidden input or weight, found from a relation
+        if c not in stepped:
+            steps.append({"cell": key(c), "name": cell_str(c), "uses": [], "text": ex.explain(c), "show": shown.get(key(c), ""),
+                          "phase": "forward"})
+    answers = {str(b.badge): fmt(b.answer, ex.precision) for b in ex.blanks}
+    return {"steps": steps, "answers": answers, "blanks": {key(c): b for c, b in blanks.items()}}

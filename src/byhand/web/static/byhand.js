@@ -1,0 +1,184 @@
+// byhand practice page: blanks as inputs, Check / Hint / Reveal against the server. No answers in the page.
+(() => {
+  'use strict';
+  const root = document.getElementById('exercise');
+  if (!root) return;
+  const api = root.dataset.api;
+  const mode = root.dataset.mode;
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const inputs = [...root.querySelectorAll('input.blank')];
+  const status = document.getElementById('status');
+  const stepBox = document.getElementById('step');
+  const stepText = document.getElementById('step-text');
+  const stepCount = document.getElementById('step-count');
+  const cells = [...root.querySelectorAll('td[data-cell]')];
+  let last = inputs[0] || null;
+  let lastVerdicts = {};
+
+  const tdsOfBadge = b => root.querySelectorAll(`td[data-badge="${b}"]`);
+  const say = (text, kind) => { status.textContent = text; status.className = kind || ''; };
+
+  async function post(path, body) {
+    let r;
+    try {
+      r = await fetch(api + path, {
+        method: 'POST', credentials: 'same-origin',
+        headers: {'content-type': 'application/json', 'x-csrf-token': csrf},
+        body: JSON.stringify(body || {}),
+      });
+    } catch (e) {
+      say('The server cannot be reached. Your answers are still in the boxes; try again.', 'bad');
+      return null;
+    }
+    let data = null;
+    try { data = await r.json(); } catch (e) { data = null; }
+    if (!r.ok) {
+      say((data && data.error) || `The server said ${r.status}.`, 'bad');
+      return null;
+    }
+    return data;
+  }
+
+  function clearMarks(b) {
+    for (const td of tdsOfBadge(b)) td.classList.remove('ok', 'bad', 'nan');
+  }
+
+  inputs.forEach((inp, i) => {
+    inp.addEventListener('input', () => {
+      for (const o of inputs) if (o !== inp && o.dataset.badge === inp.dataset.badge) o.value = inp.value;
+      clearMarks(inp.dataset.badge);
+    });
+    inp.addEventListener('focus', () => { last = inp; });
+    inp.addEventListener('keydown', e => {
+      if (e.key !== 'Enter') return;
+      e.preventDefault();
+      const next = inputs.slice(i + 1).find(o => o.dataset.badge !== inp.dataset.badge && !o.disabled);
+      if (next) next.focus(); else check();
+    });
+  });
+
+  function answers() {
+    const a = {};
+    for (const inp of inputs) {
+      const v = inp.value.trim();
+      if (v && !(inp.dataset.badge in a)) a[inp.dataset.badge] = v;
+    }
+    return a;
+  }
+
+  async function check() {
+    const r = await post('/check', {answers: answers()});
+    if (!r) return;
+    lastVerdicts = r.badges;
+    for (const [b, v] of Object.entries(r.badges)) {
+      clearMarks(b);
+      const cls = {correct: 'ok', wrong: 'bad', 'not a number': 'nan'}[v.verdict];
+      if (cls) for (const td of tdsOfBadge(b)) td.classList.add(cls);
+    }
+    const nan = Object.values(r.badges).filter(v => v.verdict === 'not a number').length;
+    let msg = `${r.correct} of ${r.total} right.`;
+    if (r.correct === r.total) msg = `All ${r.total} right!` + (mode === 'practice' ? ' Try a new variant.' : '');
+    if (nan) msg += ` ${nan} answer${nan > 1 ? 's are' : ' is'} not a number (write −5, 3/4 or 0.75).`;
+    if (r.saved) msg += ' Saved.' + (r.late ? ' (after the due date)' : '');
+    say(msg, r.correct === r.total ? 'ok' : '');
+    root.dataset.checked = String(r.correct);
+  }
+
+  function highlight(now, uses) {
+    for (const td of cells) {
+      td.classList.toggle('new', now.has(td.dataset.cell));
+      td.classList.toggle('uses', uses.has(td.dataset.cell));
+    }
+  }
+
+  async function hint() {
+    let b = last && !last.disabled ? last.dataset.badge : null;
+    if (!b || (lastVerdicts[b] && lastVerdicts[b].verdict === 'correct')) {
+      const open = inputs.find(o => !(lastVerdicts[o.dataset.badge] && lastVerdicts[o.dataset.badge].verdict === 'correct'));
+      b = open ? open.dataset.badge : null;
+    }
+    if (!b) { say('Every blank is right already.', 'ok'); return; }
+    const r = await post('/hint', {badge: parseInt(b, 10)});
+    if (!r) return;
+    stepBox.hidden = false;
+    stepBox.dataset.kind = 'hint';
+    stepCount.textContent = `Hint for [${r.badge}] ${r.name}`;
+    stepText.textContent = r.text;
+    highlight(new Set([r.cell]), new Set(r.uses));
+    const inp = root.querySelector(`td[data-cell="${r.cell}"] input`);
+    if (inp) inp.focus();
+  }
+
+  let sol = null;
+  let k = -1;
+
+  function showStep(n) {
+    k = Math.max(-1, Math.min(sol.steps.length - 1, n));
+    const shown = new Set(sol.steps.slice(0, k + 1).map(s => s.cell));
+    const show = Object.fromEntries(sol.steps.map(s => [s.cell, s.show]));
+    for (const td of cells) {
+      if (!td.dataset.badge) continue;
+      const on = shown.has(td.dataset.cell);
+      td.classList.toggle('shown', on);
+      let span = td.querySelector('span.answer');
+      if (on && !span) { span = document.createElement('span'); span.className = 'answer'; td.appendChild(span); }
+      if (span) span.innerHTML = on ? show[td.dataset.cell] : '';
+    }
+    const s = sol.steps[k];
+    stepBox.hidden = false;
+    stepBox.dataset.kind = 'reveal';
+    if (k < 0) {
+      stepCount.textContent = `Worked solution: ${sol.steps.length} steps`;
+      stepText.textContent = 'Press → to see the first step.';
+      highlight(new Set(), new Set());
+    } else {
+      stepCount.textContent = `[${k + 1}/${sol.steps.length}]`;
+      stepText.textContent = `${s.name} = ${s.text}`;
+      stepBox.dataset.phase = s.phase;
+      highlight(new Set([s.cell]), new Set(s.uses));
+    }
+  }
+
+  async function reveal() {
+    if (mode === 'assignment' && root.dataset.revealed !== 'yes' &&
+        !window.confirm('After you open the worked solution this exercise takes no more answers. Open it?')) return;
+    if (!sol) {
+      sol = await post('/reveal', {});
+      if (!sol) return;
+    }
+    if (mode === 'assignment') lock();
+    showStep(0);
+  }
+
+  function lock() {
+    root.dataset.revealed = 'yes';
+    for (const inp of inputs) inp.disabled = true;
+    const c = document.getElementById('check');
+    if (c) c.disabled = true;
+  }
+
+  document.getElementById('check').addEventListener('click', check);
+  const h = document.getElementById('hint');
+  if (h) h.addEventListener('click', hint);
+  document.getElementById('reveal').addEventListener('click', reveal);
+  document.getElementById('next').addEventListener('click', () => sol && showStep(k + 1));
+  document.getElementById('prev').addEventListener('click', () => sol && showStep(k - 1));
+  document.getElementById('all').addEventListener('click', () => sol && showStep(sol.steps.length - 1));
+  document.getElementById('close').addEventListener('click', () => {
+    stepBox.hidden = true;
+    highlight(new Set(), new Set());
+    if (sol && mode === 'practice') showStep(-1), stepBox.hidden = true;
+  });
+  document.addEventListener('keydown', e => {
+    if (stepBox.hidden || stepBox.dataset.kind !== 'reveal' || e.target.tagName === 'INPUT') return;
+    if (e.key === 'ArrowRight') showStep(k + 1);
+    if (e.key === 'ArrowLeft') showStep(k - 1);
+  });
+
+  if (mode === 'assignment') {
+    const given = JSON.parse(root.dataset.given || '{}');
+    for (const inp of inputs) if (given[inp.dataset.badge] !== undefined) inp.value = given[inp.dataset.badge];
+    if (root.dataset.revealed === 'yes') lock();
+  }
+  if (inputs.length && !inputs[0].disabled && window.matchMedia('(min-width: 700px)').matches) inputs[0].focus();
+})();

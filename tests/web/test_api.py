@@ -1,0 +1,423 @@
+"""Every route through Starlette's TestClient: the learner, the student, the teacher, who may see what, and bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any
+
+import pytest
+
+import byhand
+from byhand.web import sheets
+from tests.web.conftest import join, make_assignment, make_class, make_teacher
+
+P = "/practice/linear/medium/7"
+API = "/api" + P
+
+
+def right_answers(topic: str, seed: int, level: str) -> dict[str, str]:
+    ex = sheets.exercise(topic, seed, level)
+    return {b: str(v) for b, v in ex.answers().items()}
+
+
+# -- the learner ---------------------------------------------------------------------------------
+
+
+def test_home_lists_every_chapter(new_client: Any) -> None:
+    r = new_client().get("/")
+    assert r.status_code == 200
+    for t in byhand.topics():
+        assert f"/practice/{t.name}/easy/new" in r.text
+
+
+def test_practice_picks_a_variant(new_client: Any) -> None:
+    c = new_client()
+    r = c.c.get("/practice?topic=mlp&level=hard", follow_redirects=False)
+    assert r.status_code == 303 and re.fullmatch(r"/practice/mlp/hard/\d+", r.headers["location"])
+    r = c.c.get("/practice/dot/easy/new", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/practice/dot/easy/")
+    for bad in ("/practice?topic=nope&level=easy", "/practice?topic=dot&level=insane", "/practice/nope/easy/new"):
+        assert c.get(bad).status_code == 404
+
+
+def test_practice_page_has_inputs_and_no_answers(new_client: Any) -> None:
+    r = new_client().get(P)
+    assert r.status_code == 200
+    ex = sheets.exercise("linear", 7, "medium")
+    badges = {int(b) for b in re.findall(r'<input[^>]*class="blank" data-badge="(\d+)"', r.text)}
+    assert badges == {b.badge for b in ex.blanks}
+    assert "data-show" not in r.text and "answer" not in r.text.split("<main>")[1].split("</main>")[0].lower().replace(
+        "your answers", "")
+
+
+@pytest.mark.parametrize("topic", [t.name for t in byhand.topics()])
+def test_no_chapter_leaks_an_answer_into_the_page(topic: str) -> None:
+    for level in ("easy", "medium", "hard"):
+        for seed in range(3):
+            ex = sheets.exercise(topic, seed, level)
+            html = sheets.page_sheet(topic, seed, level)
+            assert "data-show" not in html
+            blanks = {sheets.key(c) for c in ex.blank_cells()}
+            for cell, inner in re.findall(r'<td [^>]*data-cell="([^"]+)"[^>]*>(.*?)</td>', html):
+                if cell in blanks:  # an empty box: the badge and the input only
+                    assert re.fullmatch(r'<span class="badge">\d+</span><input [^>]*>', inner), (topic, level, seed, inner)
+                elif "<s>" in inner:  # a crossed-out ReLU input shown beside its 0: never a blank's value
+                    node = next(n for n in ex.graph.forward_nodes if n.out == cell.split(":")[0])
+                    assert sheets.key((node.ins[0], sheets._parse(cell)[1])) not in blanks
+
+
+def test_check_marks_each_blank(new_client: Any) -> None:
+    c = new_client()
+    c.get(P)
+    right = right_answers("linear", 7, "medium")
+    r = c.api(API + "/check", {"answers": right})
+    assert r.status_code == 200 and r.json()["correct"] == r.json()["total"] == len(right)
+    r = c.api(API + "/check", {"answers": {"1": "6", "2": "99", "3": "abc", "4": "", "9": "1"}}).json()
+    assert [r["badges"][b]["verdict"] for b in "12345"] == ["correct", "wrong", "not a number", "blank", "blank"]
+    assert "answer" not in str(r)  # verdicts only, never the right values
+    assert c.api(API + "/check", {"answers": {"1": 6}}).json()["badges"]["1"]["verdict"] == "correct"
+    assert c.api(API + "/check", {"answers": {"2": "−2"}}).json()["badges"]["2"]["verdict"] == "correct"
+
+
+def test_hint_and_reveal(new_client: Any) -> None:
+    c = new_client()
+    c.get(P)
+    h = c.api(API + "/hint", {"badge": 2}).json()
+    assert h["cell"] == "Z:0,1" and h["text"].endswith("= −2") and "X:0,1" in h["uses"]
+    sol = c.api(API + "/reveal").json()
+    ex = sheets.exercise("linear", 7, "medium")
+    assert len(sol["steps"]) == len(ex.steps)
+    assert {s["cell"] for s in sol["steps"]} >= set(sol["blanks"])
+    for bad in ({"badge": 99}, {"badge": "1"}, {"badge": True}, {}):
+        assert c.api(API + "/hint", bad).status_code == 400
+
+
+def test_reveal_covers_an_inverse_blank(new_client: Any) -> None:
+    c = new_client()
+    c.get("/practice/dot/hard/1")
+    sol = c.api("/api/practice/dot/hard/1/reveal").json()
+    assert sol["steps"][-1]["text"].endswith("so b[3] = −1")
+
+
+def test_script_calls_need_the_csrf_token(new_client: Any) -> None:
+    c = new_client()
+    c.get(P)
+    assert c.api(API + "/check", {"answers": {}}, csrf=False).status_code == 403
+    r = c.c.post(API + "/check", json={"answers": {}}, headers={"x-csrf-token": "forged-token-forged-token"})
+    assert r.status_code == 403 and r.json()["error"]
+    other = new_client()
+    other.get("/")
+    r = c.c.post(API + "/check", json={}, headers={"x-csrf-token": other.token})  # someone else's token
+    assert r.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        (b"{not json", 400),
+        (b"[1, 2]", 400),
+        (b'{"answers": [1, 2]}', 400),
+        (b'{"answers": {"1": {"x": 1}}}', 400),
+        (b'{"answers": {"1": true}}', 400),
+        (b'{"answers": {"1": "' + b"9" * 41 + b'"}}', 400),
+        (b'{"answers": {"1234567": "1"}}', 400),
+        (b"\xff\xfe", 400),
+    ],
+)
+def test_bad_json_is_refused_clearly(new_client: Any, body: bytes, status: int) -> None:
+    c = new_client()
+    c.get(P)
+    r = c.c.post(API + "/check", content=body, headers={"x-csrf-token": c.token, "content-type": "application/json"})
+    assert r.status_code == status and r.json()["error"]
+
+
+def test_huge_bodies_are_refused(new_client: Any) -> None:
+    c = new_client()
+    c.get(P)
+    big = {"answers": {str(i): "1" for i in range(401)}}
+    assert c.api(API + "/check", big).status_code == 400
+    r = c.c.post(API + "/check", content=b"x" * (65 * 1024), headers={"x-csrf-token": c.token})
+    assert r.status_code == 413
+
+    def stream() -> Any:  # no Content-Length: the limit counts the bytes as they come
+        for _ in range(100):
+            yield b"y" * 1024
+
+    r = c.c.post(API + "/check", content=stream(), headers={"x-csrf-token": c.token})
+    assert r.status_code == 413
+    r = c.c.post("/join", content=b"name=" + b"a" * 70000, headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 413
+
+
+def test_unknown_things_are_404_pages_not_tracebacks(new_client: Any) -> None:
+    c = new_client()
+    for url in ("/practice/linear/medium/99999999999", "/practice/nope/easy/1", "/practice/linear/extreme/1", "/nothing",
+                "/practice/linear/medium/-1", "/teacher/classes/abc"):
+        r = c.get(url)
+        assert r.status_code == 404, url
+        assert "Traceback" not in r.text
+    r = c.get("/api/practice/linear/medium/7/check")
+    assert r.status_code == 405 and r.json()["error"]
+    assert c.api("/api/practice/linear/medium/7/nothing").status_code == 404
+
+
+def test_a_server_error_is_a_clear_page(new_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    c = new_client()
+    c.get(P)
+
+    def boom(*a: Any) -> Any:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(sheets, "solution", boom)
+    r = c.api(API + "/reveal")
+    assert r.status_code == 500 and "secret internals" not in r.text and "try again" in r.json()["error"]
+
+
+def test_headers_and_cookie_flags(new_client: Any) -> None:
+    r = new_client().c.get("/")
+    assert "httponly" in r.headers["set-cookie"].lower() and "samesite=lax" in r.headers["set-cookie"].lower()
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    assert r.headers["x-frame-options"] == "DENY" and r.headers["cache-control"] == "no-store"
+
+
+def test_every_asset_is_served_locally(new_client: Any) -> None:
+    c = new_client()
+    page = c.get(P).text
+    refs = re.findall(r'(?:href|src)="([^"]+)"', page)
+    assert refs and not [u for u in refs if u.startswith(("http:", "https:", "//"))]
+    for u in ("/sheet.css", "/static/app.css", "/static/byhand.js", "/static/favicon.svg"):
+        assert c.get(u).status_code == 200, u
+    assert c.get("/static/../app.py").status_code == 404
+    assert c.get("/healthz").text == "ok"
+
+
+# -- students ------------------------------------------------------------------------------------
+
+
+def test_join_with_a_forged_code(new_client: Any, classroom: dict[str, Any]) -> None:
+    c = new_client()
+    for code in ("ZZZZZZ", "", "' OR 1=1 --", "x" * 200, classroom["code"][:-1]):
+        r = join(c, code, "Eve")
+        assert r.status_code == 400 and "error" in r.text, code
+    assert c.get("/student", follow_redirects=False).status_code == 303
+    r = join(c, classroom["code"].lower(), "  Eve   Smith ")  # the code is not case-sensitive; the name is tidied
+    assert r.status_code == 303
+    assert "Hello Eve Smith" in c.get("/student").text
+
+
+def test_join_codes_cannot_be_guessed_for_long(app: Any, new_client: Any) -> None:
+    c = new_client()
+    for _ in range(20):
+        assert join(c, "AAAAAA", "Eve").status_code == 400
+    assert join(c, "AAAAAA", "Eve").status_code == 429
+
+
+def test_a_taken_name_needs_its_pin(new_client: Any, classroom: dict[str, Any]) -> None:
+    pin = re.search(r'id="pin">(\w+)<', classroom["s1"].get("/student").text).group(1)  # type: ignore[union-attr]
+    c = new_client()
+    assert join(c, classroom["code"], "Ada").status_code == 400
+    assert join(c, classroom["code"], "Ada", "WRONG").status_code == 400
+    assert join(c, classroom["code"], "Ada", pin).status_code == 303
+    assert "Hello Ada" in c.get("/student").text
+
+
+def test_a_student_does_the_assignment(classroom: dict[str, Any]) -> None:
+    s1, aid = classroom["s1"], classroom["aid"]
+    home = s1.get("/student").text
+    assert f"/student/a/{aid}/0" in home and f"/student/a/{aid}/1" in home
+    page = s1.get(f"/student/a/{aid}/0")
+    assert page.status_code == 200 and "data-show" not in page.text and 'id="hint"' not in page.text
+    url = f"/api/student/a/{aid}/0"
+    assert s1.api(url + "/reveal").status_code == 403  # not before submitting
+    assert s1.api(url + "/hint", {"badge": 1}).status_code == 403
+    r = s1.api(url + "/check", {"answers": {"1": "0"}})
+    assert r.status_code == 200 and r.json()["saved"] is True and r.json()["submission"] > 0
+    assert "1/" in s1.get("/student").text or "0/" in s1.get("/student").text
+    sol = s1.api(url + "/reveal")
+    assert sol.status_code == 200 and sol.json()["steps"]
+    assert s1.api(url + "/check", {"answers": {"1": "0"}}).status_code == 409  # closed after the solution
+    assert 'data-revealed="yes"' in s1.get(f"/student/a/{aid}/0").text
+
+
+def test_each_student_gets_their_own_variant(classroom: dict[str, Any]) -> None:
+    aid = classroom["aid"]
+    a = classroom["s1"].get(f"/student/a/{aid}/0").text
+    b = classroom["s2"].get(f"/student/a/{aid}/0").text
+    sheet = lambda t: t.split('class="sheet-wrap">')[1].split("</div>")[0]  # noqa: E731
+    assert sheet(a) != sheet(b)
+    assert sheet(a) == sheet(classroom["s1"].get(f"/student/a/{aid}/0").text)  # and it stays the same
+
+
+def test_student_authorization(new_client: Any, classroom: dict[str, Any]) -> None:
+    s1, s3, aid, aid2, cid = classroom["s1"], classroom["s3"], classroom["aid"], classroom["aid2"], classroom["cid"]
+    # another class's assignment, an item out of range, an id that does not exist
+    for url in (f"/student/a/{aid2}/0", f"/student/a/{aid}/2", f"/student/a/{aid}/31", "/student/a/999999/0"):
+        assert s1.get(url).status_code == 404, url
+    for url in (f"/api/student/a/{aid2}/0/check", f"/api/student/a/{aid}/5/check", f"/api/student/a/{aid2}/0/reveal"):
+        assert s1.api(url, {"answers": {}}).status_code == 404, url
+    assert s3.api(f"/api/student/a/{aid}/0/check", {"answers": {}}).status_code == 404
+    # a student is not a teacher
+    for url in ("/teacher", f"/teacher/classes/{cid}", f"/teacher/assignments/{aid}"):
+        r = s1.c.get(url, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/teacher/login", url
+    assert s1.c.get(f"/teacher/assignments/{aid}/gradebook.csv").status_code == 401
+    assert s1.form(f"/teacher/classes/{cid}/assignments", {"level": "easy", "count": "1", "topics": "dot"}).status_code == 401
+    # nobody at all
+    anon = new_client()
+    assert anon.c.get(f"/student/a/{aid}/0", follow_redirects=False).headers["location"] == "/join"
+    assert anon.api(f"/api/student/a/{aid}/0/check", {"answers": {}}).status_code == 401
+    assert anon.c.get("/student", follow_redirects=False).headers["location"] == "/join"
+
+
+def test_a_student_never_sees_another_students_work(classroom: dict[str, Any]) -> None:
+    s1, s2, aid = classroom["s1"], classroom["s2"], classroom["aid"]
+    s1.api(f"/api/student/a/{aid}/0/check", {"answers": {"1": "12345"}})
+    assert "12345" not in s2.get(f"/student/a/{aid}/0").text
+    assert "12345" in s1.get(f"/student/a/{aid}/0").text  # their own saved answer comes back
+    assert s2.api(f"/api/student/a/{aid}/0/reveal").status_code == 403  # s1's submission does not count for s2
+
+
+def test_leaving_forgets_the_student(classroom: dict[str, Any]) -> None:
+    s1 = classroom["s1"]
+    s1.get("/student")
+    assert s1.form("/student/leave", {}, csrf=False).status_code == 403
+    assert s1.form("/student/leave", {}).status_code == 303
+    assert s1.c.get("/student", follow_redirects=False).status_code == 303
+
+
+def test_late_answers_are_kept_and_marked(new_client: Any) -> None:
+    t = make_teacher(new_client())
+    cid, code = make_class(t)
+    aid = make_assignment(t, cid, ["dot"], 1, due="2001-01-01T12:00")
+    s = new_client()
+    join(s, code, "Late")
+    s.get("/student")
+    r = s.api(f"/api/student/a/{aid}/0/check", {"answers": {"1": "1"}}).json()
+    assert r["saved"] and r["late"]
+    assert "late" in t.get(f"/teacher/assignments/{aid}").text
+
+
+# -- teachers ------------------------------------------------------------------------------------
+
+
+def test_signup_validation(new_client: Any) -> None:
+    c = new_client()
+    c.get("/teacher/signup")
+    for data in ({"name": "", "email": "a@b.c", "password": "longenough"}, {"name": "T", "email": "nope", "password": "longenough"},
+                 {"name": "T", "email": "a@b.c", "password": "short"}, {"name": "T", "email": "a@b.c", "password": "x" * 201}):
+        r = c.form("/teacher/signup", data)
+        assert r.status_code == 400 and 'class="error"' in r.text
+    assert c.form("/teacher/signup", {"name": "T", "email": "a@b.c", "password": "longenough"}, csrf=False).status_code == 403
+    make_teacher(c, "a@b.c")
+    d = new_client()
+    r = d.form("/teacher/signup", {"name": "T", "email": "A@B.C", "password": "longenough"})
+    assert r.status_code == 400 and "already" in r.text
+
+
+def test_passwords_are_stored_with_scrypt(app: Any, new_client: Any) -> None:
+    make_teacher(new_client(), "k@school.example")
+    with app.state.engine.connect() as conn:
+        stored = conn.exec_driver_sql("select password_hash from teachers").scalar()
+    assert stored.startswith("scrypt$16384$8$1$") and "correct horse" not in stored
+
+
+def test_login_logout_and_limits(new_client: Any) -> None:
+    make_teacher(new_client(), "l@school.example")
+    c = new_client()
+    c.get("/teacher/login")
+    r = c.form("/teacher/login", {"email": "l@school.example", "password": "wrong password"})
+    assert r.status_code == 400 and "do not match" in r.text
+    r = c.form("/teacher/login", {"email": "nobody@school.example", "password": "wrong password"})
+    assert r.status_code == 400 and "do not match" in r.text  # the same words: no hint that an account exists
+    assert c.form("/teacher/login", {"email": "l@school.example", "password": "correct horse"}, csrf=False).status_code == 403
+    r = c.form("/teacher/login", {"email": "L@school.example ", "password": "correct horse"})
+    assert r.status_code == 303 and r.headers["location"] == "/teacher"
+    assert c.get("/teacher").status_code == 200
+    assert c.form("/teacher/logout", {}).status_code == 303
+    assert c.c.get("/teacher", follow_redirects=False).status_code == 303
+    c.get("/teacher/login")  # logging out renews the CSRF token
+    for _ in range(9):
+        c.form("/teacher/login", {"email": "l@school.example", "password": "guess guess"})
+    assert c.form("/teacher/login", {"email": "l@school.example", "password": "correct horse"}).status_code == 429
+
+
+def test_teacher_authorization(classroom: dict[str, Any]) -> None:
+    t2, cid, aid = classroom["t2"], classroom["cid"], classroom["aid"]
+    assert t2.get(f"/teacher/classes/{cid}").status_code == 404
+    assert t2.get(f"/teacher/assignments/{aid}").status_code == 404
+    assert t2.c.get(f"/teacher/assignments/{aid}/gradebook.csv").status_code == 404
+    r = t2.form(f"/teacher/classes/{cid}/assignments", {"level": "easy", "count": "1", "topics": "dot"})
+    assert r.status_code == 404
+    assert t2.get("/teacher/classes/999999").status_code == 404
+    assert classroom["code"] not in t2.get("/teacher").text
+    # the teacher does see their own
+    assert classroom["t"].get(f"/teacher/classes/{cid}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"level": "easy", "count": "1"},  # no chapter
+        {"level": "easy", "count": "1", "topics": "nope"},
+        {"level": "impossible", "count": "1", "topics": "dot"},
+        {"level": "easy", "count": "0", "topics": "dot"},
+        {"level": "easy", "count": "31", "topics": "dot"},
+        {"level": "easy", "count": "three", "topics": "dot"},
+        {"level": "easy", "count": "1", "topics": "dot", "due": "next tuesday"},
+    ],
+)
+def test_assignment_bad_input(classroom: dict[str, Any], data: dict[str, str]) -> None:
+    r = classroom["t"].form(f"/teacher/classes/{classroom['cid']}/assignments", data)
+    assert r.status_code == 400 and "Traceback" not in r.text
+
+
+def test_gradebook_and_csv(classroom: dict[str, Any]) -> None:
+    t, s1, s2, aid = classroom["t"], classroom["s1"], classroom["s2"], classroom["aid"]
+    # Ada: exercise 1 all right; Bo: exercise 1 with a wrong answer and a non-number
+    page = s1.get(f"/student/a/{aid}/0").text
+    badges = sorted({int(b) for b in re.findall(r'data-badge="(\d+)"', page)})
+    r = s1.api(f"/api/student/a/{aid}/0/check", {"answers": {str(b): "0" for b in badges}}).json()
+    assert r["saved"]
+    s2.get(f"/student/a/{aid}/0")
+    s2.api(f"/api/student/a/{aid}/0/check", {"answers": {"1": "999", "2": "=1+1"}})
+    g = t.get(f"/teacher/assignments/{aid}")
+    assert g.status_code == 200
+    assert 'data-student="Ada"' in g.text and 'data-student="Bo"' in g.text
+    assert 'class="mark wrong"' in g.text and 'class="mark not-a-number"' in g.text
+    assert 'id="worst"' in g.text
+    r = t.c.get(f"/teacher/assignments/{aid}/gradebook.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    bo = [x for x in rows if x["student"] == "Bo" and x["exercise"] == "1"]
+    assert {x["verdict"] for x in bo} >= {"wrong", "not a number"}
+    assert "'=1+1" in {x["given"] for x in bo}  # a formula is never live in a spreadsheet
+    assert [x for x in rows if x["student"] == "Bo" and x["exercise"] == "2"][0]["verdict"] == "not submitted"
+
+
+def test_a_formula_name_is_defused_in_csv(new_client: Any, classroom: dict[str, Any]) -> None:
+    s = new_client()
+    join(s, classroom["code"], "=HYPERLINK(1)")
+    r = classroom["t"].c.get(f"/teacher/assignments/{classroom['aid']}/gradebook.csv")
+    assert "'=HYPERLINK(1)" in r.text
+
+
+def test_forms_need_the_csrf_token(classroom: dict[str, Any], new_client: Any) -> None:
+    t = classroom["t"]
+    assert t.form("/teacher/classes", {"name": "X"}, csrf=False).status_code == 403
+    assert t.form(f"/teacher/classes/{classroom['cid']}/assignments", {"level": "easy", "count": "1", "topics": "dot"},
+                  csrf=False).status_code == 403
+    c = new_client()
+    c.get("/join")
+    assert c.form("/join", {"name": "X", "code": classroom["code"]}, csrf=False).status_code == 403
+    r = c.c.post("/join", data={"name": "X", "code": classroom["code"], "csrf": "forged-but-long-enough-token"})
+    assert r.status_code == 403 and "expired" in r.text
+
+
+def test_class_page_shows_code_students_and_assignments(classroom: dict[str, Any]) -> None:
+    page = classroom["t"].get(f"/teacher/classes/{classroom['cid']}").text
+    assert classroom["code"] in page and "Ada" in page and "Bo" in page and "Homework" in page and "Cy" not in page
+    assert "class-name" in classroom["t"].get("/teacher").text
+    assert classroom["t"].form("/teacher/classes", {"name": "   "}).status_code == 400
