@@ -365,6 +365,42 @@ def book(
 
 
 @cli.command()
+@click.argument("topic")
+@click.option("--seed", type=int, default=0, show_default=True, help="Variant number: the same seed gives the same exercise.")
+@click.option("--level", type=click.Choice(["easy", "medium", "hard"]), default="medium", show_default=True)
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A chapter option, e.g. --set depth=3.")
+@click.option(
+    "--group",
+    type=click.Choice(["cell", "row", "layer"]),
+    default="cell",
+    show_default=True,
+    help="What one step reveals: a cell, a row, or a whole layer.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["pdf", "html", "png", "svg"]),
+    default="pdf",
+    show_default=True,
+    help="pdf: one 16:9 page per step; html: one offline file (arrow keys, click, swipe); "
+    "png, svg: one image per step (PNG at 1280×720).",
+)
+@click.option("-o", "--output", metavar="FILE", help="Output file [default: TOPIC-SEED-slides.FORMAT; png/svg: STEM-K.png].")
+def slides(topic: str, seed: int, level: str, sets: tuple[str, ...], group: str, fmt: str, output: str | None) -> None:
+    """Lecture mode: TOPIC as the whiteboard animation, one step per frame ([1] … [N])."""
+    from byhand import documents
+
+    ex = byhand.make(topic, seed=seed, level=level, **_options(sets))
+    _quiet_print_warnings()
+    pages = documents.slides(ex, group=group, fmt=fmt)
+    stem = f"{ex.topic}-{seed}-slides"
+    if fmt == "html":
+        write_bytes(pages[0], output or f"{stem}.html")
+    else:
+        write_pages(pages, fmt, output, stem)
+
+
+@cli.command()
 def schema() -> None:
     """Print the JSON Schema of the exercise file (byhand-exercise/1)."""
     click.echo(json.dumps(byhand.schema(), indent=2, ensure_ascii=False))

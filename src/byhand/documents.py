@@ -83,6 +83,26 @@ def _solutions_entry(number: str, ex: Exercise) -> dict[str, Any]:
     return {"number": number, "title": ex.title, "identity": ex.identity, "rows": solution_rows(ex)}
 
 
+def print_diagram(ex: Exercise) -> str | None:
+    """The whiteboard diagram printed under an exercise's grid, or None.
+
+    Only where it shows what the grid cannot: a skip connection (the line into a circled "+") or
+    a chain of local derivatives with its paths. A plain network's boxes-and-arrows add little to
+    its staircase of crossings and pushed the larger ones (deep, backprop) onto a second page."""
+    from byhand.render.diagram import chain_svg, network_svg
+
+    chain = chain_svg(ex)
+    if chain is not None:
+        return chain
+    net = network_svg(ex)
+    return net if net is not None and "<circle" in net else None
+
+
+def _plan(ex: Exercise, number: int | str, **kw: Any) -> dict[str, Any]:
+    """The print plan of one exercise, with its whiteboard diagram (see :func:`print_diagram`)."""
+    return plan_exercise(ex.to_dict(), number, diagram=print_diagram(ex), **kw)
+
+
 def _render(plan: dict[str, Any], fmt: str = "pdf", ppi: float = 144.0) -> list[bytes]:
     return render_document(plan, fmt, ppi)
 
@@ -108,7 +128,7 @@ def worksheet(
     if not exercises:
         raise ByHandError("nothing to print: no exercises")
     items = [
-        plan_exercise(e.to_dict(), i + 1, key=key, with_answers=answer_strip, chapter=chapter_label(e.topic))
+        _plan(e, i + 1, key=key, with_answers=answer_strip, chapter=chapter_label(e.topic))
         for i, e in enumerate(exercises)
     ]
     title = exercises[0].title if len(exercises) == 1 else "byhand worksheet"
@@ -172,7 +192,7 @@ def class_set(
         items.append({"kind": "student", "number": k})
         entries = []
         for i, ex in enumerate(exs, start=1):
-            items.append(plan_exercise(ex.to_dict(), i, with_answers=answer_strip, chapter=chapters.get(ex.topic)))
+            items.append(_plan(ex, i, with_answers=answer_strip, chapter=chapters.get(ex.topic)))
             row = {"first": i == 1, "student": k, "number": str(i), "title": ex.title, "identity": ex.identity}
             key_rows.append({**row, "answers": _answers(ex)})
             if solutions:
@@ -280,7 +300,7 @@ def book(
         for i, level in enumerate(levels, start=1):
             ex = byhand.make(t.name, seed=seed + i - 1, level=level)
             number = f"{t.chapter}.{i}"
-            items.append(plan_exercise(ex.to_dict(), number, with_answers=answer_strip, chapter=str(t.chapter)))
+            items.append(_plan(ex, number, with_answers=answer_strip, chapter=str(t.chapter)))
             if solutions:
                 entries.append(_solutions_entry(number, ex))
             done += 1
@@ -313,3 +333,29 @@ def book(
     if progress:
         progress(total, total)
     return out
+
+
+# -- lecture mode -----------------------------------------------------------------------------
+
+
+SLIDE_FORMATS = ("pdf", "png", "svg", "html")
+
+
+def slides(ex: Exercise, *, group: str = "cell", fmt: str = "pdf", ppi: float | None = None) -> list[bytes]:
+    """The exercise as a lecture deck: title frame, one frame per step (or row, or layer), the solution.
+
+    ``pdf``: one 16:9 page per frame; ``png``/``svg``: one image per frame (PNG at 1280×720 unless
+    ``ppi``); ``html``: one self-contained file (arrow keys, click or swipe to step)."""
+    from byhand.printing.render import render_slides
+    from byhand.printing.slides import PROJECTOR_PPI, plan_deck
+    from byhand.slides import frames
+
+    if fmt not in SLIDE_FORMATS:
+        raise ByHandError(f"--format {fmt!r} is unknown for slides; use {', '.join(SLIDE_FORMATS)}")
+    if fmt == "html":
+        from byhand.render.html import deck_html
+
+        return [deck_html(ex, group).encode("utf-8")]
+    fs = frames(ex, group)
+    plan = plan_deck(ex.to_dict(), [f.to_json() for f in fs], group=group)
+    return render_slides(plan, fmt, ppi or PROJECTOR_PPI)

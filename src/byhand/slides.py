@@ -63,14 +63,21 @@ def frames(ex: Exercise, group: str = "cell") -> list[Frame]:
     """The title frame, one frame per step (or per row, or per layer), and the final frame."""
     if group not in GROUPS:
         raise ByHandError(f"--group {group!r} is unknown; use cell, row or layer")
-    steps = ex.steps
+    source = _copy_sources(ex)
+    steps = [s for s in ex.steps if s.cell not in source]  # a copy is no step: it appears with its source
     groups = _groups(steps, group)
     n = len(groups)
-    out = [Frame("title", 0, n, text=ex.instructions)]
+    blank = set(ex.blank_cells())
+    leaves = set(ex.graph.leaves)
+
+    def with_copies(cells: set[Cell]) -> set[Cell]:
+        return cells | {c for c, src in source.items() if src in cells or (src[0] in leaves and src not in blank)}
+
+    out = [Frame("title", 0, n, with_copies(set()), text=ex.instructions)]
     revealed: set[Cell] = set()
     for k, g in enumerate(groups, start=1):
         new = [s.cell for s in g]
-        revealed |= set(new)
+        revealed = with_copies(revealed | set(new))
         uses = list(dict.fromkeys(c for s in g for c in s.uses if c not in new))
         lines = [f"{cell_str(s.cell)} = {s.text}" if group != "cell" else s.text for s in g]
         text = g[0].text if len(g) == 1 else f"{len(g)} cells of {g[0].cell[0]}"
@@ -78,6 +85,22 @@ def frames(ex: Exercise, group: str = "cell") -> list[Frame]:
     everything = revealed | set(ex.blank_cells())  # inverse blanks (inputs) too
     out.append(Frame("final", n + 1, n, everything, [], [], "The full solution", "forward", []))
     return out
+
+
+def _copy_sources(ex: Exercise) -> dict[Cell, Cell]:
+    """Each cell made by a copy op (transpose, stacks) → the original cell it copies."""
+    from byhand.engine.ops import OPS
+
+    g = ex.graph
+    src: dict[Cell, Cell] = {}
+    for n in g.forward_nodes:
+        op = OPS[n.op]
+        if op.copies:
+            shapes = [g.shapes[i] for i in n.ins]
+            for idx in ex.values[n.out].indices():
+                u = op.relation(idx, n.ins, n.out, shapes, dict(n.attrs)).uses[0]
+                src[(n.out, idx)] = src.get(u, u)
+    return src
 
 
 def deck_data(ex: Exercise, group: str = "cell") -> dict[str, Any]:

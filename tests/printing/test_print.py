@@ -18,11 +18,11 @@ import byhand
 from byhand import documents
 from byhand.cli import main
 from byhand.errors import ByHandError
-from byhand.printing import PrintWarning, TypstCompileError, render_pdf
+from byhand.printing import TypstCompileError, render_pdf
 from byhand.printing.layout import Rect, plan_exercise
 from byhand.printing.render import compile_data
 
-pytestmark = pytest.mark.filterwarnings("ignore", category=PrintWarning)
+pytestmark = pytest.mark.filterwarnings("ignore::byhand.printing.errors.PrintWarning")
 
 TOPICS = [t.name for t in byhand.topics()]
 LEVELS = ("easy", "medium", "hard")

@@ -19,6 +19,7 @@ Only the numbers the engine put in the exercise are printed: nothing here comput
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -43,6 +44,8 @@ SHELF_MIN_W = 10.0  # a shelf may be this wide even when the rest of the drawing
 WIDE_CELL = 1.6  # cell width for tensors holding fractions or decimals (room for handwriting)
 
 CROSSING_OPS = frozenset({"dot", "matmul", "linear"})
+#: Ops that join blocks: ``[W | I]·[A ; X]`` is drawn with the parts, not the joined copies.
+STACK_OPS = frozenset({"hstack", "vstack"})
 ACTIVATION_OPS = frozenset({"relu", "leaky_relu", "sigmoid", "softmax"})
 #: Unary ops drawn as ``input | symbol | output`` side by side.
 SIDE_OPS = ACTIVATION_OPS | frozenset({"transpose", "sum"})
@@ -192,7 +195,12 @@ class Block:
 
     def index_of(self, r: int, c: int) -> tuple[int, ...]:
         """Tensor index shown in display cell (r, c)."""
-        return {"matrix": (r, c), "col": (r,), "row": (c,), "scalar": ()}[self.orient]
+        return _index(self.orient, r, c)
+
+
+def _index(orient: str, r: int, c: int) -> tuple[int, ...]:
+    """Tensor index shown in display cell (r, c) of a block drawn as ``orient``."""
+    return {"matrix": (r, c), "col": (r,), "row": (c,), "scalar": ()}[orient]
 
 
 @dataclass
@@ -223,15 +231,17 @@ class Plan:
 class _Planner:
     """Walks the ops in order and places each one's tensors (see the module docstring)."""
 
-    def __init__(self, exercise: dict[str, Any]) -> None:
+    def __init__(self, exercise: dict[str, Any], shelf_width: float = SHELF_MIN_W) -> None:
         self.ex = exercise
+        self.shelf_width = shelf_width
         self.tensors: dict[str, dict[str, Any]] = exercise["tensors"]
         self.plan = Plan()
         self.current: dict[str, Block] = {}  # where each tensor was drawn last
         self.style = self._styles()
         self.depth = self._activation_depths()
-        self.cell_w = self._cell_widths()
         self.shelf: tuple[float, float, float] | None = None  # (next x, top, bottom of the plan) of the open shelf
+        self.parts, self.alias = self._stacked_crossings()
+        self.cell_w = self._cell_widths()
 
     # -- per-tensor facts derived from the ops --
 
@@ -268,6 +278,64 @@ class _Planner:
                 seen += 1
         return depths
 
+    def _stacked_crossings(self) -> tuple[dict[str, tuple[list[str], list[str]]],
+                                          dict[tuple[str, tuple[int, ...]], tuple[str, tuple[int, ...]]]]:
+        """Crossings whose operands are joined blocks, ``[W2 | I]·[A1 ; X]``: drawn with the parts.
+
+        Returns the parts of each such crossing (by its output) and, for every cell of a joined
+        copy, the part cell it copies.  A join is drawn with its parts only when the parts pair
+        up (``W2``'s columns meet ``A1``'s rows, ``I``'s meet ``X``'s) and every blank on the copy
+        has the same badge on the part, so no badge is lost by not drawing the copy."""
+        made_by = {op["out"]: op for op in self.ex["ops"]}
+        badge = {(t, tuple(i)): b["badge"] for b in self.ex.get("blanks", []) for t, i in b["cells"]}
+        parts: dict[str, tuple[list[str], list[str]]] = {}
+        alias: dict[tuple[str, tuple[int, ...]], tuple[str, tuple[int, ...]]] = {}
+        for op in self.ex["ops"]:
+            if op["op"] not in ("linear", "matmul"):
+                continue
+            left, top = op["in"][0], op["in"][-1]
+            hs, vs = made_by.get(left), made_by.get(top)
+            if not (hs and vs and hs["op"] == "hstack" and vs["op"] == "vstack"
+                    and len(hs["in"]) == len(vs["in"]) >= 2):
+                continue
+            try:
+                copies = self._join_cells(left, hs["in"], vs["in"], top)
+            except ExerciseFormatError:
+                continue
+            if any(badge.get(c) != badge.get(src) for c, src in copies.items() if c in badge):
+                continue
+            parts[op["out"]] = (list(hs["in"]), list(vs["in"]))
+            alias.update(copies)
+        return parts, alias
+
+    def joined(self) -> set[str]:
+        """The joined copies drawn only as their parts (``W2I = [W2 | I]``, ``A1X = [A1 ; X]``)."""
+        return {name for name, _ in self.alias}
+
+    def _join_cells(self, left: str, lparts: list[str], tparts: list[str],
+                    top: str) -> dict[tuple[str, tuple[int, ...]], tuple[str, tuple[int, ...]]]:
+        """Each cell of the joined ``left`` and ``top`` → the part cell it copies (or raise)."""
+        lshapes = [self._display_shape(t, "row") for t in lparts]
+        tshapes = [self._display_shape(t, "col") for t in tparts]
+        m, n = lshapes[0][0], tshapes[0][1]
+        if any(s[0] != m for s in lshapes) or any(s[1] != n for s in tshapes):
+            raise ExerciseFormatError("joined parts do not line up")
+        if any(ls[1] != ts[0] for ls, ts in zip(lshapes, tshapes)):
+            raise ExerciseFormatError("joined parts do not pair up")
+        k = sum(s[1] for s in lshapes)
+        lshape, tshape = self._fit_shape(left, m, k), self._fit_shape(top, k, n)
+        out: dict[tuple[str, tuple[int, ...]], tuple[str, tuple[int, ...]]] = {}
+        off = 0
+        for lp, ls, tp, ts in zip(lparts, lshapes, tparts, tshapes):
+            for r in range(m):
+                for c in range(ls[1]):
+                    out[(left, _index(lshape[2], r, off + c))] = (lp, _index(ls[2], r, c))
+            for r in range(ts[0]):
+                for c in range(n):
+                    out[(top, _index(tshape[2], off + r, c))] = (tp, _index(ts[2], r, c))
+            off += ls[1]
+        return out
+
     def _cell_widths(self) -> dict[str, float]:
         """Cell width per tensor: wide for fractions/decimals, shared along crossed columns."""
 
@@ -288,6 +356,9 @@ class _Planner:
             if op["op"] in CROSSING_OPS:  # top operand and result share their columns
                 top = op["in"][-1] if op["op"] == "linear" else op["in"][1]
                 parent[find(top)] = find(op["out"])
+            if op["op"] == "vstack":  # blocks stacked on top of each other share their columns
+                for part in op["in"]:
+                    parent[find(part)] = find(op["out"])
         widths: dict[str, float] = {}
         for name in self.tensors:
             root = find(name)
@@ -341,10 +412,15 @@ class _Planner:
     # -- ops --
 
     def run(self) -> Plan:
+        joined = self.joined()
         for op in self.ex["ops"]:
             name = op["op"]
+            if name in STACK_OPS and op["out"] in joined:
+                continue  # drawn as its parts where it is used
             try:
-                if name in CROSSING_OPS:
+                if op["out"] in self.parts:
+                    self._stacked_crossing(op)
+                elif name in CROSSING_OPS:
                     self._crossing(op)
                 elif name in SIDE_OPS:
                     self._side(op)
@@ -355,7 +431,7 @@ class _Planner:
                     raise
                 self._row(op)  # shapes that do not cross as expected: the generic row still prints it
         for name in self.tensors:  # a tensor no op mentions is still printed
-            if name not in self.current:
+            if name not in self.current and name not in joined:
                 self._standalone(name)
         self._place_labels()
         return self.plan
@@ -406,6 +482,49 @@ class _Planner:
         top_block = self._block(top, left_w + GAP, ty, top_shape, ("left", "above"))
         blocks = arrange(top_block.x, top_block.y)
         self._commit(top_block, *blocks)
+        self._crossing_arrows(blocks[0])
+
+    def _stacked_crossing(self, op: dict[str, Any]) -> None:
+        """``[W2 | I | b2]`` on the left, ``[A1 ; X ; 1]`` on top, the result at the crossing."""
+        lparts, tparts = self.parts[op["out"]]
+        bias = op["in"][1] if op["op"] == "linear" else None
+        out = op["out"]
+        tshapes = [self._display_shape(t, "col") for t in tparts]
+        lshapes = [self._display_shape(t, "row") for t in lparts]
+        m, n = lshapes[0][0], tshapes[0][1]
+        out_shape = self._fit_shape(out, m, n)
+        bias_shape = self._fit_shape(bias, m, 1) if bias else None
+        cw_top = self.cell_w[out]
+        cw_bias = self.cell_w[bias] if bias else 0.0
+        left_w = sum(s[1] * self.cell_w[t] for t, s in zip(lparts, lshapes)) + cw_bias
+
+        def arrange(tx: float, ty: float, skip_first: bool) -> list[Block]:
+            blocks, y = [], ty
+            for i, (t, s) in enumerate(zip(tparts, tshapes)):
+                if not (i == 0 and skip_first):
+                    blocks.append(self._block(t, tx, y, s, ("left", "right", "above")))
+                y += s[0]
+            ry = y + (1 if bias else 0) + GAP
+            result = self._block(out, tx, ry, out_shape, ("below", "right", "left"))
+            blocks.insert(0, result)
+            if bias and bias_shape is not None:
+                blocks.append(Block(None, tx, y, 1, n, cw_top, "row", "ones"))
+                blocks.append(self._block(bias, tx - GAP - cw_bias, ry, bias_shape, ("above", "below")))
+            x = tx - GAP - left_w
+            for t, s in zip(lparts, lshapes):
+                blocks.append(self._block(t, x, ry, s, ("above", "below", "left")))
+                x += s[1] * self.cell_w[t]
+            return blocks
+
+        placed = self.current.get(tparts[0])
+        if placed is not None and (placed.rows, placed.cols) == tshapes[0][:2]:
+            blocks = arrange(placed.x, placed.y, skip_first=True)
+            if self.plan.free([b.rect for b in blocks]):
+                self._commit(*blocks)
+                self._crossing_arrows(blocks[0])
+                return
+        blocks = arrange(left_w + GAP, self.plan.next_band_top(), skip_first=False)
+        self._commit(*blocks)
         self._crossing_arrows(blocks[0])
 
     def _crossing_arrows(self, result: Block) -> None:
@@ -483,7 +602,7 @@ class _Planner:
         shape = self._display_shape(name, "col")
         text = display_label(name, self.tensors[name].get("label"))
         span = max(shape[1] * self.cell_w[name], 0.15 + LABEL_CHAR_W * len(text))
-        limit = max(max((o.right for o in self.plan.obstacles), default=0.0), SHELF_MIN_W)
+        limit = max(max((o.right for o in self.plan.obstacles), default=0.0), self.shelf_width)
         s = self.shelf
         if s is not None and s[2] == self.plan.bottom() and s[0] + span <= limit:
             x, y = s[0], s[1]
@@ -511,6 +630,11 @@ class _Planner:
             self.plan.obstacles.append(rect)
             self.plan.labels.append({"x": rect.x, "y": rect.y, "w": rect.w, "h": rect.h,
                                      "side": side, "text": text})
+
+
+def cell_key(tensor: str, index: tuple[int, ...] | list[int]) -> str:
+    """A cell as one string, ``"W1:0,2"`` (a scalar: ``"L:"``), as lecture frames name cells."""
+    return f"{tensor}:{','.join(map(str, index))}"
 
 
 def display_label(name: str, label: str | None) -> str:
@@ -552,6 +676,18 @@ def _is_int_text(v: Any) -> bool:
 
 
 # --- formulas (the same graph that computed the numbers names them) ---------------------------
+
+
+def _joined_formula(op: dict[str, Any], lparts: list[str], tparts: list[str]) -> list[dict[str, str]]:
+    """``Z2 = W2·A1 + I·X + b2``: a crossing of joined blocks, written with its parts."""
+    out: list[dict[str, str]] = [{"t": "name", "s": op["out"]}, {"t": "text", "s": " = "}]
+    for i, (lp, tp) in enumerate(zip(lparts, tparts)):
+        if i:
+            out.append({"t": "text", "s": " + "})
+        out += [{"t": "name", "s": lp}, {"t": "text", "s": "·"}, {"t": "name", "s": tp}]
+    if op["op"] == "linear":
+        out += [{"t": "text", "s": " + "}, {"t": "name", "s": op["in"][1]}]
+    return out
 
 
 def _formula(op: dict[str, Any], label: dict[str, str]) -> list[dict[str, str]]:
@@ -676,16 +812,22 @@ def validate(exercise: dict[str, Any]) -> None:
 
 
 def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = False,
-                  with_answers: bool = True, chapter: str | None = None) -> dict[str, Any]:
+                  with_answers: bool = True, chapter: str | None = None,
+                  diagram: str | None = None, shelf_width: float = SHELF_MIN_W) -> dict[str, Any]:
     """Print plan of one exercise (JSON-able).
 
     ``key`` fills the blanks with their answers and crosses out ReLU's negatives;
     ``with_answers`` lists the answers for the page's answer strip.  When both are off the plan
-    holds no answer at all, so the PDF cannot leak one.
+    holds no answer at all, so the PDF cannot leak one.  ``diagram`` is an SVG drawn under the
+    grid (the whiteboard diagram of :func:`byhand.render.diagram.diagram_svg`), scaled to fit.
+    ``shelf_width`` is how wide (in cells) a shelf of standalone tensors (gradients) may grow when
+    the rest of the drawing is narrower: wider for a 16:9 slide than for a portrait page.
     """
     validate(exercise)
     precision = int(exercise.get("precision", 3))
-    plan = _Planner(exercise).run()
+    planner = _Planner(exercise, shelf_width)
+    plan = planner.run()
+    joined = planner.joined()
     tensors = exercise["tensors"]
     label = {name: name for name in tensors}  # formulas name tensors by key; block labels explain them
 
@@ -715,6 +857,7 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
                     cell["v"] = {"k": "int", "s": "1"}
                 else:
                     index = b.index_of(r, c)
+                    cell["i"] = list(index)
                     badge = badge_of.get((b.tensor, index))
                     if badge is not None:
                         cell["badge"] = badge
@@ -750,7 +893,8 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
         "generator": exercise.get("generator", ""),
         "identity": ident,
         "qr_svg": qr_svg(ident),
-        "formulas": [_formula(op, label) for op in exercise["ops"]],
+        "formulas": [_joined_formula(op, *planner.parts[op["out"]]) if op["out"] in planner.parts
+                     else _formula(op, label) for op in exercise["ops"] if op["out"] not in joined],
         "legend": [{"style": s, "text": LEGEND_TEXT[s]} for s in STYLES
                    if s in styles_used and s in LEGEND_TEXT],
         "canvas": {"width": width, "height": height},
@@ -758,11 +902,65 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
         "labels": [shifted(lbl) for lbl in plan.labels],
         "symbols": [shifted(s) for s in plan.symbols],
         "arrows": [shifted(a) for a in plan.arrows],
+        "diagram": _diagram(diagram if diagram is None or key else mask_svg(
+            diagram, {v for b in exercise.get("blanks", []) if (v := _exact(b.get("answer"), precision)) is not None},
+            precision)),
+        "copies": {cell_key(*c): cell_key(*src) for c, src in sorted(planner.alias.items())},
         "blank_count": len(answer_of),
         "answers": ([{"badge": b, "answer": answer_of[b]} for b in sorted(answer_of)]
                     if with_answers else []),
         "warnings": plan.warnings,
     }
+
+
+_SVG_TEXT = re.compile(r"(<text\b[^>]*>)(.*?)(</text>)", re.S)
+_NUMBER = re.compile(r"(?<![\w.⁰¹²³⁴⁵⁶⁷⁸⁹/])[−-]?\d+(?:/\d+|\.\d+)?(?![\w/⁰¹²³⁴⁵⁶⁷⁸⁹])")
+
+
+def _exact(value: Any, precision: int) -> Fraction | None:
+    """A value as a fraction, the way the sheet writes it (decimals to ``precision`` places)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        value = f"{value:.{precision}f}"
+    try:
+        return Fraction(str(value).replace("−", "-").strip())
+    except ValueError:
+        return None
+
+
+def mask_svg(svg: str, answers: set[Fraction], precision: int) -> str:
+    """The diagram for a student: every number in its text that equals an answer becomes "?".
+
+    Only the SVG's ``<text>`` content changes (a given number equal to some answer is hidden too:
+    safe rather than sorry), so the picture stays the same."""
+
+    def number(m: re.Match[str]) -> str:
+        return "?" if _exact(m.group(0), precision) in answers else m.group(0)
+
+    def text(m: re.Match[str]) -> str:
+        return m.group(1) + _NUMBER.sub(number, m.group(2)) + m.group(3)
+
+    return _SVG_TEXT.sub(text, svg)
+
+
+def _diagram(svg: str | None) -> dict[str, Any] | None:
+    """An SVG to draw under the grid, with its natural size in px (from its width/height)."""
+    if not svg:
+        return None
+    head = svg[: svg.find(">") + 1]
+    size = {}
+    for attr in ("width", "height"):
+        at = head.find(f" {attr}=")
+        if at < 0:
+            raise ExerciseFormatError(f"the diagram SVG has no {attr}")
+        quote = head[at + len(attr) + 2]
+        text = head[at + len(attr) + 3: head.index(quote, at + len(attr) + 3)]
+        try:
+            size[attr] = float(text.removesuffix("px"))
+        except ValueError as exc:
+            raise ExerciseFormatError(f"the diagram SVG has {attr}={text!r}; give it in px") from exc
+    return {"svg": svg, "w": size["width"], "h": size["height"]}
 
 
 def plan_document(items: list[dict[str, Any]], *, paper: str, answer_strip: bool, key: bool,

@@ -25,16 +25,17 @@ import typst
 
 from byhand.printing.errors import PrintError, PrintWarning, TypstCompileError
 from byhand.printing.layout import plan_document, plan_exercise
+from byhand.printing.slides import PROJECTOR_PPI
 
 PAPERS = ("a4", "letter")
 FORMATS = ("pdf", "png", "svg")
-TEMPLATES = ("main.typ", "exercise.typ", "style.typ")
+TEMPLATES = ("main.typ", "exercise.typ", "style.typ", "slides.typ")
 #: Fixed creation time written into the PDF (the Unix epoch): same input, same bytes.
 FIXED_TIMESTAMP = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 # One compiler per process: it keeps Typst's caches (fonts, parsed template) between renders.
 # The Rust compiler is not safe to share between threads, so calls go through a lock.
-_compiler: typst.Compiler | None = None
+_compilers: dict[str, typst.Compiler] = {}
 _lock = threading.Lock()
 
 
@@ -48,15 +49,14 @@ _files = contextlib.ExitStack()
 atexit.register(_files.close)
 
 
-def _get_compiler() -> typst.Compiler:
-    global _compiler
-    if _compiler is None:
+def _get_compiler(template: str = "main.typ") -> typst.Compiler:
+    if template not in _compilers:
         # the package's template folder (a real folder for any ordinary install; extracted to a
         # temporary one if the package is zipped). root= keeps Typst inside it; nothing is fetched;
         # embedded fonts only, so the output is identical everywhere
         folder = _files.enter_context(resources.as_file(resources.files("byhand.printing").joinpath("templates")))
-        _compiler = typst.Compiler(input=str(folder / "main.typ"), root=str(folder), ignore_system_fonts=True)
-    return _compiler
+        _compilers[template] = typst.Compiler(input=str(folder / template), root=str(folder), ignore_system_fonts=True)
+    return _compilers[template]
 
 
 def plan_json(plan: dict[str, Any]) -> str:
@@ -64,13 +64,16 @@ def plan_json(plan: dict[str, Any]) -> str:
     return json.dumps(plan, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def compile_data(data: str, fmt: str = "pdf", ppi: float | None = None) -> bytes | list[bytes]:
-    """Compile the templates with a finished plan (JSON text): Typst's own work, nothing else."""
+def compile_data(data: str, fmt: str = "pdf", ppi: float | None = None,
+                 template: str = "main.typ") -> bytes | list[bytes]:
+    """Compile the templates with a finished plan (JSON text): Typst's own work, nothing else.
+
+    ``template`` is the document's main file: ``main.typ`` (worksheets, books) or ``slides.typ``."""
     if fmt not in FORMATS:
         raise PrintError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     with _lock:
         try:
-            out, typst_warnings = _get_compiler().compile_with_warnings(
+            out, typst_warnings = _get_compiler(template).compile_with_warnings(
                 format=fmt,  # type: ignore[arg-type]
                 ppi=ppi, sys_inputs={"data": data}, timestamp=FIXED_TIMESTAMP
             )
@@ -136,3 +139,12 @@ def render_svg(exercises: list[dict[str, Any]], *, paper: str = "a4", answer_str
                title: str | None = None) -> list[bytes]:
     """One SVG document per page."""
     return render_document(worksheet_plan(exercises, paper=paper, answer_strip=answer_strip, key=key, title=title), "svg")
+
+
+def render_slides(plan: dict[str, Any], fmt: str = "pdf", ppi: float = PROJECTOR_PPI) -> list[bytes]:
+    """A planned lecture deck (:func:`byhand.printing.slides.plan_deck`): one PDF with a 16:9 page per
+    frame, or one PNG/SVG per frame (PNG at projector size, 1280×720, by default)."""
+    if not plan.get("frames"):
+        raise PrintError("nothing to show: no frames")
+    out = compile_data(plan_json(plan), fmt, ppi if fmt == "png" else None, template="slides.typ")
+    return out if isinstance(out, list) else [out]

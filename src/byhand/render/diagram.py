@@ -74,8 +74,8 @@ def _stages(ex: Exercise) -> list[Stage]:
                 st.skips.append(xi)
             elif not st.weight:
                 st.weight, st.inp = wi, xi
-        if not st.weight:
-            continue
+        if not st.weight or any(s.weight == st.weight for s in stages):
+            continue  # no weight, or the same weight again: a side-by-side comparison, not a new layer
         stages.append(st)
     by_out = {s.out: s for s in stages}
     for n in g.forward_nodes:

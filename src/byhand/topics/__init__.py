@@ -283,6 +283,8 @@ def _choose_blanks(
         for c in cells:
             if not _friendly(vals[c[0]][c[1]], bound):
                 raise _Reject
+        if len(cells) > 2 and len({vals[c[0]][c[1]] for c in cells}) == 1:
+            raise _Reject  # the answers are not all the same number
     if not prove_unique(graph, vals, cells):
         if strict:
             raise _Reject

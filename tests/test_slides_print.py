@@ -1,0 +1,134 @@
+"""Lecture mode in print: one page per frame, frame k shows exactly steps 1…k, the last frame is the key."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+import byhand
+from byhand import documents
+from byhand.cli import main
+from byhand.printing.layout import cell_key
+from byhand.printing.slides import plan_deck
+from byhand.slides import frames
+
+pytestmark = pytest.mark.filterwarnings("ignore::byhand.printing.errors.PrintWarning")
+
+
+def pages(pdf: bytes) -> list[str]:
+    return [(p.extract_text() or "").replace("\u2212", "-") for p in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def tokens(text: str) -> Counter[str]:
+    return Counter(re.findall(r"-?\d+(?:/\d+)?", text.replace("\u2212", "-")))
+
+
+@pytest.fixture(scope="module")
+def bp() -> byhand.Exercise:
+    return byhand.make("backprop", seed=1, depth=3)
+
+
+@pytest.mark.parametrize("group", ["cell", "row", "layer"])
+def test_one_page_per_frame(bp: byhand.Exercise, group: str) -> None:
+    fs = frames(bp, group)
+    assert len(PdfReader(io.BytesIO(documents.slides(bp, group=group)[0])).pages) == len(fs)
+
+
+def test_one_page_per_frame_resnet_png() -> None:
+    ex = byhand.make("resnet", seed=3, level="easy")
+    pngs = documents.slides(ex, fmt="png")
+    assert len(pngs) == len(frames(ex))
+    assert pngs[0][:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_frame_k_reveals_exactly_steps_1_to_k(bp: byhand.Exercise) -> None:
+    """In the plan: a computed cell is shown in frame k iff a step ≤ k computed it; new = step k's cell."""
+    fs = frames(bp, "cell")
+    plan = plan_deck(bp.to_dict(), [f.to_json() for f in fs])
+    computed = {cell_key(*s.cell) for s in bp.steps} | {cell_key(*c) for c in bp.blank_cells()}
+    for k, f in enumerate(plan["frames"]):
+        done = {cell_key(*s.cell) for s in bp.steps[:k]}
+        last = {cell_key(*bp.steps[k - 1].cell)} if 1 <= k <= len(bp.steps) else set()
+        for b, states in zip(plan["exercise"]["blocks"], f["states"]):
+            if b["tensor"] is None:
+                continue
+            for cell, state in zip(b["cells"], states):
+                key = cell_key(b["tensor"], cell["i"])
+                if f["kind"] == "final" or key not in computed:
+                    assert state != "h", (k, key)
+                else:
+                    assert (state != "h") == (key in done), (k, key)
+                assert (state in "ng") == (key in last), (k, key)
+
+
+def test_pdf_text_of_each_frame_adds_exactly_its_step(bp: byhand.Exercise) -> None:
+    """Between frames k−1 and k the page text gains exactly the new value(s) (and the crossed-out input),
+    besides the arithmetic and the counter."""
+    fs = frames(bp, "cell")
+    plan = plan_deck(bp.to_dict(), [f.to_json() for f in fs])
+    text = pages(documents.slides(bp)[0])
+    blocks = plan["exercise"]["blocks"]
+
+    def shown(k: int) -> Counter[str]:
+        out: Counter[str] = Counter()
+        for b, states in zip(blocks, plan["frames"][k]["states"]):
+            for cell, state in zip(b["cells"], states):
+                if state != "h":
+                    out[cell["v"]["s"].replace("\u2212", "-")] += 1
+                    if "struck" in cell:
+                        out[cell["struck"]["s"].replace("\u2212", "-")] += 1
+        return out
+
+    def extra(k: int) -> Counter[str]:
+        f = plan["frames"][k]
+        return tokens(" ".join(f["lines"])) + tokens(f"[{f['k']}/{f['n']}]")
+
+    for k in range(2, len(fs) - 1):
+        got = tokens(text[k])
+        got.subtract(tokens(text[k - 1]))
+        want = shown(k)
+        want.subtract(shown(k - 1))
+        want.update(extra(k))
+        want.subtract(extra(k - 1))
+        assert +got == +want and -got == -want, (k, plan["frames"][k]["lines"])
+
+
+def test_last_frame_holds_the_key(bp: byhand.Exercise) -> None:
+    last = tokens(pages(documents.slides(bp)[0])[-1])
+    answers = Counter(str(b.answer) for b in bp.blanks)
+    assert not answers - last
+    first = pages(documents.slides(bp, group="layer")[0])[0]
+    assert "the task" in first
+
+
+def test_deterministic(bp: byhand.Exercise) -> None:
+    assert documents.slides(bp, group="row")[0] == documents.slides(bp, group="row")[0]
+
+
+def test_html_is_one_offline_file(tmp_path: Path) -> None:
+    out = tmp_path / "resnet.html"
+    assert main(["slides", "resnet", "--seed", "3", "--format", "html", "-o", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>")
+    assert not re.search(r"https?://", html)
+    assert [p.name for p in tmp_path.iterdir()] == ["resnet.html"]
+
+
+def test_cli_pdf_and_png(tmp_path: Path) -> None:
+    pdf = tmp_path / "bp.pdf"
+    assert main(["slides", "backprop", "--seed", "1", "--group", "row", "-o", str(pdf)]) == 0
+    ex = byhand.make("backprop", seed=1)
+    assert len(PdfReader(str(pdf)).pages) == len(frames(ex, "row"))
+    assert main(["slides", "mlp", "--seed", "7", "--level", "easy", "--format", "png", "-o", str(tmp_path / "m.png")]) == 0
+    n = len(frames(byhand.make("mlp", seed=7, level="easy")))
+    assert sorted(p.name for p in tmp_path.glob("m-*.png")) == sorted(f"m-{k}.png" for k in range(1, n + 1))
+
+
+def test_cli_bad_group(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["slides", "mlp", "--group", "column"]) == 2
+    assert "column" in capsys.readouterr().err
