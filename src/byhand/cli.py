@@ -423,6 +423,56 @@ def serve(host: str, port: int, db: str | None, secure_cookies: bool) -> None:
     byhand.web.serve(host=host, port=port, db=db, secure_cookies=secure_cookies)
 
 
+@cli.group()
+def experiment() -> None:
+    """Computers later: runs on the CPU; needs the 'experiment' extra (torch, scikit-learn, matplotlib)."""
+
+
+@experiment.command("resnet")
+@click.option("-o", "--output-dir", "out_dir", metavar="DIR", default=".", show_default=True, help="Folder for the PNG and CSVs.")
+@click.option("--depths", metavar="LIST", help="Weight layers per network, even numbers [default: 8,20,56; 4,12 with --quick].")
+@click.option("--epochs", type=click.IntRange(1, 1000), help="[default: 100; 3 with --quick]")
+@click.option("--quick", is_flag=True, help="A tiny run for tests and CI: depths 4 and 12, 3 epochs, 360 images (seconds).")
+@click.option("--batch-norm", is_flag=True, help="A batch-norm after every hidden linear layer, as in the ResNet paper.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True, help="CPU threads for torch.")
+def experiment_resnet(
+    out_dir: str, depths: str | None, epochs: int | None, quick: bool, batch_norm: bool, seed: int, threads: int
+) -> None:
+    """Plain vs residual networks of several depths on the 8×8 digits: the degradation problem, on your CPU.
+
+    Writes experiment-resnet.png (training loss, training error, gradient norm per layer at
+    initialisation) and the numbers as experiment-resnet-metrics.csv and experiment-resnet-gradients.csv.
+    """
+    from byhand.experiment import run_resnet_experiment
+
+    chosen: list[int] | None = None
+    if depths is not None:
+        try:
+            chosen = [int(d) for d in depths.split(",") if d.strip()]
+        except ValueError:
+            raise ByHandError(f"--depths {depths!r}: give even numbers separated by commas, e.g. 8,20,56") from None
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ByHandError(f"--output-dir {out_dir} is a file; give a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    with _progress_bar() as bar:
+        task = bar.add_task("plain vs residual", total=None)
+        result = run_resnet_experiment(
+            depths=chosen,
+            epochs=epochs,
+            quick=quick,
+            seed=seed,
+            out_dir=out,
+            batch_norm=batch_norm,
+            threads=threads,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    click.echo(result.summary())
+    for p in (result.png, result.metrics_csv, result.gradients_csv):
+        click.echo(f"wrote {p}", err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="byhand", standalone_mode=False)
