@@ -13,7 +13,8 @@ A chapter is a small module with the same few names (PrairieLearn's lifecycle, b
 ``blanks(o, vals, rng) -> [cell]``
     which cells the student fills.
 
-A chapter whose variants are few may define ``space(o)`` instead of relying on ``sample``: every
+A chapter may add ``accept(o, vals) -> bool``, its own rule for a good variant (checked after the
+blanks are proved). A chapter whose variants are few may define ``space(o)`` instead of relying on ``sample``: every
 valid set of leaves; seeds then walk a fixed shuffle of it, so consecutive seeds never repeat.
 
 Everything after this point (text, JSON, check, print, web) reads the :class:`Exercise` only.
@@ -285,6 +286,8 @@ def _choose_blanks(
                 raise _Reject
         if len(cells) > 2 and len({vals[c[0]][c[1]] for c in cells}) == 1:
             raise _Reject  # the answers are not all the same number
+        if hasattr(m, "accept") and not m.accept(o, vals):
+            raise _Reject  # the chapter's own rule (e.g. a gradient that reaches the input)
     if not prove_unique(graph, vals, cells):
         if strict:
             raise _Reject

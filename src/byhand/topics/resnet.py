@@ -5,8 +5,8 @@ matrix is drawn beside ``W2`` and ``X`` under ``A1``, so the residual pre-activa
 crossing: ``[W2 | I | b2]·[A1 ; X ; 1] = W2·A1 + I·X + b2 = f(X) + X``. The skip is the ``I``.
 
 Levels: one block; the same block with and without the skip, side by side on the same numbers
-(what the "+" changes); the gradient through a block, which arrives at the "+" and goes both
-ways — down the skip unchanged and back through f — and adds up at X.
+(what the "+" changes); the gradient back through two blocks, which arrives at each "+" and goes
+both ways — down the skip unchanged and back through f — and adds up at the block's input.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ OPTIONS = {
         "forward; compare (with and without the skip); backward (the gradient)",
         choices=("forward", "compare", "backward"),
     ),
-    "blocks": Option(1, 1, 1, "residual blocks in a row", lo=1, hi=3),
+    "blocks": Option(1, 1, 2, "residual blocks in a row", lo=1, hi=3),
     "width": Option(3, 3, 2, "features (the skip needs X and f(X) of one size)", lo=2, hi=5),
     "batch": Option(1, 2, 1, "samples", lo=1, hi=3),
 }
@@ -95,6 +95,15 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
                 break
         out["Y"] = Tensor(prev.shape, [a - b for a, b in zip(prev.data, e)])
     return out
+
+
+def accept(o: dict[str, Any], vals: dict[str, Tensor]) -> bool:
+    """Backward: the gradient must reach the input (else the skip has nothing to show), and
+    something must come down the skip of the last block."""
+    if o["mode"] != "backward":
+        return True
+    last = 2 * o["blocks"]
+    return any(vals["dX"].data) and any(vals[f"dZ{last}"].data)
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
