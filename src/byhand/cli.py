@@ -55,21 +55,7 @@ def write_output(text: str, out: str | None) -> None:
     if out is None or out == "-":
         click.echo(text)
         return
-    p = Path(out)
-    if p.is_dir():
-        raise ByHandError(f"output {out} is a folder; give a file name")
-    d = p.parent if str(p.parent) else Path(".")
-    if not d.exists():
-        raise ByHandError(f"output folder {d} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text if text.endswith("\n") else text + "\n")
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    click.echo(f"wrote {out}", err=True)
+    write_bytes((text if text.endswith("\n") else text + "\n").encode("utf-8"), out)
 
 
 def write_bytes(data: bytes, out: str) -> None:
