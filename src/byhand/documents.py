@@ -6,6 +6,7 @@ never imports a chapter.
 
     >>> pdf = worksheet(byhand.make("linear", seed=7))[0]                        # doctest: +SKIP
     >>> class_pdf, key_pdf = class_set(["linear", "relu"], students=30, seed=100)  # doctest: +SKIP
+    >>> sheets_pdf = roster_sheets([("Ada", exs_ada), ("", exs_extra)], title="Homework")  # doctest: +SKIP
     >>> book_pdf = book(chapters="1-5", per_chapter=6, paper="letter")           # doctest: +SKIP
 """
 
@@ -216,6 +217,67 @@ def class_set(
     if progress:
         progress(total, total)
     return class_pdf, key_pdf
+
+
+Roster = Sequence[tuple[str, Sequence[Exercise]]]
+"""A named class set: each student's name (empty for an anonymous copy) and their ready-made exercises."""
+
+
+def _roster_label(k: int, name: str) -> str:
+    return f"{k} · {name}" if name else str(k)
+
+
+def _check_roster(roster: Roster) -> None:
+    if not roster:
+        raise ByHandError("nothing to print: no students")
+    if len(roster) > MAX_STUDENTS:
+        raise ByHandError(f"{len(roster)} students is too many for one class set; use at most {MAX_STUDENTS}")
+    n = sum(len(exs) for _, exs in roster)
+    if n > MAX_EXERCISES:
+        raise ByHandError(f"{n} exercises is too many for one class set; use at most {MAX_EXERCISES}")
+    if any(not exs for _, exs in roster):
+        raise ByHandError("nothing to print: a student has no exercises")
+
+
+def roster_sheets(roster: Roster, *, title: str, paper: str = "a4", answer_strip: bool = False) -> bytes:
+    """The student PDF of a class set made elsewhere (e.g. a classroom assignment): student k of the
+    roster starts on a new page headed "Student k · NAME" (the name also in the item's ``name``)
+    with its exercises in the order given; no answers unless ``answer_strip``."""
+    _check_paper(paper)
+    _check_roster(roster)
+    items: list[dict[str, Any]] = []
+    for k, (name, exs) in enumerate(roster, start=1):
+        items.append({"kind": "student", "number": _roster_label(k, name), "name": name})
+        for i, ex in enumerate(exs, start=1):
+            items.append(_plan(ex, i, with_answers=answer_strip, chapter=chapter_label(ex.topic)))
+    plan = plan_document(items, paper=paper, answer_strip=answer_strip, key=False, title=title, footer=title)
+    return _render(plan)[0]
+
+
+def roster_key(roster: Roster, *, title: str, paper: str = "a4", solutions: bool = False, note: str | None = None) -> bytes:
+    """The answer key of :func:`roster_sheets`: per student (by the same label), each exercise's
+    identity and every badge's answer; with ``solutions``, each blank's worked step."""
+    _check_paper(paper)
+    _check_roster(roster)
+    key_rows: list[dict[str, Any]] = []
+    sol_items: list[dict[str, Any]] = []
+    for k, (name, exs) in enumerate(roster, start=1):
+        label = _roster_label(k, name)
+        entries = []
+        for i, ex in enumerate(exs, start=1):
+            row = {"first": i == 1, "student": label, "number": str(i), "title": ex.title, "identity": ex.identity}
+            key_rows.append({**row, "answers": _answers(ex)})
+            if solutions:
+                entries.append(_solutions_entry(str(i), ex))
+        if solutions:
+            sol_items.append({"kind": "heading", "level": 2, "text": f"Student {label}"})
+            sol_items.append({"kind": "solutions", "entries": entries})
+    key_items: list[dict[str, Any]] = [{"kind": "key-table", "rows": key_rows}]
+    if solutions:
+        key_items += [{"kind": "pagebreak"}, {"kind": "heading", "level": 1, "text": "Worked solutions"}, *sol_items]
+    footer = f"Answer key · {title}" + (f" · {note}" if note else "")
+    plan = plan_document(key_items, paper=paper, answer_strip=False, key=True, title=f"{title}: answers", footer=footer)
+    return _render(plan)[0]
 
 
 def _canonical(topics: Sequence[str], per_student: list[list[Exercise]]) -> list[str]:

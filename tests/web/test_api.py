@@ -421,3 +421,18 @@ def test_class_page_shows_code_students_and_assignments(classroom: dict[str, Any
     assert classroom["code"] in page and "Ada" in page and "Bo" in page and "Homework" in page and "Cy" not in page
     assert "class-name" in classroom["t"].get("/teacher").text
     assert classroom["t"].form("/teacher/classes", {"name": "   "}).status_code == 400
+
+
+def test_control_characters_long_emails_and_huge_ids(new_client: Any, classroom: dict[str, Any]) -> None:
+    """What PostgreSQL would refuse (NUL, text longer than its column, ids beyond 32 bits) is handled the same on SQLite."""
+    c = new_client()
+    r = c.form("/teacher/signup", {"name": "T", "email": "a" * 64 + "@" + "b" * 190, "password": "correct horse"})
+    assert r.status_code == 400
+    assert c.form("/teacher/login", {"email": "t\u0000@school.example", "password": "correct horse"}).status_code == 400
+    s = new_client()
+    assert join(s, classroom["code"], "Dee\u0000\u0007").status_code == 303
+    assert "Hello Dee." in s.get("/student").text
+    t = classroom["t"]
+    for big in (2**31, 2**62):
+        assert t.get(f"/teacher/assignments/{big}").status_code == 404
+        assert s.get(f"/student/a/{big}/0").status_code == 404

@@ -67,6 +67,8 @@ MAX_ANSWERS = 400
 MAX_ANSWER_LEN = 40
 MAX_ITEMS = 30
 MAX_SEED = 10**9
+MAX_ID = 2**31 - 1
+"""Row ids are 32-bit integers (PostgreSQL's ``integer``): a larger id in a URL is simply not found."""
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; base-uri 'none'; "
        "form-action 'self'; frame-ancestors 'none'; object-src 'none'")
 
@@ -287,8 +289,12 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "?"
 
 
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def clean_name(raw: str, most: int) -> str:
-    return re.sub(r"\s+", " ", raw).strip()[:most]
+    """One line of text: runs of whitespace as one space, no control characters (PostgreSQL refuses NUL)."""
+    return CONTROL.sub("", re.sub(r"\s+", " ", raw)).strip()[:most]
 
 
 async def join_page(request: Request) -> Response:
@@ -383,7 +389,7 @@ async def student_home(request: Request) -> Response:
 
 def _student_item(s: Session, request: Request) -> tuple[Student, Assignment, int]:
     st = current_student(s, request)
-    aid = int_param(request, "aid", 2**62)
+    aid = int_param(request, "aid", MAX_ID)
     k = int_param(request, "k", MAX_ITEMS)
     a = s.get(Assignment, aid)
     if a is None or a.class_id != st.class_id or k >= a.count:
@@ -546,7 +552,7 @@ async def student_check(request: Request) -> Response:
     sid = request.session.get("student")
     if not isinstance(sid, int):
         raise fail(401, "Join your class first (with your name and the class code).")
-    aid, k = int_param(request, "aid", 2**62), int_param(request, "k", MAX_ITEMS)
+    aid, k = int_param(request, "aid", MAX_ID), int_param(request, "k", MAX_ITEMS)
     engine, known = request.app.state.engine, request.app.state.known
     cid = known.student_class.get(sid)
     if cid is None:
@@ -610,7 +616,8 @@ async def student_leave(request: Request) -> Response:
 
 # -- teachers ----------------------------------------------------------------------------------
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
+EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,189}$")
+"""At most 254 characters, as the column holds; no control characters."""
 
 
 async def signup_page(request: Request) -> Response:
@@ -661,7 +668,7 @@ async def login(request: Request) -> Response:
     key = f"{client_ip(request)}|{email}"
     if request.app.state.login_limit.blocked(key):
         return render(request, "login.html", {"email": email, "error": "Too many failed logins. Wait ten minutes."}, 429)
-    t = await db(request, lambda s: s.scalar(select(Teacher).where(Teacher.email == email)))
+    t = await db(request, lambda s: s.scalar(select(Teacher).where(Teacher.email == email))) if EMAIL.match(email) else None
     ok = False
     if t is not None:
         ok = await run_in_threadpool(verify_password, pw, t.password_hash)
@@ -693,7 +700,7 @@ def current_teacher(s: Session, request: Request) -> Teacher:
 
 def own_class(s: Session, request: Request) -> Klass:
     t = current_teacher(s, request)
-    k = s.get(Klass, int_param(request, "cid", 2**62))
+    k = s.get(Klass, int_param(request, "cid", MAX_ID))
     if k is None or k.teacher_id != t.id:
         raise not_found()
     return k
@@ -701,7 +708,7 @@ def own_class(s: Session, request: Request) -> Klass:
 
 def own_assignment(s: Session, request: Request) -> Assignment:
     t = current_teacher(s, request)
-    a = s.get(Assignment, int_param(request, "aid", 2**62))
+    a = s.get(Assignment, int_param(request, "aid", MAX_ID))
     if a is None or a.klass.teacher_id != t.id:
         raise not_found()
     return a
@@ -859,6 +866,87 @@ async def gradebook_csv(request: Request) -> Response:
                     headers={"content-disposition": f'attachment; filename="byhand-{name}.csv"'})
 
 
+MAX_EXTRA = 200
+
+
+def extra_param(request: Request) -> int:
+    """``?extra=N``: anonymous copies to print besides the roster, 0 to 200."""
+    raw = request.query_params.get("extra", "").strip() or "0"
+    try:
+        n = int(raw)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= MAX_EXTRA:
+        raise fail(400, f"Extra copies must be a whole number from 0 to {MAX_EXTRA}.")
+    return n
+
+
+@dataclass(frozen=True)
+class PrintJob:
+    """What printing an assignment needs, read from the database: the roster and the seeding."""
+
+    title: str
+    class_name: str
+    salt: int
+    topics: tuple[str, ...]
+    level: str
+    count: int
+    students: tuple[tuple[int, str], ...]
+
+
+def print_roster(job: PrintJob, extra: int) -> list[tuple[str, list[byhand.Exercise]]]:
+    """Every student on the roster with exactly the exercises they get on screen, then ``extra`` anonymous copies."""
+    def ex(topic: str, seed: int) -> byhand.Exercise:
+        return sheets.made(topic, seed, job.level) or byhand.make(topic, seed=seed, level=job.level)
+
+    named = [(name, sheets.assignment_items(job.salt, job.topics, job.count, sid)) for sid, name in job.students]
+    taken = {it for _, items in named for it in items}
+    extras = sheets.extra_items(job.salt, job.topics, job.count, extra, taken)
+    return [(name, [ex(t, seed) for t, seed in items]) for name, items in [*named, *(("", e) for e in extras)]]
+
+
+def _print_pdf(job: PrintJob, extra: int, key: bool) -> bytes:
+    from byhand import documents
+
+    roster = print_roster(job, extra)
+    if key:
+        note = f"{job.class_name} · level {job.level}" + (f" · {extra} extra cop{'y' if extra == 1 else 'ies'}" if extra else "")
+        return documents.roster_key(roster, title=job.title, note=note)
+    return documents.roster_sheets(roster, title=job.title)
+
+
+async def _assignment_pdf(request: Request, key: bool) -> Response:
+    extra = extra_param(request)
+
+    def work(s: Session) -> PrintJob:
+        a = own_assignment(s, request)
+        return PrintJob(a.title, a.klass.name, a.salt, tuple(a.topics), a.level, a.count,
+                        tuple((st.id, st.name) for st in a.klass.students))
+
+    job = await db(request, work)
+    if not job.students and not extra:
+        raise fail(400, "Nobody has joined this class yet, so there is nobody to print for. Print extra copies instead.")
+    try:
+        pdf = await run_in_threadpool(_print_pdf, job, extra, key)
+    except ByHandError as e:
+        raise fail(400, f"This assignment could not be printed: {e}") from None
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", job.title)[:40] or "assignment"
+    return Response(pdf, media_type="application/pdf",
+                    headers={"content-disposition": f'attachment; filename="byhand-{name}-{"key" if key else "class"}.pdf"'})
+
+
+@_teacher_only
+async def assignment_print(request: Request) -> Response:
+    """The assignment on paper: one section per student with their own on-screen variants, no answers."""
+    return await _assignment_pdf(request, key=False)
+
+
+@_teacher_only
+async def assignment_key(request: Request) -> Response:
+    """The answer key of :func:`assignment_print` (with the same ``?extra=``)."""
+    return await _assignment_pdf(request, key=True)
+
+
 async def sheet_css(request: Request) -> Response:
     return Response(SHEET_CSS, media_type="text/css", headers={"cache-control": "public, max-age=3600"})
 
@@ -925,6 +1013,8 @@ def routes() -> Sequence[Route | Mount]:
         Route("/teacher/classes/{cid:int}/assignments", assignment_create, methods=["POST"]),
         Route("/teacher/assignments/{aid:int}", gradebook),
         Route("/teacher/assignments/{aid:int}/gradebook.csv", gradebook_csv),
+        Route("/teacher/assignments/{aid:int}/print.pdf", assignment_print),
+        Route("/teacher/assignments/{aid:int}/key.pdf", assignment_key),
         Mount("/static", StaticFiles(packages=[("byhand.web", "static")]), name="static"),
     ]
 

@@ -13,7 +13,7 @@ from typing import Any
 import platformdirs
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -68,11 +68,17 @@ def make_engine(db: str | None) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
+MIGRATION_LOCK = 0x6279_6861_6E64  # "byhand": the PostgreSQL advisory lock held while migrating
+
+
 def migrate(engine: Engine) -> None:
     """``alembic upgrade head`` with the scripts inside the package."""
     cfg = Config()
     cfg.set_main_option("script_location", "byhand.web:migrations")
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # servers starting together on one database: one migrates, the others wait, then find it done
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

@@ -57,6 +57,30 @@ def student_seed(salt: int, student_id: int, item: int) -> int:
     return int.from_bytes(h[:8], "big") % 1_000_000_000
 
 
+def assignment_items(salt: int, topics: tuple[str, ...] | list[str], count: int, student_id: int) -> list[tuple[str, int]]:
+    """A student's exercises of an assignment, as on screen: item k is chapter ``topics[k % len]``
+    with seed :func:`student_seed`."""
+    return [(topics[k % len(topics)], student_seed(salt, student_id, k)) for k in range(count)]
+
+
+def extra_items(salt: int, topics: tuple[str, ...] | list[str], count: int, n: int,
+                taken: set[tuple[str, int]]) -> list[list[tuple[str, int]]]:
+    """``n`` anonymous copies of an assignment, for students without a device: the per-student seeding
+    continued with ids −1, −2, … (a real student's id is never negative), skipping any copy that would
+    repeat an exercise in ``taken`` or in an earlier copy, so every copy is distinct. Always the same copies."""
+    seen = set(taken)
+    out: list[list[tuple[str, int]]] = []
+    pseudo = 0
+    while len(out) < n and pseudo < 100 * (n + 1):
+        pseudo += 1
+        items = assignment_items(salt, topics, count, -pseudo)
+        if any(it in seen for it in items):
+            continue
+        seen.update(items)
+        out.append(items)
+    return out
+
+
 def _parse(c: str) -> Cell:
     name, _, idx = c.partition(":")
     return (name, tuple(int(i) for i in idx.split(",")) if idx else ())
