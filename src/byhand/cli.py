@@ -247,19 +247,9 @@ def check(exercise: str, answers: str, fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def stress(topic: str, count: int, level: str, seed: int, sets: tuple[str, ...], fmt: str) -> None:
     """Make many variants: acceptance rate, value ranges, distinct variants, time."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
     opts = _options(sets)
     byhand.make(topic, seed=seed, level=level, **opts)  # fail fast on a bad topic or option
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        transient=True,
-        disable=not sys.stderr.isatty(),
-        console=None,
-    ) as bar:
+    with _progress_bar() as bar:
         task = bar.add_task(f"{topic} {level}", total=count)
         rep = byhand.stress(topic, n=count, level=level, seed0=seed, progress=lambda k: bar.update(task, completed=k), **opts)
     if fmt == "json":

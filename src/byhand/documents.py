@@ -128,10 +128,7 @@ def worksheet(
     exercises = [ex] if isinstance(ex, Exercise) else list(ex)
     if not exercises:
         raise ByHandError("nothing to print: no exercises")
-    items = [
-        _plan(e, i + 1, key=key, with_answers=answer_strip, chapter=chapter_label(e.topic))
-        for i, e in enumerate(exercises)
-    ]
+    items = [_plan(e, i + 1, key=key, with_answers=answer_strip, chapter=chapter_label(e.topic)) for i, e in enumerate(exercises)]
     title = exercises[0].title if len(exercises) == 1 else "byhand worksheet"
     footer = f"byhand · {exercises[0].identity}" if len(exercises) == 1 else "byhand worksheet"
     plan = plan_document(items, paper=paper, answer_strip=answer_strip, key=key, title=title, footer=footer, name_line=True)
@@ -141,8 +138,9 @@ def worksheet(
 # -- a class set ------------------------------------------------------------------------------
 
 
-def class_exercises(topics: Sequence[str], students: int, seed: int, level: str, progress: Progress | None = None,
-                    total: int | None = None) -> list[list[Exercise]]:
+def class_exercises(
+    topics: Sequence[str], students: int, seed: int, level: str, progress: Progress | None = None, total: int | None = None
+) -> list[list[Exercise]]:
     """Student k (1 … students) gets every topic with seed ``seed + k``: a unique variant each."""
     if not topics:
         raise ByHandError("name at least one chapter, e.g. byhand sheet linear relu")
@@ -187,28 +185,16 @@ def class_set(
         title = " · ".join(names[t].title.split(" — ")[0] if t in names else t for t in _canonical(topics, per_student))
     chapters = {e.topic: chapter_label(e.topic) for e in per_student[0]}
     items: list[dict[str, Any]] = []
-    key_rows: list[dict[str, Any]] = []
-    sol_items: list[dict[str, Any]] = []
     for k, exs in enumerate(per_student, start=1):
         items.append({"kind": "student", "number": k})
-        entries = []
         for i, ex in enumerate(exs, start=1):
             items.append(_plan(ex, i, with_answers=answer_strip, chapter=chapters.get(ex.topic)))
-            row = {"first": i == 1, "student": k, "number": str(i), "title": ex.title, "identity": ex.identity}
-            key_rows.append({**row, "answers": _answers(ex)})
-            if solutions:
-                entries.append(_solutions_entry(str(i), ex))
-        if solutions:
-            sol_items.append({"kind": "heading", "level": 2, "text": f"Student {k}"})
-            sol_items.append({"kind": "solutions", "entries": entries})
     footer = title
     class_plan = plan_document(items, paper=paper, answer_strip=answer_strip, key=False, title=title, footer=footer)
     class_pdf = _render(class_plan)[0]
     if progress:
         progress(total - 1, total)
-    key_items: list[dict[str, Any]] = [{"kind": "key-table", "rows": key_rows}]
-    if solutions:
-        key_items += [{"kind": "pagebreak"}, {"kind": "heading", "level": 1, "text": "Worked solutions"}, *sol_items]
+    key_items = _key_items([(k, exs) for k, exs in enumerate(per_student, start=1)], solutions)
     seeds = f"seeds {seed + 1}–{seed + students}, level {level}"
     key_plan = plan_document(
         key_items, paper=paper, answer_strip=False, key=True, title=f"{title}: answers", footer=f"Answer key · {title} · {seeds}"
@@ -217,6 +203,34 @@ def class_set(
     if progress:
         progress(total, total)
     return class_pdf, key_pdf
+
+
+def _key_items(students: Sequence[tuple[int | str, Sequence[Exercise]]], solutions: bool) -> list[dict[str, Any]]:
+    """A key: one table row per student's exercise (identity, badge → answer), then with
+    ``solutions`` each student's worked steps."""
+    rows: list[dict[str, Any]] = []
+    sol_items: list[dict[str, Any]] = []
+    for label, exs in students:
+        entries = []
+        for i, ex in enumerate(exs, start=1):
+            rows.append(
+                {
+                    "first": i == 1,
+                    "student": label,
+                    "number": str(i),
+                    "title": ex.title,
+                    "identity": ex.identity,
+                    "answers": _answers(ex),
+                }
+            )
+            if solutions:
+                entries.append(_solutions_entry(str(i), ex))
+        if solutions:
+            sol_items += [{"kind": "heading", "level": 2, "text": f"Student {label}"}, {"kind": "solutions", "entries": entries}]
+    items: list[dict[str, Any]] = [{"kind": "key-table", "rows": rows}]
+    if solutions:
+        items += [{"kind": "pagebreak"}, {"kind": "heading", "level": 1, "text": "Worked solutions"}, *sol_items]
+    return items
 
 
 Roster = Sequence[tuple[str, Sequence[Exercise]]]
@@ -259,22 +273,7 @@ def roster_key(roster: Roster, *, title: str, paper: str = "a4", solutions: bool
     identity and every badge's answer; with ``solutions``, each blank's worked step."""
     _check_paper(paper)
     _check_roster(roster)
-    key_rows: list[dict[str, Any]] = []
-    sol_items: list[dict[str, Any]] = []
-    for k, (name, exs) in enumerate(roster, start=1):
-        label = _roster_label(k, name)
-        entries = []
-        for i, ex in enumerate(exs, start=1):
-            row = {"first": i == 1, "student": label, "number": str(i), "title": ex.title, "identity": ex.identity}
-            key_rows.append({**row, "answers": _answers(ex)})
-            if solutions:
-                entries.append(_solutions_entry(str(i), ex))
-        if solutions:
-            sol_items.append({"kind": "heading", "level": 2, "text": f"Student {label}"})
-            sol_items.append({"kind": "solutions", "entries": entries})
-    key_items: list[dict[str, Any]] = [{"kind": "key-table", "rows": key_rows}]
-    if solutions:
-        key_items += [{"kind": "pagebreak"}, {"kind": "heading", "level": 1, "text": "Worked solutions"}, *sol_items]
+    key_items = _key_items([(_roster_label(k, name), exs) for k, (name, exs) in enumerate(roster, start=1)], solutions)
     footer = f"Answer key · {title}" + (f" · {note}" if note else "")
     plan = plan_document(key_items, paper=paper, answer_strip=False, key=True, title=f"{title}: answers", footer=footer)
     return _render(plan)[0]
@@ -372,9 +371,7 @@ def book(
             items.append({"kind": "pagebreak"})
             items.append({"kind": "solutions", "title": f"Worked solutions, chapter {t.chapter}", "entries": entries})
     n_ex = len(chosen) * per_chapter
-    span = (
-        f"chapters {chosen[0].chapter}–{chosen[-1].chapter}" if len(chosen) > 1 else f"chapter {chosen[0].chapter}"
-    )
+    span = f"chapters {chosen[0].chapter}–{chosen[-1].chapter}" if len(chosen) > 1 else f"chapter {chosen[0].chapter}"
     head: list[dict[str, Any]] = [
         {
             "kind": "title-page",
