@@ -37,7 +37,7 @@ def pdf_text(pdf: bytes) -> str:
 
 
 def tokens(text: str) -> Counter[str]:
-    text = re.sub(r"page \d+ of \d+", "", text)
+    text = re.sub(r"page \d+ of \d+|Exercise \d+, continued", "", text)
     return Counter(re.findall(r"-?\d+(?:/\d+)?", text))
 
 

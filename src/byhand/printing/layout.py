@@ -35,13 +35,24 @@ GAP = 0.4  # gutter between an operand and the result it crosses into (holds the
 SIDE_GAP = 0.12  # space on each side of an activation's symbol column
 SYMBOL_W = 0.75  # width of an activation's symbol column
 INFIX_W = 0.8  # width of an infix symbol ("+", "=") in a generic row
-BAND_GAP = 1.0  # vertical space between two independent bands of blocks
+BAND_GAP = 1.6  # vertical space between two bands of blocks (room for a name below one and above the next)
+BAND_CUT = 0.2  # items closer than this (a block and its name) stay on one page
 LABEL_H = 0.5  # height reserved for a tensor's name
 LABEL_PAD = 0.16  # distance between a block and its name (clears badges and double borders)
 LABEL_CHAR_W = 0.19  # rough width of one label character (labels are short: W1, ∂L/∂Z1)
 SHELF_GAP = 0.7  # space between tensors standing side by side on a shelf
 SHELF_MIN_W = 10.0  # a shelf may be this wide even when the rest of the drawing is narrower
 WIDE_CELL = 1.6  # cell width for tensors holding fractions or decimals (room for handwriting)
+
+# --- readability floors (by-hand-conventions.md, "Readable at print size") -------------------
+#: The smallest cell side the printer may use: digits at 0.4 × pitch stay ≥ 10 pt, a blank's bold
+#: box (pitch less its inset) stays ≥ 8 mm.
+MIN_PITCH_MM = 9.4
+#: Text width of a portrait page (A4 180 mm; Letter is wider) in cells at the floor pitch: the plan
+#: wraps onto a new band (a layer boundary) rather than grow wider than this.
+PAGE_WIDTH = 19.0
+#: The tallest a band may grow (cells): with the exercise's header it still fits on one page.
+MAX_BAND_H = 19.0
 
 CROSSING_OPS = frozenset({"dot", "matmul", "linear"})
 #: Ops that join blocks: ``[W | I]·[A ; X]`` is drawn with the parts, not the joined copies.
@@ -231,14 +242,17 @@ class Plan:
 class _Planner:
     """Walks the ops in order and places each one's tensors (see the module docstring)."""
 
-    def __init__(self, exercise: dict[str, Any], shelf_width: float = SHELF_MIN_W) -> None:
+    def __init__(self, exercise: dict[str, Any], shelf_width: float = SHELF_MIN_W,
+                 max_width: float = PAGE_WIDTH) -> None:
         self.ex = exercise
-        self.shelf_width = shelf_width
+        self.max_width = max_width
+        self.shelf_width = min(shelf_width, max_width)
         self.tensors: dict[str, dict[str, Any]] = exercise["tensors"]
         self.plan = Plan()
         self.current: dict[str, Block] = {}  # where each tensor was drawn last
         self.style = self._styles()
         self.depth = self._activation_depths()
+        self.band_top = 0.0
         self.shelf: tuple[float, float, float] | None = None  # (next x, top, bottom of the plan) of the open shelf
         self.parts, self.alias = self._stacked_crossings()
         self.cell_w = self._cell_widths()
@@ -409,6 +423,17 @@ class _Planner:
                                   "kind": kind, "text": text, "attrs": attrs or {}})
         self.plan.obstacles.append(rect)
 
+    def _new_band(self) -> float:
+        """Top of a new band under everything drawn so far."""
+        self.band_top = self.plan.next_band_top()
+        return self.band_top
+
+    def fits(self, rects: list[Rect]) -> bool:
+        """Free of everything drawn so far, inside the page width and no taller than a page
+        (else: a new band, which a page may break before)."""
+        return self.plan.free(rects) and all(
+            r.right <= self.max_width + 1e-6 and r.bottom - self.band_top <= MAX_BAND_H for r in rects)
+
     # -- ops --
 
     def run(self) -> Plan:
@@ -473,12 +498,12 @@ class _Planner:
         placed = self.current.get(top)
         if placed is not None and (placed.rows, placed.cols) == (k, n):
             blocks = arrange(placed.x, placed.y)
-            if self.plan.free([b.rect for b in blocks]):
+            if self.fits([b.rect for b in blocks]):
                 self._commit(*blocks)
                 self._crossing_arrows(blocks[0])
                 return
         # a new band: the right operand (a first drawing, or a copy) on top
-        ty = self.plan.next_band_top()
+        ty = self._new_band()
         top_block = self._block(top, left_w + GAP, ty, top_shape, ("left", "above"))
         blocks = arrange(top_block.x, top_block.y)
         self._commit(top_block, *blocks)
@@ -519,11 +544,11 @@ class _Planner:
         placed = self.current.get(tparts[0])
         if placed is not None and (placed.rows, placed.cols) == tshapes[0][:2]:
             blocks = arrange(placed.x, placed.y, skip_first=True)
-            if self.plan.free([b.rect for b in blocks]):
+            if self.fits([b.rect for b in blocks]):
                 self._commit(*blocks)
                 self._crossing_arrows(blocks[0])
                 return
-        blocks = arrange(left_w + GAP, self.plan.next_band_top(), skip_first=False)
+        blocks = arrange(left_w + GAP, self._new_band(), skip_first=False)
         self._commit(*blocks)
         self._crossing_arrows(blocks[0])
 
@@ -543,8 +568,8 @@ class _Planner:
         if placed is None:
             placed = self._standalone(src)
         blocks = self._side_blocks(op, placed)
-        if not self.plan.free([b for b, _ in blocks]):
-            copy = self._block(src, 0.0, self.plan.next_band_top(),
+        if not self.fits([b for b, _ in blocks]):
+            copy = self._block(src, 0.0, self._new_band(),
                                (placed.rows, placed.cols, placed.orient), ("left", "above"))
             self._commit(copy)
             placed, blocks = copy, self._side_blocks(op, copy)
@@ -568,38 +593,51 @@ class _Planner:
     def _row(self, op: dict[str, Any]) -> None:
         """Any other op, in its own band: ``in0 ∘ in1 … = out`` (inputs may be copies).
 
-        An op without inputs (``grad``) just shows its output; its name says what it is."""
-        if not op["in"]:
-            self._standalone(op["out"])
+        An op without inputs (``grad``) just shows its output; its name says what it is.  A stack
+        shows only its result (its cells are the parts, one after the other).  A row wider than
+        the page wraps: it goes on under itself, indented."""
+        if not op["in"] or op["op"] == "stack":
+            self._standalone(op["out"], shape_as="row" if op["op"] == "stack" else "col")
             return
-        y = self.plan.next_band_top()
+        y = self._new_band()
         x = 0.0
+        line_bottom = y + 1.0
         symbol = INFIX_SYMBOLS.get(op["op"], ",")
-        if op["op"] not in INFIX_SYMBOLS:  # name the op, e.g. "half_sse ( Ŷ , Y ) ="
-            rect = Rect(x, y, INFIX_W + LABEL_CHAR_W * len(op["op"]), 1)
-            self._symbol(rect, "text", op["op"] + " (")
-            x = rect.right
+
+        def put(w: float, h: float) -> tuple[float, float]:
+            """Where the next item of width ``w`` goes (a new line when the page is full)."""
+            nonlocal x, y, line_bottom
+            if x > 0 and x + w > self.max_width:
+                x, y = INFIX_W, line_bottom + LABEL_H * 2 + LABEL_PAD * 2
+            at = (x, y)
+            x += w
+            line_bottom = max(line_bottom, y + h)
+            return at
+
+        if op["op"] not in INFIX_SYMBOLS:  # name the op, e.g. "f ( Ŷ , Y ) ="
+            w = INFIX_W + LABEL_CHAR_W * len(op["op"])
+            self._symbol(Rect(*put(w, 1), w, 1), "text", op["op"] + " (")
         for i, name in enumerate(op["in"]):
             if i:
-                rect = Rect(x, y, INFIX_W, 1)
-                self._symbol(rect, "text", symbol)
-                x = rect.right
-            block = self._block(name, x, y, self._display_shape(name, "col"), ("above", "below"))
-            self._commit(block)
-            x = block.rect.right
+                self._symbol(Rect(*put(INFIX_W, 1), INFIX_W, 1), "text", symbol)
+            shape = self._display_shape(name, "col")
+            bx, by = put(shape[1] * self.cell_w[name], shape[0])
+            self._commit(self._block(name, bx, by, shape, ("above", "below")))
         if op["op"] not in INFIX_SYMBOLS:
-            rect = Rect(x, y, INFIX_W / 2, 1)
-            self._symbol(rect, "text", ")")
-            x = rect.right
-        rect = Rect(x, y, INFIX_W, 1)
-        self._symbol(rect, "text", "=")
-        out = self._block(op["out"], rect.right, y, self._display_shape(op["out"], "col"),
-                          ("above", "below"))
-        self._commit(out)
+            self._symbol(Rect(*put(INFIX_W / 2, 1), INFIX_W / 2, 1), "text", ")")
+        out_shape = self._display_shape(op["out"], "col")
+        w = out_shape[1] * self.cell_w[op["out"]]
+        if x + INFIX_W + w > self.max_width:
+            x = self.max_width  # "= out" stays together on the next line
+        self._symbol(Rect(*put(INFIX_W, 1), INFIX_W, 1), "text", "=")
+        bx, by = put(w, out_shape[0])
+        self._commit(self._block(op["out"], bx, by, out_shape, ("above", "below")))
 
-    def _standalone(self, name: str) -> Block:
+    def _standalone(self, name: str, shape_as: str = "col") -> Block:
         """A tensor on its own (a gradient, an orphan): side by side on a shelf, a new shelf when full."""
-        shape = self._display_shape(name, "col")
+        shape = self._display_shape(name, shape_as)
+        if shape[1] * self.cell_w[name] > self.max_width:
+            shape = self._display_shape(name, "col")
         text = display_label(name, self.tensors[name].get("label"))
         span = max(shape[1] * self.cell_w[name], 0.15 + LABEL_CHAR_W * len(text))
         limit = max(max((o.right for o in self.plan.obstacles), default=0.0), self.shelf_width)
@@ -607,7 +645,7 @@ class _Planner:
         if s is not None and s[2] == self.plan.bottom() and s[0] + span <= limit:
             x, y = s[0], s[1]
         else:
-            x, y = 0.0, self.plan.next_band_top()
+            x, y = 0.0, self._new_band()
         block = self._block(name, x, y, shape, ("above", "below", "left"))
         self._commit(block)
         self.shelf = (x + span + SHELF_GAP, y, self.plan.bottom())
@@ -630,6 +668,18 @@ class _Planner:
             self.plan.obstacles.append(rect)
             self.plan.labels.append({"x": rect.x, "y": rect.y, "w": rect.w, "h": rect.h,
                                      "side": side, "text": text})
+
+
+def bands(rects: list[Rect]) -> list[dict[str, float]]:
+    """The horizontal strips of a drawing: no item crosses the line between two of them, so a page
+    may break there (at a layer boundary).  Each ``{"y": top, "h": height}``, top to bottom."""
+    out: list[list[float]] = []
+    for r in sorted(rects, key=lambda r: r.y):
+        if out and r.y < out[-1][1] + BAND_CUT:
+            out[-1][1] = max(out[-1][1], r.bottom)
+        else:
+            out.append([r.y, r.bottom])
+    return [{"y": y0, "h": y1 - y0} for y0, y1 in out]
 
 
 def cell_key(tensor: str, index: tuple[int, ...] | list[int]) -> str:
@@ -813,7 +863,8 @@ def validate(exercise: dict[str, Any]) -> None:
 
 def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = False,
                   with_answers: bool = True, chapter: str | None = None,
-                  diagram: str | None = None, shelf_width: float = SHELF_MIN_W) -> dict[str, Any]:
+                  diagram: str | None = None, shelf_width: float = SHELF_MIN_W,
+                  max_width: float = PAGE_WIDTH) -> dict[str, Any]:
     """Print plan of one exercise (JSON-able).
 
     ``key`` fills the blanks with their answers and crosses out ReLU's negatives;
@@ -822,10 +873,13 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
     grid (the whiteboard diagram of :func:`byhand.render.diagram.diagram_svg`), scaled to fit.
     ``shelf_width`` is how wide (in cells) a shelf of standalone tensors (gradients) may grow when
     the rest of the drawing is narrower: wider for a 16:9 slide than for a portrait page.
+    ``max_width`` (cells) is the widest the drawing may grow: at the floor pitch it fills the
+    page's text width; a staircase that would grow wider goes on in a new band below.
+    The plan's ``bands`` are the horizontal strips between which a page may break.
     """
     validate(exercise)
     precision = int(exercise.get("precision", 3))
-    planner = _Planner(exercise, shelf_width)
+    planner = _Planner(exercise, shelf_width, max_width)
     plan = planner.run()
     joined = planner.joined()
     tensors = exercise["tensors"]
@@ -881,6 +935,7 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
 
     styles_used = {b["style"] for b in blocks_out}
     ident = identity(exercise)
+    minutes = exercise.get("minutes")
     return {
         "kind": "exercise",
         "number": str(number),
@@ -897,7 +952,9 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
                      else _formula(op, label) for op in exercise["ops"] if op["out"] not in joined],
         "legend": [{"style": s, "text": LEGEND_TEXT[s]} for s in STYLES
                    if s in styles_used and s in LEGEND_TEXT],
+        "minutes": minutes if isinstance(minutes, (int, float)) and not isinstance(minutes, bool) else None,
         "canvas": {"width": width, "height": height},
+        "bands": bands([Rect(r.x - min_x, r.y - min_y, r.w, r.h) for r in items]),
         "blocks": blocks_out,
         "labels": [shifted(lbl) for lbl in plan.labels],
         "symbols": [shifted(s) for s in plan.symbols],
