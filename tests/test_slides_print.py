@@ -14,7 +14,7 @@ import byhand
 from byhand import documents
 from byhand.cli import main
 from byhand.printing.layout import cell_key
-from byhand.printing.slides import plan_deck
+from byhand.printing.slides import SLIDE_PITCH_MM, SLIDE_WINDOW, plan_deck
 from byhand.slides import frames
 
 pytestmark = pytest.mark.filterwarnings("ignore::byhand.printing.errors.PrintWarning")
@@ -66,11 +66,19 @@ def test_frame_k_reveals_exactly_steps_1_to_k(bp: byhand.Exercise) -> None:
                 assert (state in "ng") == (key in last), (k, key)
 
 
-def test_pdf_text_of_each_frame_adds_exactly_its_step(bp: byhand.Exercise) -> None:
+@pytest.fixture(scope="module")
+def small() -> byhand.Exercise:
+    """A network whose whole grid fits one frame at the projector pitch (no window)."""
+    return byhand.make("mlp", seed=1, level="easy")
+
+
+def test_pdf_text_of_each_frame_adds_exactly_its_step(small: byhand.Exercise) -> None:
     """Between frames k−1 and k the page text gains exactly the new value(s) (and the crossed-out input),
     besides the arithmetic and the counter."""
+    bp = small
     fs = frames(bp, "cell")
     plan = plan_deck(bp.to_dict(), [f.to_json() for f in fs])
+    assert all(f["view"] is None for f in plan["frames"])
     text = pages(documents.slides(bp)[0])
     blocks = plan["exercise"]["blocks"]
 
@@ -96,6 +104,39 @@ def test_pdf_text_of_each_frame_adds_exactly_its_step(bp: byhand.Exercise) -> No
         want.update(extra(k))
         want.subtract(extra(k - 1))
         assert +got == +want and -got == -want, (k, plan["frames"][k]["lines"])
+
+
+def pf_new(f: object) -> list[str]:
+    return list(f.to_json()["new"])  # type: ignore[attr-defined]
+
+
+def test_a_large_grid_is_shown_through_a_window_that_follows_the_step(bp: byhand.Exercise) -> None:
+    """Frames of a grid larger than the frame show a window at the projector pitch (digits ≥ 24 px)
+    holding the step's new cell; only the cells in the window are drawn."""
+    fs = frames(bp, "cell")
+    plan = plan_deck(bp.to_dict(), [f.to_json() for f in fs])
+    canvas = plan["exercise"]["canvas"]
+    assert canvas["width"] > SLIDE_WINDOW[0] or canvas["height"] > SLIDE_WINDOW[1]
+    first: dict[str, tuple[float, float, float]] = {}
+    for b in plan["exercise"]["blocks"]:
+        for c in b["cells"]:
+            if b["tensor"]:
+                first.setdefault(cell_key(b["tensor"], c["i"]), (b["x"] + c["c"] * b["cw"], b["y"] + c["r"], b["cw"]))
+    text = pages(documents.slides(bp)[0])
+    for f, pf, page in zip(fs, plan["frames"], text):
+        if f.kind != "step":
+            continue
+        view = pf["view"]
+        assert view is not None and (view["w"], view["h"]) == SLIDE_WINDOW
+        for k in pf_new(f):
+            x, y, w = first[k]
+            assert view["x"] <= x and x + w <= view["x"] + view["w"] + 1e-6, (f.k, k)
+            assert view["y"] <= y and y + 1 <= view["y"] + view["h"] + 1e-6, (f.k, k)
+    # a window holds far fewer numbers than the whole grid
+    step = next(i for i, f in enumerate(fs) if f.kind == "step")
+    assert sum(tokens(text[step]).values()) < sum(tokens(text[-1]).values())
+    # the pitch is the projector floor: 0.4 × pitch ≥ 24 px at 1280 px per 841.89 pt
+    assert 0.4 * SLIDE_PITCH_MM / 25.4 * 72 * 1280 / 841.89 >= 24
 
 
 def test_last_frame_holds_the_key(bp: byhand.Exercise) -> None:

@@ -69,7 +69,7 @@ ROLES = ("input", "weight", "bias", "computed", "target", "grad", "loss")
 #: Roles the printer has no style of its own for, drawn like one it has; unknown roles print as computed.
 ROLE_STYLE = {"given": "input"}
 #: Display styles the template knows; ``activation`` and ``ones`` are print-only styles.
-STYLES = ("input", "weight", "bias", "ones", "computed", "activation", "target", "grad", "loss")
+STYLES = ("input", "weight", "bias", "ones", "computed", "activation", "target", "grad", "loss", "gate")
 #: How each style is explained in the legend (the words carry the meaning, not the colour).
 #: Plain white blocks (weights, computed) need no legend entry.
 LEGEND_TEXT = {
@@ -80,6 +80,7 @@ LEGEND_TEXT = {
     "target": "target (dotted)",
     "grad": "gradient (dashed)",
     "loss": "loss (thick)",
+    "gate": "ReLU gate: 1 passes, 0 blocks (dash-dotted)",
 }
 
 
@@ -199,6 +200,8 @@ class Block:
     style: str
     label_prefs: tuple[str, ...] = ()
     depth: int = 0  # activation depth (deeper layers print darker green)
+    label: str | None = None  # the name printed beside it when not the tensor's own (``A1ᵀ``)
+    gate: tuple[str, Any] | None = None  # a ReLU gate: (the pre-activation Z, the slope where Z ≤ 0)
 
     @property
     def rect(self) -> Rect:
@@ -211,7 +214,7 @@ class Block:
 
 def _index(orient: str, r: int, c: int) -> tuple[int, ...]:
     """Tensor index shown in display cell (r, c) of a block drawn as ``orient``."""
-    return {"matrix": (r, c), "col": (r,), "row": (c,), "scalar": ()}[orient]
+    return {"matrix": (r, c), "matrixT": (c, r), "col": (r,), "row": (c,), "scalar": ()}[orient]
 
 
 @dataclass
@@ -438,10 +441,14 @@ class _Planner:
 
     def run(self) -> Plan:
         joined = self.joined()
+        grads = {op["attrs"]["wrt"]: op["out"] for op in self.ex["ops"]
+                 if op["op"] == "grad" and isinstance((op.get("attrs") or {}).get("wrt"), str)}
         for op in self.ex["ops"]:
             name = op["op"]
             if name in STACK_OPS and op["out"] in joined:
                 continue  # drawn as its parts where it is used
+            if name == "grad":
+                continue  # the backward pass is drawn after the forward one (below)
             try:
                 if op["out"] in self.parts:
                     self._stacked_crossing(op)
@@ -455,6 +462,10 @@ class _Planner:
                 if name not in CROSSING_OPS and name not in SIDE_OPS:
                     raise
                 self._row(op)  # shapes that do not cross as expected: the generic row still prints it
+        self._backward(grads)
+        for op in self.ex["ops"]:  # gradients the backward crossings did not draw: on a shelf
+            if op["op"] == "grad" and op["out"] not in self.current:
+                self._standalone(op["out"])
         for name in self.tensors:  # a tensor no op mentions is still printed
             if name not in self.current and name not in joined:
                 self._standalone(name)
@@ -552,14 +563,16 @@ class _Planner:
         self._commit(*blocks)
         self._crossing_arrows(blocks[0])
 
-    def _crossing_arrows(self, result: Block) -> None:
-        """→ into each result row from the left, ↓ into each result column from the top."""
+    def _crossing_arrows(self, result: Block, extra: list[Block] | None = None) -> None:
+        """→ into each result row from the left, ↓ into each result column from the top (also
+        into the columns of ``extra`` results of the same crossing, e.g. db beside dW)."""
         for r in range(result.rows):
             self.plan.arrows.append({"x": result.x - GAP, "y": result.y + r, "w": GAP, "h": 1,
                                      "dir": "right"})
-        for c in range(result.cols):
-            self.plan.arrows.append({"x": result.x + c * result.cw, "y": result.y - GAP,
-                                     "w": result.cw, "h": GAP, "dir": "down"})
+        for block in [result, *(extra or [])]:
+            for c in range(block.cols):
+                self.plan.arrows.append({"x": block.x + c * block.cw, "y": block.y - GAP,
+                                         "w": block.cw, "h": GAP, "dir": "down"})
 
     def _side(self, op: dict[str, Any]) -> None:
         """Unary op: ``input | symbol | output`` on the same rows."""
@@ -651,13 +664,171 @@ class _Planner:
         self.shelf = (x + span + SHELF_GAP, y, self.plan.bottom())
         return block
 
+    # -- the backward pass: every gradient cell at a crossing (backward-layout.md) --
+
+    def _backward(self, grads: dict[str, str]) -> None:
+        """Draw the gradients the way the forward pass is drawn, layer by layer from the loss:
+
+        * the loss's gradient as ``P − Y = dZ`` (softmax + cross-entropy) or ``Ŷ − Y = dŶ``;
+        * per linear layer ``Z = W·A + b``: ``[dW | db] = dZ · [Aᵀ | 1]`` as one crossing (dZ on
+          the left, Aᵀ drawn as its own block on top with the forward's 1s as a column, so db
+          falls out of the same crossing), and beside it ``dA = Wᵀ · dZ`` (Wᵀ on the left);
+        * per ReLU ``A = ReLU(Z)``: ``dZ = dA ⊙ [Z > 0]``, the gate a block of 1/0 beside dA.
+
+        Transposes and the gate are display copies of values the exercise holds (A, W, the sign
+        of Z); nothing is computed that the engine did not.  Gradients of ops with no rule here
+        (a joined block's) stay on the shelf."""
+        if not grads:
+            return
+        ops = [op for op in self.ex["ops"] if op["op"] != "grad"]
+        made_by = {op["out"]: op for op in ops}
+        for op in ops:
+            if op["op"] not in ("half_sse", "cross_entropy"):
+                continue
+            pred, target = op["in"][0], op["in"][1]
+            src = made_by.get(pred)
+            if op["op"] == "cross_entropy" and src is not None and src["op"] == "softmax" \
+                    and src["in"][0] in grads and src["in"][0] not in self.current:
+                self._difference(pred, target, grads[src["in"][0]])
+            elif pred in grads and grads[pred] not in self.current:
+                self._difference(pred, target, grads[pred])
+        for op in reversed(ops):
+            try:
+                if op["op"] == "linear" and op["out"] not in self.parts:
+                    self._backward_linear(op, grads)
+                elif op["op"] in CROSS_OUT_OPS:
+                    self._backward_gate(op, grads)
+            except ExerciseFormatError:
+                continue  # shapes that do not cross as expected: the shelf still prints them
+
+    def _difference(self, pred: str, target: str, out: str) -> None:
+        """``pred − Y = out`` in a band of its own: the gradient the backward pass starts from."""
+        shapes = [self._display_shape(t, "col") for t in (pred, target)]
+        out_shape = self._fit_shape(out, shapes[0][0], shapes[0][1])
+        y = self._new_band()
+        x = 0.0
+        for i, (name, shape) in enumerate(zip((pred, target), shapes)):
+            if i:
+                self._symbol(Rect(x, y, INFIX_W, 1), "text", "−")
+                x += INFIX_W
+            b = self._block(name, x, y, shape, ("above", "below"))
+            self._commit(b)
+            x = b.rect.right
+        self._symbol(Rect(x, y, INFIX_W, 1), "text", "=")
+        self._commit(self._block(out, x + INFIX_W, y, out_shape, ("above", "below")))
+
+    def _backward_linear(self, op: dict[str, Any], grads: dict[str, str]) -> None:
+        w, b, a = op["in"]
+        dz = grads.get(op["out"])
+        dw, db, da = grads.get(w), grads.get(b), grads.get(a)
+        if dz is None or dw is None or dw in self.current:
+            return
+        m, n, z_orient = self._display_shape(dz, "col")
+        k, n_a, a_orient = self._display_shape(a, "col")
+        if n_a != n:
+            raise ExerciseFormatError("the layer's input and its gradient do not line up")
+        dw_shape = self._fit_shape(dw, m, k)
+        db_shape = self._fit_shape(db, m, 1) if db is not None and db not in self.current else None
+        at_orient = {"matrix": "matrixT", "col": "row"}.get(a_orient)
+        if at_orient is None:
+            raise ExerciseFormatError("no transpose to draw")
+        cw_w = max(self.cell_w[a], self.cell_w[dw])
+        cw_b = self.cell_w[db] if db_shape is not None and db is not None else 0.0
+        cw_z = self.cell_w[dz]
+
+        # [dW | db] = dZ · [Aᵀ | 1]
+        y0 = self._new_band()
+        tx = n * cw_z + GAP
+        ry = y0 + n + GAP
+        a_label = display_label(a, None) + "ᵀ"
+        blocks = [
+            Block(dw, tx, ry, m, k, cw_w, dw_shape[2], self.style[dw], ("below", "right")),
+            self._block(dz, 0.0, ry, (m, n, z_orient), ("left", "below", "above")),
+            Block(a, tx, y0, n, k, cw_w, at_orient, self.style[a], ("above", "left"),
+                  self.depth.get(a, 0), label=a_label),
+        ]
+        if db_shape is not None and db is not None:
+            blocks.append(Block(None, tx + k * cw_w, y0, n, 1, cw_b, "col", "ones"))
+            blocks.append(Block(db, tx + k * cw_w, ry, m, 1, cw_b, db_shape[2], self.style[db],
+                                ("below", "right")))
+        self._commit(*blocks)
+        self._crossing_arrows(blocks[0], extra=blocks[4:5])
+
+        if da is None or da in self.current:
+            return
+        # dA = Wᵀ · dZ, beside it (or in a band of its own when the page is full)
+        w_rows, w_cols, w_orient = self._display_shape(w, "row")
+        if w_orient != "matrix" or (w_rows, w_cols) != (m, k):
+            raise ExerciseFormatError("no transpose of W to draw")
+        da_shape = self._fit_shape(da, k, n)
+        cw_wt = self.cell_w[w]
+        cw_da = max(self.cell_w[da], cw_z)
+
+        def arrange(x: float, y: float) -> list[Block]:
+            tx2 = x + m * cw_wt + GAP
+            ry2 = y + m + GAP
+            return [
+                Block(da, tx2, ry2, k, n, cw_da, da_shape[2], self.style[da], ("below", "right", "left")),
+                Block(dz, tx2, y, m, n, cw_da, z_orient, self.style[dz], ("above", "right")),
+                Block(w, x, ry2, k, m, cw_wt, "matrixT", self.style[w], ("left", "above", "below"),
+                      label=display_label(w, None) + "ᵀ"),
+            ]
+
+        right = max(bl.rect.right for bl in blocks) + SHELF_GAP + LABEL_CHAR_W * 4
+        placed = arrange(right, y0)
+        if not self.fits([bl.rect for bl in placed]):
+            placed = arrange(0.0, self._new_band())
+        self._commit(*placed)
+        self._crossing_arrows(placed[0])
+
+    def _backward_gate(self, op: dict[str, Any], grads: dict[str, str]) -> None:
+        """``dZ = dA ⊙ [Z > 0]``: dA, the gate (1 where Z > 0, else 0 or the slope), then dZ."""
+        z, act = op["in"][0], op["out"]
+        da, dz = grads.get(act), grads.get(z)
+        if da is None or dz is None or dz in self.current:
+            return
+        src = self.current.get(da)
+        if src is None:
+            return
+        alpha = (op.get("attrs") or {}).get("alpha", "1/10") if op["op"] == "leaky_relu" else 0
+        rows, cols, orient = src.rows, src.cols, src.orient
+        dz_shape = self._fit_shape(dz, rows, cols)
+
+        def arrange(x0: float, y: float) -> list[tuple[str, Rect]]:
+            x = x0 + SIDE_GAP
+            items = [("times", Rect(x, y, INFIX_W, 1))]
+            x += INFIX_W
+            items.append(("gate", Rect(x, y, cols * 1.0, rows)))
+            x += cols * 1.0
+            items.append(("eq", Rect(x, y, INFIX_W, 1)))
+            x += INFIX_W
+            items.append(("out", Rect(x, y, cols * self.cell_w[dz], rows)))
+            return items
+
+        items = arrange(src.rect.right + LABEL_CHAR_W * 4, src.y)
+        if not self.fits([r for _, r in items]):
+            copy = self._block(da, 0.0, self._new_band(), (rows, cols, orient), ("left", "above"))
+            self._commit(copy)
+            src = copy
+            items = arrange(src.rect.right, src.y)
+        pos = dict(items)
+        self._symbol(pos["times"], "text", "⊙")
+        gate_label = f"[{display_label(z, None)} > 0]"
+        self._commit(Block(None, pos["gate"].x, pos["gate"].y, rows, cols, 1.0, orient, "gate",
+                           ("above", "below"), label=gate_label, gate=(z, alpha)))
+        self._symbol(pos["eq"], "text", "=")
+        self._commit(self._block(dz, pos["out"].x, pos["out"].y, dz_shape, ("above", "right", "below")))
+
     # -- labels, placed after every block so they never push blocks around --
 
     def _place_labels(self) -> None:
         for block in self.plan.blocks:
-            if block.tensor is None:
+            if block.label is not None:
+                text = block.label
+            elif block.tensor is None:
                 continue
-            text = display_label(block.tensor, self.tensors[block.tensor].get("label"))
+            else:
+                text = display_label(block.tensor, self.tensors[block.tensor].get("label"))
             width = 0.15 + LABEL_CHAR_W * len(text)
             candidates = [_label_rect(block, side, width) for side in block.label_prefs]
             chosen = next(((s, r) for s, r in candidates if self.plan.free([r])), None)
@@ -907,7 +1078,14 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
         for r in range(b.rows):
             for c in range(b.cols):
                 cell: dict[str, Any] = {"r": r, "c": c}
-                if b.tensor is None:
+                if b.gate is not None:  # ReLU's gate: 1 where Z > 0, else 0 (or the slope)
+                    z, alpha = b.gate
+                    index = b.index_of(r, c)
+                    if key or (z, index) not in badge_of:  # the sign of a hidden Z is not given away
+                        positive = not _is_negative(_at(tensors[z]["values"], index)) and \
+                            _at(tensors[z]["values"], index) not in (0, "0")
+                        cell["v"] = value_atom(1 if positive else alpha, precision)
+                elif b.tensor is None:
                     cell["v"] = {"k": "int", "s": "1"}
                 else:
                     index = b.index_of(r, c)
@@ -919,13 +1097,14 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
                             cell["v"] = answer_of[badge]
                     else:
                         cell["v"] = value_atom(_at(tensors[b.tensor]["values"], index), precision)
-                    src = crossed_from.get(b.tensor)
+                    src = crossed_from.get(b.tensor) if b.label is None else None
                     if key and src is not None:
                         before = _at(tensors[src]["values"], index)
                         if _is_negative(before):
                             cell["struck"] = value_atom(before, precision)
                 cells.append(cell)
         blocks_out.append({
+            "label": b.label,
             "tensor": b.tensor, "x": b.x - min_x, "y": b.y - min_y, "rows": b.rows,
             "cols": b.cols, "cw": b.cw, "style": b.style, "depth": b.depth, "cells": cells,
         })

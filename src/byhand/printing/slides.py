@@ -25,8 +25,14 @@ from byhand.printing.layout import cell_key, plan_exercise
 SLIDES_FORMAT = "byhand-slides/1"
 #: One 1280×720 frame: the 16:9 page is 841.89 pt wide.
 PROJECTOR_PPI = 1280 / (841.89 / 72)
+#: The grid's cell side on a frame: digits at 0.4 × pitch are ≥ 24 px on a 1280×720 projector.
+SLIDE_PITCH_MM = 14.2
+#: The part of a frame the grid may use beside the step's panel, in cells at SLIDE_PITCH_MM
+#: (188 mm × 141 mm of the 16:9 page): a larger grid is shown through a window of this size that
+#: follows the cells in use.
+SLIDE_WINDOW = (13.2, 9.9)
 #: How wide (in cells) a shelf of gradients may grow on a slide.
-SLIDE_SHELF_WIDTH = 22.0
+SLIDE_SHELF_WIDTH = SLIDE_WINDOW[0]
 
 
 def frame_states(ex_plan: dict[str, Any], frame: dict[str, Any], given: set[str],
@@ -60,6 +66,33 @@ def frame_states(ex_plan: dict[str, Any], frame: dict[str, Any], given: set[str]
     return out
 
 
+def viewport(ex_plan: dict[str, Any], new: list[str], uses: list[str]) -> dict[str, float] | None:
+    """The window (in cells) a step frame shows: all of the grid when it fits the frame at the
+    projector pitch, else a SLIDE_WINDOW-sized part of it around the step's new cells (the active
+    layer), kept inside the grid.  A crossing's operands lie above and to the left of its result,
+    so the new cells sit right of and below the window's centre.  None: the whole grid fits."""
+    ww, wh = SLIDE_WINDOW
+    cw, ch = ex_plan["canvas"]["width"], ex_plan["canvas"]["height"]
+    if cw <= ww and ch <= wh:
+        return None
+    copies: dict[str, str] = ex_plan.get("copies", {})
+    where: dict[str, tuple[float, float, float]] = {}  # a cell's first drawing (not a later copy)
+    for b in ex_plan["blocks"]:
+        if b["tensor"]:
+            for c in b["cells"]:
+                where.setdefault(cell_key(b["tensor"], c["i"]), (b["x"] + c["c"] * b["cw"], b["y"] + c["r"], b["cw"]))
+    focus = [where[k] for k in (copies.get(k, k) for k in (new or uses)) if k in where]
+    if not focus:
+        return {"x": 0.0, "y": 0.0, "w": ww, "h": wh}
+    x0 = min(x for x, _, _ in focus)
+    x1 = max(x + w for x, _, w in focus)
+    y0 = min(y for _, y, _ in focus)
+    y1 = max(y + 1 for _, y, _ in focus)
+    x = min(max((x0 + x1) / 2 - 0.6 * ww, 0.0), max(cw - ww, 0.0))
+    y = min(max((y0 + y1) / 2 - 0.65 * wh, 0.0), max(ch - wh, 0.0))
+    return {"x": x, "y": y, "w": ww, "h": wh}
+
+
 def plan_deck(exercise: dict[str, Any], frames: list[dict[str, Any]], *,
               group: str = "cell") -> dict[str, Any]:
     """The print plan of a lecture deck: the exercise's grid once, then every frame's states.
@@ -69,7 +102,8 @@ def plan_deck(exercise: dict[str, Any], frames: list[dict[str, Any]], *,
     if not frames:
         raise PrintError("a deck needs at least one frame")
     # landscape: let the shelves of gradients grow wider than the forward staircase
-    ex_plan = plan_exercise(exercise, "", key=True, with_answers=False, shelf_width=SLIDE_SHELF_WIDTH)
+    ex_plan = plan_exercise(exercise, "", key=True, with_answers=False, shelf_width=SLIDE_SHELF_WIDTH,
+                            max_width=SLIDE_WINDOW[0])
     for b in ex_plan["blocks"]:  # the whiteboard has no numbered boxes: only values, as they come
         for cell in b["cells"]:
             cell.pop("badge", None)
@@ -88,6 +122,7 @@ def plan_deck(exercise: dict[str, Any], frames: list[dict[str, Any]], *,
             "kind": f["kind"], "k": f["k"], "n": f["n"], "phase": f.get("phase", "forward"),
             "text": f.get("text", ""), "lines": lines,
             "states": frame_states(ex_plan, f, given, grads),
+            "view": viewport(ex_plan, f["new"], f["uses"]) if f["kind"] == "step" else None,
         })
     return {
         "format": SLIDES_FORMAT,
