@@ -123,7 +123,7 @@ def test_a_large_grid_is_shown_through_a_window_that_follows_the_step(bp: byhand
             if b["tensor"]:
                 first.setdefault(cell_key(b["tensor"], c["i"]), (b["x"] + c["c"] * b["cw"], b["y"] + c["r"], b["cw"]))
     text = pages(documents.slides(bp)[0])
-    for f, pf, page in zip(fs, plan["frames"], text):
+    for f, pf in zip(fs, plan["frames"]):
         if f.kind != "step":
             continue
         view = pf["view"]
