@@ -79,7 +79,8 @@ class Sheet:
     nodes: list[Node]
     leaves: dict[str, Shape]
     instructions: str
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # maths names where the name is not enough (Ŷ)
+    notes: dict[str, str] = field(default_factory=dict)  # what a tensor is, in words ("no skip")
     roles: dict[str, str] = field(default_factory=dict)
     bound: int = 20  # the largest |value| a student may have to write
 
@@ -192,7 +193,7 @@ def make(
     stats = stats if stats is not None else _sampling.Stats()
     if values is not None:
         leaves = _teacher_values(sheet, values)
-        graph = Graph(sheet.nodes, {k: v.shape for k, v in leaves.items()}, sheet.roles, sheet.labels)
+        graph = Graph(sheet.nodes, {k: v.shape for k, v in leaves.items()}, sheet.roles, sheet.labels, sheet.notes)
         vals = graph.evaluate(leaves)
         cells = _choose_blanks(m, graph, o, vals, rng, strict=False)
     else:
@@ -241,7 +242,7 @@ def _graph(name: str, o: dict[str, Any], sheet: Sheet) -> Graph:
     if g is None:
         if len(_GRAPHS) > 512:
             _GRAPHS.clear()
-        g = _GRAPHS[key] = Graph(sheet.nodes, sheet.leaves, sheet.roles, sheet.labels)
+        g = _GRAPHS[key] = Graph(sheet.nodes, sheet.leaves, sheet.roles, sheet.labels, sheet.notes)
     return g
 
 

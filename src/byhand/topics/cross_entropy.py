@@ -34,7 +34,6 @@ def build(o: dict[str, Any]) -> Sheet:
         nodes,
         {"Z": (n, s), "Y": (n, s)},
         "Softmax each column (base 3), then the gradient of the loss: ∂L/∂Z = P − Y.",
-        labels={"dZ": "∂L/∂Z"},
         roles={"Z": "input"},
         bound=1,
     )
