@@ -34,6 +34,7 @@ from typing import Any
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 SUP = str.maketrans("0123456789abcdefghijklmnoprstuvwxyz", "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ")
 MINUS = "\u2212"
+_OPEN, _CLOSE = "\x01", "\x02"  # marks around names while a formula is cut into pieces
 TIMES = "·"  # numbers, and the crossing of a matrix product
 HADAMARD = "⊙"  # tensors, cell by cell
 TRANSPOSED = "ᵀ"
@@ -61,11 +62,12 @@ def base_name(name: str) -> str:
 
 def composite(label: str) -> bool:
     """Does the label need brackets when it is a factor (``w + dw`` in ``(w + dw)·x``)?"""
-    if label.startswith("[") and label.endswith("]") and label.count("[") == 1:
+    bare = label.replace(_OPEN, "").replace(_CLOSE, "")
+    if bare.startswith("[") and bare.endswith("]") and bare.count("[") == 1:
         return False
-    if label.startswith("(") and label.endswith(")") and label.count("(") == 1:
+    if bare.startswith("(") and bare.endswith(")") and bare.count("(") == 1:
         return False
-    return any(s in label for s in (" + ", f" {MINUS} ", " - ", " ⊙ ", " / ", " = ", ", "))
+    return " " in label.replace(_OPEN, "").replace(_CLOSE, "")
 
 
 def factor(label: str) -> str:
@@ -73,8 +75,9 @@ def factor(label: str) -> str:
 
 
 def transposed(label: str) -> str:
-    if label.endswith(TRANSPOSED):
-        return label[: -len(TRANSPOSED)]
+    bare = label.replace(_OPEN, "").replace(_CLOSE, "")
+    if bare.endswith(TRANSPOSED):
+        return bare[: -len(TRANSPOSED)]
     return factor(label) + TRANSPOSED
 
 
@@ -161,10 +164,13 @@ class Names:
         return base_name(name)
 
     def grad_label(self, of: str, wrt: str) -> str:
-        lo, lw = self.label(of), self.label(wrt)
+        lo, lw = _bare(self.label(of), keep_spaces=True), _bare(self.label(wrt), keep_spaces=True)
         if lo == "L":
-            return "d" + (lw if not composite(lw) and " " not in lw else factor(lw))
-        return f"∂{lo}/∂{lw}"
+            return self._mark("d" + factor(lw))
+        return self._mark(f"∂{lo}/∂{lw}")
+
+    def _mark(self, s: str) -> str:
+        return s
 
     def note(self, name: str) -> str:
         return self.notes.get(name, "")
@@ -189,7 +195,7 @@ class Names:
         """``lhs = rhs``; when the output's name is the formula itself (``w·x``), just that."""
         lhs = self.label(o.out)
         rhs = self.rhs(o)
-        if lhs == rhs or lhs.replace(" ", "") == rhs.replace(" ", ""):
+        if _bare(lhs) == _bare(rhs):
             return rhs
         return f"{lhs} = {rhs}"
 
@@ -252,6 +258,11 @@ class Names:
         if not parts:
             return f"{lhs} = 0"
         return f"{lhs} = " + " + ".join(parts)
+
+
+def _bare(s: str, keep_spaces: bool = False) -> str:
+    s = s.replace(_OPEN, "").replace(_CLOSE, "")
+    return s if keep_spaces else s.replace(" ", "")
 
 
 def _from_dict(ex: Mapping[str, Any]) -> Names:
@@ -552,6 +563,49 @@ def op_written(exercise: Any, op: Mapping[str, Any] | Any) -> str:
     return n.written(o)
 
 
+class _MarkedNames(Names):
+    """Names whose every tensor name is marked, so a written op can be cut into pieces."""
+
+    def label(self, name: str) -> str:
+        return _OPEN + super().label(name) + _CLOSE
+
+    def _mark(self, s: str) -> str:
+        return _OPEN + s + _CLOSE
+
+
+def op_pieces(exercise: Any, op: Mapping[str, Any] | Any) -> list[dict[str, str]]:
+    """:func:`op_written` cut into pieces for a painter that sets names apart (italic):
+    ``[{"t": "name", "s": "Z₁"}, {"t": "text", "s": " = "}, {"t": "name", "s": "W₁"}, …]``.
+    The pieces joined give exactly :func:`op_written`."""
+    n = names(exercise)
+    marked = _MarkedNames(n.ops, n.shapes, n.given_labels, n.notes)
+    text = op_written(marked, op)
+    pieces: list[dict[str, str]] = []
+    depth = 0
+    buf = ""
+
+    def flush(kind: str) -> None:
+        nonlocal buf
+        if buf:
+            if pieces and pieces[-1]["t"] == kind:
+                pieces[-1]["s"] += buf
+            else:
+                pieces.append({"t": kind, "s": buf})
+        buf = ""
+
+    for ch in text:
+        if ch == _OPEN:
+            flush("name" if depth else "text")
+            depth += 1
+        elif ch == _CLOSE:
+            flush("name" if depth else "text")
+            depth -= 1
+        else:
+            buf += ch
+    flush("name" if depth else "text")
+    return pieces
+
+
 def _as_op(op: Any) -> _Op:
     if isinstance(op, Mapping):
         return _Op(str(op.get("op")), tuple(op.get("in") or ()), str(op.get("out")), dict(op.get("attrs") or {}))
@@ -587,6 +641,7 @@ __all__ = [
     "tensor_caption",
     "cell_label",
     "op_written",
+    "op_pieces",
     "op_words",
     "namer",
     "default_cell",

@@ -26,6 +26,7 @@ from typing import Any
 
 import segno
 
+from byhand.notation import op_pieces, tensor_caption
 from byhand.printing.errors import ExerciseFormatError
 
 PLAN_FORMAT = "byhand-print-plan/1"
@@ -600,7 +601,7 @@ class _Planner:
     def _standalone(self, name: str) -> Block:
         """A tensor on its own (a gradient, an orphan): side by side on a shelf, a new shelf when full."""
         shape = self._display_shape(name, "col")
-        text = display_label(name, self.tensors[name].get("label"))
+        text = tensor_caption(self.ex, name)
         span = max(shape[1] * self.cell_w[name], 0.15 + LABEL_CHAR_W * len(text))
         limit = max(max((o.right for o in self.plan.obstacles), default=0.0), self.shelf_width)
         s = self.shelf
@@ -619,7 +620,7 @@ class _Planner:
         for block in self.plan.blocks:
             if block.tensor is None:
                 continue
-            text = display_label(block.tensor, self.tensors[block.tensor].get("label"))
+            text = tensor_caption(self.ex, block.tensor)
             width = 0.15 + LABEL_CHAR_W * len(text)
             candidates = [_label_rect(block, side, width) for side in block.label_prefs]
             chosen = next(((s, r) for s, r in candidates if self.plan.free([r])), None)
@@ -829,7 +830,6 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
     plan = planner.run()
     joined = planner.joined()
     tensors = exercise["tensors"]
-    label = {name: name for name in tensors}  # formulas name tensors by key; block labels explain them
 
     badge_of: dict[tuple[str, tuple[int, ...]], int] = {}
     answer_of: dict[int, dict[str, Any]] = {}
@@ -893,8 +893,7 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
         "generator": exercise.get("generator", ""),
         "identity": ident,
         "qr_svg": qr_svg(ident),
-        "formulas": [_joined_formula(op, *planner.parts[op["out"]]) if op["out"] in planner.parts
-                     else _formula(op, label) for op in exercise["ops"] if op["out"] not in joined],
+        "formulas": [op_pieces(exercise, op) for op in exercise["ops"] if op["out"] not in joined],
         "legend": [{"style": s, "text": LEGEND_TEXT[s]} for s in STYLES
                    if s in styles_used and s in LEGEND_TEXT],
         "canvas": {"width": width, "height": height},

@@ -227,8 +227,23 @@ def make(
         seed=seed,
         level=level,
         options=non_default,
-        instructions=sheet.instructions,
+        instructions=sheet.instructions + _hidden_givens(graph, cells),
     )
+
+
+def _hidden_givens(graph: Graph, cells: list[Cell]) -> str:
+    """Name each hidden given (an inverse problem) and where it is found: the instructions say
+    what the sheet asks, so a student never takes a missing input for a misprint."""
+    from byhand.notation import names
+
+    nm = names(graph)
+    out = []
+    for c in cells:
+        if c[0] in graph.leaves:
+            users = [graph.forward_nodes[k].out for k in graph.consumers.get(c[0], [])]
+            where = f": find it from {', '.join(nm.label(u) for u in users)}" if users else ""
+            out.append(f" {nm.cell(c[0], c[1])} is hidden{where}.")
+    return "".join(out)
 
 
 _GRAPHS: dict[tuple[str, tuple[tuple[str, Any], ...]], Graph] = {}
