@@ -26,6 +26,7 @@ from typing import Any
 
 import segno
 
+from byhand.notation import log_name, op_pieces, op_words, tensor_caption, tensor_label, transposed
 from byhand.printing.errors import ExerciseFormatError
 
 PLAN_FORMAT = "byhand-print-plan/1"
@@ -627,17 +628,30 @@ class _Planner:
             line_bottom = max(line_bottom, y + h)
             return at
 
-        if op["op"] not in INFIX_SYMBOLS:  # name the op, e.g. "f ( Ŷ , Y ) ="
-            w = INFIX_W + LABEL_CHAR_W * len(op["op"])
-            self._symbol(Rect(*put(w, 1), w, 1), "text", op["op"] + " (")
+        attrs = op.get("attrs") or {}
+        # the op written the method's way around its operands: "½ Σ (" Ŷ " − " Y ")²" = L
+        if op["op"] == "half_sse":
+            head, seps, tail = "½ Σ (", ["−"], ")²"
+        elif op["op"] == "cross_entropy":
+            head, seps, tail = f"−Σ {log_name(attrs.get('base', 'e'))}(", [")·"], ""
+        elif op["op"] in INFIX_SYMBOLS:
+            head, seps, tail = "", [symbol], ""
+        else:
+            head, seps, tail = op_words(op["op"]) + " (", [","], ")"
+        if head:
+            w = INFIX_W + LABEL_CHAR_W * len(head)
+            self._symbol(Rect(*put(w, 1), w, 1), "text", head)
         for i, name in enumerate(op["in"]):
             if i:
-                self._symbol(Rect(*put(INFIX_W, 1), INFIX_W, 1), "text", symbol)
+                sep = seps[min(i - 1, len(seps) - 1)]
+                w = INFIX_W + LABEL_CHAR_W * max(len(sep) - 1, 0)
+                self._symbol(Rect(*put(w, 1), w, 1), "text", sep)
             shape = self._display_shape(name, "col")
             bx, by = put(shape[1] * self.cell_w[name], shape[0])
             self._commit(self._block(name, bx, by, shape, ("above", "below")))
-        if op["op"] not in INFIX_SYMBOLS:
-            self._symbol(Rect(*put(INFIX_W / 2, 1), INFIX_W / 2, 1), "text", ")")
+        if tail:
+            w = INFIX_W / 2 + LABEL_CHAR_W * (len(tail) - 1)
+            self._symbol(Rect(*put(w, 1), w, 1), "text", tail)
         out_shape = self._display_shape(op["out"], "col")
         w = out_shape[1] * self.cell_w[op["out"]]
         if x + INFIX_W + w > self.max_width:
@@ -651,11 +665,12 @@ class _Planner:
         shape = self._display_shape(name, shape_as)
         if shape[1] * self.cell_w[name] > self.max_width:
             shape = self._display_shape(name, "col")
-        text = display_label(name, self.tensors[name].get("label"))
+        text = tensor_caption(self.ex, name)
         span = max(shape[1] * self.cell_w[name], 0.15 + LABEL_CHAR_W * len(text))
         limit = max(max((o.right for o in self.plan.obstacles), default=0.0), self.shelf_width)
         s = self.shelf
-        if s is not None and s[2] == self.plan.bottom() and s[0] + span <= limit:
+        if s is not None and s[2] == self.plan.bottom() and s[0] + span <= limit \
+                and self.plan.free([Rect(s[0], s[1], span, shape[0])]):
             x, y = s[0], s[1]
         else:
             x, y = 0.0, self._new_band()
@@ -740,7 +755,7 @@ class _Planner:
         y0 = self._new_band()
         tx = n * cw_z + GAP
         ry = y0 + n + GAP
-        a_label = display_label(a, None) + "ᵀ"
+        a_label = transposed(tensor_label(self.ex, a))
         blocks = [
             Block(dw, tx, ry, m, k, cw_w, dw_shape[2], self.style[dw], ("below", "right")),
             self._block(dz, 0.0, ry, (m, n, z_orient), ("left", "below", "above")),
@@ -771,7 +786,7 @@ class _Planner:
                 Block(da, tx2, ry2, k, n, cw_da, da_shape[2], self.style[da], ("below", "right", "left")),
                 Block(dz, tx2, y, m, n, cw_da, z_orient, self.style[dz], ("above", "right")),
                 Block(w, x, ry2, k, m, cw_wt, "matrixT", self.style[w], ("left", "above", "below"),
-                      label=display_label(w, None) + "ᵀ"),
+                      label=transposed(tensor_label(self.ex, w))),
             ]
 
         right = max(bl.rect.right for bl in blocks) + SHELF_GAP + LABEL_CHAR_W * 4
@@ -813,7 +828,7 @@ class _Planner:
             items = arrange(src.rect.right, src.y)
         pos = dict(items)
         self._symbol(pos["times"], "text", "⊙")
-        gate_label = f"[{display_label(z, None)} > 0]"
+        gate_label = f"[{tensor_label(self.ex, z)} > 0]"
         self._commit(Block(None, pos["gate"].x, pos["gate"].y, rows, cols, 1.0, orient, "gate",
                            ("above", "below"), label=gate_label, gate=(z, alpha)))
         self._symbol(pos["eq"], "text", "=")
@@ -828,7 +843,7 @@ class _Planner:
             elif block.tensor is None:
                 continue
             else:
-                text = display_label(block.tensor, self.tensors[block.tensor].get("label"))
+                text = tensor_caption(self.ex, block.tensor)
             width = 0.15 + LABEL_CHAR_W * len(text)
             candidates = [_label_rect(block, side, width) for side in block.label_prefs]
             chosen = next(((s, r) for s, r in candidates if self.plan.free([r])), None)
@@ -856,16 +871,6 @@ def bands(rects: list[Rect]) -> list[dict[str, float]]:
 def cell_key(tensor: str, index: tuple[int, ...] | list[int]) -> str:
     """A cell as one string, ``"W1:0,2"`` (a scalar: ``"L:"``), as lecture frames name cells."""
     return f"{tensor}:{','.join(map(str, index))}"
-
-
-def display_label(name: str, label: str | None) -> str:
-    """What a block is called on the sheet: its name, or ``name = label`` when the label
-    describes it (``Z = W·X + b``); a label that already starts with the name or holds ``=`` as is."""
-    if not label or label == name:
-        return name
-    if label.startswith(name) or "=" in label:
-        return label
-    return f"{name} = {label}"
 
 
 def _label_rect(block: Block, side: str, width: float) -> tuple[str, Rect]:
@@ -897,78 +902,6 @@ def _is_int_text(v: Any) -> bool:
 
 
 # --- formulas (the same graph that computed the numbers names them) ---------------------------
-
-
-def _joined_formula(op: dict[str, Any], lparts: list[str], tparts: list[str]) -> list[dict[str, str]]:
-    """``Z2 = W2·A1 + I·X + b2``: a crossing of joined blocks, written with its parts."""
-    out: list[dict[str, str]] = [{"t": "name", "s": op["out"]}, {"t": "text", "s": " = "}]
-    for i, (lp, tp) in enumerate(zip(lparts, tparts)):
-        if i:
-            out.append({"t": "text", "s": " + "})
-        out += [{"t": "name", "s": lp}, {"t": "text", "s": "·"}, {"t": "name", "s": tp}]
-    if op["op"] == "linear":
-        out += [{"t": "text", "s": " + "}, {"t": "name", "s": op["in"][1]}]
-    return out
-
-
-def _formula(op: dict[str, Any], label: dict[str, str]) -> list[dict[str, str]]:
-    """One op as a list of pieces: ``{"t": "name", "s": "W1"}`` (a tensor name),
-    ``{"t": "text", "s": " = "}``, ``{"t": "pow", "s": "3", "e": "z"}`` (a power) or
-    ``{"t": "sub", "s": "LeakyReLU", "e": "1/10"}`` (a subscript)."""
-    name = op["op"]
-    ins = [label[t] for t in op["in"]]
-    out = label[op["out"]]
-    attrs = op.get("attrs") or {}
-
-    def n(s: str) -> dict[str, str]:
-        return {"t": "name", "s": s}
-
-    def t(s: str) -> dict[str, str]:
-        return {"t": "text", "s": s}
-
-    head = [n(out), t(" = ")]
-    if name == "linear":
-        w, b, x = ins
-        return head + [n(w), t("·"), n(x), t(" + "), n(b)]
-    if name in ("matmul", "dot"):
-        return head + [n(ins[0]), t("·"), n(ins[1])]
-    if name in INFIX_SYMBOLS:
-        return head + [n(ins[0]), t(f" {INFIX_SYMBOLS[name]} "), n(ins[1])]
-    if name == "relu":
-        return head + [t("ReLU("), n(ins[0]), t(")")]
-    if name == "leaky_relu":
-        alpha = value_atom(attrs.get("alpha", "1/10"), 3)["s"]
-        return head + [{"t": "sub", "s": "LeakyReLU", "e": alpha}, t("("), n(ins[0]), t(")")]
-    if name == "sigmoid":
-        return head + [t("σ("), n(ins[0]), t(")")]
-    if name == "softmax":
-        base = str(attrs.get("base", "e"))
-        note = [t("   (per column")]
-        if base != "e":
-            note += [t("; "), {"t": "pow", "s": base, "e": "z"}, t(" instead of "),
-                     {"t": "pow", "s": "e", "e": "z"}]
-        return head + [t("softmax("), n(ins[0]), t(")")] + note + [t(")")]
-    if name == "transpose":
-        return head + [n(ins[0]), {"t": "pow", "s": "", "e": "T"}]
-    if name == "sum":
-        return head + [t("Σ "), n(ins[0])]
-    if name == "half_sse":
-        return head + [t("½ Σ ("), n(ins[0]), t(" − "), n(ins[1]), t(")²")]
-    if name == "cross_entropy":
-        return head + [t("−Σ "), n(ins[1]), t(" · log "), n(ins[0])]
-    if name == "grad":
-        return [n(out), t(" = ∂"), n(label.get(attrs.get("of", ""), "L")), t("/∂"),
-                n(label.get(attrs.get("wrt", ""), "T"))]
-    return head + [t(f"{name}(")] + _join([n(s) for s in ins], t(", ")) + [t(")")]
-
-
-def _join(items: list[dict[str, str]], sep: dict[str, str]) -> list[dict[str, str]]:
-    out: list[dict[str, str]] = []
-    for i, item in enumerate(items):
-        if i:
-            out.append(sep)
-        out.append(item)
-    return out
 
 
 # --- identity ----------------------------------------------------------------------------------
@@ -1054,7 +987,6 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
     plan = planner.run()
     joined = planner.joined()
     tensors = exercise["tensors"]
-    label = {name: name for name in tensors}  # formulas name tensors by key; block labels explain them
 
     badge_of: dict[tuple[str, tuple[int, ...]], int] = {}
     answer_of: dict[int, dict[str, Any]] = {}
@@ -1127,8 +1059,7 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
         "generator": exercise.get("generator", ""),
         "identity": ident,
         "qr_svg": qr_svg(ident),
-        "formulas": [_joined_formula(op, *planner.parts[op["out"]]) if op["out"] in planner.parts
-                     else _formula(op, label) for op in exercise["ops"] if op["out"] not in joined],
+        "formulas": [op_pieces(exercise, op) for op in exercise["ops"] if op["out"] not in joined],
         "legend": [{"style": s, "text": LEGEND_TEXT[s]} for s in STYLES
                    if s in styles_used and s in LEGEND_TEXT],
         "minutes": minutes if isinstance(minutes, (int, float)) and not isinstance(minutes, bool) else None,
