@@ -26,7 +26,7 @@ from typing import Any
 
 import segno
 
-from byhand.notation import op_pieces, tensor_caption
+from byhand.notation import op_pieces, row_words, tensor_caption
 from byhand.printing.errors import ExerciseFormatError
 
 PLAN_FORMAT = "byhand-print-plan/1"
@@ -575,25 +575,17 @@ class _Planner:
             return
         y = self.plan.next_band_top()
         x = 0.0
-        symbol = INFIX_SYMBOLS.get(op["op"], ",")
-        if op["op"] not in INFIX_SYMBOLS:  # name the op, e.g. "half_sse ( Ŷ , Y ) ="
-            rect = Rect(x, y, INFIX_W + LABEL_CHAR_W * len(op["op"]), 1)
-            self._symbol(rect, "text", op["op"] + " (")
-            x = rect.right
+        words = row_words(self.ex, op)  # the method's words between the blocks: "½ Σ (" Ŷ "−" Y ")² ="
         for i, name in enumerate(op["in"]):
-            if i:
-                rect = Rect(x, y, INFIX_W, 1)
-                self._symbol(rect, "text", symbol)
+            if words[i]:
+                rect = Rect(x, y, max(INFIX_W, 0.15 + LABEL_CHAR_W * len(words[i])), 1)
+                self._symbol(rect, "text", words[i])
                 x = rect.right
             block = self._block(name, x, y, self._display_shape(name, "col"), ("above", "below"))
             self._commit(block)
             x = block.rect.right
-        if op["op"] not in INFIX_SYMBOLS:
-            rect = Rect(x, y, INFIX_W / 2, 1)
-            self._symbol(rect, "text", ")")
-            x = rect.right
-        rect = Rect(x, y, INFIX_W, 1)
-        self._symbol(rect, "text", "=")
+        rect = Rect(x, y, max(INFIX_W, 0.15 + LABEL_CHAR_W * len(words[-1])), 1)
+        self._symbol(rect, "text", words[-1])
         out = self._block(op["out"], rect.right, y, self._display_shape(op["out"], "col"),
                           ("above", "below"))
         self._commit(out)
