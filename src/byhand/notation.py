@@ -606,6 +606,40 @@ def op_pieces(exercise: Any, op: Mapping[str, Any] | Any) -> list[dict[str, str]
     return pieces
 
 
+def row_words(exercise: Any, op: Mapping[str, Any] | Any) -> list[str]:
+    """The words around an op's inputs when a painter draws it as a row of blocks
+    ``w₀ [in₀] w₁ [in₁] … wₙ [out]``: one more word than inputs, the last ending in ``=``.
+    ``half_sse`` → ``["½ Σ (", "−", ")² ="]``; ``div`` → ``["", "/", "="]``."""
+    n = names(exercise)
+    o = _as_op(op)
+    k = len(o.ins)
+    if o.op in ("add", "sub", "div") and k == 2:
+        return ["", {"add": "+", "sub": MINUS, "div": "/"}[o.op], "="]
+    if o.op == "mul" and k == 2:
+        return ["", _mul_sign(n, o.ins[0], o.ins[1]).strip(), "="]
+    if o.op in ("dot", "matmul") and k == 2:
+        return ["", TIMES, "="]
+    if o.op == "half_sse" and k == 2:
+        return ["½ Σ (", MINUS, ")² ="]
+    if o.op == "cross_entropy" and k == 2:
+        return [f"{MINUS}Σ {log_name(o.attrs.get('base', 'e'))}", "·", "="]
+    if o.op == "exp" and k == 1:
+        return [f"{o.attrs.get('base', 'e')} ^", "="]
+    if o.op == "colsum" and k == 1:
+        return ["Σ of each column of", "="]
+    if o.op == "scale" and k == 1:
+        c = Fraction(value_text(o.attrs.get("by", 1)).replace(MINUS, "-"))
+        return ["", f"÷ {c.denominator} =" if c.numerator == 1 else f"× {value_text(c)} ="]
+    if o.op in ("hstack", "stack") and k:
+        return ["["] + [" | " if o.op == "hstack" else ","] * (k - 1) + ["] ="]
+    if o.op == "vstack" and k:
+        return ["["] + [";"] * (k - 1) + ["] ="]
+    if o.op == "sum" and k == 1:
+        return ["Σ", "="]
+    words = op_words(o.op)
+    return [f"{words} ("] + [","] * (k - 1) + [") ="] if k else ["="]
+
+
 def _as_op(op: Any) -> _Op:
     if isinstance(op, Mapping):
         return _Op(str(op.get("op")), tuple(op.get("in") or ()), str(op.get("out")), dict(op.get("attrs") or {}))
@@ -642,6 +676,7 @@ __all__ = [
     "cell_label",
     "op_written",
     "op_pieces",
+    "row_words",
     "op_words",
     "namer",
     "default_cell",

@@ -26,7 +26,7 @@ from typing import Any
 
 import segno
 
-from byhand.notation import log_name, op_pieces, op_words, tensor_caption, tensor_label, transposed
+from byhand.notation import op_pieces, row_words, tensor_caption, tensor_label, transposed
 from byhand.printing.errors import ExerciseFormatError
 
 PLAN_FORMAT = "byhand-print-plan/1"
@@ -616,7 +616,6 @@ class _Planner:
         y = self._new_band()
         x = 0.0
         line_bottom = y + 1.0
-        symbol = INFIX_SYMBOLS.get(op["op"], ",")
 
         def put(w: float, h: float) -> tuple[float, float]:
             """Where the next item of width ``w`` goes (a new line when the page is full)."""
@@ -628,36 +627,21 @@ class _Planner:
             line_bottom = max(line_bottom, y + h)
             return at
 
-        attrs = op.get("attrs") or {}
-        # the op written the method's way around its operands: "½ Σ (" Ŷ " − " Y ")²" = L
-        if op["op"] == "half_sse":
-            head, seps, tail = "½ Σ (", ["−"], ")²"
-        elif op["op"] == "cross_entropy":
-            head, seps, tail = f"−Σ {log_name(attrs.get('base', 'e'))}(", [")·"], ""
-        elif op["op"] in INFIX_SYMBOLS:
-            head, seps, tail = "", [symbol], ""
-        else:
-            head, seps, tail = op_words(op["op"]) + " (", [","], ")"
-        if head:
-            w = INFIX_W + LABEL_CHAR_W * len(head)
-            self._symbol(Rect(*put(w, 1), w, 1), "text", head)
+        words = row_words(self.ex, op)  # the method's words between the blocks: "½ Σ (" Ŷ "−" Y ")² ="
         for i, name in enumerate(op["in"]):
-            if i:
-                sep = seps[min(i - 1, len(seps) - 1)]
-                w = INFIX_W + LABEL_CHAR_W * max(len(sep) - 1, 0)
-                self._symbol(Rect(*put(w, 1), w, 1), "text", sep)
+            if words[i]:
+                w = max(INFIX_W, 0.15 + LABEL_CHAR_W * len(words[i]))
+                self._symbol(Rect(*put(w, 1), w, 1), "text", words[i])
             shape = self._display_shape(name, "col")
             bx, by = put(shape[1] * self.cell_w[name], shape[0])
             self._commit(self._block(name, bx, by, shape, ("above", "below")))
-        if tail:
-            w = INFIX_W / 2 + LABEL_CHAR_W * (len(tail) - 1)
-            self._symbol(Rect(*put(w, 1), w, 1), "text", tail)
         out_shape = self._display_shape(op["out"], "col")
-        w = out_shape[1] * self.cell_w[op["out"]]
-        if x + INFIX_W + w > self.max_width:
+        w_out = out_shape[1] * self.cell_w[op["out"]]
+        w = max(INFIX_W, 0.15 + LABEL_CHAR_W * len(words[-1]))
+        if x + w + w_out > self.max_width:
             x = self.max_width  # "= out" stays together on the next line
-        self._symbol(Rect(*put(INFIX_W, 1), INFIX_W, 1), "text", "=")
-        bx, by = put(w, out_shape[0])
+        self._symbol(Rect(*put(w, 1), w, 1), "text", words[-1])
+        bx, by = put(w_out, out_shape[0])
         self._commit(self._block(op["out"], bx, by, out_shape, ("above", "below")))
 
     def _standalone(self, name: str, shape_as: str = "col") -> Block:
