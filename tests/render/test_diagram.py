@@ -10,7 +10,10 @@ import pytest
 
 import byhand
 from byhand.engine.values import fmt
-from byhand.render.diagram import diagram_svg
+from byhand.documents import print_diagram
+from byhand.notation import tensor_label
+from byhand.printing.layout import plan_exercise
+from byhand.render.diagram import MIN_FONT, diagram_svg
 
 
 def texts(svg: str) -> list[str]:
@@ -24,11 +27,11 @@ def test_residual_block_diagram(seed: int) -> None:
     svg = diagram_svg(ex)
     assert svg is not None
     t = texts(svg)
-    assert "W1·X + b1" in t and "W2·A1 + b2" in t  # boxes named from the graph
+    assert "W₁·X + b₁" in t and "W₂·A₁ + b₂" in t  # boxes named from the graph, the maths' names
     assert "skip: + X" in t  # the identity block beside W2 is drawn as the skip
     assert "+" in t and "<circle" in svg
     dx = "[" + ", ".join(fmt(v) for v in ex.values["dX"].data) + "]"
-    assert f"dX = {dx}" in t  # the gradient's numbers on the diagram
+    assert f"{tensor_label(ex, 'dX')} = {dx}" in t  # the gradient's numbers on the diagram
     assert any("down the skip" in s for s in t)
 
 
@@ -44,8 +47,10 @@ def test_gradient_flow_diagram(level: str, n: int) -> None:
     assert svg is not None
     t = texts(svg)
     ds = [ex.values[f"d{i}"].data[0] for i in range(1, n + 1)]
+    hidden = {c[0] for c in ex.blank_cells()}
     for i, d in enumerate(ds, start=1):
-        assert f"d{i} = {fmt(d)}" in t
+        if f"d{i}" not in hidden:
+            assert f"{tensor_label(ex, f'd{i}')} = {fmt(d)}" in t
     plain = Fraction(1)
     total = Fraction(1)
     for d in ds:
@@ -59,3 +64,30 @@ def test_gradient_flow_diagram(level: str, n: int) -> None:
 
 def test_no_diagram_for_a_dot_product() -> None:
     assert diagram_svg(byhand.make("dot", seed=1)) is None
+
+
+@pytest.mark.parametrize("level", ["easy", "medium", "hard"])
+def test_no_chain_on_the_gradient_chapter(level: str) -> None:
+    """The gradient chapter (change dW, see dZ, divide) has no chain of local derivatives to draw."""
+    for seed in range(1, 6):
+        assert print_diagram(byhand.make("gradient", seed=seed, level=level)) is None
+
+
+@pytest.mark.parametrize("topic", ["gradient-flow", "resnet"])
+@pytest.mark.parametrize("level", ["easy", "medium", "hard"])
+def test_given_numbers_are_never_hidden_and_text_is_large_enough(topic: str, level: str) -> None:
+    for seed in range(1, 6):
+        ex = byhand.make(topic, seed=seed, level=level)
+        svg = print_diagram(ex)
+        assert svg is not None
+        sizes = [int(x) for x in re.findall(r"font-size='(\d+)'", svg)]
+        assert min(sizes) >= MIN_FONT
+        printed = plan_exercise(ex.to_dict(), 1, diagram=svg)["diagram"]["svg"]
+        shown = texts(printed)
+        hidden = {c[0] for c in ex.blank_cells()}
+        for name in ex.graph.leaves:  # every given number the diagram names stays readable
+            if ex.graph.shapes[name] == () and name not in hidden:
+                label = f"{tensor_label(ex, name)} = "
+                for s in shown:
+                    if s.startswith(label):
+                        assert "?" not in s, (topic, level, seed, s)

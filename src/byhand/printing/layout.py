@@ -63,6 +63,8 @@ ACTIVATION_OPS = frozenset({"relu", "leaky_relu", "sigmoid", "softmax"})
 SIDE_OPS = ACTIVATION_OPS | frozenset({"transpose", "sum"})
 #: Binary ops drawn in their own row as ``in0 symbol in1 = out``.
 INFIX_SYMBOLS = {"add": "+", "sub": "−", "mul": "⊙"}
+#: Ops whose results are fractions whatever their inputs (everything else: only from a fraction in).
+FRACTION_OPS = frozenset({"softmax", "sigmoid", "div", "cross_entropy"})
 #: Ops whose printed key crosses out negative inputs (the student does it by hand).
 CROSS_OUT_OPS = frozenset({"relu", "leaky_relu"})
 
@@ -74,7 +76,7 @@ STYLES = ("input", "weight", "bias", "ones", "computed", "activation", "target",
 #: How each style is explained in the legend (the words carry the meaning, not the colour).
 #: Plain white blocks (weights, computed) need no legend entry.
 LEGEND_TEXT = {
-    "input": "input",
+    "input": "input (bar on top)",
     "bias": "bias (hatched)",
     "ones": "row of 1s",
     "activation": "activation (double border)",
@@ -259,15 +261,23 @@ class _Planner:
         self.band_top = 0.0
         self.shelf: tuple[float, float, float] | None = None  # (next x, top, bottom of the plan) of the open shelf
         self.parts, self.alias = self._stacked_crossings()
+        self.grads = {op["attrs"]["wrt"]: op["out"] for op in exercise["ops"]
+                      if op["op"] == "grad" and isinstance((op.get("attrs") or {}).get("wrt"), str)}
         self.cell_w = self._cell_widths()
 
     # -- per-tensor facts derived from the ops --
 
     def _styles(self) -> dict[str, str]:
+        """One style per role, the same in every chapter: a given tensor is drawn by the place it
+        takes, so W₂ (and the identity beside it) on a crossing's left is a weight, never "input"."""
         produced_by = {op["out"]: op["op"] for op in self.ex["ops"]}
+        left = {op["in"][0] for op in self.ex["ops"] if op["op"] in ("linear", "matmul")}
+        left |= {p for op in self.ex["ops"] if op["op"] == "hstack" and op["out"] in left for p in op["in"]}
         styles = {}
         for name, t in self.tensors.items():
             role = t.get("role")
+            if role == "given" and name in left:
+                role = "weight"
             if role is not None and role not in ROLES:
                 role = ROLE_STYLE.get(role, "computed")
             if produced_by.get(name) in ACTIVATION_OPS and role in (None, "computed"):
@@ -355,12 +365,32 @@ class _Planner:
         return out
 
     def _cell_widths(self) -> dict[str, float]:
-        """Cell width per tensor: wide for fractions/decimals, shared along crossed columns."""
+        """Cell width per tensor: wide where the tensor can hold fractions or decimals, shared
+        along crossed columns.
 
-        def kind_width(name: str) -> float:
-            flat = _flatten(self.tensors[name]["values"])
-            inexact = any(isinstance(v, (str, float)) and not _is_int_text(v) for v in flat)
-            return WIDE_CELL if inexact else 1.0
+        Chosen from what the tensor can hold, never from a hidden answer: a given tensor is wide
+        when a value printed on the sheet is; an op's result when the op makes fractions
+        (softmax, sigmoid, a division) or one of its inputs is wide, or a value printed in it is;
+        the gradients when anything in the forward pass is wide."""
+        blank = {(t, tuple(i)) for b in self.ex.get("blanks", []) for t, i in b["cells"]}
+
+        def shown_inexact(name: str) -> bool:
+            shape = _shape(self.tensors[name]["values"])
+            cells: list[tuple[int, ...]] = [()] if not shape else (
+                [(i,) for i in range(shape[0])] if len(shape) == 1
+                else [(i, j) for i in range(shape[0]) for j in range(shape[1])])
+            return any(_inexact(_at(self.tensors[name]["values"], c)) for c in cells if (name, c) not in blank)
+
+        wide = {name for name in self.tensors if shown_inexact(name)}
+        grads = []
+        for op in self.ex["ops"]:
+            if op["op"] == "grad":
+                grads.append(op["out"])
+            elif op["op"] in FRACTION_OPS or any(t in wide for t in op["in"]):
+                wide.add(op["out"])
+        forward = {t for op in self.ex["ops"] if op["op"] != "grad" for t in (*op["in"], op["out"])}
+        if wide & forward:
+            wide.update(grads)
 
         parent = {name: name for name in self.tensors}
 
@@ -370,17 +400,24 @@ class _Planner:
                 a = parent[a]
             return a
 
+        def union(a: str | None, b: str | None) -> None:
+            if a is not None and b is not None:
+                parent[find(a)] = find(b)
+
         for op in self.ex["ops"]:
             if op["op"] in CROSSING_OPS:  # top operand and result share their columns
                 top = op["in"][-1] if op["op"] == "linear" else op["in"][1]
-                parent[find(top)] = find(op["out"])
+                union(top, op["out"])
+                if op["op"] == "linear":  # backward: Aᵀ over dW, dZ over dA (see _backward)
+                    union(op["in"][2], self.grads.get(op["in"][0]))
+                    union(self.grads.get(op["out"]), self.grads.get(op["in"][2]))
             if op["op"] == "vstack":  # blocks stacked on top of each other share their columns
                 for part in op["in"]:
-                    parent[find(part)] = find(op["out"])
+                    union(part, op["out"])
         widths: dict[str, float] = {}
         for name in self.tensors:
             root = find(name)
-            widths[root] = max(widths.get(root, 1.0), kind_width(name))
+            widths[root] = max(widths.get(root, 1.0), WIDE_CELL if name in wide else 1.0)
         return {name: widths[find(name)] for name in self.tensors}
 
     # -- shapes --
@@ -442,8 +479,7 @@ class _Planner:
 
     def run(self) -> Plan:
         joined = self.joined()
-        grads = {op["attrs"]["wrt"]: op["out"] for op in self.ex["ops"]
-                 if op["op"] == "grad" and isinstance((op.get("attrs") or {}).get("wrt"), str)}
+        grads = self.grads
         for op in self.ex["ops"]:
             name = op["op"]
             if name in STACK_OPS and op["out"] in joined:
@@ -731,7 +767,7 @@ class _Planner:
         at_orient = {"matrix": "matrixT", "col": "row"}.get(a_orient)
         if at_orient is None:
             raise ExerciseFormatError("no transpose to draw")
-        cw_w = max(self.cell_w[a], self.cell_w[dw])
+        cw_w = self.cell_w[a]  # Aᵀ's columns are dW's: one width (see _cell_widths)
         cw_b = self.cell_w[db] if db_shape is not None and db is not None else 0.0
         cw_z = self.cell_w[dz]
 
@@ -761,7 +797,7 @@ class _Planner:
             raise ExerciseFormatError("no transpose of W to draw")
         da_shape = self._fit_shape(da, k, n)
         cw_wt = self.cell_w[w]
-        cw_da = max(self.cell_w[da], cw_z)
+        cw_da = self.cell_w[da]  # dZ's columns are dA's: one width (see _cell_widths)
 
         def arrange(x: float, y: float) -> list[Block]:
             tx2 = x + m * cw_wt + GAP
@@ -823,16 +859,22 @@ class _Planner:
     def _place_labels(self) -> None:
         for block in self.plan.blocks:
             if block.label is not None:
-                text = block.label
+                texts = [block.label]
             elif block.tensor is None:
                 continue
-            else:
-                text = tensor_caption(self.ex, block.tensor)
-            width = 0.15 + LABEL_CHAR_W * len(text)
-            candidates = [_label_rect(block, side, width) for side in block.label_prefs]
-            chosen = next(((s, r) for s, r in candidates if self.plan.free([r])), None)
+            else:  # the caption with its note ("Z₂ (f + the skip)"), or the bare name where it is tight
+                texts = list(dict.fromkeys([tensor_caption(self.ex, block.tensor),
+                                            tensor_label(self.ex, block.tensor)]))
+            chosen = None
+            for text in texts:
+                candidates = _label_candidates(block, 0.15 + LABEL_CHAR_W * len(text))
+                chosen = next(((s, r) for s, r in candidates if self.plan.free([r])
+                               and r.x >= -1e-6 and r.right <= self.max_width + 1e-6), None)
+                if chosen is not None:
+                    break
             if chosen is None:
-                chosen = candidates[0]
+                text = texts[0]
+                chosen = _label_candidates(block, 0.15 + LABEL_CHAR_W * len(text))[0]
                 self.plan.warnings.append(f"label {text!r} overlaps another item")
             side, rect = chosen
             self.plan.obstacles.append(rect)
@@ -857,6 +899,24 @@ def cell_key(tensor: str, index: tuple[int, ...] | list[int]) -> str:
     return f"{tensor}:{','.join(map(str, index))}"
 
 
+def _label_candidates(block: Block, width: float) -> list[tuple[str, Rect]]:
+    """Where a block's name may go, best first: its preferred sides, then the others, then shifted
+    along the block's edge, then one label-height further out (never on another item)."""
+    sides = list(block.label_prefs) + [s for s in ("above", "below", "left", "right") if s not in block.label_prefs]
+    out = [_label_rect(block, side, width) for side in sides]
+    r = block.rect
+    for side, rect in list(out):
+        if side in ("above", "below") and width < r.w + 2:
+            out.append((side, Rect(r.right - width, rect.y, width, rect.h)))
+    for step in (1, 2):
+        d = step * (LABEL_H + LABEL_PAD)
+        for side, rect in list(out[: len(sides)]):
+            dx = {"left": -d, "right": d}.get(side, 0.0)
+            dy = {"above": -d, "below": d}.get(side, 0.0)
+            out.append((side, Rect(rect.x + dx, rect.y + dy, rect.w, rect.h)))
+    return out
+
+
 def _label_rect(block: Block, side: str, width: float) -> tuple[str, Rect]:
     r = block.rect
     if side == "above":
@@ -874,6 +934,13 @@ def _flatten(values: Any) -> list[Any]:
     if isinstance(values, list):
         return [v for item in values for v in _flatten(item)]
     return [values]
+
+
+def _inexact(v: Any) -> bool:
+    """A value that is not an integer (a fraction or a decimal)."""
+    if isinstance(v, float):
+        return not v.is_integer()
+    return isinstance(v, str) and not _is_int_text(v)
 
 
 def _is_int_text(v: Any) -> bool:
@@ -1065,6 +1132,7 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
 
 
 _SVG_TEXT = re.compile(r"(<text\b[^>]*>)(.*?)(</text>)", re.S)
+_MARKED = re.compile(r"(<tspan class='a'>)(.*?)(</tspan>)", re.S)
 _NUMBER = re.compile(r"(?<![\w.⁰¹²³⁴⁵⁶⁷⁸⁹/])[−-]?\d+(?:/\d+|\.\d+)?(?![\w/⁰¹²³⁴⁵⁶⁷⁸⁹])")
 
 
@@ -1092,6 +1160,8 @@ def mask_svg(svg: str, answers: set[Fraction], precision: int) -> str:
     def text(m: re.Match[str]) -> str:
         return m.group(1) + _NUMBER.sub(number, m.group(2)) + m.group(3)
 
+    if _MARKED.search(svg):  # the diagram marks its computed numbers: only those may be hidden
+        return _MARKED.sub(text, svg)
     return _SVG_TEXT.sub(text, svg)
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from byhand.engine.tensor import Tensor
 from byhand.engine.values import Value, fmt
+from byhand.notation import tensor_label
 
 if TYPE_CHECKING:
     from byhand.exercise import Exercise
@@ -36,6 +37,9 @@ GRAD = "#1f5fbf"  # backward pass and gradients: blue
 SKIP = "#e07b00"
 PLAIN = "#b3261e"
 FONT = "font-family='Libertinus Serif, Georgia, serif'"
+#: The smallest text (px): printed at most 180 mm wide, the widest diagram (about 1100 px) keeps
+#: its text ≥ 2 mm (by-hand-conventions.md).
+MIN_FONT = 14
 
 
 @dataclass
@@ -97,10 +101,15 @@ def _vec(t: Tensor, precision: int) -> str:
     return ""
 
 
-def _text(x: float, y: float, s: str, size: int = 13, anchor: str = "middle", color: str = INK, italic: bool = False) -> str:
+def _text(x: float, y: float, s: str, size: int = 13, anchor: str = "middle", color: str = INK, italic: bool = False,
+          value: str | None = None) -> str:
+    """A text; ``value`` (a computed number, which a student's copy may have to hide) follows ``s``
+    in a ``<tspan class='a'>``: only such numbers are ever masked, never a given one."""
     style = " font-style='italic'" if italic else ""
+    tail = f"<tspan class='a'>{escape(value)}</tspan>" if value is not None else ""
     return (
-        f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' text-anchor='{anchor}' fill='{color}' {FONT}{style}>{escape(s)}</text>"
+        f"<text x='{x:.1f}' y='{y:.1f}' font-size='{max(size, MIN_FONT)}' text-anchor='{anchor}' fill='{color}' "
+        f"{FONT}{style}>{escape(s)}{tail}</text>"
     )
 
 
@@ -136,7 +145,7 @@ def network_svg(ex: Exercise) -> str | None:
     x = 30.0
     # the input
     first = stages[0].inp
-    parts.append(_text(x, y_mid - 18, g.labels.get(first, first), 15, "start", italic=True))
+    parts.append(_text(x, y_mid - 18, tensor_label(ex, first), 15, "start", italic=True))
     parts.append(_text(x, y_mid + 30, _vec(ex.values[first], p), 11, "start"))
     x_prev_end = x + 30
     pos: dict[str, float] = {first: x_prev_end}
@@ -148,7 +157,8 @@ def network_svg(ex: Exercise) -> str | None:
             f"fill='white' stroke='{INK}' stroke-width='1.8'/>"
         )
         b = next((n.ins[1] for n in g.forward_nodes if n.out == s.out and n.op == "linear"), None)
-        parts.append(_text(bx + box_w / 2, top + 24, f"{s.weight}·{s.inp}" + (f" + {b}" if b else ""), 13))
+        written = f"{tensor_label(ex, s.weight)}·{tensor_label(ex, s.inp)}" + (f" + {tensor_label(ex, b)}" if b else "")
+        parts.append(_text(bx + box_w / 2, top + 24, written, 13))
         act = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "σ", "softmax": "softmax"}.get(s.act or "", "")
         end_x = bx + box_w
         if s.skips:
@@ -164,20 +174,20 @@ def network_svg(ex: Exercise) -> str | None:
                     f"<path d='M{sx:.1f},{y_mid - 4:.1f} C{sx:.1f},{yk:.1f} {cx:.1f},{yk:.1f} {cx:.1f},{y_mid - 13:.1f}' "
                     f"fill='none' stroke='{SKIP}' stroke-width='2.4' marker-end='url(#s)'/>"
                 )
-                parts.append(_text((sx + cx) / 2, yk + 4, f"skip: + {src}", 12, color=SKIP, italic=True))
+                parts.append(_text((sx + cx) / 2, yk + 4, f"skip: + {tensor_label(ex, src)}", 12, color=SKIP, italic=True))
             end_x = cx + 12
         if act:
             parts.append(_text(end_x + 30, y_mid - 8, act, 12, italic=True))
         out = s.act_out or s.out
         ox = end_x + gap * 0.7
         parts.append(_arrow(end_x, y_mid, ox - 4, y_mid, INK))
-        parts.append(_text(ox + 2, y_mid - 18, out, 14, "start", italic=True))
+        parts.append(_text(ox + 2, y_mid - 18, tensor_label(ex, out), 14, "start", italic=True))
         pos[out] = ox + 8
         x_prev_end = ox + 26
         # numbers on the edges: the values flowing out (one sample)
         v = _vec(ex.values[out], p)
         if v:
-            parts.append(_text(ox + 2, y_mid + 30, v, 11, "start"))
+            parts.append(_text(ox + 2, y_mid + 30, "", 11, "start", value=v))
     width = x_prev_end + 90
     if has_grad:
         yg = top + box_h + 66
@@ -187,7 +197,8 @@ def network_svg(ex: Exercise) -> str | None:
             parts.append(_arrow(right - 4, yg, left + 4, yg, GRAD, dash="6 4", marker="g"))
         for name, gx in pos.items():
             if name in grads:
-                parts.append(_text(gx - 4, yg - 8, f"{grads[name]} = {_vec(ex.values[grads[name]], p)}", 11, "start", color=GRAD))
+                parts.append(_text(gx - 4, yg - 8, f"{tensor_label(ex, grads[name])} = ", 11, "start", color=GRAD,
+                                   value=_vec(ex.values[grads[name]], p)))
         for s in stages:
             out = s.act_out or s.out
             for src in s.skips:
@@ -222,10 +233,18 @@ def chain_svg(ex: Exercise) -> str | None:
     g, p = ex.graph, ex.precision
     if any(n.op in ("linear", "matmul") for n in g.forward_nodes):
         return None
+    # a chain of local derivatives is products of factors (and their 1 + d, their list of paths,
+    # its sum) only; a sheet that also subtracts or divides (the gradient chapter's change dZ and
+    # ratio dZ/dW) is not one, and a chain without a skip shows nothing the grid does not
+    if any(n.op not in ("mul", "add", "stack", "sum") for n in g.forward_nodes):
+        return None
     ds = _factors(ex)
     if len(ds) < 2:
         return None
     has_skip = any(n.op in ("add", "stack") for n in g.forward_nodes)
+    if not has_skip:
+        return None
+    hidden = {c[0] for c in ex.blank_cells()}
     n = len(ds)
     step, y = 130, 150
     width, height = 60 + n * step + 40, 270
@@ -233,7 +252,7 @@ def chain_svg(ex: Exercise) -> str | None:
     xs = [50 + k * step for k in range(n + 1)]
     for k, x in enumerate(xs):
         parts.append(f"<circle cx='{x}' cy='{y}' r='17' fill='white' stroke='{INK}' stroke-width='1.8'/>")
-        parts.append(_text(x, y + 5, f"h{k}", 13, italic=True))
+        parts.append(_text(x, y + 5, f"h{'₀₁₂₃₄₅₆₇₈₉'[k] if k < 10 else k}", 13, italic=True))
     plain: Value = 1
     total: Value = 1
     for k, name in enumerate(ds):
@@ -242,7 +261,9 @@ def chain_svg(ex: Exercise) -> str | None:
         total = total * (1 + d)
         x1, x2 = xs[k] + 18, xs[k + 1] - 18
         parts.append(_arrow(x2, y, x1, y, PLAIN, width=2.6, marker="p"))  # the gradient runs back, right to left
-        parts.append(_text((x1 + x2) / 2, y + 24, f"{name} = {fmt(d, p)}", 13, color=PLAIN))
+        given = name not in hidden
+        parts.append(_text((x1 + x2) / 2, y + 24, f"{tensor_label(ex, name)} = " + (fmt(d, p) if given else ""), 13,
+                           color=PLAIN, value=None if given else fmt(d, p)))
         if has_skip:
             mx = (xs[k] + xs[k + 1]) / 2
             parts.append(
@@ -253,15 +274,15 @@ def chain_svg(ex: Exercise) -> str | None:
     parts.append(_text(30, 28, "gradient from the loss at the right back to the input at the left", 12, "start", italic=True))
     ly = 225
     parts.append(f"<line x1='40' y1='{ly}' x2='80' y2='{ly}' stroke='{PLAIN}' stroke-width='2.6'/>")
-    parts.append(_text(88, ly + 4, f"plain path, through every layer: product = {fmt(plain, p)}", 13, "start", color=PLAIN))
+    parts.append(_text(88, ly + 4, "plain path, through every layer: product = ", 13, "start", color=PLAIN,
+                       value=fmt(plain, p)))
     if has_skip:
         parts.append(
             f"<line x1='40' y1='{ly + 24}' x2='80' y2='{ly + 24}' stroke='{GRAD}' stroke-width='2.2' stroke-dasharray='7 5'/>"
         )
         parts.append(
-            _text(
-                88, ly + 28, f"with skips: 2{_sup(n)} = {2**n} paths, sum = Π(1 + dᵢ) = {fmt(total, p)}", 13, "start", color=GRAD
-            )
+            _text(88, ly + 28, f"with skips: 2{_sup(n)} = {2**n} paths, sum = Π(1 + dᵢ) = ", 13, "start", color=GRAD,
+                  value=fmt(total, p))
         )
         height += 10
     return _svg(width, height, parts)

@@ -1,0 +1,132 @@
+"""The print plan of every chapter × level × 20 seeds: nothing overlaps, every floor holds, the legend
+lists exactly the roles drawn, box widths never depend on a hidden answer; and on the painted PDF of
+each chapter's hardest level the grid's digits are ≥ 10 pt and the badges ≥ 7 pt."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+import byhand
+from byhand import documents
+from byhand.printing.layout import (
+    LEGEND_TEXT,
+    MAX_BAND_H,
+    MIN_PITCH_MM,
+    PAGE_WIDTH,
+    STYLES,
+    Rect,
+    plan_document,
+    plan_exercise,
+)
+from byhand.printing.render import render_document
+
+pytestmark = pytest.mark.filterwarnings("ignore::byhand.printing.errors.PrintWarning")
+
+TOPICS = [t.name for t in byhand.topics()]
+LEVELS = ("easy", "medium", "hard")
+SEEDS = range(1, 21)
+
+
+def items(plan: dict[str, Any]) -> list[tuple[str, Rect]]:
+    out = [(f"block {b['label'] or b['tensor']}", Rect(b["x"], b["y"], b["cols"] * b["cw"], b["rows"]))
+           for b in plan["blocks"]]
+    out += [(f"label {lbl['text']}", Rect(lbl["x"], lbl["y"], lbl["w"], lbl["h"])) for lbl in plan["labels"]]
+    out += [(f"symbol {s['text'] or s['kind']}", Rect(s["x"], s["y"], s["w"], s["h"])) for s in plan["symbols"]]
+    return out
+
+
+def check_plan(plan: dict[str, Any], where: str) -> None:
+    placed = items(plan)
+    arrows = [Rect(a["x"], a["y"], a["w"], a["h"]) for a in plan["arrows"]]
+    for i, (na, a) in enumerate(placed):
+        for nb, b in placed[i + 1:]:
+            assert not a.overlaps(b), f"{where}: {na} overlaps {nb}"
+        for r in arrows:
+            assert not a.overlaps(r), f"{where}: an arrow runs into {na}"
+    assert plan["warnings"] == [], where
+    # the floor: at MIN_PITCH_MM the widest plan still fits the page's text width (180 mm)
+    assert plan["canvas"]["width"] <= PAGE_WIDTH + 1e-6, where
+    assert PAGE_WIDTH * MIN_PITCH_MM <= 180
+    for band in plan["bands"]:  # every band fits on a page with the exercise's header
+        assert band["h"] <= MAX_BAND_H + 2, where
+    # the legend lists exactly the roles drawn (plain white weights and results need none)
+    used = {b["style"] for b in plan["blocks"]}
+    assert [e["style"] for e in plan["legend"]] == [s for s in STYLES if s in used and s in LEGEND_TEXT], where
+    # one width for every box of one tensor, wherever it is drawn
+    widths: dict[str, set[float]] = {}
+    for b in plan["blocks"]:
+        if b["tensor"]:
+            widths.setdefault(b["tensor"], set()).add(b["cw"])
+    assert all(len(w) == 1 for w in widths.values()), (where, widths)
+
+
+def without_answers(d: dict[str, Any]) -> dict[str, Any]:
+    """The exercise with every blank's value replaced by 0: what a box may not depend on."""
+    tensors = {k: dict(v) for k, v in d["tensors"].items()}
+    for b in d["blanks"]:
+        for name, idx in b["cells"]:
+            vals = tensors[name]["values"] = _copy(tensors[name]["values"])
+            if not idx:
+                tensors[name]["values"] = 0
+                continue
+            for i in idx[:-1]:
+                vals = vals[i]
+            vals[idx[-1]] = 0
+    return {**d, "tensors": tensors}
+
+
+def _copy(v: Any) -> Any:
+    return [_copy(x) for x in v] if isinstance(v, list) else v
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("topic", TOPICS)
+def test_plan_of_every_seed(topic: str, level: str) -> None:
+    for seed in SEEDS:
+        d = byhand.make(topic, seed=seed, level=level).to_dict()
+        plan = plan_exercise(d, 1)
+        check_plan(plan, f"{topic} {level} seed {seed}")
+        blind = plan_exercise(without_answers(d), 1)
+        assert [b["cw"] for b in blind["blocks"]] == [b["cw"] for b in plan["blocks"]], \
+            f"{topic} {level} seed {seed}: a box's width gives its answer away"
+
+
+def word_sizes(pdf: bytes) -> list[tuple[str, float, bool]]:
+    """(text, size in pt, bold) of every number in the PDF's text layer."""
+    out: list[tuple[str, float, bool]] = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+
+        def visit(text: str, cm: list[float], tm: list[float], font: Any, size: float) -> None:
+            t = text.strip()
+            if re.fullmatch(r"[−-]?\d+", t):
+                sy = ((tm[2] * cm[0] + tm[3] * cm[2]) ** 2 + (tm[2] * cm[1] + tm[3] * cm[3]) ** 2) ** 0.5
+                sx = ((tm[0] * cm[0] + tm[1] * cm[2]) ** 2 + (tm[0] * cm[1] + tm[1] * cm[3]) ** 2) ** 0.5
+                bold = "Bold" in str(font.get("/BaseFont", "")) if isinstance(font, dict) else False
+                out.append((t, size * max(sx, sy), bold))
+
+        page.extract_text(visitor_text=visit)
+    return out
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_painted_floors_at_the_hardest_level(topic: str) -> None:
+    """The PDF itself: no number on the sheet is smaller than the floors (grid digits ≥ 10 pt;
+    badges, answer strip and footer ≥ 7 pt; the diagram's text ≥ 2 mm)."""
+    ex = byhand.make(topic, seed=2, level="hard")
+    sizes = word_sizes(documents.worksheet(ex)[0])
+    assert sizes
+    small = [(t, round(s, 1)) for t, s, _ in sizes if s < 2 / 25.4 * 72]
+    assert not small, f"{topic}: numbers under 2 mm: {small[:10]}"
+    small_badges = [(t, round(s, 1)) for t, s, bold in sizes if bold and s < 7.0]
+    assert not small_badges, f"{topic}: badges under 7 pt: {small_badges[:10]}"
+    # the grid's digits: on the sheet without its diagram, the regular-weight numbers other than
+    # the header's and footer's fixed text sizes
+    plan = plan_document([plan_exercise(ex.to_dict(), 1)], paper="a4", answer_strip=True, key=False, title=None)
+    sizes = word_sizes(render_document(plan)[0])
+    grid = [s for _, s, bold in sizes if not bold and round(s, 1) not in (7.5, 8.5, 9.0, 10.0, 12.0)]
+    assert grid and min(grid) >= 10.0 - 1e-6, f"{topic}: grid digits at {min(grid):.1f} pt"
