@@ -9,8 +9,8 @@ from fractions import Fraction
 import pytest
 
 import byhand
-from byhand.engine.values import fmt
 from byhand.documents import print_diagram
+from byhand.engine.values import fmt
 from byhand.notation import tensor_label
 from byhand.printing.layout import plan_exercise
 from byhand.render.diagram import MIN_FONT, diagram_svg
