@@ -723,7 +723,7 @@ class _Planner:
             pred, target = op["in"][0], op["in"][1]
             src = made_by.get(pred)
             if op["op"] == "cross_entropy" and src is not None and src["op"] == "softmax" \
-                    and src["in"][0] in grads and src["in"][0] not in self.current:
+                    and src["in"][0] in grads and grads[src["in"][0]] not in self.current:
                 self._difference(pred, target, grads[src["in"][0]])
             elif pred in grads and grads[pred] not in self.current:
                 self._difference(pred, target, grads[pred])

@@ -1,22 +1,20 @@
 """The by-hand grid in HTML, and the self-contained lecture deck.
 
-The layout comes from the ops, as on paper: ``dot``, ``matmul`` and ``linear`` are crossings (left
-operand on the left, right operand on top, the result where they meet; a linear layer's bias is a
-grey column and its input gets a row of 1s); other ops show their result as a labelled grid.
-Every cell is a ``<td data-cell="Z1:0,1">`` so a script (the deck, the practice page) and a test
-can find it. No network: the CSS and the script are inline.
+HTML only paints the one sheet layout (:mod:`byhand.printing.layout`): every block, label, symbol,
+arrow and ReLU gate sits where the printed page has it (absolutely positioned, in units of one
+cell's side), so a fix to the layout reaches paper, slides, web and text at once. Every tensor
+cell is a ``<td data-cell="Z1:0,1">`` so a script (the deck, the practice page) and a test can find
+it. No network: the CSS and the script are inline.
 """
 
 from __future__ import annotations
 
 import json
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from byhand.engine.relations import Cell
 from byhand.engine.values import fmt
-from byhand.notation import names
-from byhand.render import caption, formula
 
 if TYPE_CHECKING:
     from byhand.exercise import Exercise
@@ -26,19 +24,38 @@ def key(c: Cell) -> str:
     return f"{c[0]}:{','.join(map(str, c[1]))}"
 
 
-def _cell_html(ex: Exercise, name: str, idx: tuple[int, ...], hidden: set[Cell], badges: dict[Cell, int]) -> str:
-    role = ex.graph.roles[name]
+def _plan(ex: Exercise) -> dict[str, Any]:
+    """The one layout of the sheet (:func:`byhand.printing.layout.plan_exercise`): where every block,
+    label, symbol and arrow goes. Not in key mode: a ReLU gate over a hidden Z stays empty."""
+    from byhand.printing.layout import plan_exercise
+
+    return plan_exercise(ex.to_dict(), 1, with_answers=False)
+
+
+def _pos(item: dict[str, Any], w: float | None = None, h: float | None = None) -> str:
+    """Absolute position (and size) in pitch units: ``--u`` is one cell's side."""
+    out = f"left:calc({item['x']:.3f}*var(--u));top:calc({item['y']:.3f}*var(--u))"
+    if w is not None:
+        out += f";width:calc({w:.3f}*var(--u))"
+    if h is not None:
+        out += f";height:calc({h:.3f}*var(--u))"
+    return out
+
+
+def _tensor_cell(ex: Exercise, block: dict[str, Any], cell: dict[str, Any], hidden: set[Cell],
+                 badges: dict[Cell, int], made: dict[str, Any]) -> str:
+    name = block["tensor"]
+    idx = tuple(cell["i"])
     c = (name, idx)
-    v = ex.values[name][idx]
-    shown = escape(fmt(v, ex.precision))
-    # ReLU by crossing out: the negative input struck through, 0 beside it
-    made = next((n for n in ex.graph.forward_nodes if n.out == name), None)
-    if made is not None and made.op in ("relu", "leaky_relu"):
-        z = ex.values[made.ins[0]][idx]
+    shown = escape(fmt(ex.values[name][idx], ex.precision))
+    # ReLU by crossing out: the negative input struck through, 0 beside it (on the tensor itself)
+    node = made.get(name)
+    if block["label"] is None and node is not None and node.op in ("relu", "leaky_relu"):
+        z = ex.values[node.ins[0]][idx]
         if not z > 0:
             shown = f"<s>{escape(fmt(z, ex.precision))}</s> {shown}"
     attrs = f'data-cell="{key(c)}" data-show="{escape(shown, quote=True)}"'
-    cls = f"cell role-{role}"
+    cls = f"cell role-{block['style']}"
     b = badges.get(c)
     if b is not None:
         attrs += f' data-badge="{b}"'
@@ -48,88 +65,59 @@ def _cell_html(ex: Exercise, name: str, idx: tuple[int, ...], hidden: set[Cell],
     return f'<td class="{cls}" {attrs}>{shown}</td>'
 
 
-def _rows(ex: Exercise, name: str) -> list[list[tuple[int, ...]]]:
-    shape = ex.graph.shapes[name]
-    if not shape:
-        return [[()]]
-    if len(shape) == 1:
-        return [[(i,)] for i in range(shape[0])]
-    return [[(i, j) for j in range(shape[1])] for i in range(shape[0])]
+def _fixed_cell(block: dict[str, Any], cell: dict[str, Any]) -> str:
+    """A cell of the row of 1s or of a ReLU gate (no tensor of its own)."""
+    v = cell.get("v")
+    text = escape(v["s"]) if v else ""
+    return f'<td class="cell role-{block["style"]}">{text}</td>'
 
 
-def _crossing(ex: Exercise, op: str, ins: tuple[str, ...], out: str, hidden: set[Cell], badges: dict[Cell, int]) -> str:
-    left, top = ins[0], ins[-1]
-    bias = ins[1] if op == "linear" else None
-    left_rows: list[list[tuple[int, ...]]]
-    if op == "dot":  # a as a row on the left, b as a column on top
-        left_rows = [[(i,) for i in range(ex.graph.shapes[left][0])]]
-    else:
-        left_rows = _rows(ex, left)
-    top_rows = _rows(ex, top)
-    res_rows = _rows(ex, out)
-    nl = len(left_rows[0]) + (1 if bias else 0)
-    h = ['<table class="crossing">']
-    for r in top_rows:
-        h.append(
-            "<tr>"
-            + '<td class="pad"></td>' * nl
-            + '<td class="gap"></td>'
-            + "".join(_cell_html(ex, top, i, hidden, badges) for i in r)
-            + "</tr>"
-        )
-    if bias:
-        h.append(
-            "<tr>"
-            + '<td class="pad"></td>' * nl
-            + '<td class="gap"></td>'
-            + '<td class="cell ones">1</td>' * len(top_rows[0])
-            + "</tr>"
-        )
-    pad = '<td class="pad"></td>' * nl + '<td class="gap"></td>'
-    h.append("<tr>" + pad + '<td class="arrow">↓</td>' * len(top_rows[0]) + "</tr>")
-    for i, lr in enumerate(left_rows):
-        cells = "".join(_cell_html(ex, left, x, hidden, badges) for x in lr)
-        if bias:
-            cells += _cell_html(ex, bias, (i,), hidden, badges).replace('class="cell', 'class="cell bias', 1)
-        res = "".join(_cell_html(ex, out, x, hidden, badges) for x in res_rows[i])
-        h.append(f'<tr>{cells}<td class="arrow">→</td>{res}</tr>')
-    h.append("</table>")
-    return "".join(h)
+def _block_html(ex: Exercise, block: dict[str, Any], hidden: set[Cell], badges: dict[Cell, int],
+                made: dict[str, Any]) -> str:
+    rows: list[list[str]] = [[] for _ in range(block["rows"])]
+    for cell in block["cells"]:
+        td = _tensor_cell(ex, block, cell, hidden, badges, made) if block["tensor"] else _fixed_cell(block, cell)
+        rows[cell["r"]].append(td)
+    body = "".join(f"<tr>{''.join(r)}</tr>" for r in rows)
+    style = f"{_pos(block)};--cw:{block['cw']:.2f}"
+    return f'<table class="block style-{block["style"]}" style="{style}">{body}</table>'
 
 
-def _grid(ex: Exercise, name: str, hidden: set[Cell], badges: dict[Cell, int]) -> str:
-    rows = "".join("<tr>" + "".join(_cell_html(ex, name, i, hidden, badges) for i in r) + "</tr>" for r in _rows(ex, name))
-    return f'<table class="grid">{rows}</table>'
+_SYMBOL_WORDS = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "σ", "softmax": "softmax", "transpose": "ᵀ",
+                 "sum": "Σ"}
+
+
+def _symbol_html(sym: dict[str, Any]) -> str:
+    text = sym["text"] if sym["kind"] == "text" else _SYMBOL_WORDS.get(sym["kind"], "")
+    kind = "word" if sym["kind"] == "text" else "act"
+    return f'<div class="sym {kind}" style="{_pos(sym, sym["w"], sym["h"])}">{escape(text)}</div>'
+
+
+def _formula_html(pieces: list[dict[str, str]]) -> str:
+    return "".join(f"<i>{escape(p['s'])}</i>" if p["t"] == "name" else escape(p["s"]) for p in pieces)
 
 
 def sheet_html(ex: Exercise, hidden: set[Cell] | None = None) -> str:
-    """The exercise as an HTML fragment; ``hidden`` cells are empty (with their badge, if any)."""
-    g = ex.graph
+    """The exercise as an HTML fragment painted from the one sheet layout (the print plan): every
+    block, label, symbol and arrow where the printed page has it; ``hidden`` cells are empty
+    (with their badge, if any). Every tensor cell is a ``<td data-cell="Z1:0,1">``."""
     badges = ex.blank_cells()
     hidden = set(badges) if hidden is None else hidden
-    parts = ['<div class="sheet">']
-    drawn = {i for n in g.forward_nodes if n.op in ("dot", "matmul", "linear") for i in n.ins}
-    given = [n for n in g.leaves if n not in drawn]
-    if given:
-        parts.append('<div class="given"><h3>Given</h3>')
-        for name in given:
-            cap = escape(caption(ex, name))
-            parts.append(f"<figure><figcaption>{cap}</figcaption>{_grid(ex, name, hidden, badges)}</figure>")
-        parts.append("</div>")
-    for n in g.nodes:
-        what = formula(ex, n)
-        if n.op in ("dot", "matmul", "linear"):
-            body = _crossing(ex, n.op, n.ins, n.out, hidden, badges)
-        else:
-            body = _grid(ex, n.out, hidden, badges)
-        note = names(ex).note(n.out)
-        label = f' <span class="label">{escape(note)}</span>' if note else ""
-        phase = "backward" if n.op == "grad" else "forward"
-        parts.append(
-            f'<figure class="op {phase}" data-tensor="{escape(n.out)}"><figcaption>{escape(what)}'
-            f"{label}</figcaption>{body}</figure>"
-        )
-    parts.append("</div>")
+    plan = _plan(ex)
+    made = {n.out: n for n in ex.graph.forward_nodes}
+    w, h = plan["canvas"]["width"], plan["canvas"]["height"]
+    parts = ['<div class="sheet">',
+             '<p class="formulas">' + "; ".join(_formula_html(f) for f in plan["formulas"]) + "</p>",
+             f'<div class="plan" style="width:calc({w:.3f}*var(--u));height:calc({h:.3f}*var(--u))">']
+    parts += [_block_html(ex, b, hidden, badges, made) for b in plan["blocks"]]
+    for a in plan["arrows"]:
+        arrow = "→" if a["dir"] == "right" else "↓"
+        parts.append(f'<div class="arrow" style="{_pos(a, a["w"], a["h"])}">{arrow}</div>')
+    parts += [_symbol_html(s) for s in plan["symbols"]]
+    for lbl in plan["labels"]:
+        parts.append(f'<div class="lbl side-{lbl["side"]}" style="{_pos(lbl, lbl["w"], lbl["h"])}">'
+                     f"{escape(lbl['text'])}</div>")
+    parts.append("</div></div>")
     return "".join(parts)
 
 
@@ -137,27 +125,37 @@ CSS = """
 :root { --ink:#222; --input:#fff6c9; --bias:#e6e6e6; --act:#dff3df; --grad:#dbe8fb; --gradink:#1f5fbf; --fwd:#c25700; }
 * { box-sizing: border-box; }
 body { font-family: "Libertinus Serif", Georgia, "Times New Roman", serif; color: var(--ink); margin: 0; background: #fafafa; }
-.sheet { display: flex; flex-wrap: wrap; gap: 18px 28px; align-items: flex-end; }
-figure { margin: 0; }
-figcaption { font-style: italic; margin-bottom: 4px; font-size: 0.95em; }
-figcaption .label { color: #666; font-style: normal; margin-left: .4em; }
-table { border-collapse: collapse; }
-td.cell { min-width: 2.3em; height: 2.1em; text-align: center; border: 1px solid #999; padding: 0 .3em;
-          font-variant-numeric: tabular-nums; background: white; }
-td.role-input { background: var(--input); }
-td.bias, td.role-bias { background: var(--bias);
+.sheet { --u: 2.6rem; }
+.sheet .formulas { margin: 0 0 .8em; }
+.plan { position: relative; }
+.plan > * { position: absolute; margin: 0; }
+table.block { border-collapse: collapse; }
+table.block td { width: calc(var(--cw) * var(--u)); min-width: calc(var(--cw) * var(--u)); height: var(--u);
+  padding: 0; text-align: center; vertical-align: middle; border: 1px solid #999; font-variant-numeric: tabular-nums;
+  background: white; white-space: nowrap; overflow: visible; }
+table.style-input { border-top: 4px solid var(--ink); }
+table.style-input td { background: var(--input); }
+table.style-bias td { background: var(--bias);
   background-image: repeating-linear-gradient(45deg, transparent 0 5px, #0001 5px 6px); }
-td.ones { background: var(--bias); border-style: dashed; color: #555; }
-td.role-computed { background: white; }
-td.role-grad { background: var(--grad); border-style: dashed; color: var(--gradink); }
-td.role-target { border-style: dotted; }
-td.hidden { color: transparent; border: 2px solid var(--ink); position: relative; }
+table.style-ones td { background: var(--bias); border-style: dashed; color: #555; }
+table.style-activation { outline: 3px double var(--ink); }
+table.style-activation td { background: var(--act); }
+table.style-grad td { background: var(--grad); border-style: dashed; color: var(--gradink); }
+table.style-target td { border-style: dotted; }
+table.style-loss td { border: 3px solid var(--ink); }
+table.style-gate td { border-style: dashed; border-color: #777; }
+.lbl { font-weight: bold; font-size: .9em; white-space: nowrap; line-height: 1; }
+.lbl.side-above { display: flex; align-items: flex-end; }
+.lbl.side-left { display: flex; align-items: center; justify-content: flex-end; }
+.lbl.side-right { display: flex; align-items: center; }
+.sym, .arrow { display: flex; align-items: center; justify-content: center; }
+.sym.act { border: 1px dotted #999; border-radius: 4px; font-size: .7em; writing-mode: vertical-rl; }
+.arrow { color: #888; font-size: .8em; }
+td.hidden { color: transparent; border: 2px solid var(--ink) !important; position: relative; }
 td.hidden .badge { position: absolute; left: -7px; top: -7px; background: var(--ink); color: white; border-radius: 9px;
                    font-size: 11px; min-width: 16px; height: 16px; line-height: 16px; padding: 0 3px; }
-td.gap, td.pad { border: none; min-width: .8em; }
-td.arrow { border: none; color: #888; font-size: .8em; text-align: center; }
-td.new { outline: 3px solid var(--fwd); background: #ffe7cf; }
-.backward td.new { outline-color: var(--gradink); background: #cfe0fb; }
+td.new { outline: 3px solid var(--fwd); background: #ffe7cf !important; }
+table.style-grad td.new { outline-color: var(--gradink); background: #cfe0fb !important; }
 td.uses { box-shadow: inset 0 0 0 3px #f0b400; }
 s { color: #b3261e; }
 """
