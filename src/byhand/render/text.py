@@ -1,88 +1,112 @@
 """The exercise in a terminal: the by-hand grid in plain text, blanks as ``[1]`` ``[2]`` ….
 
-The layout comes from the ops alone: ``dot``, ``matmul`` and ``linear`` are drawn as crossings
-(the left operand on the left, the right operand on top, the result where they meet; a linear
-layer's bias is one more column after ``|`` and its input gets a row of 1s); every other op shows
-its result as a labelled grid. No chapter-specific code.
+Text only paints the one sheet layout (:mod:`byhand.printing.layout`): each plan unit becomes
+``sx`` columns and two lines, so the crossings, names, ReLU gates and arrows sit where the printed
+page has them. No chapter-specific code.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from byhand.engine.tensor import Tensor
 from byhand.engine.values import fmt
 from byhand.notation import names
-from byhand.render import formula
 
 if TYPE_CHECKING:
     from byhand.exercise import Exercise
 
 
-def _cells(ex: Exercise, name: str, answers: bool) -> list[list[str]]:
-    t: Tensor = ex.values[name]
-    badges = ex.blank_cells()
-    rows = t.shape[0] if len(t.shape) >= 1 else 1
-    cols = t.shape[1] if len(t.shape) == 2 else 1
+#: Lines of text per cell side: a cell's value on the second, room above and below for names.
+SY = 2
+
+
+def _cell_text(ex: Exercise, block: dict[str, Any], cell: dict[str, Any], answers: bool,
+               badges: dict[Any, int]) -> str:
+    if block["tensor"] is None:  # the row of 1s, a ReLU gate
+        v = cell.get("v")
+        return v["s"] if v else "·"
+    c = (block["tensor"], tuple(cell["i"]))
+    b = badges.get(c)
+    if b is not None and not answers:
+        return f"[{b}]"
+    return fmt(ex.values[c[0]][c[1]], ex.precision)
+
+
+class Raster:
+    """A page of characters on which a print plan is painted (``sx`` columns per cell side)."""
+
+    def __init__(self, width: float, height: float, sx: int) -> None:
+        self.sx = sx
+        self.rows = [[" "] * (int(width * sx) + 2) for _ in range(int(height * SY) + 2)]
+
+    def col(self, x: float) -> int:
+        return round(x * self.sx)
+
+    def line(self, y: float) -> int:
+        return min(max(int(y * SY + 0.5), 0), len(self.rows) - 1)
+
+    def put(self, col: int, line: int, text: str) -> None:
+        row = self.rows[line]
+        if col + len(text) > len(row):
+            row.extend(" " * (col + len(text) - len(row)))
+        for i, ch in enumerate(text):
+            row[max(col, 0) + i] = ch
+
+    def text(self) -> str:
+        return "\n".join("".join(r).rstrip() for r in self.rows).rstrip("\n")
+
+
+def cell_spots(plan: dict[str, Any], sx: int) -> list[tuple[dict[str, Any], dict[str, Any], int, int, int]]:
+    """Where each cell of the plan is painted: (block, cell, first column, width, line)."""
     out = []
-    for i in range(rows):
-        row = []
-        for j in range(cols):
-            idx = () if not t.shape else ((i,) if len(t.shape) == 1 else (i, j))
-            b = badges.get((name, idx))
-            if b is not None and not answers:
-                row.append(f"[{b}]")
-            else:
-                row.append(fmt(t[idx], ex.precision))
-        out.append(row)
+    for b in plan["blocks"]:
+        w = round(b["cw"] * sx)
+        for cell in b["cells"]:
+            x = b["x"] + cell["c"] * b["cw"]
+            out.append((b, cell, round(x * sx), w, min(max(int((b["y"] + cell["r"] + 0.5) * SY + 0.5), 0),
+                                                         int(plan["canvas"]["height"] * SY) + 1)))
     return out
 
 
-def _as_row(cells: list[list[str]]) -> list[list[str]]:
-    return [[r[0] for r in cells]]
+def paint(ex: Exercise, plan: dict[str, Any], answers: bool = False) -> tuple[str, int]:
+    """The plan as characters: every value right-aligned in its cell's columns, names, symbols and
+    arrows where the printed page has them. Returns the text and the columns per cell side."""
+    badges = ex.blank_cells()
+    texts = {(id(b), c["r"], c["c"]): _cell_text(ex, b, c, answers, badges) for b in plan["blocks"] for c in b["cells"]}
+    # a cell side wide enough for the longest value (a wide cell holds 1.6 sides)
+    sx = max([4] + [int((len(t) + 1) / b["cw"]) + 1 for b in plan["blocks"] for c in b["cells"]
+                    for t in [texts[(id(b), c["r"], c["c"])]]]
+             # and for every word between blocks and every name: none runs into its neighbour
+             + [int((len(sym["text"]) + 1) / sym["w"]) + 1 for sym in plan["symbols"] if sym["kind"] == "text"]
+             + [int(len(lbl["text"]) / lbl["w"]) + 1 for lbl in plan["labels"]])
+    r = Raster(plan["canvas"]["width"], plan["canvas"]["height"], sx)
+    for a in plan["arrows"]:
+        mark = "→" if a["dir"] == "right" else "↓"
+        r.put(r.col(a["x"] + a["w"] / 2), r.line(a["y"] + a["h"] / 2), mark)
+    for sym in plan["symbols"]:
+        word = sym["text"] if sym["kind"] == "text" else _SYMBOL_WORDS.get(sym["kind"], "")
+        room = max(r.col(sym["x"] + sym["w"]) - r.col(sym["x"]) - 1, 1)
+        if sym["kind"] != "text":
+            word = word[:room]  # an activation's column is narrow: its mark, never over a cell
+        r.put(max(r.col(sym["x"] + sym["w"] / 2) - len(word) // 2, r.col(sym["x"])), r.line(sym["y"] + 0.5), word)
+    for lbl in plan["labels"]:
+        col = r.col(lbl["x"] + lbl["w"]) - len(lbl["text"]) if lbl["side"] == "left" else r.col(lbl["x"])
+        r.put(col, r.line(lbl["y"] + lbl["h"] / 2), lbl["text"])
+    for b, cell, col, w, line in cell_spots(plan, sx):
+        r.put(col, line, texts[(id(b), cell["r"], cell["c"])].rjust(w - 1))
+    return r.text(), sx
 
 
-def _width(*blocks: list[list[str]]) -> int:
-    return max((len(c) for b in blocks for r in b for c in r), default=1)
-
-
-def _line(cells: list[str], w: int) -> str:
-    return " ".join(c.rjust(w) for c in cells)
-
-
-def _crossing(ex: Exercise, node_op: str, ins: tuple[str, ...], out: str, answers: bool) -> list[str]:
-    if node_op == "dot":
-        left = _as_row(_cells(ex, ins[0], answers))
-        top = _cells(ex, ins[1], answers)
-        bias = None
-    elif node_op == "matmul":
-        left, top, bias = _cells(ex, ins[0], answers), _cells(ex, ins[1], answers), None
-    else:  # linear
-        left, bias, top = _cells(ex, ins[0], answers), _cells(ex, ins[1], answers), _cells(ex, ins[2], answers)
-        top = top + [["1"] * len(top[0])]
-    res = _cells(ex, out, answers)
-    w = _width(left, top, res, bias or [])
-    left_lines = [_line(r, w) + (" | " + bias[i][0].rjust(w) if bias else "") for i, r in enumerate(left)]
-    lw = max(len(s) for s in left_lines)
-    lines = []
-    for r in top:
-        lines.append(" " * lw + " │ " + _line(r, w))
-    lines.append("─" * lw + "─┼─" + "─" * len(_line(top[0], w)))
-    for s, r in zip(left_lines, res):
-        lines.append(s.rjust(lw) + " │ " + _line(r, w))
-    return lines
-
-
-def _grid(ex: Exercise, name: str, answers: bool) -> list[str]:
-    cells = _cells(ex, name, answers)
-    w = _width(cells)
-    return ["  " + _line(r, w) for r in cells]
+#: An activation's mark in its narrow column (the method writes ReLU as a little wave, ≈).
+_SYMBOL_WORDS = {"relu": "≈", "leaky_relu": "≈½", "sigmoid": "σ", "softmax": "3ᶻ/Σ", "transpose": "ᵀ", "sum": "Σ"}
 
 
 def render_text(ex: Exercise, answers: bool = False) -> str:
-    """The sheet as text; ``answers=True`` fills every blank (the key)."""
-    g = ex.graph
-    nm = names(ex)
+    """The sheet as text, painted from the one sheet layout (the print plan): the same crossings,
+    names, gates and arrows as on paper; ``answers=True`` fills every blank (the key)."""
+    from byhand.printing.layout import plan_exercise
+
+    plan = plan_exercise(ex.to_dict(), 1, with_answers=False, key=answers)
     head = (
         f"{ex.title}  ·  {ex.topic}"
         + (f"  ·  seed {ex.seed}" if ex.seed is not None else "")
@@ -91,37 +115,8 @@ def render_text(ex: Exercise, answers: bool = False) -> str:
     lines = [head, "=" * len(head)]
     if ex.instructions:
         lines += [ex.instructions]
-    drawn: set[str] = set()
-    for n in g.forward_nodes:
-        if n.op in ("dot", "matmul", "linear"):
-            drawn.update(n.ins)
-    given = [name for name in g.leaves if name not in drawn]
-    if given:
-        lines.append("")
-        lines.append("Given:")
-        for name in given:
-            if g.shapes[name] == ():
-                value = _cells(ex, name, answers)[0][0]
-                if nm.label(name) != value:  # a constant such as the skip's 1 is its own name
-                    lines.append(f"  {nm.caption(name)} = {value}")
-            else:
-                lines.append(f"  {nm.caption(name)} =")
-                lines += ["  " + s for s in _grid(ex, name, answers)]
-    for n in g.nodes:
-        lines.append("")
-        what = formula(ex, n)
-        note = nm.note(n.out)
-        if n.op in ("dot", "matmul", "linear"):
-            where = f"   ({nm.label(n.ins[0])} left, {nm.label(n.ins[-1])} on top)"
-            lines.append(what + ("" if n.op == "dot" else where) + (f"   — {note}" if note else ""))
-            lines += ["  " + s for s in _crossing(ex, n.op, n.ins, n.out, answers)]
-            continue
-        title = what + (f"   — {note}" if note else "")
-        if g.shapes[n.out] == ():
-            lines.append(f"{title}  =  {_cells(ex, n.out, answers)[0][0]}")
-        else:
-            lines.append(title)
-            lines += _grid(ex, n.out, answers)
+    lines += [""] + ["".join(p["s"] for p in f) for f in plan["formulas"]] + [""]
+    lines.append(paint(ex, plan, answers)[0])
     if ex.blanks and not answers:
         lines += ["", f"Fill the {len(ex.blanks)} blank{'s' if len(ex.blanks) != 1 else ''} [1] … [{len(ex.blanks)}]."]
     return "\n".join(lines)
