@@ -3,7 +3,7 @@
 Two kinds of test: the API on the published cases (W₂, [A₁ ; X], dW₂ = dZ₂·A₁ᵀ, 1-based cells),
 and a sweep that paints every chapter × level (two seeds) in every view — the text sheet, the text
 key, the HTML sheet, the slide captions, the hints and worked solutions, and the printed PDFs
-(worksheets, the key with worked solutions, a slide deck) — and fails on any program name or
+(worksheets, the key with worked solutions, a slide deck), and the whiteboard diagrams — and fails on any program name or
 programmer notation it finds there.
 """
 
@@ -21,6 +21,7 @@ import byhand
 from byhand import documents
 from byhand.exercise import Exercise
 from byhand.notation import NOTATION, cell_label, op_pieces, op_written, tensor_caption, tensor_label
+from byhand.render.diagram import diagram_svg
 from byhand.render.html import sheet_html
 from byhand.render.text import render_key, render_text
 from byhand.slides import frames
@@ -99,8 +100,17 @@ def test_pieces_join_to_the_written_form() -> None:
         d = byhand.make(name, seed=2, level="hard").to_dict()
         for o in d["ops"]:
             pieces = op_pieces(d, o)
-            assert "".join(p["s"] for p in pieces) == op_written(d, o)
-            assert {p["t"] for p in pieces} <= {"name", "text"}
+            joined = "".join(p["s"] if p["t"] != "pow" else _pow_text(p) for p in pieces)
+            assert joined == op_written(d, o)
+            assert {p["t"] for p in pieces} <= {"name", "text", "pow"}
+    d = byhand.make("backprop", seed=1, level="hard").to_dict()
+    e_op = next(o for o in d["ops"] if o["op"] == "exp")
+    assert {"t": "pow", "s": "3", "e": "Z₃"} in op_pieces(d, e_op)  # the exponent raised when printed
+
+
+def _pow_text(p: dict[str, str]) -> str:
+    e = p["e"]
+    return f"{p['s']}^{e}" if re.fullmatch(r"[A-Za-z][₀-₉]*", e) else f"{p['s']}^({e})"
 
 
 # --- the sweep: no program names anywhere a person reads ------------------------------------------
@@ -157,6 +167,8 @@ def _views(ex: Exercise) -> dict[str, str]:
         "slides": "\n".join([f.text or "" for f in frames(ex)] + [line for f in frames(ex) for line in f.lines]),
         "solutions": "\n".join(f"{r['cells']}: {r['text']}" for r in documents.solution_rows(ex)),
     }
+    svg = diagram_svg(ex)
+    views["diagram"] = " | ".join(unescape(t) for t in re.findall(r"<text[^>]*>(.*?)</text>", svg or "", re.S))
     hints = [hint(ex, b.badge) for b in ex.blanks]
     views["hints"] = "\n".join(f"{h['name']}: {h['text']}" for h in hints if h)
     return views
@@ -194,9 +206,10 @@ def test_no_program_names_in_the_printed_pdfs(level: str) -> None:
     assert not problems, "\n".join(problems[:40])
 
 
-def test_no_program_names_on_the_hard_slides() -> None:
+@pytest.mark.parametrize("group", ["cell", "layer"])
+def test_no_program_names_on_the_hard_slides(group: str) -> None:
     for name in ("backprop", "resnet"):
         ex = byhand.make(name, seed=1, level="hard")
-        text = _pdf_text(documents.slides(ex, group="layer")[0])
+        text = _pdf_text(documents.slides(ex, group=group)[0])
         problems = _problems(f"{name} hard slides", text, FORBIDDEN + FORBIDDEN_TEXT[2:])
         assert not problems, "\n".join(problems[:40])
