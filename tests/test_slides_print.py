@@ -173,3 +173,18 @@ def test_cli_pdf_and_png(tmp_path: Path) -> None:
 def test_cli_bad_group(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["slides", "mlp", "--group", "column"]) == 2
     assert "column" in capsys.readouterr().err
+
+
+def test_a_cell_drawn_twice_is_lit_only_where_the_step_uses_it() -> None:
+    """Resnet's Z₂ step uses X in [A₁ ; X], not the X on top of the first layer."""
+    ex = byhand.make("resnet", seed=1, level="medium")
+    fs = [f.to_json() for f in frames(ex)]
+    plan = plan_deck(ex.to_dict(), fs)
+    step = next(i for i, f in enumerate(fs) if f["kind"] == "step" and f["new"] == ["Z2:0,0"])
+    lit: Counter[str] = Counter()
+    for b, states in zip(plan["exercise"]["blocks"], plan["frames"][step]["states"]):
+        for cell, s in zip(b["cells"], states):
+            if s == "u":
+                lit[cell_key(b["tensor"], cell["i"])] += 1
+    assert lit and max(lit.values()) == 1
+    assert {k.split(":")[0] for k in lit} >= {"X", "A1", "W2", "I", "b2"}

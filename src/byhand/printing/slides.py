@@ -47,19 +47,35 @@ def frame_states(ex_plan: dict[str, Any], frame: dict[str, Any], given: set[str]
     revealed = set(frame["revealed"])  # a copy's cell reveals nothing: its part shows its own value
     new = real(frame["new"])
     uses = real(frame["uses"])
+    # a cell drawn more than once (X on top of layer 1 and again in [A₁ ; X]) is lit only where the
+    # step uses it: in the drawing nearest to the cell being computed
+    spots: dict[str, list[tuple[int, int, float, float]]] = {}
+    for bi, b in enumerate(ex_plan["blocks"]):
+        if b["tensor"] is None:
+            continue
+        for ci, cell in enumerate(b["cells"]):
+            spots.setdefault(cell_key(b["tensor"], cell["i"]), []).append(
+                (bi, ci, b["x"] + (cell["c"] + 0.5) * b["cw"], b["y"] + cell["r"] + 0.5))
+    targets = [(x, y) for k in new for _, _, x, y in spots.get(k, [])[:1]]
+    lit: set[tuple[int, int]] = set()
+    for k in uses:
+        places = spots.get(k, [])
+        if len(places) > 1 and targets:
+            places = [min(places, key=lambda s: min(abs(s[2] - x) + abs(s[3] - y) for x, y in targets))]
+        lit.update((bi, ci) for bi, ci, _, _ in places)
     out = []
-    for b in ex_plan["blocks"]:
+    for bi, b in enumerate(ex_plan["blocks"]):
         if b["tensor"] is None:  # the row of 1s is always there
             out.append("s" * len(b["cells"]))
             continue
         letters = []
-        for cell in b["cells"]:
+        for ci, cell in enumerate(b["cells"]):
             k = cell_key(b["tensor"], cell["i"])
             if k in new:
                 letters.append("g" if b["tensor"] in grads else "n")
             elif k not in given and k not in revealed:
                 letters.append("h")
-            elif k in uses:
+            elif (bi, ci) in lit:
                 letters.append("u")
             else:
                 letters.append("s")
