@@ -1,4 +1,5 @@
-"""Print benchmark: a 40-student class set (linear, relu, softmax) plus its answer key.
+"""Print benchmark: a 40-student class set (linear, relu, softmax) plus its answer key; then a
+hard-backprop class set and the workbook (figures only).
 
 Prints the total seconds (making 120 exercises, planning, QR codes and compiling both PDFs), pages
 per second, and the ratio to compiling the same finished Typst documents directly (the templates
@@ -28,6 +29,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--students", type=int, default=40)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--book-per-chapter", type=int, default=6)
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
@@ -77,6 +79,21 @@ def main() -> None:
     print(f"pages/second       {pages / total:.1f}")
     print(f"compile only       {compile_only:.3f} s (the same finished documents, Typst alone)")
     print(f"overhead ratio     {total / compile_only:.2f} (total / compile only; target ≤ 1.5)")
+
+    # the largest sheets: a class set of hard backprop (each student over two pages, the backward
+    # pass as crossings) and the whole workbook; one run each (fresh seeds), no target of their own
+    t0 = time.perf_counter()
+    bp_pdf, bp_key = documents.class_set(["backprop"], students=args.students, seed=77_000, level="hard")
+    bp_time = time.perf_counter() - t0
+    bp_pages = len(PdfReader(io.BytesIO(bp_pdf)).pages) + len(PdfReader(io.BytesIO(bp_key)).pages)
+    print(f"backprop hard      {args.students} students + key: {bp_time:.3f} s, {bp_pages} pages "
+          f"({bp_pages / bp_time:.1f} pages/s)")
+    t0 = time.perf_counter()
+    book_pdf = documents.book(per_chapter=args.book_per_chapter, seed=88_000)[0]
+    book_time = time.perf_counter() - t0
+    book_pages = len(PdfReader(io.BytesIO(book_pdf)).pages)
+    print(f"book               every chapter × {args.book_per_chapter}: {book_time:.3f} s, {book_pages} pages "
+          f"({book_pages / book_time:.1f} pages/s)")
 
 
 if __name__ == "__main__":

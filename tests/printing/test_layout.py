@@ -130,3 +130,13 @@ def test_painted_floors_at_the_hardest_level(topic: str) -> None:
     sizes = word_sizes(render_document(plan)[0])
     grid = [s for _, s, bold in sizes if not bold and round(s, 1) not in (7.5, 8.5, 9.0, 10.0, 12.0)]
     assert grid and min(grid) >= 10.0 - 1e-6, f"{topic}: grid digits at {min(grid):.1f} pt"
+
+
+def test_the_time_budget_is_printed_beside_the_title() -> None:
+    d = byhand.make("linear", seed=1).to_dict()
+    assert plan_exercise(d, 1)["minutes"] is None
+    plan = plan_exercise({**d, "minutes": 20}, 1)
+    assert plan["minutes"] == 20
+    doc = plan_document([plan], paper="a4", answer_strip=False, key=False, title=None)
+    text = PdfReader(io.BytesIO(render_document(doc)[0])).pages[0].extract_text()
+    assert "about 20 min" in text

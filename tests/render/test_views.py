@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 import byhand
 from byhand.engine.values import fmt
-from byhand.printing.layout import MIN_PITCH_MM, plan_document, plan_exercise
+from byhand.printing.layout import MAX_PITCH_MM, MIN_PITCH_MM, plan_document, plan_exercise
 from byhand.printing.render import render_document
 from byhand.render.html import sheet_html
 from byhand.render.text import cell_spots, paint
@@ -98,7 +98,7 @@ def pdf_cells(ex: byhand.Exercise, plan: dict[str, Any]) -> Counter[str]:
 
     page.extract_text(visitor_text=visit)
     w = plan["canvas"]["width"]
-    p = max(MIN_PITCH_MM, min(10.0, 180 / w)) * MM
+    p = max(MIN_PITCH_MM, min(MAX_PITCH_MM, 180 / w)) * MM
     x0 = 15 * MM + (180 * MM - w * p) / 2
     cells = [(b, c) for b in plan["blocks"] if b["tensor"] for c in b["cells"]]
     # the grid's top: the offset that lands the most values in cells holding them

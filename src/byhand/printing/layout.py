@@ -49,6 +49,8 @@ WIDE_CELL = 1.6  # cell width for tensors holding fractions or decimals (room fo
 #: The smallest cell side the printer may use: digits at 0.4 × pitch stay ≥ 10 pt, a blank's bold
 #: box (pitch less its inset) stays ≥ 8 mm.
 MIN_PITCH_MM = 9.4
+#: The largest cell side (templates/exercise.typ's max-pitch): small exercises share a page.
+MAX_PITCH_MM = 9.6
 #: Text width of a portrait page (A4 180 mm; Letter is wider) in cells at the floor pitch: the plan
 #: wraps onto a new band (a layer boundary) rather than grow wider than this.
 PAGE_WIDTH = 19.0
