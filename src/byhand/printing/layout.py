@@ -207,6 +207,7 @@ class Block:
     depth: int = 0  # activation depth (deeper layers print darker green)
     label: str | None = None  # the name printed beside it when not the tensor's own (``A1ᵀ``)
     gate: tuple[str, Any] | None = None  # a ReLU gate: (the pre-activation Z, the slope where Z ≤ 0)
+    row0: int = 0  # a slice of a tensor: its display row 0 is the tensor's row ``row0``
 
     @property
     def rect(self) -> Rect:
@@ -214,7 +215,7 @@ class Block:
 
     def index_of(self, r: int, c: int) -> tuple[int, ...]:
         """Tensor index shown in display cell (r, c)."""
-        return _index(self.orient, r, c)
+        return _index(self.orient, r + self.row0, c)
 
 
 def _index(orient: str, r: int, c: int) -> tuple[int, ...]:
@@ -733,6 +734,8 @@ class _Planner:
             try:
                 if op["op"] == "linear" and op["out"] not in self.parts:
                     self._backward_linear(op, grads)
+                elif op["op"] == "linear":
+                    self._backward_stacked(op, grads)
                 elif op["op"] in CROSS_OUT_OPS:
                     self._backward_gate(op, grads)
             except ExerciseFormatError:
@@ -757,13 +760,16 @@ class _Planner:
     def _backward_linear(self, op: dict[str, Any], grads: dict[str, str]) -> None:
         w, b, a = op["in"]
         dz = grads.get(op["out"])
-        dw, db, da = grads.get(w), grads.get(b), grads.get(a)
-        if dz is None or dw is None or dw in self.current:
+        dw, db = grads.get(w), grads.get(b)
+        if dz is None:
             return
         m, n, z_orient = self._display_shape(dz, "col")
         k, n_a, a_orient = self._display_shape(a, "col")
         if n_a != n:
             raise ExerciseFormatError("the layer's input and its gradient do not line up")
+        if dw is None or dw in self.current:
+            self._backward_input(op, grads, 0.0, None)
+            return
         dw_shape = self._fit_shape(dw, m, k)
         db_shape = self._fit_shape(db, m, 1) if db is not None and db not in self.current else None
         at_orient = {"matrix": "matrixT", "col": "row"}.get(a_orient)
@@ -791,29 +797,101 @@ class _Planner:
         self._commit(*blocks)
         self._crossing_arrows(blocks[0], extra=blocks[4:5])
 
-        if da is None or da in self.current:
+        right = max(bl.rect.right for bl in blocks) + SHELF_GAP + LABEL_CHAR_W * 4
+        self._backward_input(op, grads, right, y0)
+
+    def _backward_stacked(self, op: dict[str, Any], grads: dict[str, str]) -> None:
+        """At a skip's "+": ``d[A ; X] = [W | I]ᵀ · dZ`` — dZ on top, Wᵀ above Iᵀ on the left; the
+        top rows go back through f (to A), the bottom rows down the skip, unchanged (to X)."""
+        lparts, tparts = self.parts[op["out"]]
+        joined = op["in"][-1]
+        dz, dj = grads.get(op["out"]), grads.get(joined)
+        if dz is None or dj is None or dj in self.current:
             return
-        # dA = Wᵀ · dZ, beside it (or in a band of its own when the page is full)
+        m, n, z_orient = self._display_shape(dz, "col")
+        shapes = [self._display_shape(t, "row") for t in lparts]
+        if any(sh[2] != "matrix" or sh[0] != m for sh in shapes):
+            raise ExerciseFormatError("the joined block does not line up with its gradient")
+        big_k = sum(sh[1] for sh in shapes)
+        dj_shape = self._fit_shape(dj, big_k, n)
+        cw_left = max(self.cell_w[t] for t in lparts)
+        cw_dj = self.cell_w[dj]
+        y0 = self._new_band()
+        tx = m * cw_left + GAP
+        ry = y0 + m + GAP
+        blocks = [
+            Block(dj, tx, ry, big_k, n, cw_dj, dj_shape[2], self.style[dj], ("below", "right")),
+            Block(dz, tx, y0, m, n, cw_dj, z_orient, self.style[dz], ("left", "above", "right")),
+        ]
+        y = ry
+        for t, sh in zip(lparts, shapes):
+            blocks.append(Block(t, 0.0, y, sh[1], m, cw_left, "matrixT", self.style[t], ("left", "above"),
+                                label=transposed(tensor_label(self.ex, t))))
+            y += sh[1]
+        self._commit(*blocks)
+        self._crossing_arrows(blocks[0])
+
+    def _consumers(self, name: str) -> list[dict[str, Any]]:
+        return [op for op in self.ex["ops"] if op["op"] != "grad" and name in op["in"]]
+
+    def _skip_into(self, a: str, grads: dict[str, str]) -> tuple[str, int, str] | None:
+        """Where ``a`` also goes down a skip: (the joined grad d[… ; a], a's first row in it, I)."""
+        for j, (lparts, tparts) in self.parts.items():
+            if a not in tparts:
+                continue
+            joined = next(op["in"][-1] for op in self.ex["ops"] if op["out"] == j)
+            part = tparts.index(a)
+            ident = lparts[part]
+            dj = grads.get(joined)
+            if dj is None or dj not in self.current or not _is_identity(self.tensors[ident]["values"]):
+                return None
+            row0 = sum(self._display_shape(t, "col")[0] for t in tparts[:part])
+            return dj, row0, ident
+        return None
+
+    def _backward_input(self, op: dict[str, Any], grads: dict[str, str], x0: float, y0: float | None) -> None:
+        """``dA = Wᵀ · dZ`` as a crossing (Wᵀ on the left, dZ on top); where A also went down a
+        skip, the gradient arriving there is added in the same crossing:
+        ``dA = [Wᵀ | I] · [dZ ; the skip's rows of d[… ; A]]`` — both ways meet at A."""
+        w, _b, a = op["in"]
+        dz, da = grads.get(op["out"]), grads.get(a)
+        if dz is None or da is None or da in self.current:
+            return
+        skip = self._skip_into(a, grads)
+        if skip is None and len(self._consumers(a)) > 1:
+            return  # A feeds something else too: Wᵀ·dZ alone is not its gradient (the shelf has it)
+        m, n, z_orient = self._display_shape(dz, "col")
         w_rows, w_cols, w_orient = self._display_shape(w, "row")
-        if w_orient != "matrix" or (w_rows, w_cols) != (m, k):
+        if w_orient != "matrix":
             raise ExerciseFormatError("no transpose of W to draw")
+        k = w_cols
+        if skip is not None and _shape(self.tensors[skip[2]]["values"]) != (k, k):
+            return  # no identity of the right size to add the skip with: the shelf has it
         da_shape = self._fit_shape(da, k, n)
         cw_wt = self.cell_w[w]
         cw_da = self.cell_w[da]  # dZ's columns are dA's: one width (see _cell_widths)
 
         def arrange(x: float, y: float) -> list[Block]:
-            tx2 = x + m * cw_wt + GAP
-            ry2 = y + m + GAP
-            return [
+            left_w = m * cw_wt + (k * self.cell_w[skip[2]] if skip else 0.0)
+            tx2 = x + left_w + GAP
+            top_h = m + (k if skip else 0)
+            ry2 = y + top_h + GAP
+            out = [
                 Block(da, tx2, ry2, k, n, cw_da, da_shape[2], self.style[da], ("below", "right", "left")),
-                Block(dz, tx2, y, m, n, cw_da, z_orient, self.style[dz], ("above", "right")),
+                Block(dz, tx2, y, m, n, cw_da, z_orient, self.style[dz], ("left", "right", "above")),
                 Block(w, x, ry2, k, m, cw_wt, "matrixT", self.style[w], ("left", "above", "below"),
                       label=transposed(tensor_label(self.ex, w))),
             ]
+            if skip:
+                dj, row0, ident = skip
+                out.append(Block(dj, tx2, y + m, k, n, cw_da, "matrix", self.style[dj], ("left", "right"),
+                                 label=f"{tensor_label(self.ex, dj)} (rows {row0 + 1}–{row0 + k}: the skip)",
+                                 row0=row0))
+                out.append(self._block(ident, x + m * cw_wt, ry2, (k, k, "matrix"), ("above", "below")))
+            return out
 
-        right = max(bl.rect.right for bl in blocks) + SHELF_GAP + LABEL_CHAR_W * 4
-        placed = arrange(right, y0)
-        if not self.fits([bl.rect for bl in placed]):
+        placed = arrange(x0, y0) if y0 is not None else []
+        if not placed or not self.fits([bl.rect for bl in placed]):
             placed = arrange(0.0, self._new_band())
         self._commit(*placed)
         self._crossing_arrows(placed[0])
@@ -825,8 +903,9 @@ class _Planner:
         if da is None or dz is None or dz in self.current:
             return
         src = self.current.get(da)
-        if src is None:
-            return
+        if src is None:  # not drawn yet (the top rows of a joined gradient): a copy of its own
+            src = self._block(da, 0.0, self._new_band(), self._display_shape(da, "col"), ("left", "above"))
+            self._commit(src)
         alpha = (op.get("attrs") or {}).get("alpha", "1/10") if op["op"] == "leaky_relu" else 0
         rows, cols, orient = src.rows, src.cols, src.orient
         dz_shape = self._fit_shape(dz, rows, cols)
@@ -936,6 +1015,12 @@ def _flatten(values: Any) -> list[Any]:
     if isinstance(values, list):
         return [v for item in values for v in _flatten(item)]
     return [values]
+
+
+def _is_identity(values: Any) -> bool:
+    shape = _shape(values)
+    return len(shape) == 2 and shape[0] == shape[1] and all(
+        _exact(values[i][j], 0) == (1 if i == j else 0) for i in range(shape[0]) for j in range(shape[1]))
 
 
 def _inexact(v: Any) -> bool:
