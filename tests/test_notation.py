@@ -93,6 +93,11 @@ def test_a_label_in_the_file_wins() -> None:
     d = byhand.make("linear", seed=1).to_dict()
     d["tensors"]["Z"]["label"] = "H"
     assert op_written(d, d["ops"][0]) == "H = W·X + b"
+    d["tensors"]["Z"]["label"] = "H2"  # a label written the programmer's way still reads as maths
+    assert tensor_label(d, "Z") == "H₂"
+    old = byhand.make("resnet", seed=1, level="easy").to_dict()
+    old["tensors"]["W2I"]["label"] = "[W2 | I]"  # a file from byhand 0.1
+    assert tensor_label(old, "W2I") == "[W₂ | I]"
 
 
 def test_pieces_join_to_the_written_form() -> None:

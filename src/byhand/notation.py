@@ -60,6 +60,12 @@ def base_name(name: str) -> str:
     return name
 
 
+def subscript_names(text: str) -> str:
+    """Digits that end a name become subscripts: ``[W2 | I]`` → ``[W₂ | I]``, ``softmax3`` →
+    ``softmax₃`` (labels written by hand or by an older byhand); numbers stay numbers."""
+    return re.sub(r"(?<![\w/])([A-Za-zŶ∂]+)(\d+)\b", lambda m: m.group(1) + subscript(m.group(2)), text)
+
+
 def composite(label: str) -> bool:
     """Does the label need brackets when it is a factor (``w + dw`` in ``(w + dw)·x``)?"""
     bare = label.replace(_OPEN, "").replace(_CLOSE, "")
@@ -129,7 +135,7 @@ class Names:
                  notes: Mapping[str, str]):
         self.ops = list(ops)
         self.shapes = dict(shapes)
-        self.given_labels = {k: v for k, v in labels.items() if v and v != k}
+        self.given_labels = {k: subscript_names(v) for k, v in labels.items() if v and v != k}
         self.notes = dict(notes)
         self.defined_by = {o.out: o for o in self.ops}
         self.consumers: dict[str, list[_Op]] = {}
