@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -140,3 +141,74 @@ def test_the_time_budget_is_printed_beside_the_title() -> None:
     doc = plan_document([plan], paper="a4", answer_strip=False, key=False, title=None)
     text = PdfReader(io.BytesIO(render_document(doc)[0])).pages[0].extract_text()
     assert "about 20 min" in text
+
+
+def _value(d: dict[str, Any], name: str, index: list[int]) -> Fraction:
+    v: Any = d["tensors"][name]["values"]
+    for i in index:
+        v = v[i]
+    return Fraction(str(v))
+
+
+def crossings(plan: dict[str, Any]) -> list[tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]]:
+    """Each result block with the blocks on its left (same rows) and on top (same columns), read from
+    the placed plan itself: what a student reads across and down."""
+    blocks = plan["blocks"]
+    out = []
+    for r in blocks:
+        if r["tensor"] is None or not any(a["dir"] == "right" and abs(a["x"] + a["w"] - r["x"]) < 1e-6
+                                          and r["y"] - 1e-6 <= a["y"] < r["y"] + r["rows"] for a in plan["arrows"]):
+            continue
+        left = sorted((b for b in blocks if abs(b["y"] - r["y"]) < 1e-6 and b["x"] < r["x"] and b is not r
+                       and b["style"] != "bias" and b["rows"] >= r["rows"]), key=lambda b: b["x"])
+        top = sorted((b for b in blocks if abs(b["x"] - r["x"]) < 1e-6 and b["y"] < r["y"]), key=lambda b: b["y"])
+        out.append((r, left, top))
+    return out
+
+
+@pytest.mark.parametrize(("topic", "seeds"), [("backprop", range(1, 6)), ("resnet", range(1, 6))])
+def test_every_backward_crossing_multiplies_out(topic: str, seeds: range) -> None:
+    """dW = dZ·Aᵀ, dA = Wᵀ·dZ, d[A ; X] = [W | I]ᵀ·dZ and dA = [Wᵀ | I]·[dZ ; skip]: in every
+    gradient crossing on the sheet, row i of the left operands times column j of the top ones gives
+    the engine's value in cell (i, j) — the layout draws a transpose or a slice, never new maths."""
+    for seed in seeds:
+        d = byhand.make(topic, seed=seed, level="hard").to_dict()
+        plan = plan_exercise(d, 1, key=True)
+        checked = 0
+        for r, left, top in crossings(plan):
+            if r["style"] != "grad":
+                continue
+            # the left operands side by side make one matrix; the top ones stacked another
+            lrow = [b for b in left if b["y"] == r["y"]]
+            # keep only the contiguous run of blocks ending at the result (the crossing's left side)
+            run: list[dict[str, Any]] = []
+            x = r["x"] - 0.4
+            for b in sorted(lrow, key=lambda b: -b["x"]):
+                if abs(b["x"] + b["cols"] * b["cw"] - x) < 1e-6:
+                    run.insert(0, b)
+                    x = b["x"]
+            tops: list[dict[str, Any]] = []
+            y = r["y"] - 0.4
+            for b in sorted(top, key=lambda b: -b["y"]):
+                if abs(b["y"] + b["rows"] - y) < 1e-6 and b["tensor"] is not None:
+                    tops.insert(0, b)
+                    y = b["y"]
+            if not run or not tops:
+                continue
+
+            def at(b: dict[str, Any], i: int, j: int, d: dict[str, Any] = d) -> Fraction:
+                cell = next(c for c in b["cells"] if c["r"] == i and c["c"] == j)
+                return _value(d, b["tensor"], cell["i"])
+
+            lcols = [(b, j) for b in run for j in range(b["cols"])]
+            trows = [(b, i) for b in tops for i in range(b["rows"])]
+            if len(lcols) != len(trows):
+                continue  # a bias column on the right of W (forward crossing): not a gradient crossing
+            for i in range(r["rows"]):
+                for j in range(r["cols"]):
+                    want = at(r, i, j)
+                    got = sum((at(lb, i, lj) * at(tb, ti, j) for (lb, lj), (tb, ti) in zip(lcols, trows)),
+                              Fraction(0))
+                    assert got == want, (topic, seed, r["tensor"], i, j)
+            checked += 1
+        assert checked >= 2, (topic, seed)
