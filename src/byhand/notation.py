@@ -184,6 +184,13 @@ class Names:
     def note(self, name: str) -> str:
         return self.notes.get(name, "")
 
+    def marked(self) -> Names:
+        """The same names, each marked, so a written op can be cut into pieces (see op_pieces)."""
+        m = self.__dict__.get("_marked")
+        if m is None:
+            m = self.__dict__["_marked"] = _MarkedNames(self.ops, self.shapes, self.given_labels, self.notes)
+        return m  # type: ignore[no-any-return]
+
     def caption(self, name: str) -> str:
         """The name with its note, for a block's caption: ``Z₂′ (no skip)``."""
         n = self.note(name)
@@ -300,7 +307,9 @@ def _shape(v: Any) -> tuple[int, ...]:
 
 
 def names(exercise: Any) -> Names:
-    """The :class:`Names` of an exercise dict, an Exercise, or a Graph (cached on objects)."""
+    """The :class:`Names` of an exercise dict, an Exercise, or a Graph (cached on objects; a
+    painter that names many things of one file dict builds this once and passes it instead of
+    the dict: every function here takes a Names too)."""
     if isinstance(exercise, Names):
         return exercise
     if isinstance(exercise, Mapping):
@@ -600,9 +609,7 @@ def op_pieces(exercise: Any, op: Mapping[str, Any] | Any) -> list[dict[str, str]
     """:func:`op_written` cut into pieces for a painter that sets names apart (italic):
     ``[{"t": "name", "s": "Z₁"}, {"t": "text", "s": " = "}, {"t": "name", "s": "W₁"}, …]``.
     The pieces joined give exactly :func:`op_written`."""
-    n = names(exercise)
-    marked = _MarkedNames(n.ops, n.shapes, n.given_labels, n.notes)
-    text = op_written(marked, op)
+    text = op_written(names(exercise).marked(), op)
     pieces: list[dict[str, str]] = []
     depth = 0
     buf = ""

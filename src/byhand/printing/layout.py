@@ -26,7 +26,7 @@ from typing import Any
 
 import segno
 
-from byhand.notation import op_pieces, row_words, tensor_caption
+from byhand.notation import names, op_pieces, row_words
 from byhand.printing.errors import ExerciseFormatError
 
 PLAN_FORMAT = "byhand-print-plan/1"
@@ -234,6 +234,7 @@ class _Planner:
 
     def __init__(self, exercise: dict[str, Any], shelf_width: float = SHELF_MIN_W) -> None:
         self.ex = exercise
+        self.names = names(exercise)  # every caption and formula is named from these, once
         self.shelf_width = shelf_width
         self.tensors: dict[str, dict[str, Any]] = exercise["tensors"]
         self.plan = Plan()
@@ -575,7 +576,7 @@ class _Planner:
             return
         y = self.plan.next_band_top()
         x = 0.0
-        words = row_words(self.ex, op)  # the method's words between the blocks: "½ Σ (" Ŷ "−" Y ")² ="
+        words = row_words(self.names, op)  # the method's words between the blocks: "½ Σ (" Ŷ "−" Y ")² ="
         for i, name in enumerate(op["in"]):
             if words[i]:
                 rect = Rect(x, y, max(INFIX_W, 0.15 + LABEL_CHAR_W * len(words[i])), 1)
@@ -593,7 +594,7 @@ class _Planner:
     def _standalone(self, name: str) -> Block:
         """A tensor on its own (a gradient, an orphan): side by side on a shelf, a new shelf when full."""
         shape = self._display_shape(name, "col")
-        text = tensor_caption(self.ex, name)
+        text = self.names.caption(name)
         span = max(shape[1] * self.cell_w[name], 0.15 + LABEL_CHAR_W * len(text))
         limit = max(max((o.right for o in self.plan.obstacles), default=0.0), self.shelf_width)
         s = self.shelf
@@ -612,7 +613,7 @@ class _Planner:
         for block in self.plan.blocks:
             if block.tensor is None:
                 continue
-            text = tensor_caption(self.ex, block.tensor)
+            text = self.names.caption(block.tensor)
             width = 0.15 + LABEL_CHAR_W * len(text)
             candidates = [_label_rect(block, side, width) for side in block.label_prefs]
             chosen = next(((s, r) for s, r in candidates if self.plan.free([r])), None)
@@ -885,7 +886,7 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
         "generator": exercise.get("generator", ""),
         "identity": ident,
         "qr_svg": qr_svg(ident),
-        "formulas": [op_pieces(exercise, op) for op in exercise["ops"] if op["out"] not in joined],
+        "formulas": [op_pieces(planner.names, op) for op in exercise["ops"] if op["out"] not in joined],
         "legend": [{"style": s, "text": LEGEND_TEXT[s]} for s in STYLES
                    if s in styles_used and s in LEGEND_TEXT],
         "canvas": {"width": width, "height": height},
