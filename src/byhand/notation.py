@@ -174,8 +174,9 @@ class Names:
 
     def grad_label(self, of: str, wrt: str) -> str:
         lo, lw = _bare(self.label(of), keep_spaces=True), _bare(self.label(wrt), keep_spaces=True)
-        if lo == "L":
-            return self._mark("d" + (lw if _simple(lw) else f"({lw})"))
+        if lo == "L":  # dZ₂, d[A₁ ; X]; d(Xᵀ) and d(Z/T) keep their brackets
+            simple = _simple(lw) and not lw.endswith(TRANSPOSED)
+            return self._mark("d" + (lw if simple else f"({lw})"))
         return self._mark(f"∂{lo}/∂{lw}")
 
     def _mark(self, s: str) -> str:
@@ -446,7 +447,12 @@ def _softmax(n: Names, o: _Op) -> str:
 
 
 def _softmax_back(n: Names, o: _Op, k: int, d: str) -> str:
-    return f"P {HADAMARD} ({factor(d)} {MINUS} Σ P {HADAMARD} {factor(d)})"
+    p, dd = factor(n.label(o.out)), factor(d)
+    core = f"{p} {HADAMARD} ({dd} {MINUS} Σ {p} {HADAMARD} {dd})"  # Σ down each column
+    base, t = str(o.attrs.get("base", "e")), value_text(o.attrs.get("temperature", 1))
+    if base not in ("e", "E"):
+        core += f"·ln {base}"
+    return core if t == "1" else f"{core}/{t}"
 
 
 def _exp(n: Names, o: _Op) -> str:
@@ -499,7 +505,8 @@ def _ce(n: Names, o: _Op) -> str:
 def _ce_back(n: Names, o: _Op, k: int, d: str) -> str:
     base = str(o.attrs.get("base", "e"))
     den = _l(n, o, 0) if base in ("e", "E") else f"{factor(_l(n, o, 0))}·ln {base}"
-    return f"{MINUS}{factor(_l(n, o, 1))} / ({den})"
+    core = f"{MINUS}{factor(_l(n, o, 1))} / ({den})"
+    return core if d == "1" else f"({core})·{factor(d)}"
 
 
 def _stack_parts(sep: str) -> Callable[[Names, _Op], str]:
