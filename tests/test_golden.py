@@ -54,7 +54,7 @@ def test_resnet_block_first_layer() -> None:
         ("X", (3, 1)),
         ("b1", (2,)),
     )
-    assert steps[("A1", (2, 1))].text == "−2 ≤ 0, crossed out: 0"
+    assert steps[("A1", (2, 1))].text == "0 (−2 ≤ 0: crossed out)"
 
 
 def test_softmax_base3_1_0_1_5() -> None:

@@ -39,6 +39,7 @@ def test_every_registered_op_has_a_notation() -> None:
     from byhand.engine.ops import OPS
 
     assert set(OPS) | {"grad"} <= set(NOTATION)
+    assert set(OPS) == set(OP_CASES)  # and each is written, forward and backward, below
 
 
 def test_backprop_is_written_the_methods_way() -> None:
@@ -98,6 +99,52 @@ def test_a_label_in_the_file_wins() -> None:
     old = byhand.make("resnet", seed=1, level="easy").to_dict()
     old["tensors"]["W2I"]["label"] = "[W2 | I]"  # a file from byhand 0.1
     assert tensor_label(old, "W2I") == "[W₂ | I]"
+
+
+# one small graph per op: the op, then M = OUT ⊙ G, L = Σ M, and the gradient of every input
+OP_CASES: dict[str, tuple[dict[str, tuple[int, ...]], dict[str, object]]] = {
+    "dot": ({"a": (3,), "b": (3,)}, {}),
+    "matmul": ({"A": (2, 3), "B": (3, 2)}, {}),
+    "linear": ({"W": (2, 3), "b": (2,), "X": (3, 2)}, {}),
+    "add": ({"A": (2, 2), "B": ()}, {}),
+    "sub": ({"A": (2, 2), "B": (2, 2)}, {}),
+    "mul": ({"A": (2, 2), "B": (2, 2)}, {}),
+    "div": ({"A": (2, 2), "B": (1, 2)}, {}),
+    "relu": ({"Z": (2, 2)}, {}),
+    "leaky_relu": ({"Z": (2, 2)}, {"alpha": "1/2"}),
+    "sigmoid": ({"Z": (2, 2)}, {}),
+    "softmax": ({"Z": (3, 2)}, {"base": 3, "temperature": 2}),
+    "exp": ({"Z": (2, 2)}, {"base": 3}),
+    "colsum": ({"E": (2, 2)}, {}),
+    "scale": ({"Z": (2, 2)}, {"by": "1/2"}),
+    "sum": ({"Z": (2, 2)}, {}),
+    "transpose": ({"Z": (2, 3)}, {}),
+    "half_sse": ({"Yh": (2, 2), "Y": (2, 2)}, {}),
+    "cross_entropy": ({"P": (2, 2), "Y": (2, 2)}, {"base": 3}),
+    "hstack": ({"A": (2, 2), "B": (2, 1)}, {}),
+    "vstack": ({"A": (2, 2), "B": (1, 2)}, {}),
+    "stack": ({"s0": (), "s1": (2,)}, {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OP_CASES))
+def test_every_op_is_written_forward_and_backward(name: str) -> None:
+    from byhand.engine.graph import Graph, Node, grad_node
+    from byhand.engine.ops import OPS
+
+    leaves, attrs = OP_CASES[name]
+    wrt = [k for k in leaves if not (name == "cross_entropy" and k == "Y")]
+    nodes = [Node(name, tuple(leaves), "OUT", attrs), Node("mul", ("OUT", "G"), "M"), Node("sum", ("M",), "L")]
+    nodes += [grad_node("L", k, f"d{k}") for k in wrt]
+    out_shape = OPS[name].check(list(leaves.values()), attrs, list(leaves))
+    g = Graph(nodes, {**leaves, "G": out_shape})
+    written = {n.out: op_written(g, n) for n in g.nodes}
+    text = "\n".join(written.values())
+    assert not _problems(name, text, FORBIDDEN + FORBIDDEN_TEXT), text
+    for k in wrt:  # each gradient is a rule in the names on the sheet, never "0" or a bare ∂
+        rule = written[f"d{k}"]
+        assert " = " in rule and not rule.endswith(" = 0") and "∂" not in rule, rule
+    assert "dZ = dZ" not in text  # a transposed gradient stays transposed: dZ = d(Zᵀ)ᵀ
 
 
 def test_pieces_join_to_the_written_form() -> None:

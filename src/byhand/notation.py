@@ -174,8 +174,9 @@ class Names:
 
     def grad_label(self, of: str, wrt: str) -> str:
         lo, lw = _bare(self.label(of), keep_spaces=True), _bare(self.label(wrt), keep_spaces=True)
-        if lo == "L":
-            return self._mark("d" + (lw if _simple(lw) else f"({lw})"))
+        if lo == "L":  # dZ₂, d[A₁ ; X]; d(Xᵀ) and d(Z/T) keep their brackets
+            simple = _simple(lw) and not lw.endswith(TRANSPOSED)
+            return self._mark("d" + (lw if simple else f"({lw})"))
         return self._mark(f"∂{lo}/∂{lw}")
 
     def _mark(self, s: str) -> str:
@@ -183,6 +184,13 @@ class Names:
 
     def note(self, name: str) -> str:
         return self.notes.get(name, "")
+
+    def marked(self) -> Names:
+        """The same names, each marked, so a written op can be cut into pieces (see op_pieces)."""
+        m = self.__dict__.get("_marked")
+        if m is None:
+            m = self.__dict__["_marked"] = _MarkedNames(self.ops, self.shapes, self.given_labels, self.notes)
+        return m  # type: ignore[no-any-return]
 
     def caption(self, name: str) -> str:
         """The name with its note, for a block's caption: ``Z₂′ (no skip)``."""
@@ -300,7 +308,9 @@ def _shape(v: Any) -> tuple[int, ...]:
 
 
 def names(exercise: Any) -> Names:
-    """The :class:`Names` of an exercise dict, an Exercise, or a Graph (cached on objects)."""
+    """The :class:`Names` of an exercise dict, an Exercise, or a Graph (cached on objects; a
+    painter that names many things of one file dict builds this once and passes it instead of
+    the dict: every function here takes a Names too)."""
     if isinstance(exercise, Names):
         return exercise
     if isinstance(exercise, Mapping):
@@ -437,7 +447,12 @@ def _softmax(n: Names, o: _Op) -> str:
 
 
 def _softmax_back(n: Names, o: _Op, k: int, d: str) -> str:
-    return f"P {HADAMARD} ({factor(d)} {MINUS} Σ P {HADAMARD} {factor(d)})"
+    p, dd = factor(n.label(o.out)), factor(d)
+    core = f"{p} {HADAMARD} ({dd} {MINUS} Σ {p} {HADAMARD} {dd})"  # Σ down each column
+    base, t = str(o.attrs.get("base", "e")), value_text(o.attrs.get("temperature", 1))
+    if base not in ("e", "E"):
+        core += f"·ln {base}"
+    return core if t == "1" else f"{core}/{t}"
 
 
 def _exp(n: Names, o: _Op) -> str:
@@ -490,7 +505,8 @@ def _ce(n: Names, o: _Op) -> str:
 def _ce_back(n: Names, o: _Op, k: int, d: str) -> str:
     base = str(o.attrs.get("base", "e"))
     den = _l(n, o, 0) if base in ("e", "E") else f"{factor(_l(n, o, 0))}·ln {base}"
-    return f"{MINUS}{factor(_l(n, o, 1))} / ({den})"
+    core = f"{MINUS}{factor(_l(n, o, 1))} / ({den})"
+    return core if d == "1" else f"({core})·{factor(d)}"
 
 
 def _stack_parts(sep: str) -> Callable[[Names, _Op], str]:
@@ -600,9 +616,7 @@ def op_pieces(exercise: Any, op: Mapping[str, Any] | Any) -> list[dict[str, str]
     """:func:`op_written` cut into pieces for a painter that sets names apart (italic):
     ``[{"t": "name", "s": "Z₁"}, {"t": "text", "s": " = "}, {"t": "name", "s": "W₁"}, …]``.
     The pieces joined give exactly :func:`op_written`."""
-    n = names(exercise)
-    marked = _MarkedNames(n.ops, n.shapes, n.given_labels, n.notes)
-    text = op_written(marked, op)
+    text = op_written(names(exercise).marked(), op)
     pieces: list[dict[str, str]] = []
     depth = 0
     buf = ""

@@ -214,18 +214,20 @@ class PolyRelation(Relation):
             t = self.terms[0]
             z = get(t.gate) if t.gate is not None else 0
             src = get(t.cells[0]) if t.cells else t.coef
+            # the value first, then why: a caption "dZ₂[1,2] = 3 (passed: Z₂[1,2] = 4 > 0)" reads true
             if t.gate is not None and t.gate != (t.cells[0] if t.cells else None):
                 # backward: the gradient passes where Z > 0
+                gate = f"{name(t.gate)} = {fmt(z, precision)}"
                 if z > 0:
-                    return f"{name(t.gate)} = {fmt(z, precision)} > 0, passes {fmt(src, precision)}"
+                    return f"{fmt(src, precision)} (passed: {gate} > 0)"
                 if t.alpha == 0:
-                    return f"{name(t.gate)} = {fmt(z, precision)} ≤ 0, blocked: 0"
-                return f"{name(t.gate)} = {fmt(z, precision)} ≤ 0, so {fmt_factor(t.alpha)}·{fmt_factor(src)} = {value}"
+                    return f"0 (blocked: {gate} ≤ 0)"
+                return f"{fmt_factor(t.alpha)}·{fmt_factor(src)} = {value} ({gate} ≤ 0)"
             if z > 0:
-                return f"{fmt(z, precision)} > 0, stays {value}"
+                return f"{value} ({fmt(z, precision)} > 0: stays)"
             if t.alpha == 0:
-                return f"{fmt(z, precision)} ≤ 0, crossed out: 0"
-            return f"{fmt(z, precision)} ≤ 0, {fmt_factor(t.alpha)}·{fmt_factor(z, precision)} = {value}"
+                return f"0 ({fmt(z, precision)} ≤ 0: crossed out)"
+            return f"{fmt_factor(t.alpha)}·{fmt_factor(z, precision)} = {value} ({fmt(z, precision)} ≤ 0)"
         if self.style == "copy" or self._is_copy():
             return f"{name(self.uses[0])} = {value}"
         if self.style == "div":

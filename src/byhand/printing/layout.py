@@ -26,7 +26,7 @@ from typing import Any
 
 import segno
 
-from byhand.notation import op_pieces, row_words, tensor_caption, tensor_label, transposed
+from byhand.notation import names, op_pieces, row_words, transposed
 from byhand.printing.errors import ExerciseFormatError
 
 PLAN_FORMAT = "byhand-print-plan/1"
@@ -254,6 +254,7 @@ class _Planner:
     def __init__(self, exercise: dict[str, Any], shelf_width: float = SHELF_MIN_W,
                  max_width: float = PAGE_WIDTH) -> None:
         self.ex = exercise
+        self.names = names(exercise)  # every caption and formula is named from these, once
         self.max_width = max_width
         self.shelf_width = min(shelf_width, max_width)
         self.tensors: dict[str, dict[str, Any]] = exercise["tensors"]
@@ -666,7 +667,7 @@ class _Planner:
             line_bottom = max(line_bottom, y + h)
             return at
 
-        words = row_words(self.ex, op)  # the method's words between the blocks: "½ Σ (" Ŷ "−" Y ")² ="
+        words = row_words(self.names, op)  # the method's words between the blocks: "½ Σ (" Ŷ "−" Y ")² ="
         for i, name in enumerate(op["in"]):
             if words[i]:
                 w = max(INFIX_W, 0.15 + LABEL_CHAR_W * len(words[i]))
@@ -688,7 +689,7 @@ class _Planner:
         shape = self._display_shape(name, shape_as)
         if shape[1] * self.cell_w[name] > self.max_width:
             shape = self._display_shape(name, "col")
-        text = tensor_caption(self.ex, name)
+        text = self.names.caption(name)
         span = max(shape[1] * self.cell_w[name], 0.15 + LABEL_CHAR_W * len(text))
         limit = max(max((o.right for o in self.plan.obstacles), default=0.0), self.shelf_width)
         s = self.shelf
@@ -783,7 +784,7 @@ class _Planner:
         y0 = self._new_band()
         tx = n * cw_z + GAP
         ry = y0 + n + GAP
-        a_label = transposed(tensor_label(self.ex, a))
+        a_label = transposed(self.names.label(a))
         blocks = [
             Block(dw, tx, ry, m, k, cw_w, dw_shape[2], self.style[dw], ("below", "right")),
             self._block(dz, 0.0, ry, (m, n, z_orient), ("left", "below", "above")),
@@ -826,7 +827,7 @@ class _Planner:
         y = ry
         for t, sh in zip(lparts, shapes):
             blocks.append(Block(t, 0.0, y, sh[1], m, cw_left, "matrixT", self.style[t], ("left", "above"),
-                                label=transposed(tensor_label(self.ex, t))))
+                                label=transposed(self.names.label(t))))
             y += sh[1]
         self._commit(*blocks)
         self._crossing_arrows(blocks[0])
@@ -880,12 +881,12 @@ class _Planner:
                 Block(da, tx2, ry2, k, n, cw_da, da_shape[2], self.style[da], ("below", "right", "left")),
                 Block(dz, tx2, y, m, n, cw_da, z_orient, self.style[dz], ("left", "right", "above")),
                 Block(w, x, ry2, k, m, cw_wt, "matrixT", self.style[w], ("left", "above", "below"),
-                      label=transposed(tensor_label(self.ex, w))),
+                      label=transposed(self.names.label(w))),
             ]
             if skip:
                 dj, row0, ident = skip
                 out.append(Block(dj, tx2, y + m, k, n, cw_da, "matrix", self.style[dj], ("left", "right"),
-                                 label=f"{tensor_label(self.ex, dj)} (rows {row0 + 1}–{row0 + k}: the skip)",
+                                 label=f"{self.names.label(dj)} (rows {row0 + 1}–{row0 + k}: the skip)",
                                  row0=row0))
                 out.append(self._block(ident, x + m * cw_wt, ry2, (k, k, "matrix"), ("above", "below")))
             return out
@@ -929,7 +930,7 @@ class _Planner:
             items = arrange(src.rect.right, src.y)
         pos = dict(items)
         self._symbol(pos["times"], "text", "⊙")
-        gate_label = f"[{tensor_label(self.ex, z)} > 0]"
+        gate_label = f"[{self.names.label(z)} > 0]"
         self._commit(Block(None, pos["gate"].x, pos["gate"].y, rows, cols, 1.0, orient, "gate",
                            ("above", "below"), label=gate_label, gate=(z, alpha)))
         self._symbol(pos["eq"], "text", "=")
@@ -944,8 +945,8 @@ class _Planner:
             elif block.tensor is None:
                 continue
             else:  # the caption with its note ("Z₂ (f + the skip)"), or the bare name where it is tight
-                texts = list(dict.fromkeys([tensor_caption(self.ex, block.tensor),
-                                            tensor_label(self.ex, block.tensor)]))
+                texts = list(dict.fromkeys([self.names.caption(block.tensor),
+                                            self.names.label(block.tensor)]))
             chosen = None
             for text in texts:
                 candidates = _label_candidates(block, 0.15 + LABEL_CHAR_W * len(text))
@@ -1197,7 +1198,7 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
         "generator": exercise.get("generator", ""),
         "identity": ident,
         "qr_svg": qr_svg(ident),
-        "formulas": [op_pieces(exercise, op) for op in exercise["ops"] if op["out"] not in joined],
+        "formulas": [op_pieces(planner.names, op) for op in exercise["ops"] if op["out"] not in joined],
         "legend": [{"style": s, "text": LEGEND_TEXT[s]} for s in STYLES
                    if s in styles_used and s in LEGEND_TEXT],
         "minutes": minutes if isinstance(minutes, (int, float)) and not isinstance(minutes, bool) else None,

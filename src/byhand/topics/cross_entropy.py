@@ -16,7 +16,7 @@ from byhand.topics._sampling import Stats, uniform_vector
 
 NAME = "cross-entropy"
 TITLE = "Cross-entropy and P − Y"
-SUMMARY = "softmax (base 3), the loss −Σ Y·log P, and its gradient P − Y"
+SUMMARY = "softmax (base 3: 3ᶻ, Σ, P = 3ᶻ ÷ Σ), the loss −Σ Y·log₃ P, and its gradient P − Y"
 OPTIONS = {
     "classes": Option(4, 3, 4, "classes", lo=2, hi=6),
     "batch": Option(1, 2, 2, "samples (columns)", lo=1, hi=4),

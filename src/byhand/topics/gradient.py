@@ -17,7 +17,7 @@ from byhand.topics._sampling import Stats, draw, linear_layer, vector
 
 NAME = "gradient"
 TITLE = "Gradient as change"
-SUMMARY = "change a weight by dW, see Z change by dZ: dZ/dW = X; several weights: Σ dW.*X"
+SUMMARY = "change a weight by dW, see Z change by dZ: dZ/dW = X; several weights: Σ dW ⊙ X"
 OPTIONS = {
     "mode": Option(
         "one", "several", "matrix", "one weight, several weights, or a whole matrix", choices=("one", "several", "matrix")

@@ -29,7 +29,7 @@ def sub(i: int) -> str:
 
 NAME = "gradient-flow"
 TITLE = "Gradient flow: with and without skips"
-SUMMARY = "multiply along the paths: one path without skips (it shrinks or dies), 2^k paths with k skips"
+SUMMARY = "multiply along the paths: one path without skips (it shrinks or dies), 2ᵏ paths with k skips"
 OPTIONS = {
     "mode": Option(
         "chain",

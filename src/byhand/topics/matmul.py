@@ -18,7 +18,7 @@ from byhand.topics._sampling import Stats, linear_layer
 
 NAME = "matmul"
 TITLE = "Matrix multiplication"
-SUMMARY = "row i of A meets column j of B: C[i,j] = Σ A[i,k]·B[k,j]"
+SUMMARY = "row i of A meets column j of B: C[i,j] = Σₖ A[i,k]·B[k,j]"
 OPTIONS = {
     "rows": Option(2, 2, 3, "rows of A", lo=1, hi=6),
     "inner": Option(2, 3, 3, "columns of A = rows of B", lo=1, hi=6),

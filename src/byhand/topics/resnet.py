@@ -23,7 +23,7 @@ from byhand.topics._sampling import Stats, draws, linear_layer, relu_t
 
 NAME = "resnet"
 TITLE = "Residual block (ResNet)"
-SUMMARY = "a skip connection: [W2 | I]·[A1 ; X] = f(X) + X, with and without the skip, and its gradient"
+SUMMARY = "a skip connection: [W₂ | I]·[A₁ ; X] = f(X) + X, with and without the skip, and its gradient"
 OPTIONS = {
     "mode": Option(
         "forward",
