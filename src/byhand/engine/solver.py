@@ -23,6 +23,11 @@ from fractions import Fraction
 from byhand.engine.graph import Graph
 from byhand.engine.relations import Cell, NotLinear, Relation, cell_str
 from byhand.engine.values import Value, fmt, norm
+from byhand.errors import GraphError, LimitError
+from byhand.limits import MAX_DIGITS, MAX_ELIMINATION, check_value, limit
+
+ELIMINATION_WORK = 20_000_000
+"""Entry updates the exact elimination may make before it gives up with a LimitError."""
 
 
 @dataclass
@@ -55,6 +60,7 @@ def solve(
     """Determine ``unknown`` cells from ``known`` ones through the graph's relations."""
     rels = graph.relations()
     vals: dict[Cell, Value] = dict(known)
+    unknown = list(dict.fromkeys(unknown))  # a fixed order: diagnoses never depend on hashing
     todo: set[Cell] = set(unknown)
     sol = Solution(vals)
     touching: dict[Cell, list[Relation]] = {}
@@ -74,7 +80,7 @@ def solve(
         if r.out in checked:
             return
         checked.add(r.out)
-        expect = r.evaluate(get)
+        expect = _evaluate(r, get)
         if not _close(expect, vals[r.out], precision):
             sol.inconsistent.append(f"{cell_str(r.out)} is {fmt(vals[r.out], precision)} but {r.text(get, precision)}")
 
@@ -90,11 +96,17 @@ def solve(
             x = unk[0]
             try:
                 v = r.solve_single(x, get) if x != r.out else r.evaluate(get)
-            except (ZeroDivisionError, ArithmeticError):
-                v = None
+            except ZeroDivisionError:
+                raise GraphError(
+                    f"{cell_str(r.out)}: its {r.op} step divides by zero; change the value it divides by"
+                ) from None
+            except OverflowError:
+                raise LimitError(f"{cell_str(x)}: the value overflows {limit('digits of a value', MAX_DIGITS)}") from None
             if v is None:
                 continue
-            vals[x] = norm(v)
+            v = norm(v)
+            check_value(v, cell_str(x))
+            vals[x] = v
             todo.discard(x)
             sol.how[x] = r
             for r2 in touching.get(x, []):
@@ -102,13 +114,14 @@ def solve(
                     seen_q.add(r2.out)
                     queue.append(r2)
 
-    start = [r for c in todo for r in touching.get(c, [])]
+    start = [r for c in unknown for r in touching.get(c, [])]
     propagate(start)
     while eliminate and todo:
         found = _eliminate(rels.values(), todo, get, is_unknown)
         if not found:
             break
         for c, v in found.items():
+            check_value(v, cell_str(c))
             vals[c] = v
             todo.discard(c)
             sol.how[c] = None
@@ -119,6 +132,15 @@ def solve(
                 check_rel(r)
     sol.undetermined = sorted(todo, key=lambda c: (list(graph.shapes).index(c[0]) if c[0] in graph.shapes else 0, c[1]))
     return sol
+
+
+def _evaluate(r: Relation, get) -> Value:  # type: ignore[no-untyped-def]
+    try:
+        return r.evaluate(get)
+    except ZeroDivisionError:
+        raise GraphError(f"{cell_str(r.out)}: its {r.op} step divides by zero; change the value it divides by") from None
+    except OverflowError:
+        raise LimitError(f"{cell_str(r.out)}: the value overflows {limit('digits of a value', MAX_DIGITS)}") from None
 
 
 def _eliminate(rels: Iterable[Relation], todo: set[Cell], get, is_unknown) -> dict[Cell, Value]:  # type: ignore[no-untyped-def]
@@ -141,7 +163,14 @@ def _eliminate(rels: Iterable[Relation], todo: set[Cell], get, is_unknown) -> di
     if not rows:
         return {}
     cols = sorted({c for row in rows for c in row}, key=lambda c: (c[0], c[1]))
+    if len(cols) > MAX_ELIMINATION:
+        raise LimitError(
+            f"{len(cols)} unknown cells are tied together in one linear system; give more cells "
+            f"{limit('unknowns solved jointly', MAX_ELIMINATION)}"
+        )
     m = [[row.get(c, Fraction(0)) for c in cols] + [-k] for row, k in zip(rows, consts)]
+    work = 0
+    big = 10 ** (4 * MAX_DIGITS)
     pivots: list[int] = []
     rank = 0
     for j in range(len(cols)):
@@ -155,6 +184,12 @@ def _eliminate(rels: Iterable[Relation], todo: set[Cell], get, is_unknown) -> di
             if i != rank and m[i][j] != 0:
                 f = m[i][j]
                 m[i] = [a - f * b for a, b in zip(m[i], m[rank])]
+                work += len(cols)
+        if work > ELIMINATION_WORK or any(v.numerator >= big or v.denominator >= big for v in m[rank] if v):
+            raise LimitError(
+                f"the linear system of {len(cols)} unknown cells is too large to solve exactly "
+                f"{limit('unknowns solved jointly', MAX_ELIMINATION)}"
+            )
         pivots.append(j)
         rank += 1
         if rank == len(m):
