@@ -362,7 +362,10 @@ def _no_constant(name: str) -> Any:
 
 
 def _int(text: str) -> int:
-    limits.check_digit_string(text, "a number")
+    if len(text) > limits.MAX_DIGITS + 1:
+        raise LimitError(
+            f"an integer of {len(text.lstrip('-'))} digits {limits.limit('digits of a value', limits.MAX_DIGITS)}"
+        )
     return int(text)
 
 
@@ -489,7 +492,10 @@ def load_document(doc: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
         import jsonschema
 
         err = jsonschema.exceptions.best_match(sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]))
-        raise FormatError(f"at {_where(list(err.absolute_path))}: {err.message[:200]}")
+        msg = err.message[:200]
+        if isinstance(err.instance, bool):
+            msg = f'{json.dumps(err.instance)} is not a number; write an integer, "p/q" or a decimal'
+        raise FormatError(f"at {_where(list(err.absolute_path))}: {msg}")
     return d
 
 

@@ -88,7 +88,7 @@ def check_exponent(x: Any, where: str) -> None:
         if isinstance(shown, str) and len(shown) > 30:
             shown = shown[:30] + "…"
         raise LimitError(
-            f"{where}: the exponent {shown} is beyond ±{MAX_EXPONENT}; by hand it never is "
+            f"{where}: the exponent {shown} is beyond ±{MAX_EXPONENT} (on a sheet it is a few units) "
             f"{limit('exponent', MAX_EXPONENT)}"
         )
 

@@ -328,6 +328,8 @@ class Graph:
         for n in self.forward_nodes:
             try:
                 vals[n.out] = OPS[n.op].forward([vals[i] for i in n.ins], dict(n.attrs))
+            except LimitError as e:
+                raise LimitError(f"op {n.op} → {n.out}: {e}") from None
             except ZeroDivisionError:
                 raise GraphError(f"op {n.op} → {n.out}: it divides by zero; change the value it divides by") from None
             except (OverflowError, ValueError) as e:

@@ -148,7 +148,7 @@ def ln_base(b: int | str) -> float:
 
 def power(b: int | str, x: Value) -> Value:
     """b**x, exact when b is an integer and x an integer. The exponent is bounded first (guard)."""
-    check_exponent(x, f"{'e' if b == E else b}^x")
+    check_exponent(x, f"{'e' if b == E else b}^(z/T)")
     if b != E and type(x) is int:
         return b**x if x >= 0 else Fraction(1, b ** (-x))  # type: ignore[operator]
     if b == E:
@@ -564,7 +564,7 @@ class Sigmoid(_Elementwise1):
 
     @staticmethod
     def s(z: Value) -> float:
-        check_exponent(z, "sigmoid: e^−z")  # guard: e^1000 overflows a float
+        check_exponent(z, "e^−z")  # guard: e^1000 overflows a float
         return 1.0 / (1.0 + math.exp(-float(z)))
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
