@@ -100,11 +100,11 @@ def write_files(items: list[tuple[str, bytes]]) -> None:
                 staged.append((out, p, None, data))
                 continue
             mode = stat.S_IMODE(p.stat().st_mode) if p.exists() else 0o666 & ~umask
-            fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-            staged.append((out, p, tmp, data))
+            fd, tmp_name = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+            staged.append((out, p, tmp_name, data))
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-            os.chmod(tmp, mode)
+            os.chmod(tmp_name, mode)
         for out, p, tmp, data in staged:
             if tmp is not None:
                 continue
@@ -120,9 +120,9 @@ def write_files(items: list[tuple[str, bytes]]) -> None:
             if tmp is not None:
                 os.replace(tmp, p)
     except BaseException:
-        for _, _, tmp, _ in staged:
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
+        for _, _, left, _ in staged:
+            if left is not None:
+                Path(left).unlink(missing_ok=True)
         raise
     for out, _, _, _ in staged:
         if out != "-":
