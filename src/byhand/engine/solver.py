@@ -26,8 +26,8 @@ from byhand.engine.values import Value, fmt, norm
 from byhand.errors import GraphError, LimitError
 from byhand.limits import MAX_DIGITS, MAX_ELIMINATION, check_value, limit
 
-ELIMINATION_WORK = 20_000_000
-"""Entry updates the exact elimination may make before it gives up with a LimitError."""
+ELIMINATION_WORK = 3_000_000
+"""Entry updates the exact eliminations of one solve may make before it gives up with a LimitError."""
 
 
 @dataclass
@@ -114,10 +114,11 @@ def solve(
                     seen_q.add(r2.out)
                     queue.append(r2)
 
-    start = [r for c in unknown for r in touching.get(c, [])]
+    budget = [ELIMINATION_WORK]  # entry updates left for every elimination of this solve
+    start = list({r.out: r for c in unknown for r in touching.get(c, [])}.values())  # each relation once
     propagate(start)
     while eliminate and todo:
-        found = _eliminate(rels.values(), todo, get, is_unknown)
+        found = _eliminate(rels.values(), todo, get, is_unknown, budget)
         if not found:
             break
         for c, v in found.items():
@@ -143,7 +144,30 @@ def _evaluate(r: Relation, get) -> Value:  # type: ignore[no-untyped-def]
         raise LimitError(f"{cell_str(r.out)}: the value overflows {limit('digits of a value', MAX_DIGITS)}") from None
 
 
-def _eliminate(rels: Iterable[Relation], todo: set[Cell], get, is_unknown) -> dict[Cell, Value]:  # type: ignore[no-untyped-def]
+def _peel(rows: list[dict[Cell, Fraction]], consts: list[Fraction]) -> tuple[list[dict[Cell, Fraction]], list[Fraction]]:
+    """Drop every equation with an unknown that no other equation has (and, in turn, the equations
+    that this frees): such an unknown absorbs its equation, which then pins nothing else. It is found
+    later by propagation if the rest of its equation is. What is left is the truly joint core, often
+    empty, so the exact elimination stays small."""
+    occ: dict[Cell, list[int]] = {}
+    for i, row in enumerate(rows):
+        for c in row:
+            occ.setdefault(c, []).append(i)
+    alive = [True] * len(rows)
+    stack = [i for i, row in enumerate(rows) if len(row) >= 2 and any(len(occ[c]) == 1 for c in row)]
+    while stack:
+        i = stack.pop()
+        if not alive[i] or len(rows[i]) < 2 or not any(len(occ[c]) == 1 for c in rows[i]):
+            continue
+        alive[i] = False
+        for c in rows[i]:
+            occ[c].remove(i)
+            if len(occ[c]) == 1 and alive[occ[c][0]]:
+                stack.append(occ[c][0])
+    return [r for r, a in zip(rows, alive) if a], [k for k, a in zip(consts, alive) if a]
+
+
+def _eliminate(rels: Iterable[Relation], todo: set[Cell], get, is_unknown, budget: list[int]) -> dict[Cell, Value]:  # type: ignore[no-untyped-def]
     """Exact Gauss–Jordan over every relation linear in the unknowns; the pinned unknowns."""
     rows: list[dict[Cell, Fraction]] = []
     consts: list[Fraction] = []
@@ -160,6 +184,37 @@ def _eliminate(rels: Iterable[Relation], todo: set[Cell], get, is_unknown) -> di
         if row:
             rows.append(row)
             consts.append(Fraction(k))
+    rows, consts = _peel(rows, consts)
+    found: dict[Cell, Value] = {}
+    for part in _components(rows):
+        found.update(_gauss_jordan([rows[i] for i in part], [consts[i] for i in part], budget))
+    return found
+
+
+def _components(rows: list[dict[Cell, Fraction]]) -> list[list[int]]:
+    """The rows grouped into independent systems (no unknown shared between groups), in order."""
+    parent: dict[Cell, Cell] = {}
+
+    def find(c: Cell) -> Cell:
+        while parent.setdefault(c, c) != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    for row in rows:
+        cs = list(row)
+        for c in cs[1:]:
+            a, b = find(cs[0]), find(c)
+            if a != b:
+                parent[b] = a
+    groups: dict[Cell, list[int]] = {}
+    for i, row in enumerate(rows):
+        groups.setdefault(find(next(iter(row))), []).append(i)
+    return list(groups.values())
+
+
+def _gauss_jordan(rows: list[dict[Cell, Fraction]], consts: list[Fraction], budget: list[int]) -> dict[Cell, Value]:
+    """Exact Gauss–Jordan on one connected system; the unknowns it pins."""
     if not rows:
         return {}
     cols = sorted({c for row in rows for c in row}, key=lambda c: (c[0], c[1]))
@@ -169,7 +224,6 @@ def _eliminate(rels: Iterable[Relation], todo: set[Cell], get, is_unknown) -> di
             f"{limit('unknowns solved jointly', MAX_ELIMINATION)}"
         )
     m = [[row.get(c, Fraction(0)) for c in cols] + [-k] for row, k in zip(rows, consts)]
-    work = 0
     big = 10 ** (4 * MAX_DIGITS)
     pivots: list[int] = []
     rank = 0
@@ -180,12 +234,16 @@ def _eliminate(rels: Iterable[Relation], todo: set[Cell], get, is_unknown) -> di
         m[rank], m[p] = m[p], m[rank]
         inv = 1 / m[rank][j]
         m[rank] = [v * inv for v in m[rank]]
+        pr = m[rank]
+        nz = [k for k, b in enumerate(pr) if b != 0]  # rows are sparse: touch only what changes
         for i in range(len(m)):
             if i != rank and m[i][j] != 0:
                 f = m[i][j]
-                m[i] = [a - f * b for a, b in zip(m[i], m[rank])]
-                work += len(cols)
-        if work > ELIMINATION_WORK or any(v.numerator >= big or v.denominator >= big for v in m[rank] if v):
+                row = m[i]
+                for k in nz:
+                    row[k] = row[k] - f * pr[k]
+                budget[0] -= len(nz)
+        if budget[0] < 0 or any(v.numerator >= big or v.denominator >= big for v in pr if v):
             raise LimitError(
                 f"the linear system of {len(cols)} unknown cells is too large to solve exactly "
                 f"{limit('unknowns solved jointly', MAX_ELIMINATION)}"
