@@ -211,3 +211,16 @@ def test_a_closed_or_failing_stdout_is_an_error(redirect: str, msg: str) -> None
     assert r.returncode == 2
     assert f"byhand: error: cannot write to standard output: {msg}" in r.stderr
     assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr
+
+
+def test_values_files_and_solve_meet_the_same_limits(capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    t = time.perf_counter()
+    code, _, err = run(["make", "softmax", "--values", str(BAD / "softmax_values_huge.json")], capsys)
+    assert code == 2 and "the exponent 10000000 is beyond ±100" in err
+    code, _, err = run(["solve", str(BAD / "stack_then_multiply.json")], capsys)
+    assert code == 2 and "(limit: side of a computed tensor, 64)" in err
+    code, _, err = run(["solve", str(BAD / "square_40_times.json")], capsys)
+    assert code == 2 and "(limit: digits of a value, 100)" in err
+    assert time.perf_counter() - t < 5
