@@ -224,3 +224,12 @@ def test_values_files_and_solve_meet_the_same_limits(capsys: pytest.CaptureFixtu
     code, _, err = run(["solve", str(BAD / "square_40_times.json")], capsys)
     assert code == 2 and "(limit: digits of a value, 100)" in err
     assert time.perf_counter() - t < 5
+
+
+def test_an_endless_input_is_refused_not_read(capsys: pytest.CaptureFixture[str]) -> None:
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero")
+    code, _, err = run(["check", "/dev/zero", "/dev/zero"], capsys)
+    assert code == 2 and "larger than 5 MB" in err
+    r = subprocess.run(["sh", "-c", '"$0" -m byhand.cli check - x <&-', sys.executable], capture_output=True, text=True)
+    assert r.returncode == 2 and "standard input is closed" in r.stderr

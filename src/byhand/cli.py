@@ -27,22 +27,32 @@ PRINT_FORMATS = ("pdf", "png", "svg")
 PAPER = click.Choice(["a4", "letter"])
 
 
+MAX_INPUT_BYTES = 5_000_000
+
+
 def _read(path: str, what: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    p = Path(path)
+    """A text file (or '-' for standard input), read at most 5 MB: /dev/zero or an endless pipe is
+    refused, not read until memory runs out."""
     try:
-        if p.stat().st_size > 5_000_000:
-            raise FormatError(f"{what} {path} is larger than 5 MB; an exercise file is a few KB")
-        return p.read_text(encoding="utf-8")
+        if path == "-":
+            if sys.stdin is None:
+                raise ByHandError(f"{what}: standard input is closed")
+            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        else:
+            with open(path, "rb") as f:
+                data = f.read(MAX_INPUT_BYTES + 1)
     except FileNotFoundError:
         raise ByHandError(f"{what} {path} does not exist") from None
     except IsADirectoryError:
         raise ByHandError(f"{what} {path} is a folder; give a file") from None
-    except UnicodeDecodeError:
-        raise FormatError(f"{what} {path} is not UTF-8 text") from None
     except PermissionError:
         raise ByHandError(f"{what} {path} cannot be read (permission denied)") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise FormatError(f"{what} {path} is larger than 5 MB; an exercise file is a few KB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormatError(f"{what} {path} is not UTF-8 text") from None
 
 
 def _json(path: str, what: str) -> Any:
