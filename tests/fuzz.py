@@ -46,6 +46,7 @@ POOL: list[Any] = [
     "W", "W1", "X", "Z", "Z1", "A1", "P", "Y", "L", "a", "b", "c",
     [], [1], [[1]], [[1, 2], [3]], [None], [[None, 1], [2, 3]], [True], [1.0, 2.0], [1] * 17, [1] * 65, [[1] * 16] * 16,
     {}, {"a": 1}, {"base": 3}, {"base": "e"}, {"base": 1}, {"temperature": "1/1000"}, {"temperature": 0}, {"alpha": "1/10"},
+    {"seed": 1}, {"stats": 1}, {"level": "easy"}, {"depth": 2.5}, {"depth": True}, {"values": "given"}, {"base": 3},
     {"of": "L", "wrt": ["W"]}, {"of": "L", "wrt": "L"}, {"values": None}, {"values": [1, 2]},
     ["c", []], [["c", []]], ["W", [0, 0]], ["W", [99, 0]], ["W", [-1, 0]], ["W", [0.0, 0]],
     RAW,

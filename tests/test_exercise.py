@@ -313,3 +313,12 @@ def test_a_dict_is_read_as_strictly_as_a_file() -> None:
     d = json.loads(_bad("attr_beside_op.json"))
     with pytest.raises(FormatError, match="did you mean attrs.base"):
         byhand.Exercise.from_json(d)
+
+
+@pytest.mark.parametrize("opts", [{"seed": 1}, {"stats": 1}, {"depth": 2.5}, {"base": 3}])
+def test_options_that_are_not_the_chapters_are_named(opts: dict[str, object]) -> None:
+    d = byhand.make("mlp", seed=1).to_dict()
+    d["options"] = opts
+    del d["identity"]
+    with pytest.raises(FormatError, match="it cannot be regenerated"):
+        byhand.Exercise.from_json(d)

@@ -242,7 +242,11 @@ def make(
 
 
 def _regenerate(topic: str, seed: int, level: str, options: Mapping[str, Any]) -> Exercise:
-    return make(topic, seed=seed, level=level, **options)
+    m = get(topic)
+    for k in options:
+        if k not in m.OPTIONS:  # "seed", "stats" … are not chapter options: never make()'s keywords
+            raise ByHandError(f"chapter {m.NAME} has no option {k!r}; its options are: {', '.join(m.OPTIONS) or 'none'}")
+    return make(m.NAME, seed=seed, level=level, **options)
 
 
 register_regenerator(_regenerate)  # lets a file's identity be checked without the reader importing a chapter
