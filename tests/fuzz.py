@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import byhand
+from byhand.engine.values import to_json
 from byhand.errors import ByHandError
 
 RAW = "\u0000RAW{}\u0000"
@@ -206,6 +207,41 @@ def run_case(text: str, given: dict[Any, Any], budget: float = 10.0) -> tuple[st
     except Hang as e:
         return "HANG", time.perf_counter() - t, e
     except Exception as e:  # noqa: BLE001 - the point: nothing but a ByHandError may escape
+        return "CRASH", time.perf_counter() - t, e
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+VALUE_TOPICS = [("linear", "medium"), ("relu", "hard"), ("softmax", "medium"), ("cross-entropy", "medium"), ("mlp", "easy")]
+
+
+def values_case(rng: random.Random) -> tuple[str, str, str]:
+    """A teacher's --values file for a chapter, mutated: (topic, level, JSON text)."""
+    topic, level = rng.choice(VALUE_TOPICS)
+    ex = byhand.make(topic, seed=rng.randrange(50), level=level)
+    leaves = {name: ex.values[name].to_nested(to_json) for name in ex.graph.leaves}
+    return topic, level, mutate(json.dumps({"tensors": leaves}), rng)
+
+
+def run_values(topic: str, level: str, text: str, budget: float = 10.0) -> tuple[str, float, BaseException | None]:
+    """``byhand make TOPIC --values FILE``, as the CLI does it."""
+    from byhand.exercise import parse_json
+
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, budget)
+    t = time.perf_counter()
+    try:
+        try:
+            doc = parse_json(text, "values file")
+            values = doc.get("tensors", doc) if isinstance(doc, dict) else doc
+            byhand.make(topic, level=level, values=values)
+            return "made", time.perf_counter() - t, None
+        except ByHandError as e:
+            return f"values:{type(e).__name__}", time.perf_counter() - t, None
+    except Hang as e:
+        return "HANG", time.perf_counter() - t, e
+    except Exception as e:  # noqa: BLE001
         return "CRASH", time.perf_counter() - t, e
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)

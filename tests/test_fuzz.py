@@ -72,3 +72,24 @@ def test_the_fuzz_finds_a_planted_crash() -> None:
     finally:
         byhand.Exercise.from_json = real  # type: ignore[method-assign]
     assert outcome == "CRASH" and isinstance(err, ZeroDivisionError)
+
+
+def test_values_files_only_byhand_errors_escape() -> None:
+    """`byhand make TOPIC --values FILE` with mutated teacher numbers: 500 inputs."""
+    counts: Counter[str] = Counter()
+    crashes: list[str] = []
+
+    @settings(max_examples=50, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    @given(st.randoms(use_true_random=False))
+    def run(rng: random.Random) -> None:
+        for _ in range(CASES_PER_EXAMPLE):
+            topic, level, text = fuzz.values_case(rng)
+            outcome, dt, err = fuzz.run_values(topic, level, text, budget=BUDGET_S)
+            counts[outcome] += 1
+            if err is not None:
+                crashes.append(f"{outcome}: {err!r} on {topic} {text[:300]!r}")
+
+    run()
+    print(f"\nvalues fuzz: {sum(counts.values())} inputs: {dict(counts)}")
+    assert not crashes, crashes[:3]
+    assert counts["made"] > 0
