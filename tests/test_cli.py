@@ -114,3 +114,122 @@ def test_stress_reports(capsys: pytest.CaptureFixture[str]) -> None:
 def test_installed_entry_point() -> None:
     r = subprocess.run([sys.executable, "-m", "byhand.cli", "make", "dot", "--seed", "3"], capture_output=True, text=True)
     assert r.returncode == 0 and "a·b" in r.stdout
+
+
+# -- issue 11: strict input and files like a Unix tool ------------------------------------------
+
+BAD = Path(__file__).parent / "data" / "bad"
+
+
+def test_a_limit_exits_2_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["check", str(BAD / "softmax_3_huge.json"), str(BAD / "duplicate_answers.json")], capsys)
+    assert code == 2 and "(limit: exponent, 100)" in err and len(err.strip().splitlines()) == 1
+
+
+def test_duplicate_keys_in_answers_and_values_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ex = tmp_path / "ex.json"
+    assert main(["make", "dot", "--seed", "1", "--format", "json", "-o", str(ex)]) == 0
+    code, _, err = run(["check", str(ex), str(BAD / "duplicate_answers.json")], capsys)
+    assert code == 2 and "the key '1' appears twice" in err
+    code, _, err = run(["make", "linear", "--values", str(BAD / "duplicate_values.json")], capsys)
+    assert code == 2 and "the key 'W' appears twice" in err
+
+
+def test_an_answer_that_would_hang_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ex = tmp_path / "ex.json"
+    main(["make", "dot", "--seed", "1", "--format", "json", "-o", str(ex)])
+    (tmp_path / "a.json").write_text('{"1": "1e999999999"}')
+    code, _, err = run(["check", str(ex), str(tmp_path / "a.json")], capsys)
+    assert code == 2 and "(limit: answer exponent, 1000)" in err
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_output_respects_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    import os
+
+    old = os.umask(umask)
+    try:
+        assert main(["make", "dot", "-o", str(tmp_path / "a.txt")]) == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == mode
+
+
+def test_an_existing_file_keeps_its_mode(tmp_path: Path) -> None:
+    p = tmp_path / "a.txt"
+    p.write_text("old")
+    p.chmod(0o640)
+    assert main(["make", "dot", "-o", str(p)]) == 0
+    assert p.stat().st_mode & 0o777 == 0o640 and "a·b" in p.read_text()
+
+
+def test_a_symlink_is_written_through(tmp_path: Path) -> None:
+    link = tmp_path / "link.txt"
+    link.symlink_to("real.txt")
+    assert main(["make", "dot", "-o", str(link)]) == 0
+    assert link.is_symlink() and "a·b" in (tmp_path / "real.txt").read_text()
+
+
+def test_a_full_device_is_an_error_and_stays_a_device(capsys: pytest.CaptureFixture[str]) -> None:
+    import stat
+
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    code, _, err = run(["make", "dot", "-o", "/dev/full"], capsys)
+    assert code == 2 and "cannot write /dev/full: No space left on device" in err
+    assert stat.S_ISCHR(Path("/dev/full").stat().st_mode)
+
+
+def test_a_failed_class_set_leaves_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["sheet", "dot", "--students", "2", "-o", str(tmp_path / "class.pdf"), "--key", str(tmp_path / "nodir/k.pdf")], capsys)
+    assert code == 2 and "does not exist" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_is_all_or_nothing(tmp_path: Path) -> None:
+    """The second output fails while being written: the first is not left behind, nor any temp file."""
+    from byhand.cli import write_files, write_pages
+    from byhand.errors import ByHandError
+
+    if Path("/dev/full").exists():
+        with pytest.raises(ByHandError, match="No space left"):
+            write_files([(str(tmp_path / "class.pdf"), b"%PDF"), ("/dev/full", b"key")])
+        assert list(tmp_path.iterdir()) == []
+    (tmp_path / "s-3.png").mkdir()  # frame 3 cannot be written
+    with pytest.raises(ByHandError, match="is a folder"):
+        write_pages([b"1", b"2", b"3"], "png", str(tmp_path / "s.png"), "x")
+    assert [p.name for p in tmp_path.iterdir()] == ["s-3.png"]
+
+
+@pytest.mark.parametrize(("redirect", "msg"), [(">&-", "standard output is closed"), ("> /dev/full", "No space left on device")])
+def test_a_closed_or_failing_stdout_is_an_error(redirect: str, msg: str) -> None:
+    if "full" in redirect and not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    r = subprocess.run(
+        ["sh", "-c", f'"$0" -m byhand.cli make dot {redirect}', sys.executable], capture_output=False, stderr=subprocess.PIPE, text=True
+    )
+    assert r.returncode == 2
+    assert f"byhand: error: cannot write to standard output: {msg}" in r.stderr
+    assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr
+
+
+def test_values_files_and_solve_meet_the_same_limits(capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    t = time.perf_counter()
+    code, _, err = run(["make", "softmax", "--values", str(BAD / "softmax_values_huge.json")], capsys)
+    assert code == 2 and "the exponent 10000000 is beyond ±100" in err
+    code, _, err = run(["solve", str(BAD / "stack_then_multiply.json")], capsys)
+    assert code == 2 and "(limit: side of a computed tensor, 64)" in err
+    code, _, err = run(["solve", str(BAD / "square_40_times.json")], capsys)
+    assert code == 2 and "(limit: digits of a value, 100)" in err
+    assert time.perf_counter() - t < 5
+
+
+def test_an_endless_input_is_refused_not_read(capsys: pytest.CaptureFixture[str]) -> None:
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero")
+    code, _, err = run(["check", "/dev/zero", "/dev/zero"], capsys)
+    assert code == 2 and "larger than 5 MB" in err
+    r = subprocess.run(["sh", "-c", '"$0" -m byhand.cli check - x <&-', sys.executable], capture_output=True, text=True)
+    assert r.returncode == 2 and "standard input is closed" in r.stderr

@@ -7,8 +7,11 @@ Files are written whole or not at all.
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -24,76 +27,158 @@ PRINT_FORMATS = ("pdf", "png", "svg")
 PAPER = click.Choice(["a4", "letter"])
 
 
+MAX_INPUT_BYTES = 5_000_000
+
+
 def _read(path: str, what: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    p = Path(path)
+    """A text file (or '-' for standard input), read at most 5 MB: /dev/zero or an endless pipe is
+    refused, not read until memory runs out."""
     try:
-        if p.stat().st_size > 5_000_000:
-            raise FormatError(f"{what} {path} is larger than 5 MB; an exercise file is a few KB")
-        return p.read_text(encoding="utf-8")
+        if path == "-":
+            if sys.stdin is None:
+                raise ByHandError(f"{what}: standard input is closed")
+            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        else:
+            with open(path, "rb") as f:
+                data = f.read(MAX_INPUT_BYTES + 1)
     except FileNotFoundError:
         raise ByHandError(f"{what} {path} does not exist") from None
     except IsADirectoryError:
         raise ByHandError(f"{what} {path} is a folder; give a file") from None
-    except UnicodeDecodeError:
-        raise FormatError(f"{what} {path} is not UTF-8 text") from None
     except PermissionError:
         raise ByHandError(f"{what} {path} cannot be read (permission denied)") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise FormatError(f"{what} {path} is larger than 5 MB; an exercise file is a few KB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormatError(f"{what} {path} is not UTF-8 text") from None
 
 
 def _json(path: str, what: str) -> Any:
-    text = _read(path, what)
+    """A JSON file read strictly: a key twice, NaN, a huge number or deep nesting is an error."""
+    from byhand.exercise import parse_json
+
+    return parse_json(_read(path, what), f"{what} {path}")
+
+
+def _umask() -> int:
+    m = os.umask(0o022)
+    os.umask(m)
+    return m
+
+
+def _target(out: str) -> Path:
+    """Where bytes for ``out`` go: through a symlink to its target (the link stays a link)."""
+    p = Path(out)
+    if p.is_symlink():
+        p = Path(os.path.realpath(p))
+    return p
+
+
+def check_outputs(outs: list[str]) -> None:
+    """Refuse, before any work, an output whose folder is missing or that is a folder."""
+    for out in outs:
+        if out == "-":
+            continue
+        p = _target(out)
+        if p.is_dir():
+            raise ByHandError(f"output {out} is a folder; give a file name")
+        d = p.parent if str(p.parent) else Path(".")
+        if not d.is_dir():
+            raise ByHandError(f"output folder {d} does not exist" if not d.exists() else f"output folder {d} is not a folder")
+
+
+def write_files(items: list[tuple[str, bytes]]) -> None:
+    """Write every output of a run, all or nothing, like a careful Unix tool.
+
+    Each file goes to a temporary file next to its target and is renamed into place only once
+    every file has been written, so a failure leaves nothing behind (no class PDF without its
+    key, no half the frames). New files get the mode the umask allows (an existing file keeps
+    its mode); a symlink is written through to its target; a device or pipe (``/dev/full``,
+    ``/dev/stdout``) is written to, never replaced; '-' is standard output."""
+    check_outputs([o for o, _ in items])
+    staged: list[tuple[str, Path, str | None, bytes]] = []
+    umask = _umask()
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise FormatError(f"{what} {path} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
+        for out, data in items:
+            if out == "-":
+                staged.append((out, Path(out), None, data))
+                continue
+            p = _target(out)
+            if p.exists() and not p.is_file():  # a device or a pipe: write to it, never replace it
+                staged.append((out, p, None, data))
+                continue
+            mode = stat.S_IMODE(p.stat().st_mode) if p.exists() else 0o666 & ~umask
+            fd, tmp_name = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+            staged.append((out, p, tmp_name, data))
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chmod(tmp_name, mode)
+        for out, p, tmp, data in staged:
+            if tmp is not None:
+                continue
+            if out == "-":
+                _stdout_bytes(data)
+                continue
+            try:
+                with open(p, "wb") as f:
+                    f.write(data)
+            except OSError as e:
+                raise ByHandError(f"cannot write {out}: {e.strerror or e}") from None
+        for _out, p, tmp, _data in staged:
+            if tmp is not None:
+                os.replace(tmp, p)
+    except BaseException:
+        for _, _, left, _ in staged:
+            if left is not None:
+                Path(left).unlink(missing_ok=True)
+        raise
+    for out, _, _, _ in staged:
+        if out != "-":
+            click.echo(f"wrote {out}", err=True)
+
+
+def _stdout_bytes(data: bytes) -> None:
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except OSError as e:
+        raise ByHandError(f"cannot write to standard output: {e.strerror or e}") from None
 
 
 def write_output(text: str, out: str | None) -> None:
     """Print, or write the file atomically: a crash never leaves half a file behind."""
     if out is None or out == "-":
-        click.echo(text)
+        try:
+            click.echo(text)
+        except OSError as e:
+            raise ByHandError(f"cannot write to standard output: {e.strerror or e}") from None
         return
     write_bytes((text if text.endswith("\n") else text + "\n").encode("utf-8"), out)
 
 
 def write_bytes(data: bytes, out: str) -> None:
     """Write a binary file atomically (a temp file in the same folder, then os.replace); '-' is stdout."""
-    if out == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    p = Path(out)
-    if p.is_dir():
-        raise ByHandError(f"output {out} is a folder; give a file name")
-    d = p.parent if str(p.parent) else Path(".")
-    if not d.exists():
-        raise ByHandError(f"output folder {d} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    click.echo(f"wrote {out}", err=True)
+    write_files([(out, data)])
 
 
-def write_pages(pages: list[bytes], fmt: str, out: str | None, default_stem: str) -> None:
+def page_files(pages: list[bytes], fmt: str, out: str | None, default_stem: str) -> list[tuple[str, bytes]]:
     """A PDF as one file; PNG or SVG as one file per page: STEM-1.png, STEM-2.png …"""
     if fmt == "pdf":
-        write_bytes(pages[0], out or f"{default_stem}.pdf")
-        return
+        return [(out or f"{default_stem}.pdf", pages[0])]
     if out == "-":
         raise ByHandError(f"--format {fmt} writes one file per page; give -o NAME.{fmt}")
     stem = out or default_stem
     for ext in (".pdf", ".png", ".svg"):
         if stem.lower().endswith(ext):
             stem = stem[: -len(ext)]
-    for k, page in enumerate(pages, start=1):
-        write_bytes(page, f"{stem}-{k}.{fmt}")
+    return [(f"{stem}-{k}.{fmt}", page) for k, page in enumerate(pages, start=1)]
+
+
+def write_pages(pages: list[bytes], fmt: str, out: str | None, default_stem: str) -> None:
+    """Every page of one output, all or nothing (a failed frame leaves no frames behind)."""
+    write_files(page_files(pages, fmt, out, default_stem))
 
 
 def _progress_bar() -> Any:
@@ -187,6 +272,8 @@ def make(
     """Make one exercise of TOPIC (see 'byhand topics')."""
     from byhand.render.text import render_key
 
+    if output is not None:
+        check_outputs([output])
     values = _json(values_file, "values file") if values_file else None
     ex = byhand.make(topic, seed=seed, level=level, values=values, **_options(sets))
     if fmt in PRINT_FORMATS:
@@ -291,6 +378,7 @@ def sheet(
         key_out = output[:-4] + "-key.pdf" if output.lower().endswith(".pdf") else output + "-key.pdf"
     if Path(key_out).resolve() == Path(output).resolve():
         raise ByHandError("--key must name another file than -o")
+    check_outputs([output, key_out])
     _quiet_print_warnings()
     with _progress_bar() as bar:
         task = bar.add_task("class set", total=students * len(topics) + 2)
@@ -304,8 +392,7 @@ def sheet(
             solutions=solutions,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    write_bytes(class_pdf, output)
-    write_bytes(key_pdf, key_out)
+    write_files([(output, class_pdf), (key_out, key_pdf)])
 
 
 @cli.command()
@@ -323,6 +410,7 @@ def book(
     from byhand import documents
 
     chosen = documents.parse_chapters(chapters)
+    check_outputs([output])
     if not 1 <= per_chapter <= documents.MAX_PER_CHAPTER:
         raise ByHandError(f"--per-chapter must be between 1 and {documents.MAX_PER_CHAPTER}, not {per_chapter}")
     _quiet_print_warnings()
@@ -366,6 +454,8 @@ def slides(topic: str, seed: int, level: str, sets: tuple[str, ...], group: str,
     """Lecture mode: TOPIC as the whiteboard animation, one step per frame ([1] … [N])."""
     from byhand import documents
 
+    if output is not None:
+        check_outputs([output])
     ex = byhand.make(topic, seed=seed, level=level, **_options(sets))
     _quiet_print_warnings()
     pages = documents.slides(ex, group=group, fmt=fmt)
@@ -449,7 +539,42 @@ def experiment_resnet(
         click.echo(f"wrote {p}", err=True)
 
 
+class _ClosedStream(io.RawIOBase):
+    """Stands in for a standard output that was closed when byhand started: writing to it is an
+    error, so ``byhand make dot >&-`` fails instead of exiting 0 having written nothing."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+
+def _stdout_failed() -> None:
+    """After stdout failed, send what is left in its buffer nowhere (no second error at exit)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until exit
+
+
 def main(argv: list[str] | None = None) -> int:
+    if sys.stdout is None:
+        sys.stdout = io.TextIOWrapper(io.BufferedWriter(_ClosedStream()), encoding="utf-8")
+    code = _main(argv)
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError) as e:
+        msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        _stdout_failed()
+        if code == 0:  # otherwise the failure has been reported already
+            click.echo(f"byhand: error: cannot write to standard output: {msg}", err=True)
+        return code or 2
+    return code
+
+
+def _main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="byhand", standalone_mode=False)
     except SolveError as e:
@@ -467,6 +592,10 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"byhand: error: {e.format_message()}", err=True)
         return e.exit_code
     except OSError as e:
+        if e.filename is None and e.errno in (errno.EPIPE, errno.EBADF, errno.ENOSPC, errno.EIO):
+            _stdout_failed()
+            click.echo(f"byhand: error: cannot write to standard output: {e.strerror or e}", err=True)
+            return 2
         click.echo(f"byhand: error: {e.strerror or e}{' (' + str(e.filename) + ')' if e.filename else ''}", err=True)
         return 2
     except Exception as e:  # never a traceback for a user

@@ -18,6 +18,11 @@ class FormatError(ByHandError):
     """An exercise file or values file is malformed (broken JSON, wrong field, bad value)."""
 
 
+class LimitError(FormatError):
+    """An input asks for more work than any worksheet needs (a huge number, exponent, tensor or
+    nesting); the message names the limit. Raised before the work is done."""
+
+
 class GraphError(ByHandError):
     """The computation is impossible: unknown op, missing tensor, shapes that do not fit."""
 

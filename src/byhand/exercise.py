@@ -14,14 +14,15 @@ file, ``check``, printing and the web — works from this object alone and never
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from importlib import resources
 from typing import Any
 
-from byhand import __version__
+from byhand import __version__, limits
 from byhand.engine import values as V
 from byhand.engine.graph import Graph, Node, Step
 from byhand.engine.ops import OPS
@@ -29,7 +30,7 @@ from byhand.engine.relations import Cell, cell_str
 from byhand.engine.solver import solve
 from byhand.engine.tensor import Tensor, indices, nested_shape
 from byhand.engine.values import Value
-from byhand.errors import FormatError, GraphError, SolveError
+from byhand.errors import ByHandError, FormatError, GraphError, LimitError, SolveError
 from byhand.notation import namer
 
 FORMAT = "byhand-exercise/1"
@@ -169,7 +170,8 @@ class Exercise:
     @property
     def identity(self) -> str:
         """What regenerates this exercise: ``byhand:topic:seed=7:level=easy:v=0.1.0``."""
-        version = self.generator.split()[-1]
+        parts = self.generator.split()
+        version = parts[-1] if parts else "?"
         if self.seed is None:
             return f"byhand:{self.topic}:custom:v={version}"
         opts = "".join(f":{k}={v}" for k, v in sorted(self.options.items()))
@@ -177,14 +179,17 @@ class Exercise:
 
     # -- checking ---------------------------------------------------------------------------
 
-    def check(self, answers: Mapping[str, Any]) -> CheckResult:
-        """Per-badge verdicts for a student's answers ``{"1": "5", "2": "-2"}``."""
-        if not isinstance(answers, Mapping):
-            raise FormatError('answers must be an object keyed by badge, e.g. {"1": "5", "2": "-2"}')
+    def check(self, answers: Mapping[Any, Any]) -> CheckResult:
+        """Per-badge verdicts for a student's answers ``{"1": "5", "2": "-2"}``.
+
+        Keys are badge numbers, as text (``"1"``) or as integers (``1``); the same badge twice is an
+        error. An answer is text (or a JSON number); anything else, or an answer over a limit
+        (:mod:`byhand.limits`), is a :class:`FormatError` naming the badge."""
+        given_by_badge = normalise_answers(answers)
         verdicts = []
         known = {str(b.badge) for b in self.blanks}
         for b in self.blanks:
-            raw = answers.get(str(b.badge))
+            raw = given_by_badge.get(str(b.badge))
             given = None if raw is None else str(raw)
             if given is None or given.strip() == "":
                 verdicts.append(Verdict(b.badge, "blank", given, b.answer, b.cells))
@@ -196,8 +201,8 @@ class Exercise:
                 continue
             ok = _accept(v, given, b.answer, self.precision)
             verdicts.append(Verdict(b.badge, "correct" if ok else "wrong", given, b.answer, b.cells))
-        unknown = sorted((k for k in answers if str(k) not in known), key=str)
-        return CheckResult(verdicts, [str(k) for k in unknown])
+        unknown = sorted((k for k in given_by_badge if k not in known), key=lambda k: (len(k), k))
+        return CheckResult(verdicts, unknown)
 
     # -- the file ---------------------------------------------------------------------------
 
@@ -243,7 +248,9 @@ class Exercise:
 
     @classmethod
     def from_json(cls, doc: str | bytes | Mapping[str, Any]) -> Exercise:
-        """Read and verify an exercise file: every value is recomputed by the engine."""
+        """Read and verify an exercise file: every value is recomputed by the engine, every blank
+        must be determined by the shown cells, the steps must agree with the values, and an
+        identity (topic + seed + level) must regenerate these very values."""
         d = load_document(doc)
         graph, leaves, given = _graph_from_doc(d, allow_null=False)
         vals = graph.evaluate(leaves)
@@ -256,7 +263,12 @@ class Exercise:
                         f"tensor {name}, cell {list(idx)}: the file says {V.fmt(a, precision)} but the ops give "
                         f"{V.fmt(b, precision)}; fix the value or the ops"
                     )
-        return _from_doc(d, graph, vals, _blanks_from_doc(d, graph, vals, precision), precision)
+        blanks = _blanks_from_doc(d, graph, vals, precision)
+        ex = _from_doc(d, graph, vals, blanks, precision)
+        _check_steps(d, ex)
+        _check_determined(ex)
+        _check_identity(d, ex)
+        return ex
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Exercise) and self.to_dict() == other.to_dict()
@@ -275,21 +287,58 @@ class Exercise:
 # ---------------------------------------------------------------------------------------------
 
 
+def normalise_answers(answers: Any) -> dict[str, Any]:
+    """Answers keyed by badge as text: ``{1: "5"}`` and ``{"1": "5"}`` mean the same; a badge given
+    twice, a key that is not a badge, an answer that is not text or a number, or one over a limit is
+    a :class:`FormatError` (checked before any answer is computed)."""
+    if not isinstance(answers, Mapping):
+        raise FormatError('answers must be an object keyed by badge, e.g. {"1": "5", "2": "-2"}')
+    out: dict[str, Any] = {}
+    for k, raw in answers.items():
+        if isinstance(k, bool) or not isinstance(k, (str, int)):
+            raise FormatError(f'answers: the key {k!r} is not a badge number; key answers by badge, e.g. {{"1": "5"}}')
+        key = str(k).strip()
+        if key in out:
+            raise FormatError(f"answers: badge {key} is given twice; give each badge one answer")
+        if raw is not None:
+            if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+                raise FormatError(f'answers: badge {key}: {_kind(raw)} is not an answer; write it as text, e.g. "3/4"')
+            try:
+                limits.check_answer(str(raw))
+            except LimitError as e:
+                raise LimitError(f"answers: badge {key}: {e}") from None
+        out[key] = raw
+    return out
+
+
+def _kind(x: Any) -> str:
+    if x is True or x is False:
+        return "true/false"
+    if isinstance(x, dict):
+        return "an object"
+    if isinstance(x, list):
+        return "a list"
+    return type(x).__name__
+
+
 def _accept(v: Value, given: str, answer: Value, precision: int) -> bool:
+    """Exact values must be written exactly (``0.012`` for 3/250 is exact, so it is right). A
+    fraction that never ends as a decimal (1/28) may instead be written rounded to the sheet's
+    precision or finer (``0.036``, ``0.0357``); an inexact value (base e) within the precision."""
     if isinstance(answer, float):
         return V.equal_answer(v, answer, precision)
     if Fraction(v) == Fraction(answer):
         return True
-    # a non-terminating fraction (1/28) may be written as a decimal to the sheet's precision
-    wrote_decimal = "." in given or "," in given
-    if wrote_decimal and type(answer) is Fraction:
-        return abs(Fraction(v) - answer) <= Fraction(1, 2 * 10**precision)
+    if type(answer) is Fraction and not V.terminates(answer):
+        places = V.decimals_written(given)
+        if places is not None and places >= precision:
+            return Fraction(v) == V.rounded(answer, places)
     return False
 
 
 def _same(a: Value, b: Value, precision: int) -> bool:
     if isinstance(a, float) or isinstance(b, float):
-        return abs(float(a) - float(b)) <= 0.5 * 10 ** (-precision) + 1e-9
+        return abs(Fraction(a) - Fraction(b)) <= Fraction(1, 2 * 10**precision) + Fraction(1, 10**9)
     return Fraction(a) == Fraction(b)
 
 
@@ -302,34 +351,247 @@ def schema() -> dict[str, Any]:
 _VALIDATOR: Any = None
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    d: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in d:
+            others = ", ".join(repr(x) for x in list(d)[:4] if x != k)
+            ctx = f" (in the object with {others})" if others else ""
+            raise FormatError(f"the key {k!r} appears twice{ctx}; JSON would silently keep the last one, so keep one")
+        d[k] = v
+    return d
+
+
+def _no_constant(name: str) -> Any:
+    raise FormatError(f"{name} is not a number; write a finite value")
+
+
+def _int(text: str) -> int:
+    if len(text) > limits.MAX_DIGITS + 1:
+        raise LimitError(
+            f"an integer of {len(text.lstrip('-'))} digits {limits.limit('digits of a value', limits.MAX_DIGITS)}"
+        )
+    return int(text)
+
+
+def _float(text: str) -> float:
+    if len(text) > 4 * limits.MAX_DIGITS:
+        limits.check_digit_string(text, "a number")
+    return float(text)
+
+
+def parse_json(text: str | bytes, what: str = "the exercise file") -> Any:
+    """Strict JSON: a key twice in one object, NaN/Infinity, a number over the digit limit or nesting
+    over the depth limit is a :class:`FormatError` naming it, never a silent last-one-wins."""
+    try:
+        data = json.loads(
+            text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant, parse_int=_int, parse_float=_float
+        )
+    except json.JSONDecodeError as e:
+        raise FormatError(f"{what} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
+    except UnicodeDecodeError:
+        raise FormatError(f"{what} is not valid JSON: it is not UTF-8 text") from None
+    except RecursionError:
+        raise LimitError(
+            f"{what} is nested more than {limits.MAX_DEPTH} deep {limits.limit('nesting depth', limits.MAX_DEPTH)}"
+        ) from None
+    except FormatError as e:
+        raise type(e)(f"{what}: {e}") from None
+    limits.check_depth(data, what)
+    return data
+
+
+def _where(path: Sequence[Any]) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "the top level"
+
+
+OP_KEYS = ("op", "in", "out", "attrs")
+BLANK_KEYS = ("badge", "cells", "answer")
+GRAD_ATTRS = ("of", "wrt")
+
+
+def _suggest(key: str, choices: Sequence[str]) -> str | None:
+    m = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
+    return m[0] if m else None
+
+
+def _check_closed(d: Mapping[str, Any]) -> None:
+    """Op and blank objects are closed: an unknown key is an error naming it, with a did-you-mean
+    (an attribute written beside the op instead of inside attrs: ``did you mean attrs.base?``)."""
+    ops = d.get("ops")
+    for k, o in enumerate(ops if isinstance(ops, list) else []):
+        if not isinstance(o, dict):
+            continue
+        name = o.get("op")
+        op_attrs: tuple[str, ...] = ()
+        if name == "grad":
+            op_attrs = GRAD_ATTRS
+        elif isinstance(name, str) and name in OPS:
+            op_attrs = tuple(OPS[name].attrs)
+        for key in o:
+            if key in OP_KEYS:
+                continue
+            if key in op_attrs:
+                hint = f"did you mean attrs.{key}?"
+            elif (s := _suggest(key, OP_KEYS)) is not None:
+                hint = f"did you mean {s}?"
+            elif (s := _suggest(key, op_attrs)) is not None:
+                hint = f"did you mean attrs.{s}?"
+            else:
+                hint = "an op has only op, in, out and attrs"
+            raise FormatError(f"ops[{k}].{key}: unknown key; {hint}")
+        attrs = o.get("attrs")
+        if isinstance(attrs, dict) and isinstance(name, str) and (name in OPS or name == "grad"):
+            for key in attrs:
+                if key not in op_attrs:
+                    s = _suggest(key, op_attrs)
+                    takes = f"it takes {', '.join(op_attrs)}" if op_attrs else "it takes none"
+                    raise FormatError(
+                        f"ops[{k}].attrs.{key}: unknown attribute {key!r} of {name}; " + (f"did you mean {s}?" if s else takes)
+                    )
+    blanks = d.get("blanks")
+    for k, b in enumerate(blanks if isinstance(blanks, list) else []):
+        if not isinstance(b, dict):
+            continue
+        for key in b:
+            if key not in BLANK_KEYS:
+                s = _suggest(key, BLANK_KEYS)
+                hint = f"did you mean {s}?" if s else "a blank has only badge, cells and answer"
+                raise FormatError(f"blanks[{k}].{key}: unknown key; {hint}")
+
+
+def _validator() -> Any:
+    global _VALIDATOR
+    if _VALIDATOR is None:
+        import jsonschema
+
+        sch = schema()
+        base = jsonschema.validators.validator_for(sch)
+        # exact types: 1.0 is not an integer (JSON Schema says it is), true is not a number
+        checker = base.TYPE_CHECKER.redefine("integer", lambda _c, x: type(x) is int)
+        _VALIDATOR = jsonschema.validators.extend(base, type_checker=checker)(sch)
+    return _VALIDATOR
+
+
 def load_document(doc: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
     """Parse and schema-check an exercise document; one-line FormatError otherwise."""
-    global _VALIDATOR
     if isinstance(doc, (str, bytes)):
         if len(doc) > MAX_FILE_BYTES:
             raise FormatError(f"the exercise file is larger than {MAX_FILE_BYTES // 1_000_000} MB; an exercise is a few KB")
-        try:
-            d = json.loads(doc)
-        except json.JSONDecodeError as e:
-            raise FormatError(f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
-        except UnicodeDecodeError:
-            raise FormatError("not valid JSON: the file is not UTF-8 text") from None
-    else:
+        d = parse_json(doc)
+    elif isinstance(doc, Mapping):
+        limits.check_depth(doc, "the exercise")
         d = dict(doc)
+    else:
+        raise FormatError('an exercise is a JSON object with "format", "tensors" and "ops"')
     if not isinstance(d, dict):
         raise FormatError('an exercise file is a JSON object with "format", "tensors" and "ops"')
     if d.get("format") != FORMAT:
         raise FormatError(f'"format" must be "{FORMAT}", not {d.get("format")!r}')
-    if _VALIDATOR is None:
+    _check_closed(d)
+    errors = list(_validator().iter_errors(d))
+    if errors:
         import jsonschema
 
-        cls = jsonschema.validators.validator_for(schema())
-        _VALIDATOR = cls(schema())
-    err = next(iter(sorted(_VALIDATOR.iter_errors(d), key=lambda e: list(e.absolute_path))), None)
-    if err is not None:
-        where = ".".join(str(p) for p in err.absolute_path) or "the top level"
-        raise FormatError(f"at {where}: {err.message[:200]}")
+        err = jsonschema.exceptions.best_match(sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]))
+        msg = err.message[:200]
+        if isinstance(err.instance, bool):
+            msg = f'{json.dumps(err.instance)} is not a number; write an integer, "p/q" or a decimal'
+        raise FormatError(f"at {_where(list(err.absolute_path))}: {msg}")
     return d
+
+
+# -- what a file claims, checked ----------------------------------------------------------------
+
+Regenerator = Callable[[str, int, str, Mapping[str, Any]], "Exercise"]
+_REGENERATE: list[Regenerator] = []
+
+
+def register_regenerator(fn: Regenerator) -> None:
+    """The chapters register how to remake an exercise from its identity (data flows topic →
+    exercise: this module never imports a chapter)."""
+    _REGENERATE[:] = [fn]
+
+
+def _check_identity(d: Mapping[str, Any], ex: Exercise) -> None:
+    """An identity (``byhand:linear:seed=7:level=medium:v=0.1.0``) promises that these fields remake
+    this exercise. The written identity must match the fields, and a seed of this byhand version must
+    remake these very values (an older version cannot be checked: its sampling may differ)."""
+    claimed = d.get("identity")
+    if claimed is not None and claimed != ex.identity:
+        raise FormatError(
+            f"identity: the file says {claimed!r} but its topic, seed, level and options say {ex.identity!r}; "
+            'fix them or drop "identity"'
+        )
+    if ex.seed is None:
+        return
+    if ex.level is None:
+        raise FormatError('level: an exercise with a seed needs its level ("easy", "medium" or "hard"); or set "seed" to null')
+    version = ex.generator.split()[-1]
+    if ex.options.get("values") == "given" or version != __version__ or not _REGENERATE:
+        return
+    try:
+        opts = {k: v for k, v in ex.options.items()}
+        again = _REGENERATE[0](ex.topic, ex.seed, ex.level, opts)
+    except ByHandError as e:
+        raise FormatError(
+            f'identity {ex.identity}: it cannot be regenerated ({e}); set "seed" to null for your own exercise'
+        ) from None
+    for name, t in ex.values.items():
+        other = again.values.get(name)
+        if other is None or other.shape != t.shape or again.graph.nodes != ex.graph.nodes:
+            raise FormatError(
+                f"identity {ex.identity}: that chapter and seed make another sheet (tensor {name}); "
+                'set "seed" to null for your own exercise'
+            )
+        for idx in indices(t.shape):
+            if not _same(t[idx], other[idx], ex.precision):
+                raise FormatError(
+                    f"identity {ex.identity}: that seed makes {cell_str((name, idx))} = {V.fmt(other[idx], ex.precision)}, "
+                    f'the file says {V.fmt(t[idx], ex.precision)}; set "seed" to null for your own numbers'
+                )
+
+
+def _check_steps(d: Mapping[str, Any], ex: Exercise) -> None:
+    """Steps written in the file must agree with the values; they are never silently regenerated."""
+    raw = d.get("steps")
+    if not raw:
+        return
+    by_cell = {s.cell: s for s in ex.steps}
+    for k, st in enumerate(raw):
+        c = _cell(ex.graph, st["cell"], f"steps[{k}].cell")
+        mine = by_cell.get(c)
+        if mine is None:
+            raise FormatError(f"steps[{k}]: {cell_str(c)} is not computed by any op, so it has no step; remove this step")
+        v = V.from_json(st["value"], where=f"steps[{k}].value")
+        if v is None or not _same(v, mine.value, ex.precision):
+            raise FormatError(
+                f"steps[{k}]: the step for {cell_str(c)} says {st['value']!r} but the cell is {V.fmt(mine.value, ex.precision)}; "
+                'fix the step or drop "steps" (byhand writes them)'
+            )
+        for j, u in enumerate(st["uses"]):
+            _cell(ex.graph, u, f"steps[{k}].uses[{j}]")
+
+
+def _check_determined(ex: Exercise) -> None:
+    """Every blank must have exactly one answer given the shown cells; otherwise a student's valid
+    alternative would be marked wrong, so such a file is refused."""
+    blank = ex.blank_cells()
+    g = ex.graph
+    if not any(c[0] in g.leaves for c in blank):
+        return  # every computed cell is a function of the shown leaves
+    known = {(n, i): ex.values[n][i] for n in g.shapes for i in indices(g.shapes[n]) if (n, i) not in blank}
+    sol = solve(g, known, list(blank), precision=ex.precision, check=False)
+    if sol.undetermined:
+        c = sol.undetermined[0]
+        more = f" (and {len(sol.undetermined) - 1} more cells)" if len(sol.undetermined) > 1 else ""
+        raise FormatError(
+            f"blank {blank[c]} at {cell_str(c)}{more}: the shown cells allow more than one value, so a right answer "
+            "could be marked wrong; show another cell or remove the blank"
+        )
 
 
 def _precision(d: Mapping[str, Any]) -> int:
@@ -487,7 +749,9 @@ def badges_for(graph: Graph, vals: Mapping[str, Tensor], cells: Sequence[Cell]) 
 def solve_document(doc: str | bytes | Mapping[str, Any]) -> Exercise:
     """Fill every null of a teacher's exercise file, or raise SolveError naming each problem.
 
-    The cells that were null become the blanks (unless the file lists its own blanks)."""
+    A given cell is never changed: one that the ops contradict is reported as inconsistent. The
+    problems are listed in sheet order, the same on every run. The cells that were null become the
+    blanks (unless the file lists its own blanks)."""
     d = load_document(doc)
     graph, leaves, given = _graph_from_doc(d, allow_null=True)
     precision = _precision(d)
@@ -502,8 +766,9 @@ def solve_document(doc: str | bytes | Mapping[str, Any]) -> Exercise:
             else:
                 known[(name, idx)] = v
     sol = solve(graph, known, unknown, precision=precision)
+    order = {name: k for k, name in enumerate(graph.shapes)}
     problems = [f"{cell_str(c)} is under-determined: the shown cells allow more than one value" for c in sol.undetermined]
-    problems += [f"inconsistent: {s}" for s in sol.inconsistent]
+    problems += [f"inconsistent: {s}" for s in sorted(set(sol.inconsistent))]
     if problems:
         raise SolveError(problems)
     filled = {
@@ -511,12 +776,29 @@ def solve_document(doc: str | bytes | Mapping[str, Any]) -> Exercise:
         for name in graph.leaves
     }
     vals = graph.evaluate(filled)
+    changed = [
+        c
+        for c in sorted(known, key=lambda c: (order[c[0]], c[1]))
+        if c[0] not in graph.leaves and not _same(known[c], vals[c[0]][c[1]], precision)
+    ]
+    if changed:
+        raise SolveError(
+            [
+                f"inconsistent: {cell_str(c)} is given as {V.fmt(known[c], precision)} but the other cells make it "
+                f"{V.fmt(vals[c[0]][c[1]], precision)}"
+                for c in changed
+            ]
+        )
     nulls = close_over_copies(graph, unknown)
     if d.get("blanks"):
         blanks = _blanks_from_doc(d, graph, vals, precision)
     else:
         blanks = badges_for(graph, vals, nulls)
-    return _from_doc(d, graph, vals, blanks, precision)
+    ex = _from_doc(d, graph, vals, blanks, precision)
+    _check_steps(d, ex)
+    _check_determined(ex)
+    _check_identity(d, ex)
+    return ex
 
 
 def _from_doc(d: Mapping[str, Any], graph: Graph, vals: dict[str, Tensor], blanks: list[Blank], precision: int) -> Exercise:

@@ -436,3 +436,20 @@ def test_control_characters_long_emails_and_huge_ids(new_client: Any, classroom:
     for big in (2**31, 2**62):
         assert t.get(f"/teacher/assignments/{big}").status_code == 404
         assert s.get(f"/student/a/{big}/0").status_code == 404
+
+
+def test_check_applies_the_answer_limits_before_computing(new_client: Any) -> None:
+    """`1e999999999` (11 characters) hung the check endpoint: now a 400 naming the limit, at once (issue 11)."""
+    import time
+
+    c = new_client()
+    c.get(P)
+    t = time.perf_counter()
+    r = c.api(API + "/check", {"answers": {"1": "1e999999999"}})
+    assert r.status_code == 400 and "answer exponent" in r.text
+    assert time.perf_counter() - t < 2
+    token = c.token
+    r = c.c.post(API + "/check", content=b'{"answers": {"1": "6", "1": "5"}}', headers={"x-csrf-token": token, "content-type": "application/json"})
+    assert r.status_code == 400 and "appears twice" in r.text
+    r = c.c.post(API + "/check", content=b"[" * 5000 + b"]" * 5000, headers={"x-csrf-token": token, "content-type": "application/json"})
+    assert r.status_code == 400

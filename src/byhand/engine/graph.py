@@ -22,7 +22,8 @@ from byhand.engine.ops import OPS, Attrs, Softmax, base_of, op, value_attr
 from byhand.engine.relations import Cell, PolyRelation, Relation, Term, cell_str
 from byhand.engine.tensor import MAX_SIDE, Shape, Tensor, indices, shape_str
 from byhand.engine.values import MINUS, Value, fmt, fmt_factor, norm
-from byhand.errors import GraphError
+from byhand.errors import GraphError, LimitError
+from byhand.limits import MAX_CELLS, MAX_COMPUTED_SIDE, MAX_TERMS, check_values, limit
 from byhand.notation import namer
 
 ROLES = ("input", "weight", "bias", "target", "given", "computed", "loss", "grad")
@@ -84,6 +85,8 @@ class Graph:
             self.shapes[name] = tuple(shp)
             self.leaves.append(name)
         self.defined_by: dict[str, int] = {}
+        self._cells = sum(_size(s) for s in self.shapes.values())
+        self._terms = 0
         fwd: list[Node] = []
         grads: list[Node] = []
         for n in nodes:
@@ -141,8 +144,37 @@ class Graph:
             shp = o.check([self.shapes[i] for i in n.ins], dict(n.attrs), n.ins)
         except GraphError as e:
             raise GraphError(f"op {n.op} → {n.out}: {e}") from None
+        self._check_size(n, shp)
         self.shapes[n.out] = shp
         self.defined_by[n.out] = k
+
+    def _check_size(self, n: Node, shp: Shape) -> None:
+        """Bounded work, checked before anything is computed: the sides of a computed tensor, the
+        cells of the sheet, and the products its steps write out (stacks and products grow)."""
+        if any(s > MAX_COMPUTED_SIDE for s in shp):
+            raise LimitError(
+                f"op {n.op} → {n.out}: it makes a {shape_str(shp)}, wider than any sheet "
+                f"{limit('side of a computed tensor', MAX_COMPUTED_SIDE)}"
+            )
+        cells = 1
+        for s in shp:
+            cells *= s
+        inner = 1
+        if n.op in ("matmul", "linear", "dot"):
+            a = self.shapes[n.ins[0]]
+            inner = a[-1] if a else 1
+        elif n.op in ("sum", "half_sse", "cross_entropy", "softmax"):
+            inner = 1
+            for s in self.shapes[n.ins[0]]:
+                inner *= s
+        self._cells += cells
+        self._terms += cells * max(inner, 1)
+        if self._cells > MAX_CELLS:
+            raise LimitError(f"op {n.op} → {n.out}: the sheet has more than {MAX_CELLS} cells {limit('cells', MAX_CELLS)}")
+        if self._terms > MAX_TERMS:
+            raise LimitError(
+                f"op {n.op} → {n.out}: the steps would write more than {MAX_TERMS} products {limit('products', MAX_TERMS)}"
+            )
 
     def _depends(self, of: str) -> set[str]:
         """Every tensor ``of`` depends on (itself included)."""
@@ -335,12 +367,26 @@ class Graph:
                 raise GraphError(f"tensor {name} should be a {shape_str(self.shapes[name])}, got a {shape_str(t.shape)}")
             vals[name] = t
         for n in self.forward_nodes:
-            vals[n.out] = OPS[n.op].forward([vals[i] for i in n.ins], dict(n.attrs))
+            try:
+                vals[n.out] = OPS[n.op].forward([vals[i] for i in n.ins], dict(n.attrs))
+            except LimitError as e:
+                raise LimitError(f"op {n.op} → {n.out}: {e}") from None
+            except ZeroDivisionError:
+                raise GraphError(f"op {n.op} → {n.out}: it divides by zero; change the value it divides by") from None
+            except (OverflowError, ValueError) as e:
+                raise GraphError(f"op {n.op} → {n.out}: the values cannot be computed ({e}); use smaller values") from None
+            check_values(vals[n.out].data, f"op {n.op} → {n.out}")
         for of in dict.fromkeys(n.attrs["of"] for n in self.grad_nodes):
-            adj = self.backward(of, vals)
+            try:
+                adj = self.backward(of, vals)
+            except ZeroDivisionError:
+                raise GraphError(f"the gradient of {of} divides by zero; change the values") from None
+            except (OverflowError, ValueError) as e:
+                raise GraphError(f"the gradient of {of} cannot be computed ({e}); use smaller values") from None
             for n in self.grad_nodes:
                 if n.attrs["of"] == of:
                     vals[n.out] = adj[n.attrs["wrt"]]
+                    check_values(vals[n.out].data, f"grad → {n.out}")
         return vals
 
     def backward(self, of: str, vals: Mapping[str, Tensor]) -> dict[str, Tensor]:
@@ -366,6 +412,7 @@ class Graph:
                     adj[name] = Tensor(g.shape, [norm(a + b) for a, b in zip(adj[name].data, g.data)])
                 else:
                     adj[name] = g
+                check_values(adj[name].data, f"the gradient of {of} with respect to {name}")
         for name in deps:
             if name not in adj:
                 adj[name] = Tensor.full(self.shapes[name], 0)
@@ -515,6 +562,13 @@ def _p_minus_y_text(rel: PolyRelation, terms: list[Term]) -> Any:
         return f"{core} = {fmt(r, p)}"
 
     return text
+
+
+def _size(s: Shape) -> int:
+    n = 1
+    for x in s:
+        n *= x
+    return n
 
 
 def describe(c: Cell) -> str:

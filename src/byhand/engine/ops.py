@@ -26,6 +26,7 @@ from byhand.engine.relations import Cell, FuncRelation, PolyRelation, Relation, 
 from byhand.engine.tensor import Index, Shape, Tensor, indices, shape_str, size
 from byhand.engine.values import MINUS, Value, fmt, fmt_factor, from_json, norm
 from byhand.errors import GraphError
+from byhand.limits import check_exponent
 
 Attrs = dict[str, Any]
 
@@ -137,9 +138,9 @@ def base_of(attrs: Attrs) -> int | str:
     b = attrs.get("base", E)
     if b in (E, "E"):
         return E
-    if isinstance(b, int) and not isinstance(b, bool) and b >= 2:
+    if isinstance(b, int) and not isinstance(b, bool) and 2 <= b <= 10:
         return b
-    raise GraphError(f'base {b!r} is not allowed; use 3 (by hand) or "e"')
+    raise GraphError(f'base {b!r} is not allowed; use 3 (by hand), another whole number from 2 to 10, or "e"')
 
 
 def ln_base(b: int | str) -> float:
@@ -147,7 +148,8 @@ def ln_base(b: int | str) -> float:
 
 
 def power(b: int | str, x: Value) -> Value:
-    """b**x, exact when b is an integer and x an integer."""
+    """b**x, exact when b is an integer and x an integer. The exponent is bounded first (guard)."""
+    check_exponent(x, f"{'e' if b == E else b}^(z/T)")
     if b != E and type(x) is int:
         return b**x if x >= 0 else Fraction(1, b ** (-x))  # type: ignore[operator]
     if b == E:
@@ -588,6 +590,7 @@ class Sigmoid(_Elementwise1):
 
     @staticmethod
     def s(z: Value) -> float:
+        check_exponent(z, "e^−z")  # guard: e^1000 overflows a float
         return 1.0 / (1.0 + math.exp(-float(z)))
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:

@@ -23,6 +23,11 @@ from fractions import Fraction
 from byhand.engine.graph import Graph
 from byhand.engine.relations import Cell, NotLinear, Relation, cell_str
 from byhand.engine.values import Value, fmt, norm
+from byhand.errors import GraphError, LimitError
+from byhand.limits import MAX_DIGITS, MAX_ELIMINATION, check_value, limit
+
+ELIMINATION_WORK = 3_000_000
+"""Entry updates the exact eliminations of one solve may make before it gives up with a LimitError."""
 
 
 @dataclass
@@ -55,6 +60,7 @@ def solve(
     """Determine ``unknown`` cells from ``known`` ones through the graph's relations."""
     rels = graph.relations()
     vals: dict[Cell, Value] = dict(known)
+    unknown = list(dict.fromkeys(unknown))  # a fixed order: diagnoses never depend on hashing
     todo: set[Cell] = set(unknown)
     sol = Solution(vals)
     touching: dict[Cell, list[Relation]] = {}
@@ -74,7 +80,7 @@ def solve(
         if r.out in checked:
             return
         checked.add(r.out)
-        expect = r.evaluate(get)
+        expect = _evaluate(r, get)
         if not _close(expect, vals[r.out], precision):
             sol.inconsistent.append(f"{cell_str(r.out)} is {fmt(vals[r.out], precision)} but {r.text(get, precision)}")
 
@@ -90,11 +96,17 @@ def solve(
             x = unk[0]
             try:
                 v = r.solve_single(x, get) if x != r.out else r.evaluate(get)
-            except (ZeroDivisionError, ArithmeticError):
-                v = None
+            except ZeroDivisionError:
+                raise GraphError(
+                    f"{cell_str(r.out)}: its {r.op} step divides by zero; change the value it divides by"
+                ) from None
+            except OverflowError:
+                raise LimitError(f"{cell_str(x)}: the value overflows {limit('digits of a value', MAX_DIGITS)}") from None
             if v is None:
                 continue
-            vals[x] = norm(v)
+            v = norm(v)
+            check_value(v, cell_str(x))
+            vals[x] = v
             todo.discard(x)
             sol.how[x] = r
             for r2 in touching.get(x, []):
@@ -102,13 +114,15 @@ def solve(
                     seen_q.add(r2.out)
                     queue.append(r2)
 
-    start = [r for c in todo for r in touching.get(c, [])]
+    budget = [ELIMINATION_WORK]  # entry updates left for every elimination of this solve
+    start = list({r.out: r for c in unknown for r in touching.get(c, [])}.values())  # each relation once
     propagate(start)
     while eliminate and todo:
-        found = _eliminate(rels.values(), todo, get, is_unknown)
+        found = _eliminate(rels.values(), todo, get, is_unknown, budget)
         if not found:
             break
         for c, v in found.items():
+            check_value(v, cell_str(c))
             vals[c] = v
             todo.discard(c)
             sol.how[c] = None
@@ -121,7 +135,39 @@ def solve(
     return sol
 
 
-def _eliminate(rels: Iterable[Relation], todo: set[Cell], get, is_unknown) -> dict[Cell, Value]:  # type: ignore[no-untyped-def]
+def _evaluate(r: Relation, get) -> Value:  # type: ignore[no-untyped-def]
+    try:
+        return r.evaluate(get)
+    except ZeroDivisionError:
+        raise GraphError(f"{cell_str(r.out)}: its {r.op} step divides by zero; change the value it divides by") from None
+    except OverflowError:
+        raise LimitError(f"{cell_str(r.out)}: the value overflows {limit('digits of a value', MAX_DIGITS)}") from None
+
+
+def _peel(rows: list[dict[Cell, Fraction]], consts: list[Fraction]) -> tuple[list[dict[Cell, Fraction]], list[Fraction]]:
+    """Drop every equation with an unknown that no other equation has (and, in turn, the equations
+    that this frees): such an unknown absorbs its equation, which then pins nothing else. It is found
+    later by propagation if the rest of its equation is. What is left is the truly joint core, often
+    empty, so the exact elimination stays small."""
+    occ: dict[Cell, list[int]] = {}
+    for i, row in enumerate(rows):
+        for c in row:
+            occ.setdefault(c, []).append(i)
+    alive = [True] * len(rows)
+    stack = [i for i, row in enumerate(rows) if len(row) >= 2 and any(len(occ[c]) == 1 for c in row)]
+    while stack:
+        i = stack.pop()
+        if not alive[i] or len(rows[i]) < 2 or not any(len(occ[c]) == 1 for c in rows[i]):
+            continue
+        alive[i] = False
+        for c in rows[i]:
+            occ[c].remove(i)
+            if len(occ[c]) == 1 and alive[occ[c][0]]:
+                stack.append(occ[c][0])
+    return [r for r, a in zip(rows, alive) if a], [k for k, a in zip(consts, alive) if a]
+
+
+def _eliminate(rels: Iterable[Relation], todo: set[Cell], get, is_unknown, budget: list[int]) -> dict[Cell, Value]:  # type: ignore[no-untyped-def]
     """Exact Gauss–Jordan over every relation linear in the unknowns; the pinned unknowns."""
     rows: list[dict[Cell, Fraction]] = []
     consts: list[Fraction] = []
@@ -138,10 +184,47 @@ def _eliminate(rels: Iterable[Relation], todo: set[Cell], get, is_unknown) -> di
         if row:
             rows.append(row)
             consts.append(Fraction(k))
+    rows, consts = _peel(rows, consts)
+    found: dict[Cell, Value] = {}
+    for part in _components(rows):
+        found.update(_gauss_jordan([rows[i] for i in part], [consts[i] for i in part], budget))
+    return found
+
+
+def _components(rows: list[dict[Cell, Fraction]]) -> list[list[int]]:
+    """The rows grouped into independent systems (no unknown shared between groups), in order."""
+    parent: dict[Cell, Cell] = {}
+
+    def find(c: Cell) -> Cell:
+        while parent.setdefault(c, c) != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    for row in rows:
+        cs = list(row)
+        for c in cs[1:]:
+            a, b = find(cs[0]), find(c)
+            if a != b:
+                parent[b] = a
+    groups: dict[Cell, list[int]] = {}
+    for i, row in enumerate(rows):
+        groups.setdefault(find(next(iter(row))), []).append(i)
+    return list(groups.values())
+
+
+def _gauss_jordan(rows: list[dict[Cell, Fraction]], consts: list[Fraction], budget: list[int]) -> dict[Cell, Value]:
+    """Exact Gauss–Jordan on one connected system; the unknowns it pins."""
     if not rows:
         return {}
     cols = sorted({c for row in rows for c in row}, key=lambda c: (c[0], c[1]))
+    if len(cols) > MAX_ELIMINATION:
+        raise LimitError(
+            f"{len(cols)} unknown cells are tied together in one linear system; give more cells "
+            f"{limit('unknowns solved jointly', MAX_ELIMINATION)}"
+        )
     m = [[row.get(c, Fraction(0)) for c in cols] + [-k] for row, k in zip(rows, consts)]
+    big = 10 ** (4 * MAX_DIGITS)
     pivots: list[int] = []
     rank = 0
     for j in range(len(cols)):
@@ -151,10 +234,20 @@ def _eliminate(rels: Iterable[Relation], todo: set[Cell], get, is_unknown) -> di
         m[rank], m[p] = m[p], m[rank]
         inv = 1 / m[rank][j]
         m[rank] = [v * inv for v in m[rank]]
+        pr = m[rank]
+        nz = [k for k, b in enumerate(pr) if b != 0]  # rows are sparse: touch only what changes
         for i in range(len(m)):
             if i != rank and m[i][j] != 0:
                 f = m[i][j]
-                m[i] = [a - f * b for a, b in zip(m[i], m[rank])]
+                row = m[i]
+                for k in nz:
+                    row[k] = row[k] - f * pr[k]
+                budget[0] -= len(nz)
+        if budget[0] < 0 or any(v.numerator >= big or v.denominator >= big for v in pr if v):
+            raise LimitError(
+                f"the linear system of {len(cols)} unknown cells is too large to solve exactly "
+                f"{limit('unknowns solved jointly', MAX_ELIMINATION)}"
+            )
         pivots.append(j)
         rank += 1
         if rank == len(m):

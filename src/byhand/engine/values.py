@@ -18,6 +18,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
+from byhand import limits
 from byhand.errors import FormatError
 
 Value = int | Fraction | float
@@ -26,6 +27,7 @@ Value = int | Fraction | float
 MINUS = "\u2212"  # the typographic minus sign used in printed steps: −2, not -2
 
 _FRACTION_RE = re.compile(r"^\s*([+-]?\d+)\s*/\s*([+-]?\d+)\s*$")
+_INT_RE = re.compile(r"^\s*[+-]?\d+\s*$")
 
 
 def norm(v: Value) -> Value:
@@ -50,22 +52,27 @@ def from_json(x: object, where: str = "value") -> Value | None:
     if isinstance(x, bool):
         raise FormatError(f'{where}: true/false is not a number; write an integer, "p/q" or a decimal')
     if isinstance(x, int):
+        limits.check_value(x, where)
         return x
     if isinstance(x, float):
         if not math.isfinite(x):
             raise FormatError(f"{where}: {x} is not a finite number")
+        limits.check_value(x, where)
         return x
     if isinstance(x, str):
+        if len(x) > 4 * limits.MAX_DIGITS:
+            limits.check_digit_string(x, where)
         m = _FRACTION_RE.match(x.replace(MINUS, "-"))
         if m:
+            limits.check_digit_string(m.group(1), where)
+            limits.check_digit_string(m.group(2), where)
             den = int(m.group(2))
             if den == 0:
                 raise FormatError(f"{where}: {x!r} divides by zero")
             return norm(Fraction(int(m.group(1)), den))
-        try:
+        if _INT_RE.match(x.replace(MINUS, "-")):
+            limits.check_digit_string(x, where)
             return int(x.replace(MINUS, "-").strip())
-        except ValueError:
-            pass
         raise FormatError(f'{where}: {x!r} is not a value; write an integer, "p/q" or a decimal')
     raise FormatError(f'{where}: {type(x).__name__} is not a value; write an integer, "p/q" or a decimal')
 
@@ -107,6 +114,7 @@ def parse_answer(text: str) -> Value:
 
     Decimals are read exactly (``0.75`` is ``3/4``). Raises ValueError("not a number") otherwise.
     """
+    limits.check_answer(text)
     s = str(text).strip().replace(MINUS, "-").replace(",", ".").replace(" ", "")
     if not s:
         raise ValueError("blank")
@@ -116,8 +124,6 @@ def parse_answer(text: str) -> Value:
         if den == 0:
             raise ValueError("not a number (division by zero)")
         return norm(Fraction(int(m.group(1)), den))
-    if len(s) > 64:
-        raise ValueError("not a number (too long)")
     try:
         d = Decimal(s)
     except InvalidOperation:
@@ -131,5 +137,34 @@ def equal_answer(given: Value, expected: Value, precision: int = 3) -> bool:
     """Is ``given`` the expected value? Exact values must match exactly; an inexact (float) value
     is accepted within half a unit of the displayed precision."""
     if isinstance(expected, float):
-        return abs(float(given) - expected) <= 0.5 * 10 ** (-precision) + 1e-12
+        # exact comparison: a typed 1e999 is a (huge) fraction, never a float overflow
+        return abs(Fraction(given) - Fraction(expected)) <= Fraction(1, 2 * 10**precision) + Fraction(1, 10**12)
     return Fraction(given) == Fraction(expected) if not isinstance(given, float) else False
+
+
+def terminates(v: Value) -> bool:
+    """Does the exact value end as a decimal (3/250 = 0.012), or go on for ever (1/28)?"""
+    if type(v) is int:
+        return True
+    if type(v) is not Fraction:
+        return False
+    d = v.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    return d == 1
+
+
+def decimals_written(text: str) -> int | None:
+    """How many decimals a typed answer shows (``0.036`` → 3); None if it is not a plain decimal."""
+    s = str(text).strip().replace(MINUS, "-").replace(",", ".").replace(" ", "")
+    m = re.fullmatch(r"[+-]?\d*\.(\d+)", s)
+    return len(m.group(1)) if m else None
+
+
+def rounded(v: Fraction, places: int) -> Fraction:
+    """``v`` rounded to ``places`` decimals (half away from zero; a fraction that never ends has no tie)."""
+    scale = 10**places
+    n = abs(v) * scale
+    q = math.floor(n + Fraction(1, 2))
+    return Fraction(q if v >= 0 else -q, scale)

@@ -23,6 +23,7 @@ Everything after this point (text, JSON, check, print, web) reads the :class:`Ex
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -35,7 +36,7 @@ from byhand.engine.solver import solve
 from byhand.engine.tensor import Shape, Tensor, indices, shape_str
 from byhand.engine.values import Value, fmt, is_exact
 from byhand.errors import ByHandError, FormatError, GenerationError, GraphError, UnknownTopicError
-from byhand.exercise import Exercise, badges_for, close_over_copies
+from byhand.exercise import Exercise, badges_for, close_over_copies, register_regenerator
 from byhand.topics import _sampling
 
 LEVELS = ("easy", "medium", "hard")
@@ -59,14 +60,24 @@ class Option:
         return getattr(self, level)
 
     def parse(self, name: str, raw: Any) -> Any:
+        """Strict: a whole-number option takes an int or its digits as text ("3" from --set);
+        2.7, 2.0, True and "3.5" are refused, never rounded."""
         if self.choices is not None:
-            if raw not in self.choices:
-                raise ByHandError(f"option {name}={raw!r} is not allowed; choose one of {', '.join(map(str, self.choices))}")
-            return raw
-        try:
+            for c in self.choices:
+                if type(raw) is type(c) and raw == c:
+                    return raw
+                if isinstance(raw, str) and type(c) is int and raw.strip() == str(c):
+                    return c
+                if type(raw) is int and isinstance(c, str) and c == str(raw):
+                    return c
+            raise ByHandError(f"option {name}={raw!r} is not allowed; choose one of {', '.join(map(str, self.choices))}")
+        if type(raw) is int:
+            v = raw
+        elif isinstance(raw, str) and re.fullmatch(r"\s*[+-]?\d{1,9}\s*", raw):
             v = int(raw)
-        except (TypeError, ValueError):
-            raise ByHandError(f"option {name}={raw!r} must be a whole number") from None
+        else:
+            span = f" from {self.lo} to {self.hi}" if self.lo is not None and self.hi is not None else ""
+            raise ByHandError(f"option {name}={raw!r} must be a whole number{span}")
         if (self.lo is not None and v < self.lo) or (self.hi is not None and v > self.hi):
             raise ByHandError(f"option {name}={v} is out of range; use {self.lo}…{self.hi}")
         return v
@@ -244,6 +255,17 @@ def _hidden_givens(graph: Graph, cells: list[Cell]) -> str:
             where = f": find it from {', '.join(nm.label(u) for u in users)}" if users else ""
             out.append(f" {nm.cell(c[0], c[1])} is hidden{where}.")
     return "".join(out)
+
+
+def _regenerate(topic: str, seed: int, level: str, options: Mapping[str, Any]) -> Exercise:
+    m = get(topic)
+    for k in options:
+        if k not in m.OPTIONS:  # "seed", "stats" … are not chapter options: never make()'s keywords
+            raise ByHandError(f"chapter {m.NAME} has no option {k!r}; its options are: {', '.join(m.OPTIONS) or 'none'}")
+    return make(m.NAME, seed=seed, level=level, **options)
+
+
+register_regenerator(_regenerate)  # lets a file's identity be checked without the reader importing a chapter
 
 
 _GRAPHS: dict[tuple[str, tuple[tuple[str, Any], ...]], Graph] = {}

@@ -42,6 +42,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import byhand
 from byhand.errors import ByHandError
 from byhand.notation import cell_label
+from byhand.exercise import parse_json
+from byhand.limits import check_answer
 from byhand.render.html import CSS as SHEET_CSS
 from byhand.topics import LEVELS
 from byhand.web import sheets
@@ -171,9 +173,9 @@ async def api_json(request: Request) -> dict[str, Any]:
     if not body:
         return {}
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise fail(400, "The request is not valid JSON.") from None
+        data = parse_json(body, "the request")  # strict: a key twice or deep nesting is refused, never a 500
+    except ByHandError as e:
+        raise fail(400, f"The request is not valid JSON ({e}).") from None
     if not isinstance(data, dict):
         raise fail(400, "The request must be a JSON object.")
     return data
@@ -194,6 +196,10 @@ def parse_answers(data: dict[str, Any]) -> dict[str, str]:
         s = str(v)
         if len(s) > MAX_ANSWER_LEN:
             raise fail(400, f"the answer for blank {k} is too long")
+        try:
+            check_answer(s)  # the limits of byhand.limits, before anything is computed (1e999999999)
+        except ByHandError as e:
+            raise fail(400, f"the answer for blank {k}: {e}") from None
         out[k] = s
     return out
 
