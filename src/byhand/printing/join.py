@@ -1,0 +1,166 @@
+"""Join PDFs into one, a piece at a time: the pages of each piece are copied out as it comes, so only
+the piece being copied and the finished bytes are ever held, never every piece at once.
+
+A class set of 500 students is compiled a few students at a time (one Typst document per chunk) and
+joined here: Typst keeps a whole document laid out in memory until it is written, so one 1,000-page
+compile took gigabytes, and a chunk takes a few megabytes. Each piece keeps its own fonts (a chunk's
+font subset covers the glyphs of its own pages), so a joined file is somewhat larger than one
+compile would be.
+
+The pieces are parsed with pypdf; their objects are renumbered and written out as they are reached
+from each page (streams are copied as they are, still compressed). The output is deterministic: the
+same pieces give the same bytes (the file identifier is a hash of the content).
+
+    >>> joiner = PdfJoiner(title="Class set")                        # doctest: +SKIP
+    >>> for pdf in chunks: joiner.add(pdf)                           # doctest: +SKIP
+    >>> data = joiner.finish()                                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from typing import Any
+
+from pypdf import PdfReader
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    IndirectObject,
+    NameObject,
+    StreamObject,
+    TextStringObject,
+)
+
+from byhand.printing.errors import PrintError
+
+#: Page keys that point into the piece's own document structure (rebuilt, or dropped, here).
+_SKIP_PAGE_KEYS = ("/Parent", "/StructParents", "/Annots", "/B")
+
+
+class PdfJoiner:
+    """Append the pages of one PDF after another into a single PDF, writing as it goes."""
+
+    def __init__(self, title: str | None = None, author: str = "byhand") -> None:
+        self._out = io.BytesIO()
+        self._offsets: dict[int, int] = {}
+        self._next = 3  # 1: the catalog, 2: the page tree (written last)
+        self._kids: list[int] = []
+        self._creator: str | None = None
+        self.title, self.author = title, author
+        self._out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+
+    @property
+    def pages(self) -> int:
+        """Pages joined so far."""
+        return len(self._kids)
+
+    def _new(self) -> int:
+        n = self._next
+        self._next += 1
+        return n
+
+    def _write(self, num: int, obj: Any) -> None:
+        self._offsets[num] = self._out.tell()
+        self._out.write(b"%d 0 obj\n" % num)
+        obj.write_to_stream(self._out)
+        self._out.write(b"\nendobj\n")
+
+    def add(self, pdf: bytes) -> int:
+        """Append every page of ``pdf``; returns how many."""
+        try:
+            reader = PdfReader(io.BytesIO(pdf))
+            pages = list(reader.pages)
+        except Exception as exc:  # a piece Typst wrote: never malformed, unless something is badly wrong
+            raise PrintError(f"could not read a compiled piece to join it: {exc}") from exc
+        if self._creator is None:
+            info = reader.metadata
+            self._creator = str(info.get("/Creator", "")) if info else ""
+        mapping: dict[int, int] = {}
+        queue: list[tuple[int, int]] = []  # (their number, our number)
+
+        def ref(ind: IndirectObject) -> IndirectObject:
+            ours = mapping.get(ind.idnum)
+            if ours is None:
+                ours = mapping[ind.idnum] = self._new()
+                queue.append((ind.idnum, ours))
+            return IndirectObject(ours, 0, None)  # type: ignore[arg-type]
+
+        def copy(obj: Any) -> Any:
+            if isinstance(obj, IndirectObject):
+                return ref(obj)
+            if isinstance(obj, StreamObject):
+                out: Any = StreamObject()
+                out._data = obj._data  # the stream as stored (still compressed): copied, not re-encoded
+                for k, v in obj.items():
+                    out[NameObject(k)] = copy(v)
+                return out
+            if isinstance(obj, DictionaryObject):
+                d = DictionaryObject()
+                for k, v in obj.items():
+                    d[NameObject(k)] = copy(v)
+                return d
+            if isinstance(obj, ArrayObject):
+                return ArrayObject(copy(v) for v in obj)
+            return obj
+
+        for page in pages:
+            num = self._new()
+            d = DictionaryObject()
+            for k, v in page.items():
+                if k not in _SKIP_PAGE_KEYS:
+                    d[NameObject(k)] = copy(v)
+            d[NameObject("/Parent")] = IndirectObject(2, 0, None)  # type: ignore[arg-type]
+            self._write(num, d)
+            self._kids.append(num)
+            while queue:
+                theirs, ours = queue.pop()
+                self._write(ours, copy(reader.get_object(theirs)))
+        return len(pages)
+
+    def finish(self) -> bytes:
+        """The joined PDF (the joiner cannot be used after)."""
+        if not self._kids:
+            raise PrintError("nothing to print: no pages")
+        kids = ArrayObject(IndirectObject(k, 0, None) for k in self._kids)  # type: ignore[arg-type]
+        tree = DictionaryObject({NameObject("/Type"): NameObject("/Pages"), NameObject("/Kids"): kids})
+        tree[NameObject("/Count")] = _int(len(self._kids))
+        self._write(2, tree)
+        catalog = DictionaryObject({NameObject("/Type"): NameObject("/Catalog"),
+                                    NameObject("/Pages"): IndirectObject(2, 0, None)})  # type: ignore[arg-type]
+        catalog[NameObject("/Lang")] = TextStringObject("en")
+        self._write(1, catalog)
+        info_num = self._new()
+        info = DictionaryObject()
+        if self.title:
+            info[NameObject("/Title")] = TextStringObject(self.title)
+        info[NameObject("/Author")] = TextStringObject(self.author)
+        if self._creator:
+            info[NameObject("/Creator")] = TextStringObject(self._creator)
+        self._write(info_num, info)
+        out = self._out
+        xref = out.tell()
+        size = self._next
+        out.write(b"xref\n0 %d\n0000000000 65535 f \n" % size)
+        for n in range(1, size):
+            out.write(b"%010d 00000 n \n" % self._offsets[n])
+        ident = hashlib.md5(out.getbuffer(), usedforsecurity=False).hexdigest().encode()
+        out.write(b"trailer\n<</Size %d/Root 1 0 R/Info %d 0 R/ID[<%s><%s>]>>\nstartxref\n%d\n%%%%EOF\n"
+                  % (size, info_num, ident, ident, xref))
+        data = out.getvalue()
+        self._out = io.BytesIO()
+        return data
+
+
+def _int(n: int) -> Any:
+    from pypdf.generic import NumberObject
+
+    return NumberObject(n)
+
+
+def join_pdfs(pieces: list[bytes], title: str | None = None) -> bytes:
+    """Join whole PDFs, in order, into one."""
+    joiner = PdfJoiner(title=title)
+    for p in pieces:
+        joiner.add(p)
+    return joiner.finish()
