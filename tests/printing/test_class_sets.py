@@ -239,3 +239,21 @@ def test_a_secret_file_that_is_not_one(tmp_path: Path, capsys: pytest.CaptureFix
         locked.write_text("x")
         locked.chmod(0)
         assert run(["key", "VDJ3S-TBCK7-W4D06-TN41A", "--secret", str(locked)], capsys)[0] == 2
+
+
+def test_typst_pieces_are_copied_as_bytes_and_others_parsed() -> None:
+    """A piece as Typst writes it (untagged) takes the byte-copying path; a tagged worksheet, pypdf's;
+    both give the pages of the pieces, in order."""
+    from byhand.printing.join import _Plain
+    from byhand.printing.layout import plan_document
+    from byhand.printing.render import compile_data, plan_json
+
+    ex = byhand.make("relu", seed=3)
+    plan = plan_document([{"kind": "student", "number": 1}, documents._plan(ex, 1)], paper="a4", answer_strip=False,
+                         key=False, title="A title (with 1 0 R in it)", footer="f")
+    piece = compile_data(plan_json(plan), "pdf", tags=False)
+    tagged = documents.worksheet(ex)[0]
+    assert isinstance(piece, bytes) and _Plain.parse(piece) is not None and _Plain.parse(tagged) is None
+    joined = join_pdfs([piece, tagged, piece])
+    assert pdf_pages(joined) == pdf_pages(piece) + pdf_pages(tagged) + pdf_pages(piece)
+    PdfReader(io.BytesIO(joined), strict=True).pages[2].extract_text()

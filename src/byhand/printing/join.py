@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from pypdf import PdfReader
@@ -68,6 +70,37 @@ class PdfJoiner:
 
     def add(self, pdf: bytes) -> int:
         """Append every page of ``pdf``; returns how many."""
+        fast = _Plain.parse(pdf)
+        if fast is not None:
+            return self._add_plain(fast)
+        return self._add_parsed(pdf)
+
+    def _add_plain(self, doc: _Plain) -> int:
+        """A PDF as Typst writes it (a plain xref table, direct stream lengths): its objects are copied
+        as bytes, numbered after ours, with only the references in their dictionaries renumbered."""
+        if self._creator is None:
+            self._creator = doc.creator
+        base = self._next - 1
+        skip = {doc.root, doc.info, doc.pages_root, doc.metadata}
+
+        def renumber(m: re.Match[bytes]) -> bytes:
+            old = int(m.group(1))
+            return b"2 0 R" if old == doc.pages_root else b"%d 0 R" % (base + old)
+
+        out = self._out
+        for num in range(1, doc.size):
+            self._offsets[base + num] = out.tell()
+            head, tail = doc.objects.get(num, (b"null", b"")) if num not in skip else (b"null", b"")
+            out.write(b"%d 0 obj\n" % (base + num))
+            out.write(_sub_refs(head, renumber))
+            out.write(tail)
+            out.write(b"\nendobj\n")
+        self._next = base + doc.size
+        self._kids += [base + k for k in doc.kids]
+        return len(doc.kids)
+
+    def _add_parsed(self, pdf: bytes) -> int:
+        """Any other PDF: parsed with pypdf, its objects reached from each page rewritten."""
         try:
             reader = PdfReader(io.BytesIO(pdf))
             pages = list(reader.pages)
@@ -150,6 +183,97 @@ class PdfJoiner:
         data = out.getvalue()
         self._out = io.BytesIO()
         return data
+
+
+_REF = re.compile(rb"(\d+) 0 R\b")
+_STRING = re.compile(rb"\((?:[^()\\]|\\.)*\)", re.S)
+
+
+def _sub_refs(head: bytes, repl: Any) -> bytes:
+    """``N 0 R`` renumbered everywhere in an object's dictionary part except inside its (string)s."""
+    if b"(" not in head:
+        return _REF.sub(repl, head)
+    out, at = [], 0
+    for m in _STRING.finditer(head):  # strings Typst writes here have no nested parentheses
+        out.append(_REF.sub(repl, head[at:m.start()]))
+        out.append(m.group(0))
+        at = m.end()
+    out.append(_REF.sub(repl, head[at:]))
+    return b"".join(out)
+
+
+@dataclass
+class _Plain:
+    """A PDF in the plain shape Typst writes: every object found through the xref table, its
+    dictionary part (``head``) apart from its stream bytes (``tail``)."""
+
+    objects: dict[int, tuple[bytes, bytes]]
+    size: int
+    root: int
+    info: int
+    pages_root: int
+    metadata: int
+    kids: list[int]
+    creator: str
+
+    @classmethod
+    def parse(cls, pdf: bytes) -> _Plain | None:
+        """The parts of ``pdf``, or None if it is not of that shape (then pypdf reads it)."""
+        m = re.search(rb"startxref\s+(\d+)\s+%%EOF\s*$", pdf[-64:])
+        if m is None or not pdf.startswith(b"%PDF-"):
+            return None
+        xref = int(m.group(1))
+        head = re.match(rb"xref\r?\n0 (\d+)\r?\n", pdf[xref:xref + 32])
+        if head is None:
+            return None
+        size = int(head.group(1))
+        table_at = xref + head.end()
+        trailer_at = table_at + 20 * size
+        trailer = re.match(rb"trailer\s*<<(.*?)>>\s*startxref", pdf[trailer_at:], re.S)
+        if trailer is None:
+            return None
+        root, info = re.search(rb"/Root (\d+) 0 R", trailer.group(1)), re.search(rb"/Info (\d+) 0 R", trailer.group(1))
+        if root is None or info is None:
+            return None
+        objects: dict[int, tuple[bytes, bytes]] = {}
+        for num in range(1, size):
+            entry = pdf[table_at + 20 * num: table_at + 20 * num + 18]
+            if entry[17:18] != b"n":
+                continue
+            at = int(entry[:10])
+            start = re.match(rb"%d 0 obj\s" % num, pdf[at:at + 24])
+            if start is None:
+                return None
+            body = at + start.end()
+            end = pdf.find(b"endobj", body)
+            stream = pdf.find(b"stream\n", body, end)
+            if stream < 0:
+                objects[num] = (pdf[body:end].rstrip(), b"")
+                continue
+            length = re.search(rb"/Length (\d+)(?! 0 R)\b", pdf[body:stream])
+            if length is None:  # an indirect length: not Typst's shape
+                return None
+            data_at = stream + len(b"stream\n")
+            data_end = data_at + int(length.group(1))
+            if not pdf.startswith(b"\nendstream", data_end):
+                return None
+            objects[num] = (pdf[body:stream], pdf[stream:data_end] + b"\nendstream")
+        catalog = objects.get(int(root.group(1)), (b"", b""))[0]
+        pages = re.search(rb"/Pages (\d+) 0 R", catalog)
+        metadata = re.search(rb"/Metadata (\d+) 0 R", catalog)
+        if pages is None or b"/StructTreeRoot" in catalog or b"/Outlines" in catalog:
+            return None
+        tree = objects.get(int(pages.group(1)), (b"", b""))[0]
+        kids_m = re.search(rb"/Kids\[([^\]]*)\]", tree)
+        if kids_m is None:
+            return None
+        kids = [int(k) for k in re.findall(rb"(\d+) 0 R", kids_m.group(1))]
+        if not all(re.search(rb"/Type/Page(?![a-zA-Z])", objects.get(k, (b"", b""))[0]) for k in kids):
+            return None
+        creator = re.search(rb"/Creator\(([^()\\]*)\)", objects.get(int(info.group(1)), (b"", b""))[0])
+        return cls(objects, size, int(root.group(1)), int(info.group(1)), int(pages.group(1)),
+                   int(metadata.group(1)) if metadata else -1, kids,
+                   creator.group(1).decode("latin-1") if creator else "")
 
 
 def _int(n: int) -> Any:
