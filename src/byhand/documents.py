@@ -32,7 +32,7 @@ MAX_PER_CHAPTER = 30
 MAX_EXERCISES = 3000
 """The most exercises one document may hold (about a thousand pages)."""
 
-CHUNK_STUDENTS = 5
+CHUNK_STUDENTS = 8
 """Students compiled per piece of a class set: Typst's memory is that of one piece (about 3 MiB a
 student), and each piece's fonts and set-up cost a few milliseconds."""
 KEY_CHUNK_STUDENTS = 40

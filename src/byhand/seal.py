@@ -46,7 +46,8 @@ SEED_OFFSET = 1 << (SEED_BITS - 1)
 TAG_BYTES = 5
 BODY_CHARS = 18
 CHECK_CHARS = 2
-QR_PREFIX = "byhand:sealed:"
+QR_PREFIX = "BYHAND:SEALED:"
+"""What a QR code holds before the code: upper case, so the QR uses its compact alphanumeric mode."""
 SECRET_NAME = "class-secret.txt"
 _HEADER = ("# byhand class secret. Keep it, and keep a copy: 'byhand key CODE' needs it to open the sealed\n"
            "# codes on the class sets made with it. Without it their answer keys cannot be made again.\n")
@@ -78,7 +79,7 @@ def _check(body: str) -> str:
 def normalize(text: str) -> str:
     """The code's characters, whatever the case, spaces, dashes or QR prefix; O/I/L read as 0/1/1."""
     t = text.strip()
-    if t.lower().startswith(QR_PREFIX):
+    if t.upper().startswith(QR_PREFIX):
         t = t[len(QR_PREFIX):]
     return "".join(_READ_AS.get(c, c) for c in t.upper() if c not in " -_\t")
 

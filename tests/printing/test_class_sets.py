@@ -161,7 +161,7 @@ def test_a_sealed_class_set_opens_only_with_its_secret(tmp_path: Path, capsys: p
     qrs = []
     for png in _png_pages(c, tmp_path):
         qrs += [r.text for r in zxingcpp.read_barcodes(Image.open(png))]
-    assert sorted(qrs) == sorted(f"byhand:sealed:{p}" for p in printed)
+    assert sorted(qrs) == sorted(f"BYHAND:SEALED:{p}" for p in printed)
     assert not any("seed" in q or str(seed + 1) in q or str(seed + 2) in q for q in qrs)
 
     # byhand make cannot use them
