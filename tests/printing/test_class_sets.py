@@ -257,3 +257,24 @@ def test_typst_pieces_are_copied_as_bytes_and_others_parsed() -> None:
     joined = join_pdfs([piece, tagged, piece])
     assert pdf_pages(joined) == pdf_pages(piece) + pdf_pages(tagged) + pdf_pages(piece)
     PdfReader(io.BytesIO(joined), strict=True).pages[2].extract_text()
+
+
+def test_progress_counts_students_then_the_key() -> None:
+    calls: list[tuple[int, int]] = []
+    documents.class_set(["dot"], students=20, seed=1, progress=lambda done, total: calls.append((done, total)))
+    assert all(total == 40 for _, total in calls)
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and done[0] == documents.CHUNK_STUDENTS and 20 in done and done[-1] == 40
+
+
+def test_key_opens_several_codes_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    secret = tmp_path / "s.txt"
+    assert run(["sheet", "matmul", "--students", "2", "-o", str(tmp_path / "c.pdf"), "--secret", str(secret)], capsys)[0] == 0
+    codes = SEALED.findall("\n".join(pdf_pages((tmp_path / "c.pdf").read_bytes())))
+    code, out, err = run(["key", *codes, "--secret", str(secret), "--format", "json"], capsys)
+    assert code == 0, err
+    import json
+
+    docs = json.loads(out)
+    assert [(d["topic"], d["seed"]) for d in docs] == [("matmul", 1), ("matmul", 2)]
+    assert byhand.Exercise.from_json(json.dumps(docs[1])).to_json() == byhand.make("matmul", seed=2).to_json()
