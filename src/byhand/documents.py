@@ -366,10 +366,6 @@ def roster_key(roster: Roster, *, title: str, paper: str = "a4", solutions: bool
     return _key_pdf(labelled, paper=paper, title=title, footer=footer, solutions=solutions)
 
 
-def _canonical(topics: Sequence[str], per_student: list[list[Exercise]]) -> list[str]:
-    return [e.topic for e in per_student[0]] if per_student else list(topics)
-
-
 # -- the workbook -----------------------------------------------------------------------------
 
 
