@@ -409,6 +409,11 @@ def book_levels(n: int) -> list[str]:
     return [LEVELS[round(i * 2 / (n - 1))] for i in range(n)]
 
 
+BOOK_PIECES_OVER = 45
+"""A workbook with more exercises than this is printed a chapter at a time (bounded memory); the
+default book (13 chapters × 3) is one Typst document, with its PDF structure tags."""
+
+
 def book(
     *,
     chapters: str | None = None,
@@ -421,10 +426,16 @@ def book(
     progress: Progress | None = None,
     fmt: str = "pdf",
     ppi: float = 144.0,
+    pieces: bool | None = None,
 ) -> list[bytes]:
     """The workbook: a title page, contents, and per chapter an opener with its summary, then
     ``per_chapter`` exercises from easy to hard (answers in each page's strip) and, with
-    ``solutions``, the chapter's worked solutions."""
+    ``solutions``, the chapter's worked solutions.
+
+    A large book (more than :data:`BOOK_PIECES_OVER` exercises; ``pieces`` forces either way) is
+    printed a chapter at a time: each chapter is compiled once to count its pages and again with
+    its page numbers, the contents list the chapters' pages, and the PDF's bookmarks are rebuilt,
+    so memory stays that of one chapter."""
     _check_paper(paper)
     if not 1 <= per_chapter <= MAX_PER_CHAPTER:
         raise ByHandError(f"--per-chapter must be between 1 and {MAX_PER_CHAPTER}, not {per_chapter}")
@@ -433,13 +444,14 @@ def book(
     if total > MAX_EXERCISES:
         raise ByHandError(f"{total - 1} exercises is too many for one book; use at most {MAX_EXERCISES}")
     levels = book_levels(per_chapter)
-    items: list[dict[str, Any]] = []
+    parts: list[list[dict[str, Any]]] = []
     done = 0
     for t in chosen:
         note = f"{per_chapter} exercise{'s' if per_chapter != 1 else ''}, " + (
             " → ".join(dict.fromkeys(levels)) if per_chapter > 1 else levels[0]
         )
-        items.append({"kind": "chapter", "number": t.chapter, "title": t.title, "summary": t.summary, "note": note})
+        opener = {"kind": "chapter", "number": t.chapter, "title": t.title, "summary": t.summary, "note": note}
+        items: list[dict[str, Any]] = [opener]
         entries = []
         for i, level in enumerate(levels, start=1):
             ex = byhand.make(t.name, seed=seed + i - 1, level=level)
@@ -453,30 +465,58 @@ def book(
         if solutions:
             items.append({"kind": "pagebreak"})
             items.append({"kind": "solutions", "title": f"Worked solutions, chapter {t.chapter}", "entries": entries})
+        parts.append(items)
     n_ex = len(chosen) * per_chapter
     span = f"chapters {chosen[0].chapter}–{chosen[-1].chapter}" if len(chosen) > 1 else f"chapter {chosen[0].chapter}"
-    head: list[dict[str, Any]] = [
-        {
-            "kind": "title-page",
-            "title": title,
-            "subtitle": f"A workbook: {len(chosen)} chapter{'s' if len(chosen) != 1 else ''}, {n_ex} exercises",
-            "lines": [
-                f"byhand {byhand.__version__} · {span} · {paper.upper() if paper == 'a4' else 'Letter'}"
-                + (" · with worked solutions" if solutions else ""),
-                "Every number is computed by one exact engine; every blank has exactly one answer.",
-                "The answers of each page are in the strip at its foot, turned sideways: fold it under before copying.",
-                "The QR code by each exercise of this workbook regenerates it: "
-                "byhand make TOPIC --seed N --level L --format key.",
-                "(A class set for homework or a test prints sealed codes instead: only the teacher's class secret opens those.)",
-            ],
-        },
-        {"kind": "toc"},
-    ]
-    plan = plan_document(head + items, paper=paper, answer_strip=answer_strip, key=False, title=title, footer=title)
-    out = _render(plan, fmt, ppi)
+    title_page: dict[str, Any] = {
+        "kind": "title-page",
+        "title": title,
+        "subtitle": f"A workbook: {len(chosen)} chapter{'s' if len(chosen) != 1 else ''}, {n_ex} exercises",
+        "lines": [
+            f"byhand {byhand.__version__} · {span} · {paper.upper() if paper == 'a4' else 'Letter'}"
+            + (" · with worked solutions" if solutions else ""),
+            "Every number is computed by one exact engine; every blank has exactly one answer.",
+            "The answers of each page are in the strip at its foot, turned sideways: fold it under before copying.",
+            "The QR code by each exercise of this workbook regenerates it: "
+            "byhand make TOPIC --seed N --level L --format key.",
+            "(A class set for homework or a test prints sealed codes instead: only the teacher's class secret opens those.)",
+        ],
+    }
+
+    def plan(items: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+        return {**plan_document(items, paper=paper, answer_strip=answer_strip, key=False, title=title, footer=title), **extra}
+
+    if fmt != "pdf" or not (pieces if pieces is not None else n_ex > BOOK_PIECES_OVER):
+        out = _render(plan([title_page, {"kind": "toc"}, *(it for part in parts for it in part)]), fmt, ppi)
+    else:
+        out = [_book_in_pieces(title, title_page, parts, [t.title for t in chosen], plan)]
     if progress:
         progress(total, total)
     return out
+
+
+def _book_in_pieces(title: str, title_page: dict[str, Any], parts: list[list[dict[str, Any]]], names: list[str],
+                    plan: Callable[..., dict[str, Any]]) -> bytes:
+    """The book a chapter at a time: first each chapter alone, to count its pages; then the title
+    page and contents (two pages, the contents listing where each chapter starts) and every chapter
+    again with its page numbers in the book, joined."""
+    from byhand.printing.join import PdfJoiner, page_count
+    from byhand.printing.render import render_piece
+
+    count = page_count
+    head_pages = 2  # the title page, and the contents (at most 13 lines: one page)
+    sizes = [count(render_piece(plan(items))) for items in parts]
+    starts = [head_pages + 1 + sum(sizes[:i]) for i in range(len(parts))]
+    pages = head_pages + sum(sizes)
+    joiner = PdfJoiner(title=title)
+    contents = [{"title": n, "page": str(p)} for n, p in zip(names, starts)]
+    head = render_piece(plan([title_page, {"kind": "toc", "entries": contents}], page_total=pages))
+    if count(head) != head_pages:
+        raise ByHandError(f"the contents of this book take {count(head) - 1} pages; print fewer chapters at once")
+    joiner.add(head)
+    for items, start, name in zip(parts, starts, names):
+        joiner.add(render_piece(plan(items, page_offset=start - 1, page_total=pages)), bookmark=name)
+    return joiner.finish()
 
 
 # -- lecture mode -----------------------------------------------------------------------------

@@ -278,3 +278,17 @@ def test_key_opens_several_codes_as_json(tmp_path: Path, capsys: pytest.CaptureF
     docs = json.loads(out)
     assert [(d["topic"], d["seed"]) for d in docs] == [("matmul", 1), ("matmul", 2)]
     assert byhand.Exercise.from_json(json.dumps(docs[1])).to_json() == byhand.make("matmul", seed=2).to_json()
+
+
+def test_a_book_in_pieces_reads_as_one_piece() -> None:
+    """A book printed a chapter at a time: every page as in the one-piece book, page numbers of the
+    whole book, the contents pointing at the same pages, and a bookmark per chapter."""
+    whole = documents.book(chapters="1-3", per_chapter=2, solutions=True, pieces=False)[0]
+    pieces = documents.book(chapters="1-3", per_chapter=2, solutions=True, pieces=True)[0]
+    a, b = pdf_pages(whole), pdf_pages(pieces)
+    assert len(a) == len(b) and a[0] == b[0] and a[2:] == b[2:]
+    toc = lambda text: re.findall(r"([A-Z][A-Za-z ]+?)[ .]*(\d+)\n", text + "\n")  # noqa: E731
+    assert toc(a[1]) == toc(b[1]) and len(toc(b[1])) == 3
+    assert f"page {len(b)} of {len(b)}" in b[-1]
+    outline = PdfReader(io.BytesIO(pieces)).outline
+    assert [o["/Title"] for o in outline] == ["Dot product", "Matrix multiplication", "Linear layer"]

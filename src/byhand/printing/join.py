@@ -48,6 +48,7 @@ class PdfJoiner:
         self._offsets: dict[int, int] = {}
         self._next = 3  # 1: the catalog, 2: the page tree (written last)
         self._kids: list[int] = []
+        self._bookmarks: list[tuple[str, int]] = []
         self._creator: str | None = None
         self.title, self.author = title, author
         self._out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
@@ -68,12 +69,15 @@ class PdfJoiner:
         obj.write_to_stream(self._out)
         self._out.write(b"\nendobj\n")
 
-    def add(self, pdf: bytes) -> int:
-        """Append every page of ``pdf``; returns how many."""
+    def add(self, pdf: bytes, bookmark: str | None = None) -> int:
+        """Append every page of ``pdf``; returns how many. ``bookmark``: an entry in the joined file's
+        outline (a PDF reader's bookmarks) that opens this piece's first page."""
+        first = len(self._kids)
         fast = _Plain.parse(pdf)
-        if fast is not None:
-            return self._add_plain(fast)
-        return self._add_parsed(pdf)
+        n = self._add_plain(fast) if fast is not None else self._add_parsed(pdf)
+        if bookmark and n:
+            self._bookmarks.append((bookmark, self._kids[first]))
+        return n
 
     def _add_plain(self, doc: _Plain) -> int:
         """A PDF as Typst writes it (a plain xref table, direct stream lengths): its objects are copied
@@ -151,6 +155,23 @@ class PdfJoiner:
                 self._write(ours, copy(reader.get_object(theirs)))
         return len(pages)
 
+    def _outline(self) -> IndirectObject:
+        """The bookmarks as a flat PDF outline; returns its root."""
+        root = self._new()
+        nums = [self._new() for _ in self._bookmarks]
+        for i, ((title, page), num) in enumerate(zip(self._bookmarks, nums)):
+            item = DictionaryObject({NameObject("/Title"): TextStringObject(title), NameObject("/Parent"): _ref(root),
+                                     NameObject("/Dest"): ArrayObject([_ref(page), NameObject("/Fit")])})
+            if i > 0:
+                item[NameObject("/Prev")] = _ref(nums[i - 1])
+            if i + 1 < len(nums):
+                item[NameObject("/Next")] = _ref(nums[i + 1])
+            self._write(num, item)
+        tree = DictionaryObject({NameObject("/Type"): NameObject("/Outlines"), NameObject("/First"): _ref(nums[0]),
+                                 NameObject("/Last"): _ref(nums[-1]), NameObject("/Count"): _int(len(nums))})
+        self._write(root, tree)
+        return _ref(root)
+
     def finish(self) -> bytes:
         """The joined PDF (the joiner cannot be used after)."""
         if not self._kids:
@@ -162,6 +183,8 @@ class PdfJoiner:
         catalog = DictionaryObject({NameObject("/Type"): NameObject("/Catalog"),
                                     NameObject("/Pages"): IndirectObject(2, 0, None)})  # type: ignore[arg-type]
         catalog[NameObject("/Lang")] = TextStringObject("en")
+        if self._bookmarks:
+            catalog[NameObject("/Outlines")] = self._outline()
         self._write(1, catalog)
         info_num = self._new()
         info = DictionaryObject()
@@ -276,10 +299,20 @@ class _Plain:
                    creator.group(1).decode("latin-1") if creator else "")
 
 
+def _ref(num: int) -> IndirectObject:
+    return IndirectObject(num, 0, None)  # type: ignore[arg-type]
+
+
 def _int(n: int) -> Any:
     from pypdf.generic import NumberObject
 
     return NumberObject(n)
+
+
+def page_count(pdf: bytes) -> int:
+    """How many pages a PDF has."""
+    fast = _Plain.parse(pdf)
+    return len(fast.kids) if fast is not None else len(PdfReader(io.BytesIO(pdf)).pages)
 
 
 def join_pdfs(pieces: list[bytes], title: str | None = None) -> bytes:

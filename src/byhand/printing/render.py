@@ -132,11 +132,17 @@ def render_pieces(plans: Iterable[dict[str, Any]], *, title: str | None = None) 
 
     joiner = PdfJoiner(title=title)
     for plan in plans:
-        _check_plan(plan)
-        out = compile_data(plan_json(plan), "pdf", tags=False)
-        evict_caches()
-        joiner.add(out if isinstance(out, bytes) else out[0])
+        joiner.add(render_piece(plan), bookmark=plan.get("bookmark"))
     return joiner.finish()
+
+
+def render_piece(plan: dict[str, Any]) -> bytes:
+    """One piece of a document printed in pieces: an untagged PDF, after which Typst forgets it.
+    A plan's ``bookmark`` (if any) names the piece in the joined file's outline."""
+    _check_plan(plan)
+    out = compile_data(plan_json(plan), "pdf", tags=False)
+    evict_caches()
+    return out if isinstance(out, bytes) else out[0]
 
 
 def render_document(plan: dict[str, Any], fmt: str = "pdf", ppi: float = 144.0) -> list[bytes]:
