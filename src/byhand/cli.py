@@ -357,6 +357,11 @@ def stress(topic: str, count: int, level: str, seed: int, sets: tuple[str, ...],
 @click.option("--solutions", is_flag=True, help="Add each blank's worked step to the key.")
 @click.option("--answer-strip", is_flag=True, help="Also print each page's answers on the student pages (off for a class set).")
 @click.option("--no-answer-strip", is_flag=True, hidden=True)
+@click.option("--secret", "secret_file", metavar="FILE",
+              help="The class secret that seals the codes on the pages (made on first use) "
+              "[default: class-secret.txt in your config folder].")
+@click.option("--open-codes", is_flag=True,
+              help="Print each exercise's open identity (seed) instead of a sealed code: for self-study.")
 def sheet(
     topics: tuple[str, ...],
     students: int,
@@ -368,8 +373,13 @@ def sheet(
     solutions: bool,
     answer_strip: bool,
     no_answer_strip: bool,
+    secret_file: str | None,
+    open_codes: bool,
 ) -> None:
-    """A class set: one unique variant of TOPICS for each student, and the answer key."""
+    """A class set: one unique variant of TOPICS for each student, and the answer key.
+
+    Each exercise prints a sealed code (footer and QR) that only your class secret opens:
+    'byhand key CODE' makes its answers again. --open-codes prints the seeds instead."""
     from byhand import documents
 
     if not 1 <= students <= documents.MAX_STUDENTS:
@@ -378,10 +388,21 @@ def sheet(
         key_out = output[:-4] + "-key.pdf" if output.lower().endswith(".pdf") else output + "-key.pdf"
     if Path(key_out).resolve() == Path(output).resolve():
         raise ByHandError("--key must name another file than -o")
+    if open_codes and secret_file:
+        raise ByHandError("--open-codes prints no sealed codes, so it takes no --secret; give one or the other")
     check_outputs([output, key_out])
     _quiet_print_warnings()
+    documents.class_exercises(list(topics), 1, seed, level)  # a wrong chapter fails before a secret is made
+    seal = None if open_codes else _class_seal(secret_file, create=True)
     with _progress_bar() as bar:
-        task = bar.add_task("class set", total=students * len(topics) + 2)
+        task = bar.add_task("students", total=students)
+
+        def progress(done: int, total: int) -> None:
+            if done > students:
+                bar.update(task, description="answer key", completed=done - students)
+            else:
+                bar.update(task, completed=done)
+
         class_pdf, key_pdf = documents.class_set(
             list(topics),
             students=students,
@@ -390,9 +411,56 @@ def sheet(
             paper=paper,
             answer_strip=answer_strip and not no_answer_strip,
             solutions=solutions,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=progress,
+            seal=seal,
         )
     write_files([(output, class_pdf), (key_out, key_pdf)])
+
+
+def _class_seal(secret_file: str | None, *, create: bool) -> Any:
+    """The seal of the class secret in FILE or the config folder; made (and said so) on first use."""
+    from byhand.seal import Seal, default_secret_path, load_or_create_secret, read_secret
+
+    path = Path(secret_file) if secret_file else default_secret_path()
+    if path.is_dir():
+        raise ByHandError(f"--secret {path} is a folder; give a file name")
+    if not create:
+        return Seal(read_secret(path), source=f"the class secret {path}")
+    if secret_file and not path.parent.exists():
+        raise ByHandError(f"the folder of --secret {path} does not exist")
+    secret, made = load_or_create_secret(path)
+    if made:
+        click.echo(f"byhand: made a new class secret in {path}. Keep it, and a copy: 'byhand key CODE' needs it to open "
+                   "the sealed codes on these sheets; if it is lost, so are their answer keys.", err=True)
+    else:
+        click.echo(f"byhand: codes sealed with the class secret {path}", err=True)
+    return Seal(secret, source=f"the class secret {path}")
+
+
+@cli.command("key")
+@click.argument("codes", nargs=-1, required=True)
+@click.option("--secret", "secret_file", metavar="FILE",
+              help="The class secret the sheets were made with [default: the config folder's].")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="key", show_default=True,
+              help="key: the answers with their steps; text: the exercise; json: the exercise file.")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of the terminal.")
+def key_cmd(codes: tuple[str, ...], secret_file: str | None, fmt: str, output: str | None) -> None:
+    """Open sealed CODES from a class set (as on the page, or a scanned QR's text): each student's
+    exercise and answers, made again with the class secret."""
+    from byhand.render.text import render_key
+
+    seal = _class_seal(secret_file, create=False)
+    opened = [(c, seal.open(c)) for c in codes]  # every code checked before anything is printed
+    parts = []
+    for code, v in opened:
+        ex = byhand.make(v.topic, seed=v.seed, level=v.level)
+        body = ex.to_json(indent=2) if fmt == "json" else render_key(ex) if fmt == "key" else str(ex)
+        parts.append(body if fmt == "json" and len(codes) == 1 else f"# {code.strip()}\n{body}" if fmt != "json" else body)
+    if fmt == "json" and len(codes) > 1:
+        text = "[\n" + ",\n".join(parts) + "\n]"
+    else:
+        text = "\n\n".join(parts)
+    write_output(text, output)
 
 
 @cli.command()

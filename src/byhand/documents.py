@@ -22,7 +22,8 @@ from byhand.exercise import Exercise
 from byhand.notation import cell_label
 from byhand.printing import PAPERS
 from byhand.printing.layout import plan_document, plan_exercise, value_atom
-from byhand.printing.render import render_document
+from byhand.printing.render import render_document, render_pieces
+from byhand.seal import QR_PREFIX, Seal
 
 LEVELS = ("easy", "medium", "hard")
 MAX_STUDENTS = 500
@@ -30,6 +31,14 @@ MAX_SHEET_TOPICS = 12
 MAX_PER_CHAPTER = 30
 MAX_EXERCISES = 3000
 """The most exercises one document may hold (about a thousand pages)."""
+
+CHUNK_STUDENTS = 8
+"""Students compiled per piece of a class set: Typst's memory is that of one piece (about 3 MiB a
+student), and each piece's fonts and set-up cost a few milliseconds."""
+KEY_CHUNK_STUDENTS = 40
+"""Students per piece of an answer key (each piece starts on a new page)."""
+SOLUTION_CHUNK_STUDENTS = 10
+"""Students per piece of a key's worked solutions."""
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: called as exercises are made and documents compiled."""
@@ -99,9 +108,15 @@ def print_diagram(ex: Exercise) -> str | None:
     return net if net is not None and "<circle" in net else None
 
 
-def _plan(ex: Exercise, number: int | str, **kw: Any) -> dict[str, Any]:
-    """The print plan of one exercise, with its whiteboard diagram (see :func:`print_diagram`)."""
-    return plan_exercise(ex.to_dict(), number, diagram=print_diagram(ex), **kw)
+def _plan(ex: Exercise, number: int | str, code: str | None = None, **kw: Any) -> dict[str, Any]:
+    """The print plan of one exercise, with its whiteboard diagram (see :func:`print_diagram`).
+
+    With a sealed ``code`` the plan prints the code (footer and QR) in place of the seed and identity."""
+    d = ex.to_dict()
+    if code is None:
+        return plan_exercise(d, number, diagram=print_diagram(ex), **kw)
+    d["identity"] = f"{QR_PREFIX}{code}"  # what the QR code holds
+    return {**plan_exercise(d, number, diagram=print_diagram(ex), **kw), "code": code, "seed": "sealed"}
 
 
 def _render(plan: dict[str, Any], fmt: str = "pdf", ppi: float = 144.0) -> list[bytes]:
@@ -171,66 +186,130 @@ def class_set(
     solutions: bool = False,
     title: str | None = None,
     progress: Progress | None = None,
+    seal: Seal | None = None,
+    chunk: int = CHUNK_STUDENTS,
 ) -> tuple[bytes, bytes]:
     """The student PDF and the key PDF of a class set.
 
     Each student starts on a new page with a name/date line and a student number; the answers are
     not on the student pages (unless ``answer_strip``), the key lists every student's answers
-    (student, identity, badge → answer) and, with ``solutions``, each blank's worked step."""
+    (student, identity, badge → answer) and, with ``solutions``, each blank's worked step.
+
+    With a ``seal`` each exercise prints a sealed code (footer and QR) instead of its seed and
+    identity: only ``seal`` opens it (:mod:`byhand.seal`). The PDFs are compiled ``chunk`` students
+    at a time and joined, so memory does not grow with the class; ``progress(done, total)`` counts
+    students, the sheets first and then the key."""
     _check_paper(paper)
-    total = students * len(topics) + 2
-    per_student = class_exercises(topics, students, seed, level, progress, total)
+    if chunk < 1:
+        raise ByHandError("chunk must be at least 1 student")
+    if not 1 <= students <= MAX_STUDENTS:
+        raise ByHandError(f"--students must be between 1 and {MAX_STUDENTS}, not {students}")
+    first = class_exercises(topics, 1, seed, level)[0]  # checks the chapters and the level first
     if title is None:
         names = _chapters_by_name()
-        title = " · ".join(names[t].title.split(" — ")[0] if t in names else t for t in _canonical(topics, per_student))
-    chapters = {e.topic: chapter_label(e.topic) for e in per_student[0]}
-    items: list[dict[str, Any]] = []
-    for k, exs in enumerate(per_student, start=1):
-        items.append({"kind": "student", "number": k})
-        for i, ex in enumerate(exs, start=1):
-            items.append(_plan(ex, i, with_answers=answer_strip, chapter=chapters.get(ex.topic)))
-    footer = title
-    class_plan = plan_document(items, paper=paper, answer_strip=answer_strip, key=False, title=title, footer=footer)
-    class_pdf = _render(class_plan)[0]
-    if progress:
-        progress(total - 1, total)
-    key_items = _key_items([(k, exs) for k, exs in enumerate(per_student, start=1)], solutions)
+        title = " · ".join(names[e.topic].title.split(" — ")[0] if e.topic in names else e.topic for e in first)
+    chapters = {e.topic: chapter_label(e.topic) for e in first}
+    if seal is not None:  # a seed too large to seal fails now, not after half the class
+        for e in first:
+            seal.code(e.topic, seed + students, level)
+    per_student: list[list[Exercise]] = []  # a few KiB each: kept for the key
+    codes: list[list[str | None]] = []
+    total = 2 * students
+
+    def pieces() -> Any:
+        for start in range(0, students, chunk):
+            items: list[dict[str, Any]] = []
+            for k in range(start + 1, min(start + chunk, students) + 1):
+                exs = first if k == 1 else [byhand.make(t, seed=seed + k, level=level) for t in topics]
+                per_student.append(exs)
+                codes.append([_code(ex, seal) for ex in exs])
+                items.append({"kind": "student", "number": k})
+                for i, ex in enumerate(exs, start=1):
+                    items.append(_plan(ex, i, codes[-1][i - 1], with_answers=answer_strip, chapter=chapters.get(ex.topic)))
+            yield plan_document(items, paper=paper, answer_strip=answer_strip, key=False, title=title, footer=title)
+            if progress:
+                progress(min(start + chunk, students), total)
+
+    class_pdf = render_pieces(pieces(), title=title)
     seeds = f"seeds {seed + 1}–{seed + students}, level {level}"
-    key_plan = plan_document(
-        key_items, paper=paper, answer_strip=False, key=True, title=f"{title}: answers", footer=f"Answer key · {title} · {seeds}"
-    )
-    key_pdf = _render(key_plan)[0]
-    if progress:
-        progress(total, total)
+    labelled = [(k, exs, codes[k - 1]) for k, exs in enumerate(per_student, start=1)]
+    key_pdf = _key_pdf(labelled, paper=paper, title=title, footer=f"Answer key · {title} · {seeds}", solutions=solutions,
+                       progress=(lambda done, n: progress(students + done, total)) if progress else None)
     return class_pdf, key_pdf
 
 
-def _key_items(students: Sequence[tuple[int | str, Sequence[Exercise]]], solutions: bool) -> list[dict[str, Any]]:
-    """A key: one table row per student's exercise (identity, badge → answer), then with
-    ``solutions`` each student's worked steps."""
+def _code(ex: Exercise, seal: Seal | None) -> str | None:
+    if seal is None:
+        return None
+    if ex.seed is None:
+        raise ByHandError(f"exercise {ex.title!r} has no seed, so it cannot be sealed; print it with open codes")
+    return seal.code(ex.topic, int(ex.seed), str(ex.level))
+
+
+def _key_pdf(students: Sequence[tuple[int | str, Sequence[Exercise], Sequence[str | None]]], *, paper: str, title: str,
+             footer: str, solutions: bool, progress: Progress | None = None) -> bytes:
+    """A key in pieces: the answer table :data:`KEY_CHUNK_STUDENTS` students at a time, then with
+    ``solutions`` the worked steps :data:`SOLUTION_CHUNK_STUDENTS` at a time; each piece starts on a
+    new page and its footer names its students."""
+    n = len(students)
+
+    def span(start: int, group: Sequence[Any]) -> str:
+        return f"student {start + 1}" if len(group) == 1 else f"students {start + 1}–{start + len(group)}"
+
+    def pieces() -> Any:
+        for start in range(0, n, KEY_CHUNK_STUDENTS):
+            group = students[start:start + KEY_CHUNK_STUDENTS]
+            items = _key_items(group, False)
+            yield plan_document(items, paper=paper, answer_strip=False, key=True,
+                                title=f"{title}: answers" if start == 0 else None, footer=f"{footer} · {span(start, group)}")
+            if progress:
+                progress(min(start + KEY_CHUNK_STUDENTS, n), n)
+        if solutions:
+            for start in range(0, n, SOLUTION_CHUNK_STUDENTS):
+                group = students[start:start + SOLUTION_CHUNK_STUDENTS]
+                items = _solution_items(group)
+                if start == 0:
+                    items.insert(0, {"kind": "heading", "level": 1, "text": "Worked solutions"})
+                yield plan_document(items, paper=paper, answer_strip=False, key=True, title=None,
+                                    footer=f"Worked solutions · {title} · {span(start, group)}")
+
+    return render_pieces(pieces(), title=f"{title}: answers")
+
+
+def _key_items(students: Sequence[tuple[int | str, Sequence[Exercise], Sequence[str | None]]],
+               solutions: bool) -> list[dict[str, Any]]:
+    """A key: one table row per student's exercise (identity or sealed code, badge → answer), then
+    with ``solutions`` each student's worked steps."""
     rows: list[dict[str, Any]] = []
-    sol_items: list[dict[str, Any]] = []
-    for label, exs in students:
-        entries = []
-        for i, ex in enumerate(exs, start=1):
+    for label, exs, codes in students:
+        for i, (ex, code) in enumerate(zip(exs, codes), start=1):
             rows.append(
                 {
                     "first": i == 1,
                     "student": label,
                     "number": str(i),
                     "title": ex.title,
-                    "identity": ex.identity,
+                    "identity": ex.identity if code is None else code,
                     "answers": _answers(ex),
                 }
             )
-            if solutions:
-                entries.append(_solutions_entry(str(i), ex))
-        if solutions:
-            sol_items += [{"kind": "heading", "level": 2, "text": f"Student {label}"}, {"kind": "solutions", "entries": entries}]
     items: list[dict[str, Any]] = [{"kind": "key-table", "rows": rows}]
     if solutions:
-        items += [{"kind": "pagebreak"}, {"kind": "heading", "level": 1, "text": "Worked solutions"}, *sol_items]
+        items += [{"kind": "pagebreak"}, {"kind": "heading", "level": 1, "text": "Worked solutions"}, *_solution_items(students)]
     return items
+
+
+def _solution_items(students: Sequence[tuple[int | str, Sequence[Exercise], Sequence[str | None]]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for label, exs, codes in students:
+        entries = []
+        for i, (ex, code) in enumerate(zip(exs, codes), start=1):
+            entry = _solutions_entry(str(i), ex)
+            if code is not None:
+                entry["identity"] = code
+            entries.append(entry)
+        out += [{"kind": "heading", "level": 2, "text": f"Student {label}"}, {"kind": "solutions", "entries": entries}]
+    return out
 
 
 Roster = Sequence[tuple[str, Sequence[Exercise]]]
@@ -253,34 +332,38 @@ def _check_roster(roster: Roster) -> None:
         raise ByHandError("nothing to print: a student has no exercises")
 
 
-def roster_sheets(roster: Roster, *, title: str, paper: str = "a4", answer_strip: bool = False) -> bytes:
+def roster_sheets(roster: Roster, *, title: str, paper: str = "a4", answer_strip: bool = False,
+                  seal: Seal | None = None, chunk: int = CHUNK_STUDENTS) -> bytes:
     """The student PDF of a class set made elsewhere (e.g. a classroom assignment): student k of the
     roster starts on a new page headed "Student k · NAME" (the name also in the item's ``name``)
-    with its exercises in the order given; no answers unless ``answer_strip``."""
+    with its exercises in the order given; no answers unless ``answer_strip``. With a ``seal``,
+    sealed codes instead of seeds (as :func:`class_set`); compiled ``chunk`` students at a time."""
     _check_paper(paper)
     _check_roster(roster)
-    items: list[dict[str, Any]] = []
-    for k, (name, exs) in enumerate(roster, start=1):
-        items.append({"kind": "student", "number": _roster_label(k, name), "name": name})
-        for i, ex in enumerate(exs, start=1):
-            items.append(_plan(ex, i, with_answers=answer_strip, chapter=chapter_label(ex.topic)))
-    plan = plan_document(items, paper=paper, answer_strip=answer_strip, key=False, title=title, footer=title)
-    return _render(plan)[0]
+
+    def pieces() -> Any:
+        for start in range(0, len(roster), chunk):
+            items: list[dict[str, Any]] = []
+            for k in range(start + 1, min(start + chunk, len(roster)) + 1):
+                name, exs = roster[k - 1]
+                items.append({"kind": "student", "number": _roster_label(k, name), "name": name})
+                for i, ex in enumerate(exs, start=1):
+                    items.append(_plan(ex, i, _code(ex, seal), with_answers=answer_strip, chapter=chapter_label(ex.topic)))
+            yield plan_document(items, paper=paper, answer_strip=answer_strip, key=False, title=title, footer=title)
+
+    return render_pieces(pieces(), title=title)
 
 
-def roster_key(roster: Roster, *, title: str, paper: str = "a4", solutions: bool = False, note: str | None = None) -> bytes:
+def roster_key(roster: Roster, *, title: str, paper: str = "a4", solutions: bool = False, note: str | None = None,
+               seal: Seal | None = None) -> bytes:
     """The answer key of :func:`roster_sheets`: per student (by the same label), each exercise's
-    identity and every badge's answer; with ``solutions``, each blank's worked step."""
+    identity (or, with ``seal``, its sealed code) and every badge's answer; with ``solutions``, each
+    blank's worked step."""
     _check_paper(paper)
     _check_roster(roster)
-    key_items = _key_items([(_roster_label(k, name), exs) for k, (name, exs) in enumerate(roster, start=1)], solutions)
+    labelled = [(_roster_label(k, name), exs, [_code(ex, seal) for ex in exs]) for k, (name, exs) in enumerate(roster, start=1)]
     footer = f"Answer key · {title}" + (f" · {note}" if note else "")
-    plan = plan_document(key_items, paper=paper, answer_strip=False, key=True, title=f"{title}: answers", footer=footer)
-    return _render(plan)[0]
-
-
-def _canonical(topics: Sequence[str], per_student: list[list[Exercise]]) -> list[str]:
-    return [e.topic for e in per_student[0]] if per_student else list(topics)
+    return _key_pdf(labelled, paper=paper, title=title, footer=footer, solutions=solutions)
 
 
 # -- the workbook -----------------------------------------------------------------------------
@@ -326,6 +409,11 @@ def book_levels(n: int) -> list[str]:
     return [LEVELS[round(i * 2 / (n - 1))] for i in range(n)]
 
 
+BOOK_PIECES_OVER = 45
+"""A workbook with more exercises than this is printed a chapter at a time (bounded memory); the
+default book (13 chapters × 3) is one Typst document, with its PDF structure tags."""
+
+
 def book(
     *,
     chapters: str | None = None,
@@ -338,10 +426,16 @@ def book(
     progress: Progress | None = None,
     fmt: str = "pdf",
     ppi: float = 144.0,
+    pieces: bool | None = None,
 ) -> list[bytes]:
     """The workbook: a title page, contents, and per chapter an opener with its summary, then
     ``per_chapter`` exercises from easy to hard (answers in each page's strip) and, with
-    ``solutions``, the chapter's worked solutions."""
+    ``solutions``, the chapter's worked solutions.
+
+    A large book (more than :data:`BOOK_PIECES_OVER` exercises; ``pieces`` forces either way) is
+    printed a chapter at a time: each chapter is compiled once to count its pages and again with
+    its page numbers, the contents list the chapters' pages, and the PDF's bookmarks are rebuilt,
+    so memory stays that of one chapter."""
     _check_paper(paper)
     if not 1 <= per_chapter <= MAX_PER_CHAPTER:
         raise ByHandError(f"--per-chapter must be between 1 and {MAX_PER_CHAPTER}, not {per_chapter}")
@@ -350,13 +444,14 @@ def book(
     if total > MAX_EXERCISES:
         raise ByHandError(f"{total - 1} exercises is too many for one book; use at most {MAX_EXERCISES}")
     levels = book_levels(per_chapter)
-    items: list[dict[str, Any]] = []
+    parts: list[list[dict[str, Any]]] = []
     done = 0
     for t in chosen:
         note = f"{per_chapter} exercise{'s' if per_chapter != 1 else ''}, " + (
             " → ".join(dict.fromkeys(levels)) if per_chapter > 1 else levels[0]
         )
-        items.append({"kind": "chapter", "number": t.chapter, "title": t.title, "summary": t.summary, "note": note})
+        opener = {"kind": "chapter", "number": t.chapter, "title": t.title, "summary": t.summary, "note": note}
+        items: list[dict[str, Any]] = [opener]
         entries = []
         for i, level in enumerate(levels, start=1):
             ex = byhand.make(t.name, seed=seed + i - 1, level=level)
@@ -370,28 +465,58 @@ def book(
         if solutions:
             items.append({"kind": "pagebreak"})
             items.append({"kind": "solutions", "title": f"Worked solutions, chapter {t.chapter}", "entries": entries})
+        parts.append(items)
     n_ex = len(chosen) * per_chapter
     span = f"chapters {chosen[0].chapter}–{chosen[-1].chapter}" if len(chosen) > 1 else f"chapter {chosen[0].chapter}"
-    head: list[dict[str, Any]] = [
-        {
-            "kind": "title-page",
-            "title": title,
-            "subtitle": f"A workbook: {len(chosen)} chapter{'s' if len(chosen) != 1 else ''}, {n_ex} exercises",
-            "lines": [
-                f"byhand {byhand.__version__} · {span} · {paper.upper() if paper == 'a4' else 'Letter'}"
-                + (" · with worked solutions" if solutions else ""),
-                "Every number is computed by one exact engine; every blank has exactly one answer.",
-                "The answers of each page are in the strip at its foot, turned sideways: fold it under before copying.",
-                "The QR code by each exercise regenerates it: byhand make TOPIC --seed N --level L --format key.",
-            ],
-        },
-        {"kind": "toc"},
-    ]
-    plan = plan_document(head + items, paper=paper, answer_strip=answer_strip, key=False, title=title, footer=title)
-    out = _render(plan, fmt, ppi)
+    title_page: dict[str, Any] = {
+        "kind": "title-page",
+        "title": title,
+        "subtitle": f"A workbook: {len(chosen)} chapter{'s' if len(chosen) != 1 else ''}, {n_ex} exercises",
+        "lines": [
+            f"byhand {byhand.__version__} · {span} · {paper.upper() if paper == 'a4' else 'Letter'}"
+            + (" · with worked solutions" if solutions else ""),
+            "Every number is computed by one exact engine; every blank has exactly one answer.",
+            "The answers of each page are in the strip at its foot, turned sideways: fold it under before copying.",
+            "The QR code by each exercise of this workbook regenerates it: "
+            "byhand make TOPIC --seed N --level L --format key.",
+            "(A class set for homework or a test prints sealed codes instead: only the teacher's class secret opens those.)",
+        ],
+    }
+
+    def plan(items: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+        return {**plan_document(items, paper=paper, answer_strip=answer_strip, key=False, title=title, footer=title), **extra}
+
+    if fmt != "pdf" or not (pieces if pieces is not None else n_ex > BOOK_PIECES_OVER):
+        out = _render(plan([title_page, {"kind": "toc"}, *(it for part in parts for it in part)]), fmt, ppi)
+    else:
+        out = [_book_in_pieces(title, title_page, parts, [t.title for t in chosen], plan)]
     if progress:
         progress(total, total)
     return out
+
+
+def _book_in_pieces(title: str, title_page: dict[str, Any], parts: list[list[dict[str, Any]]], names: list[str],
+                    plan: Callable[..., dict[str, Any]]) -> bytes:
+    """The book a chapter at a time: first each chapter alone, to count its pages; then the title
+    page and contents (two pages, the contents listing where each chapter starts) and every chapter
+    again with its page numbers in the book, joined."""
+    from byhand.printing.join import PdfJoiner, page_count
+    from byhand.printing.render import render_piece
+
+    count = page_count
+    head_pages = 2  # the title page, and the contents (at most 13 lines: one page)
+    sizes = [count(render_piece(plan(items))) for items in parts]
+    starts = [head_pages + 1 + sum(sizes[:i]) for i in range(len(parts))]
+    pages = head_pages + sum(sizes)
+    joiner = PdfJoiner(title=title)
+    contents = [{"title": n, "page": str(p)} for n, p in zip(names, starts)]
+    head = render_piece(plan([title_page, {"kind": "toc", "entries": contents}], page_total=pages))
+    if count(head) != head_pages:
+        raise ByHandError(f"the contents of this book take {count(head) - 1} pages; print fewer chapters at once")
+    joiner.add(head)
+    for items, start, name in zip(parts, starts, names):
+        joiner.add(render_piece(plan(items, page_offset=start - 1, page_total=pages)), bookmark=name)
+    return joiner.finish()
 
 
 # -- lecture mode -----------------------------------------------------------------------------

@@ -36,8 +36,12 @@ def pdf_text(pdf: bytes) -> str:
     return "\n".join(pdf_pages(pdf))
 
 
+SEALED = re.compile(r"\b[0-9A-Z]{5}(?:-[0-9A-Z]{5}){3}\b")
+"""A sealed code as printed (``VDJ3S-TBCK7-W4D06-TN41A``): letters and digits, not numbers."""
+
+
 def tokens(text: str) -> Counter[str]:
-    text = re.sub(r"page \d+ of \d+|Exercise \d+, continued", "", text)
+    text = SEALED.sub("", re.sub(r"page \d+ of \d+|Exercise \d+, continued", "", text))
     return Counter(re.findall(r"-?\d+(?:/\d+)?", text))
 
 

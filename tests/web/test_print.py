@@ -103,11 +103,12 @@ def test_each_student_gets_their_screen_exercises_on_paper(app: Any, printed: di
         name = label.split(" · ")[1]
         assert f"Student {label}" in text and "Name:" in text
         mine, theirs = screen[name], screen["Bo" if name == "Ada" else "Ada"]
-        for ex in mine:  # the identity under each exercise: the very variant on the student's screen
-            seed = ex.identity.split(":seed=")[1].split(":")[0]
-            assert f"{ex.topic} · seed {seed} · level {LEVEL}" in text
+        seal = app.state.print_seal
+        for ex in mine:  # the sealed code under each exercise: the very variant on the student's screen, never its seed
+            assert f"{ex.topic} · code {seal.code(ex.topic, ex.seed, LEVEL)} · level {LEVEL}" in text
+            assert str(ex.seed) not in text and "seed" not in text
         for ex in theirs:
-            assert f"seed {ex.identity.split(':seed=')[1].split(':')[0]} " not in text
+            assert seal.code(ex.topic, ex.seed, LEVEL) not in text
         assert "Answers" not in text
         hidden = unambiguous(mine)
         assert hidden and any("/" in a for a in hidden)
@@ -124,25 +125,26 @@ def test_each_student_gets_their_screen_exercises_on_paper(app: Any, printed: di
     rows = flat(text)
     for exs in screen.values():
         for ex in exs:
-            assert flat(ex.identity) in rows
+            assert flat(app.state.print_seal.code(ex.topic, ex.seed, LEVEL)) in rows
         for a in unambiguous(exs):
             assert a in tokens(text), f"the key misses {a}"
 
 
-def test_extra_copies_continue_the_seeding(printed: dict[str, Any]) -> None:
+def test_extra_copies_continue_the_seeding(app: Any, printed: dict[str, Any]) -> None:
     t, aid = printed["t"], printed["paid"]
     r = t.c.get(f"/teacher/assignments/{aid}/print.pdf?extra=3")
     assert r.status_code == 200
     sections = by_student(r.content)
     assert list(sections) == ["1 · Ada", "2 · Bo", "3", "4", "5"]  # the copies have no name: it is written in
-    seeds = [s for text in sections.values() for s in re.findall(r"seed (\d+) · level", text)]
+    codes = [s for text in sections.values() for s in re.findall(r"code ([0-9A-Z-]+) · level", text)]
+    seeds = [str(app.state.print_seal.open(c).seed) for c in codes]  # only the server's secret opens them
     assert len(seeds) == 5 * 2 and len(set(seeds)) == 10  # every exercise a distinct variant
     plain = by_student(t.c.get(f"/teacher/assignments/{aid}/print.pdf").content)
     same = lambda s: re.sub(r"page \d+ of \d+", "", s)  # noqa: E731
     assert same(plain["1 · Ada"]) == same(sections["1 · Ada"]) and same(plain["2 · Bo"]) == same(sections["2 · Bo"])
     assert t.c.get(f"/teacher/assignments/{aid}/print.pdf?extra=3").content == r.content
     key = "\n".join(pages(t.c.get(f"/teacher/assignments/{aid}/key.pdf?extra=3").content))
-    assert all(f"seed={s}:" in flat(key) for s in seeds) and "3 extra copies" in key
+    assert all(flat(c) in flat(key) for c in codes) and "3 extra copies" in key
     assert t.c.get(f"/teacher/assignments/{aid}/print.pdf?extra=0").status_code == 200
     for bad in ("-1", "201", "five", "1e3", "2.5"):
         for what in ("print", "key"):

@@ -18,6 +18,7 @@ import datetime
 import json
 import threading
 import warnings
+from collections.abc import Iterable
 from importlib import resources
 from typing import Any
 
@@ -65,17 +66,19 @@ def plan_json(plan: dict[str, Any]) -> str:
 
 
 def compile_data(data: str, fmt: str = "pdf", ppi: float | None = None,
-                 template: str = "main.typ") -> bytes | list[bytes]:
+                 template: str = "main.typ", tags: bool = True) -> bytes | list[bytes]:
     """Compile the templates with a finished plan (JSON text): Typst's own work, nothing else.
 
-    ``template`` is the document's main file: ``main.typ`` (worksheets, books) or ``slides.typ``."""
+    ``template`` is the document's main file: ``main.typ`` (worksheets, books) or ``slides.typ``.
+    ``tags=False`` leaves out the PDF's structure tags (a piece that will be joined: the joined file
+    cannot keep each piece's structure tree)."""
     if fmt not in FORMATS:
         raise PrintError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     with _lock:
         try:
             out, typst_warnings = _get_compiler(template).compile_with_warnings(
                 format=fmt,  # type: ignore[arg-type]
-                ppi=ppi, sys_inputs={"data": data}, timestamp=FIXED_TIMESTAMP
+                ppi=ppi, sys_inputs={"data": data}, timestamp=FIXED_TIMESTAMP, pdf_tags=tags,
             )
         except typst.TypstError as exc:
             raise TypstCompileError(
@@ -89,6 +92,57 @@ def compile_data(data: str, fmt: str = "pdf", ppi: float | None = None,
     if out is None:
         raise PrintError("Typst produced no output")
     return out
+
+
+def evict_caches() -> None:
+    """Let Typst forget the documents compiled so far.
+
+    Typst memoizes nearly all of its work (comemo), and the ``typst`` package evicts only what the
+    last 10 compiles did not use (``comemo::evict(10)`` after each compile). For a long run of
+    different documents (the chunks of a class set) that kept about ten chunks' layouts alive:
+    hundreds of MiB. Ten compiles of an empty document age them out; they take about 5 ms. The
+    compiler itself, its fonts and the parsed templates' files stay."""
+    with _lock:
+        compiler = _get_compiler("style.typ")  # definitions only: an empty page, in microseconds
+        for _ in range(EVICT_AGE):
+            compiler.compile(format="svg", timestamp=FIXED_TIMESTAMP)
+
+
+EVICT_AGE = 10
+"""How many compiles an unused memoized result survives in the ``typst`` package."""
+
+
+def _check_plan(plan: dict[str, Any]) -> None:
+    if plan.get("paper") not in PAPERS:
+        raise PrintError(f"paper must be one of {', '.join(PAPERS)}, not {plan.get('paper')!r}")
+    if not plan.get("items"):
+        raise PrintError("nothing to print")
+    for item in plan["items"]:
+        for message in item.get("warnings", ()):
+            warnings.warn(PrintWarning(f"exercise {item.get('number')}: {message}"), stacklevel=4)
+
+
+def render_pieces(plans: Iterable[dict[str, Any]], *, title: str | None = None) -> bytes:
+    """One PDF from planned documents compiled one at a time and joined as they come
+    (:class:`byhand.printing.join.PdfJoiner`): memory stays that of one piece, however many there are.
+
+    ``plans`` may be a generator: each plan is made, compiled and let go before the next. Each piece
+    starts on a new page and counts its own pages (a student's "page 1 of 2")."""
+    from byhand.printing.join import PdfJoiner
+
+    joiner = PdfJoiner(title=title)
+    for plan in plans:
+        joiner.add(render_piece(plan), bookmark=plan.get("bookmark"))
+    return joiner.finish()
+
+
+def render_piece(plan: dict[str, Any]) -> bytes:
+    """One piece of a document printed in pieces: an untagged PDF, after which Typst forgets it.
+    A plan's ``bookmark`` (if any) names the piece in the joined file's outline."""
+    _check_plan(plan)
+    out = compile_data(plan_json(plan), "pdf", tags=False)
+    evict_caches()
+    return out if isinstance(out, bytes) else out[0]
 
 
 def render_document(plan: dict[str, Any], fmt: str = "pdf", ppi: float = 144.0) -> list[bytes]:

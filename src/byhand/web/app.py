@@ -911,14 +911,14 @@ def print_roster(job: PrintJob, extra: int) -> list[tuple[str, list[byhand.Exerc
     return [(name, [ex(t, seed) for t, seed in items]) for name, items in [*named, *(("", e) for e in extras)]]
 
 
-def _print_pdf(job: PrintJob, extra: int, key: bool) -> bytes:
+def _print_pdf(job: PrintJob, extra: int, key: bool, seal: Any = None) -> bytes:
     from byhand import documents
 
     roster = print_roster(job, extra)
     if key:
         note = f"{job.class_name} · level {job.level}" + (f" · {extra} extra cop{'y' if extra == 1 else 'ies'}" if extra else "")
-        return documents.roster_key(roster, title=job.title, note=note)
-    return documents.roster_sheets(roster, title=job.title)
+        return documents.roster_key(roster, title=job.title, note=note, seal=seal)
+    return documents.roster_sheets(roster, title=job.title, seal=seal)
 
 
 async def _assignment_pdf(request: Request, key: bool) -> Response:
@@ -933,7 +933,7 @@ async def _assignment_pdf(request: Request, key: bool) -> Response:
     if not job.students and not extra:
         raise fail(400, "Nobody has joined this class yet, so there is nobody to print for. Print extra copies instead.")
     try:
-        pdf = await run_in_threadpool(_print_pdf, job, extra, key)
+        pdf = await run_in_threadpool(_print_pdf, job, extra, key, request.app.state.print_seal)
     except ByHandError as e:
         raise fail(400, f"This assignment could not be printed: {e}") from None
     name = re.sub(r"[^A-Za-z0-9_-]+", "-", job.title)[:40] or "assignment"
@@ -1050,6 +1050,7 @@ def create_app(db: str | None = None, *, engine: Engine | None = None, secure_co
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
     app.state.engine = engine
+    app.state.print_seal = sheets.print_seal(key)  # paper printouts: sealed codes, not seeds
     app.state.sessions = maker
     app.state.writer = writer
     app.state.known = Known()

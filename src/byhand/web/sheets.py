@@ -22,6 +22,7 @@ from byhand.engine.values import fmt
 from byhand.exercise import Exercise
 from byhand.notation import cell_label
 from byhand.render.html import key, sheet_html
+from byhand.seal import Seal
 
 _TD = re.compile(r'<td class="([^"]*)" data-cell="([^"]*)" data-show="([^"]*)"(?: data-badge="(\d+)")?>(.*?)</td>')
 
@@ -80,6 +81,14 @@ def extra_items(salt: int, topics: tuple[str, ...] | list[str], count: int, n: i
         seen.update(items)
         out.append(items)
     return out
+
+
+def print_seal(server_secret: str) -> Seal:
+    """The seal of this server's assignment printouts (paper): derived from the server's own secret,
+    which it keeps in its database, so the codes on a printout open only with that server's key PDF
+    and never give a student the seed. The same secret gives the same codes, so a printout prints the
+    same bytes again."""
+    return Seal.from_text(server_secret, "web assignment printouts", source="this server's secret")
 
 
 def _parse(c: str) -> Cell:
