@@ -21,6 +21,7 @@ from byhand.errors import ByHandError, FormatError, SolveError
 
 FORMATS = ("text", "json", "key")
 PRINT_FORMATS = ("pdf", "png", "svg")
+CODE_FORMATS = ("pytorch", "numpy")
 PAPER = click.Choice(["a4", "letter"])
 
 
@@ -164,11 +165,12 @@ def topics(fmt: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS + PRINT_FORMATS),
+    type=click.Choice(FORMATS + PRINT_FORMATS + CODE_FORMATS),
     default="text",
     show_default=True,
     help="text: the sheet; json: the exercise file; key: the answers with their steps; "
-    "pdf, png, svg: the printed worksheet (png and svg: one file per page).",
+    "pdf, png, svg: the printed worksheet (png and svg: one file per page); "
+    "pytorch, numpy: the same exercise as a runnable script that checks the sheet's numbers.",
 )
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of the terminal.")
 @click.option("--paper", type=PAPER, default="a4", show_default=True, help="Paper size (pdf, png, svg).")
@@ -195,6 +197,11 @@ def make(
         _quiet_print_warnings()
         pages = documents.worksheet(ex, fmt=fmt, paper=paper, answer_strip=not no_answer_strip)
         write_pages(pages, fmt, output, f"{ex.topic}-{seed}")
+        return
+    if fmt in CODE_FORMATS:
+        from byhand.export.code import script
+
+        write_output(script(ex, fmt), output)
         return
     text = ex.to_json(indent=2) if fmt == "json" else render_key(ex) if fmt == "key" else str(ex)
     write_output(text, output)
