@@ -383,6 +383,55 @@ def slides(topic: str, seed: int, level: str, sets: tuple[str, ...], group: str,
         write_pages(pages, fmt, output, stem)
 
 
+@cli.command("export")
+@click.argument("topics", nargs=-1, required=True)
+@click.option("--students", type=int, default=30, show_default=True, help="Variants per chapter: one for each student (1…500).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["moodle", "qti"]),
+    required=True,
+    help="moodle: Moodle XML; qti: a QTI 1.2 zip for Canvas.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Variant k uses seed SEED + k, as in 'byhand sheet'.")
+@click.option("--level", type=click.Choice(["easy", "medium", "hard"]), default="medium", show_default=True)
+@click.option("--title", default="byhand", show_default=True, help="The quiz title (QTI) or the top question category (Moodle).")
+@click.option("-o", "--output", metavar="FILE", help="[default: byhand-moodle.xml or byhand-qti.zip]")
+def export_cmd(topics: tuple[str, ...], students: int, fmt: str, seed: int, level: str, title: str, output: str | None) -> None:
+    """TOPICS for an LMS: a question bank with N variants of each chapter (Moodle XML, or QTI for Canvas)."""
+    from byhand import documents
+    from byhand.export.lms import moodle_xml, qti_zip
+
+    if not 1 <= students <= documents.MAX_STUDENTS:
+        raise ByHandError(f"--students must be between 1 and {documents.MAX_STUDENTS}, not {students}")
+    exercises = []
+    for topic in topics:
+        found = _distinct_variants(topic, students, seed, level)
+        if len(found) < students:
+            note = f"{topic} has only {len(found)} different variants at level {level}; using them all"
+            click.echo(f"byhand: note: {note}", err=True)
+        exercises += found
+    if fmt == "moodle":
+        write_bytes(moodle_xml(exercises, course_category=title), output or "byhand-moodle.xml")
+    else:
+        write_bytes(qti_zip(exercises, title=title), output or "byhand-qti.zip")
+
+
+def _distinct_variants(topic: str, n: int, seed: int, level: str) -> list[Any]:
+    """N different exercises: seeds SEED+1, SEED+2 …, skipping a variant equal to an earlier one."""
+    seen: set[str] = set()
+    out: list[Any] = []
+    k = 0
+    while len(out) < n and k < 20 * n:
+        k += 1
+        ex = byhand.make(topic, seed=seed + k, level=level)
+        key = json.dumps(ex.to_dict()["tensors"], sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(ex)
+    return out
+
+
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of the exercise file (byhand-exercise/1)."""

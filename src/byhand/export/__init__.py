@@ -8,5 +8,6 @@ a chapter module, so an exercise a teacher wrote by hand exports like a generate
 from __future__ import annotations
 
 from byhand.export.code import numpy_script, pytorch_script
+from byhand.export.lms import moodle_xml, qti_zip
 
-__all__ = ["pytorch_script", "numpy_script"]
+__all__ = ["pytorch_script", "numpy_script", "moodle_xml", "qti_zip"]
