@@ -316,7 +316,9 @@ NUMPY_VJP: dict[str, Vjp] = {
     "softmax": _vjp_softmax,
     "cross_entropy": _vjp_ce,
     "sum": lambda o, a, s, k, g: f"np.ones_like({a[0]})" if g is None else f"{g} * np.ones_like({a[0]})",
-    "half_sse": lambda o, a, s, k, g: _times(g, f"({a[0]} - {a[1]})") if k == 0 else f"-{_times(g, f'({a[0]} - {a[1]})')}",
+    "half_sse": lambda o, a, s, k, g: (
+        (f"{a[0]} - {a[1]}" if g is None else f"{g} * ({a[0]} - {a[1]})") if k == 0 else f"{_times(g, f'({a[1]} - {a[0]})')}"
+    ),
 }
 """Each registry op's backward in NumPy: the gradient reaching input k from the output's gradient g."""
 
@@ -431,10 +433,11 @@ class _Script:
         if has_grads:
             self.emit_backward_torch() if self.torch else self.emit_backward_numpy()
         self.emit("")
-        self.emit('print(f"\\nAll {len(CHECKED)} tensors agree with the sheet.")')
+        self.emit('print(f"\\nEvery tensor agrees with the sheet ({len(CHECKED)} checked).")')
         return "\n".join(self.lines) + "\n"
 
     def emit_helpers(self) -> None:
+        lib = "torch" if self.torch else "numpy"
         to_arr = "tensor.detach()" if self.torch else "np.asarray(tensor, dtype=float)"
         want = "torch.tensor(as_float(sheet))" if self.torch else "np.array(as_float(sheet))"
         close = "torch.allclose(got, want, rtol=0, atol=TOL)" if self.torch else "np.allclose(got, want, rtol=0, atol=TOL)"
@@ -469,13 +472,12 @@ def check(name, tensor, sheet, blanks=None):
     columns = [lines(got.tolist(), lambda v: f"{{v + 0:.6g}}"), lines(sheet, sheet_cell)]
     if blanks:
         columns.append(lines(badges(sheet, blanks, ()), str, brackets=" "))
-    heads = ["", "sheet", "blanks"]
+    heads = ["{lib}", "sheet", "blanks"]
     for k in range(max(len(c) for c in columns)):
         row = f"{{name if k == 0 else '':>6}}"
-        for c, (col, head) in enumerate(zip(columns, heads)):
+        for col, head in zip(columns, heads):
             width = max(len(s) for s in col)
-            row += f"  {{head if k == 0 else '':6}} " if c else "  "
-            row += (col[k] if k < len(col) else "").ljust(width)
+            row += f"  {{head if k == 0 else '':6}} " + (col[k] if k < len(col) else "").ljust(width)
         print(row.rstrip())
     want = {want}
     assert got.shape == want.shape, f"{{name}}: the computer's shape is {{tuple(got.shape)}}, the sheet's {{tuple(want.shape)}}"
