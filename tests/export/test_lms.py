@@ -171,3 +171,37 @@ def test_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", "lineer", "--format", "moodle", "-o", str(tmp_path / "x.xml")]) == 2
     assert "no chapter named 'lineer'" in capsys.readouterr().err
     assert not (tmp_path / "x.xml").exists()
+
+
+def test_exporters_read_only_the_exercise_file() -> None:
+    """No exporter imports the chapter registry or makes an exercise: they read byhand-exercise/1."""
+    src = Path(__file__).resolve().parents[2] / "src/byhand/export"
+    for path in src.glob("*.py"):
+        text = "\n".join(
+            line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith(">>>")
+        )  # not the doctests
+        assert "byhand.topics" not in text and "from byhand import topics" not in text, path
+        assert "byhand.make(" not in text, path
+
+
+def test_a_teachers_own_file_exports() -> None:
+    """A file a teacher wrote and solved (no chapter, no seed) exports like a generated one."""
+    doc = {
+        "format": "byhand-exercise/1",
+        "topic": "custom",
+        "title": "My own layer",
+        "tensors": {
+            "W": {"values": [[1, 0, -1, 1], [0, 1, 1, 0], [1, -1, 0, 0]]},
+            "b": {"values": [1, None, 0]},
+            "X": {"values": [[2, -1], [1, 1], [2, 1], [1, 2]]},
+            "Z": {"values": [[2, 1], [4, 3], [1, None]]},
+        },
+        "ops": [{"op": "linear", "in": ["W", "b", "X"], "out": "Z"}],
+    }
+    ex = byhand.solve(doc)
+    xml = ET.fromstring(moodle_xml([ex.to_dict()]))
+    html = xml.findtext("question[@type='cloze']/questiontext/text")
+    codes = {int(b): a for b, a, _ in CLOZE.findall(html)}
+    assert codes == {b.badge: str(b.answer) for b in ex.blanks}
+    z = zipfile.ZipFile(io.BytesIO(qti_zip([ex])))
+    assert any(n.endswith(".xml") and n != "imsmanifest.xml" for n in z.namelist())
