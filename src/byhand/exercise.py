@@ -274,10 +274,11 @@ class Exercise:
         return exercise_html(self)
 
     def reveal(self, k: int | None = None) -> Any:
-        """The worked solution up to step k, as HTML in a notebook (``k=None``: all of it)."""
-        from byhand.export.notebook import reveal
+        """The worked solution up to step k, as HTML in a notebook; ``k=None``: all of it, with a
+        step slider (in a trusted notebook) to walk through it."""
+        from byhand.export.notebook import reveal, slider
 
-        return reveal(self, k)
+        return slider(self) if k is None else reveal(self, k)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@ shows the worked steps, and the example notebook runs from top to bottom (nbclie
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -61,3 +63,34 @@ def test_the_example_notebook_runs(tmp_path: Path) -> None:
     assert "score: 3/" in text
     assert "Z1 = W1 @ X + b1[:, None]" in text and "L.backward()" in text
     assert len(re.findall(r"^Every tensor agrees with the sheet \(\d+ checked\)\.$", text, re.M)) == 2
+
+
+def test_the_step_slider_walks_through_the_steps(tmp_path: Path) -> None:
+    """In a browser (a trusted notebook runs the same script), the slider at k shows what reveal(k) shows."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = os.environ.get("BYHAND_CHROMIUM", "/usr/bin/chromium")
+    if not shutil.which(chromium):
+        pytest.skip(f"no chromium at {chromium}")
+    ex = byhand.make("backprop", seed=1, level="medium")
+    view = ex.reveal()
+    page_file = tmp_path / "slider.html"
+    page_file.write_text(f"<!doctype html><meta charset='utf-8'><body>{view._repr_html_()}</body>", encoding="utf-8")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(page_file.as_uri())
+        assert page.locator(".where").text_content() == "the full solution"
+        assert page.locator("td.hidden").count() == 0
+        for k in (0, 1, 5, view.n):
+            page.locator("input.byhand-step").fill(str(k))
+            still = ex.reveal(k)
+            assert page.locator("td.hidden").count() == still.html.count(' hidden" data-cell'), k
+            assert page.locator("ol.steps li").count() == len(still.steps) == k
+            assert page.locator(".where").text_content() == ("the task" if k == 0 else f"step {k} of {view.n}")
+            if k:
+                assert page.locator("ol.steps li.current").text_content() == still.steps[-1]
+                assert page.locator("td.new").count() == 1
+        browser.close()
+    assert not errors

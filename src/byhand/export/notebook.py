@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from byhand.exercise import Exercise
@@ -137,3 +137,83 @@ def reveal(ex: Exercise, k: int | None = None) -> Reveal:
         + "</div>"
     )
     return Reveal(min(k, n), n, html, lines)
+
+
+_SLIDER_JS = """
+(function () {
+  const root = document.getElementById(%(id)s);
+  const D = JSON.parse(root.querySelector('script[type="application/json"]').textContent);
+  const n = D.frames.length, hideable = new Set(D.hideable);
+  const tds = [...root.querySelectorAll('td[data-cell]')];
+  const slider = root.querySelector('input.byhand-step'), where = root.querySelector('.where');
+  const ol = root.querySelector('ol.steps');
+  function show(k) {
+    const fin = k > n, f = (!fin && k > 0) ? D.frames[k - 1] : null, rev = new Set(D.start);
+    for (let i = 0; i < Math.min(k, n); i++) D.frames[i].add.forEach(c => rev.add(c));
+    for (const td of tds) {
+      const c = td.dataset.cell, hide = !fin && hideable.has(c) && !rev.has(c);
+      td.classList.toggle('hidden', hide);
+      td.innerHTML = hide ? (td.dataset.badge ? '<span class="badge">' + td.dataset.badge + '</span>' : '') : td.dataset.show;
+      td.classList.toggle('new', !!f && f.new.includes(c));
+      td.classList.toggle('uses', !!f && f.uses.includes(c));
+    }
+    ol.innerHTML = '';
+    D.frames.slice(0, Math.min(k, n)).forEach((fr, i) => {
+      const li = document.createElement('li'); li.textContent = fr.line;
+      if (i === k - 1 && !fin) li.className = 'current';
+      ol.appendChild(li);
+    });
+    where.textContent = k === 0 ? 'the task' : fin ? 'the full solution' : 'step ' + k + ' of ' + n;
+  }
+  slider.addEventListener('input', () => show(+slider.value));
+  show(+slider.value);
+})();
+"""
+
+
+def slider(ex: Exercise) -> Reveal:
+    """The worked solution with a step slider (0 = the task … n = the last step, n + 1 = all).
+
+    Without scripts (an untrusted notebook, a static viewer) it is the full solution, as
+    ``reveal()``; in a trusted notebook the slider walks through the lecture deck's frames."""
+    import hashlib
+    import json
+
+    from byhand.engine.relations import cell_str
+    from byhand.render.html import key, sheet_html
+    from byhand.slides import frames
+
+    fs = frames(ex)
+    n = len(fs) - 2
+    leaves = set(ex.graph.leaves)
+    blank = set(ex.blank_cells())
+    every = [(name, idx) for name, t in ex.values.items() for idx in t.indices()]
+    hideable = [c for c in every if c[0] not in leaves or c in blank]
+    lines = [f"{cell_str(fs[i].new[0])} = {fs[i].text}" if fs[i].new else fs[i].text for i in range(1, n + 1)]
+    data: dict[str, Any] = {
+        "hideable": [key(c) for c in hideable],
+        "start": sorted(key(c) for c in fs[0].revealed),
+        "frames": [
+            {
+                "add": sorted(key(c) for c in fs[i].revealed - fs[i - 1].revealed),
+                "new": [key(c) for c in fs[i].new],
+                "uses": [key(c) for c in fs[i].uses],
+                "line": lines[i - 1],
+            }
+            for i in range(1, n + 1)
+        ],
+    }
+    ident = "byhand-" + hashlib.sha1(ex.identity.encode() + json.dumps(data["start"]).encode()).hexdigest()[:10]
+    payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    steps = lines
+    items = "".join(f"<li>{escape(t)}</li>" for t in steps)
+    html = (
+        f'<div class="{SCOPE}" id="{ident}">{_style()}{_head(ex)}'
+        f'<p class="ident"><input class="byhand-step" type="range" min="0" max="{n + 1}" value="{n + 1}" '
+        f'aria-label="worked step" style="width:22em;vertical-align:middle"> <span class="where">the full solution</span></p>'
+        f"{sheet_html(ex, hidden=set())}"
+        f'<ol class="steps">{items}</ol>'
+        f'<script type="application/json">{payload}</script>'
+        f"<script>{_SLIDER_JS % {'id': json.dumps(ident)}}</script></div>"
+    )
+    return Reveal(n, n, html, steps)
