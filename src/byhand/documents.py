@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import byhand
-from byhand.engine.relations import cell_str
 from byhand.errors import ByHandError
 from byhand.exercise import Exercise
+from byhand.notation import cell_label
 from byhand.printing import PAPERS
 from byhand.printing.layout import plan_document, plan_exercise, value_atom
 from byhand.printing.render import render_document
@@ -62,7 +62,7 @@ def solution_rows(ex: Exercise) -> list[dict[str, Any]]:
         rows.append(
             {
                 "badge": b.badge,
-                "cells": ", ".join(cell_str(c) for c in b.cells),
+                "cells": ", ".join(cell_label(ex, c[0], c[1]) for c in b.cells),
                 "answer": value_atom(_json_value(b.answer), ex.precision),
                 "text": ex.explain(b.cells[0]),
             }

@@ -30,6 +30,7 @@ from byhand.engine.solver import solve
 from byhand.engine.tensor import Tensor, indices, nested_shape
 from byhand.engine.values import Value
 from byhand.errors import FormatError, GraphError, SolveError
+from byhand.notation import namer
 
 FORMAT = "byhand-exercise/1"
 GENERATOR = f"byhand {__version__}"
@@ -153,14 +154,16 @@ class Exercise:
         known = {(n, i): self.values[n][i] for n in g.shapes for i in indices(g.shapes[n]) if (n, i) != cell}
         sol = solve(g, known, [cell], eliminate=False, check=False)
         r = sol.how.get(cell)
+        name = namer(self)
         if r is None:
-            return f"{cell_str(cell)} is given"
+            return f"{name(cell)} is given"
 
         def get(c: Cell) -> Value:
             return self.value(c)
 
         return (
-            f"{cell_str(r.out)}: {r.text(get, self.precision)}, so {cell_str(cell)} = {V.fmt(self.value(cell), self.precision)}"
+            f"{name(cell)} is hidden: find it from {name(r.out)} = {r.text(get, self.precision, name)}, "
+            f"so {name(cell)} = {V.fmt(self.value(cell), self.precision)}"
         )
 
     @property
@@ -205,6 +208,8 @@ class Exercise:
             d: dict[str, Any] = {"values": self.values[name].to_nested(V.to_json), "role": g.roles[name]}
             if g.labels[name] != name:
                 d["label"] = g.labels[name]
+            if g.notes.get(name):
+                d["note"] = g.notes[name]
             tensors[name] = d
         return {
             "format": FORMAT,
@@ -389,8 +394,9 @@ def _graph_from_doc(d: Mapping[str, Any], allow_null: bool) -> tuple[Graph, dict
             raise FormatError(f'tensor {name!r} is used by an op but not given; add it to "tensors" with its values')
     roles = {k: v["role"] for k, v in tensors.items() if isinstance(v.get("role"), str)}
     labels = {k: v["label"] for k, v in tensors.items() if isinstance(v.get("label"), str)}
+    notes = {k: v["note"] for k, v in tensors.items() if isinstance(v.get("note"), str)}
     try:
-        graph = Graph(nodes, {k: v.shape for k, v in leaves.items()}, roles, labels)
+        graph = Graph(nodes, {k: v.shape for k, v in leaves.items()}, roles, labels, notes)
     except GraphError as e:
         raise FormatError(str(e)) from None
     for name in all_t:

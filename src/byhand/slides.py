@@ -16,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from byhand.engine.relations import Cell, cell_str
+from byhand.engine.relations import Cell
 from byhand.engine.values import to_json
 from byhand.errors import ByHandError
+from byhand.notation import namer, tensor_label
 
 if TYPE_CHECKING:
     from byhand.engine.graph import Step
@@ -73,14 +74,15 @@ def frames(ex: Exercise, group: str = "cell") -> list[Frame]:
     def with_copies(cells: set[Cell]) -> set[Cell]:
         return cells | {c for c, src in source.items() if src in cells or (src[0] in leaves and src not in blank)}
 
+    name = namer(ex)
     out = [Frame("title", 0, n, with_copies(set()), text=ex.instructions)]
     revealed: set[Cell] = set()
     for k, g in enumerate(groups, start=1):
         new = [s.cell for s in g]
         revealed = with_copies(revealed | set(new))
         uses = list(dict.fromkeys(c for s in g for c in s.uses if c not in new))
-        lines = [f"{cell_str(s.cell)} = {s.text}" if group != "cell" else s.text for s in g]
-        text = g[0].text if len(g) == 1 else f"{len(g)} cells of {g[0].cell[0]}"
+        lines = [f"{name(s.cell)} = {s.text}" if group != "cell" else s.text for s in g]
+        text = g[0].text if len(g) == 1 else f"{len(g)} cells of {tensor_label(ex, g[0].cell[0])}"
         out.append(Frame("step", k, n, set(revealed), new, uses, text, g[0].phase, lines))
     everything = revealed | set(ex.blank_cells())  # inverse blanks (inputs) too
     out.append(Frame("final", n + 1, n, everything, [], [], "The full solution", "forward", []))

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import byhand
+from byhand.notation import tensor_label
 from tests.oracle import assert_matches
 
 X = [[2, -1], [1, 1], [2, 1], [1, 2]]
@@ -25,7 +26,8 @@ def test_published_residual_block() -> None:
     assert ex.values["Z1"].to_nested() == [[2, 1], [4, 3], [1, -2]]
     assert ex.values["A1"].to_nested() == [[2, 1], [4, 3], [1, 0]]
     assert ex.values["Z2"].to_nested() == [[4, 0], [5, 4], [3, 1], [7, 5]]  # W2·A1 + b2 + X
-    assert ex.graph.labels["W2I"] == "[W2 | I]"
+    assert tensor_label(ex.to_dict(), "W2I") == "[W₂ | I]"
+    assert tensor_label(ex.to_dict(), "A1X") == "[A₁ ; X]"
     assert_matches(ex.to_dict())
     assert "crossed out" in ex.explain(("A1", (2, 1)))
 

@@ -23,6 +23,7 @@ from byhand.engine.relations import Cell, PolyRelation, Relation, Term, cell_str
 from byhand.engine.tensor import MAX_SIDE, Shape, Tensor, indices, shape_str
 from byhand.engine.values import MINUS, Value, fmt, fmt_factor, norm
 from byhand.errors import GraphError
+from byhand.notation import namer
 
 ROLES = ("input", "weight", "bias", "target", "given", "computed", "loss", "grad")
 
@@ -69,6 +70,7 @@ class Graph:
         leaf_shapes: Mapping[str, Shape],
         roles: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
+        notes: Mapping[str, str] | None = None,
     ):
         self.shapes: dict[str, Shape] = {}
         self.leaves: list[str] = []
@@ -102,6 +104,7 @@ class Graph:
         for n in self.grad_nodes:
             if n.out not in (labels or {}):
                 self.labels[n.out] = n.out
+        self.notes = {k: v for k, v in (notes or {}).items() if k in self.shapes and v}
         self._relations: dict[Cell, Relation] | None = None
 
     # -- construction ---------------------------------------------------------------------
@@ -434,6 +437,7 @@ class Graph:
         """Every computed cell in the order a person computes them: forward ops in order, each
         tensor row by row; then the gradients, from the loss backwards."""
         rels = self.relations()
+        name = namer(self)
 
         def get(c: Cell) -> Value:
             return vals[c[0]][c[1]]  # type: ignore[no-any-return]
@@ -441,7 +445,7 @@ class Graph:
         for n in self.nodes:
             for idx in indices(self.shapes[n.out]):
                 r = rels[(n.out, idx)]
-                yield Step((n.out, idx), r.uses, r.text(get, precision), get((n.out, idx)), r.op, r.phase)
+                yield Step((n.out, idx), r.uses, r.text(get, precision, name), get((n.out, idx)), r.op, r.phase)
 
 
 def _p_minus_y_text(rel: PolyRelation, terms: list[Term]) -> Any:

@@ -20,12 +20,16 @@ from fractions import Fraction
 
 from byhand.engine.tensor import Index
 from byhand.engine.values import MINUS, Value, fmt, fmt_factor, norm
+from byhand.notation import default_cell
 
 Cell = tuple[str, Index]
 Getter = Callable[[Cell], Value]
+Namer = Callable[[Cell], str]
 
 
 def cell_str(c: Cell) -> str:
+    """A cell as the file names it, 0-based (``Z1[0,1]``): for messages about a file. A person
+    reads cells through :func:`byhand.notation.cell_label` (``Z₁[1,2]``)."""
     name, idx = c
     return f"{name}[{','.join(str(i) for i in idx)}]" if idx else name
 
@@ -94,7 +98,8 @@ class Relation:
     def evaluate(self, get: Getter) -> Value:
         raise NotImplementedError
 
-    def text(self, get: Getter, precision: int = 3) -> str:
+    def text(self, get: Getter, precision: int = 3, name: Namer = default_cell) -> str:
+        """The step written out; ``name`` names a cell for a person (1-based, maths names)."""
         raise NotImplementedError
 
     def linear_form(self, get: Getter, unknown: Callable[[Cell], bool]) -> tuple[dict[Cell, Value], Value]:
@@ -147,6 +152,13 @@ class PolyRelation(Relation):
             uses = tuple(seen)
         self.uses = tuple(uses)
 
+    def _is_copy(self) -> bool:
+        """One cell taken as it is (a part of a stacked gradient): written as that cell."""
+        if len(self.terms) != 1 or self.style != "sum":
+            return False
+        t = self.terms[0]
+        return t.coef == 1 and len(t.cells) == 1 and not t.inv and t.gate is None and len(self.uses) == 1
+
     def evaluate(self, get: Getter) -> Value:
         total: Value = 0
         for t in self.terms:
@@ -194,7 +206,7 @@ class PolyRelation(Relation):
             return None  # ReLU gave 0: any x ≤ 0 fits
         return super().solve_single(x, get)
 
-    def text(self, get: Getter, precision: int = 3) -> str:
+    def text(self, get: Getter, precision: int = 3, name: Namer = default_cell) -> str:
         if self.text_fn is not None:
             return self.text_fn([get(c) for c in self.uses], self.evaluate(get), precision)
         value = fmt(self.evaluate(get), precision)
@@ -205,17 +217,17 @@ class PolyRelation(Relation):
             if t.gate is not None and t.gate != (t.cells[0] if t.cells else None):
                 # backward: the gradient passes where Z > 0
                 if z > 0:
-                    return f"{cell_str(t.gate)} = {fmt(z, precision)} > 0, passes {fmt(src, precision)}"
+                    return f"{name(t.gate)} = {fmt(z, precision)} > 0, passes {fmt(src, precision)}"
                 if t.alpha == 0:
-                    return f"{cell_str(t.gate)} = {fmt(z, precision)} ≤ 0, blocked: 0"
-                return f"{cell_str(t.gate)} = {fmt(z, precision)} ≤ 0, so {fmt_factor(t.alpha)}·{fmt_factor(src)} = {value}"
+                    return f"{name(t.gate)} = {fmt(z, precision)} ≤ 0, blocked: 0"
+                return f"{name(t.gate)} = {fmt(z, precision)} ≤ 0, so {fmt_factor(t.alpha)}·{fmt_factor(src)} = {value}"
             if z > 0:
                 return f"{fmt(z, precision)} > 0, stays {value}"
             if t.alpha == 0:
                 return f"{fmt(z, precision)} ≤ 0, crossed out: 0"
             return f"{fmt(z, precision)} ≤ 0, {fmt_factor(t.alpha)}·{fmt_factor(z, precision)} = {value}"
-        if self.style == "copy":
-            return f"{cell_str(self.uses[0])} = {value}"
+        if self.style == "copy" or self._is_copy():
+            return f"{name(self.uses[0])} = {value}"
         if self.style == "div":
             t = self.terms[0]
             return f"{fmt(get(t.cells[0]), precision)} / {fmt_factor(get(t.inv[0]), precision)} = {value}"
@@ -267,6 +279,6 @@ class FuncRelation(Relation):
     def evaluate(self, get: Getter) -> Value:
         return self.fn([get(c) for c in self.uses])
 
-    def text(self, get: Getter, precision: int = 3) -> str:
+    def text(self, get: Getter, precision: int = 3, name: Namer = default_cell) -> str:
         vals = [get(c) for c in self.uses]
         return self.text_fn(vals, self.fn(vals), precision)

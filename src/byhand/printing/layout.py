@@ -26,6 +26,7 @@ from typing import Any
 
 import segno
 
+from byhand.notation import op_pieces, row_words, tensor_caption
 from byhand.printing.errors import ExerciseFormatError
 
 PLAN_FORMAT = "byhand-print-plan/1"
@@ -574,25 +575,17 @@ class _Planner:
             return
         y = self.plan.next_band_top()
         x = 0.0
-        symbol = INFIX_SYMBOLS.get(op["op"], ",")
-        if op["op"] not in INFIX_SYMBOLS:  # name the op, e.g. "half_sse ( Ŷ , Y ) ="
-            rect = Rect(x, y, INFIX_W + LABEL_CHAR_W * len(op["op"]), 1)
-            self._symbol(rect, "text", op["op"] + " (")
-            x = rect.right
+        words = row_words(self.ex, op)  # the method's words between the blocks: "½ Σ (" Ŷ "−" Y ")² ="
         for i, name in enumerate(op["in"]):
-            if i:
-                rect = Rect(x, y, INFIX_W, 1)
-                self._symbol(rect, "text", symbol)
+            if words[i]:
+                rect = Rect(x, y, max(INFIX_W, 0.15 + LABEL_CHAR_W * len(words[i])), 1)
+                self._symbol(rect, "text", words[i])
                 x = rect.right
             block = self._block(name, x, y, self._display_shape(name, "col"), ("above", "below"))
             self._commit(block)
             x = block.rect.right
-        if op["op"] not in INFIX_SYMBOLS:
-            rect = Rect(x, y, INFIX_W / 2, 1)
-            self._symbol(rect, "text", ")")
-            x = rect.right
-        rect = Rect(x, y, INFIX_W, 1)
-        self._symbol(rect, "text", "=")
+        rect = Rect(x, y, max(INFIX_W, 0.15 + LABEL_CHAR_W * len(words[-1])), 1)
+        self._symbol(rect, "text", words[-1])
         out = self._block(op["out"], rect.right, y, self._display_shape(op["out"], "col"),
                           ("above", "below"))
         self._commit(out)
@@ -600,7 +593,7 @@ class _Planner:
     def _standalone(self, name: str) -> Block:
         """A tensor on its own (a gradient, an orphan): side by side on a shelf, a new shelf when full."""
         shape = self._display_shape(name, "col")
-        text = display_label(name, self.tensors[name].get("label"))
+        text = tensor_caption(self.ex, name)
         span = max(shape[1] * self.cell_w[name], 0.15 + LABEL_CHAR_W * len(text))
         limit = max(max((o.right for o in self.plan.obstacles), default=0.0), self.shelf_width)
         s = self.shelf
@@ -619,7 +612,7 @@ class _Planner:
         for block in self.plan.blocks:
             if block.tensor is None:
                 continue
-            text = display_label(block.tensor, self.tensors[block.tensor].get("label"))
+            text = tensor_caption(self.ex, block.tensor)
             width = 0.15 + LABEL_CHAR_W * len(text)
             candidates = [_label_rect(block, side, width) for side in block.label_prefs]
             chosen = next(((s, r) for s, r in candidates if self.plan.free([r])), None)
@@ -829,7 +822,6 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
     plan = planner.run()
     joined = planner.joined()
     tensors = exercise["tensors"]
-    label = {name: name for name in tensors}  # formulas name tensors by key; block labels explain them
 
     badge_of: dict[tuple[str, tuple[int, ...]], int] = {}
     answer_of: dict[int, dict[str, Any]] = {}
@@ -893,8 +885,7 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
         "generator": exercise.get("generator", ""),
         "identity": ident,
         "qr_svg": qr_svg(ident),
-        "formulas": [_joined_formula(op, *planner.parts[op["out"]]) if op["out"] in planner.parts
-                     else _formula(op, label) for op in exercise["ops"] if op["out"] not in joined],
+        "formulas": [op_pieces(exercise, op) for op in exercise["ops"] if op["out"] not in joined],
         "legend": [{"style": s, "text": LEGEND_TEXT[s]} for s in STYLES
                    if s in styles_used and s in LEGEND_TEXT],
         "canvas": {"width": width, "height": height},

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from byhand.engine.relations import Cell
 from byhand.engine.values import fmt
-from byhand.render import formula
+from byhand.notation import names
+from byhand.render import caption, formula
 
 if TYPE_CHECKING:
     from byhand.exercise import Exercise
@@ -106,25 +107,26 @@ def sheet_html(ex: Exercise, hidden: set[Cell] | None = None) -> str:
     g = ex.graph
     badges = ex.blank_cells()
     hidden = set(badges) if hidden is None else hidden
-    lab = g.labels
     parts = ['<div class="sheet">']
     drawn = {i for n in g.forward_nodes if n.op in ("dot", "matmul", "linear") for i in n.ins}
     given = [n for n in g.leaves if n not in drawn]
     if given:
         parts.append('<div class="given"><h3>Given</h3>')
         for name in given:
-            parts.append(f"<figure><figcaption>{escape(lab[name])}</figcaption>{_grid(ex, name, hidden, badges)}</figure>")
+            cap = escape(caption(ex, name))
+            parts.append(f"<figure><figcaption>{cap}</figcaption>{_grid(ex, name, hidden, badges)}</figure>")
         parts.append("</div>")
     for n in g.nodes:
-        what = formula(n)
+        what = formula(ex, n)
         if n.op in ("dot", "matmul", "linear"):
             body = _crossing(ex, n.op, n.ins, n.out, hidden, badges)
         else:
             body = _grid(ex, n.out, hidden, badges)
-        label = "" if lab[n.out] in (n.out, what) else f' <span class="label">{escape(lab[n.out])}</span>'
+        note = names(ex).note(n.out)
+        label = f' <span class="label">{escape(note)}</span>' if note else ""
         phase = "backward" if n.op == "grad" else "forward"
         parts.append(
-            f'<figure class="op {phase}" data-tensor="{escape(n.out)}"><figcaption>{escape(n.out)} = {escape(what)}'
+            f'<figure class="op {phase}" data-tensor="{escape(n.out)}"><figcaption>{escape(what)}'
             f"{label}</figcaption>{body}</figure>"
         )
     parts.append("</div>")

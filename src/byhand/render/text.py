@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from byhand.engine.tensor import Tensor
 from byhand.engine.values import fmt
+from byhand.notation import names
 from byhand.render import formula
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def _grid(ex: Exercise, name: str, answers: bool) -> list[str]:
 def render_text(ex: Exercise, answers: bool = False) -> str:
     """The sheet as text; ``answers=True`` fills every blank (the key)."""
     g = ex.graph
-    lab = g.labels
+    nm = names(ex)
     head = (
         f"{ex.title}  ·  {ex.topic}"
         + (f"  ·  seed {ex.seed}" if ex.seed is not None else "")
@@ -100,18 +101,22 @@ def render_text(ex: Exercise, answers: bool = False) -> str:
         lines.append("Given:")
         for name in given:
             if g.shapes[name] == ():
-                lines.append(f"  {lab[name]} = {_cells(ex, name, answers)[0][0]}")
+                value = _cells(ex, name, answers)[0][0]
+                if nm.label(name) != value:  # a constant such as the skip's 1 is its own name
+                    lines.append(f"  {nm.caption(name)} = {value}")
             else:
-                lines.append(f"  {lab[name]} =")
+                lines.append(f"  {nm.caption(name)} =")
                 lines += ["  " + s for s in _grid(ex, name, answers)]
     for n in g.nodes:
         lines.append("")
-        what = formula(n, with_attrs=True)
+        what = formula(ex, n)
+        note = nm.note(n.out)
         if n.op in ("dot", "matmul", "linear"):
-            lines.append(f"{n.out} = {what}" + ("" if n.op == "dot" else f"   ({n.ins[0]} left, {n.ins[-1]} on top)"))
+            where = f"   ({nm.label(n.ins[0])} left, {nm.label(n.ins[-1])} on top)"
+            lines.append(what + ("" if n.op == "dot" else where) + (f"   — {note}" if note else ""))
             lines += ["  " + s for s in _crossing(ex, n.op, n.ins, n.out, answers)]
             continue
-        title = f"{n.out} = {what}" if lab[n.out] in (n.out, what) else f"{n.out} = {what}   — {lab[n.out]}"
+        title = what + (f"   — {note}" if note else "")
         if g.shapes[n.out] == ():
             lines.append(f"{title}  =  {_cells(ex, n.out, answers)[0][0]}")
         else:
@@ -125,7 +130,8 @@ def render_text(ex: Exercise, answers: bool = False) -> str:
 def render_key(ex: Exercise) -> str:
     """The answers, badge by badge, with the step that gives each."""
     lines = [f"Answers — {ex.identity}"]
+    nm = names(ex)
     for b in ex.blanks:
-        where = ", ".join(f"{x[0]}[{','.join(map(str, x[1]))}]" if x[1] else x[0] for x in b.cells)
+        where = ", ".join(nm.cell(x[0], x[1]) for x in b.cells)
         lines.append(f"[{b.badge}] {fmt(b.answer, ex.precision)}   {where}   {ex.explain(b.cells[0])}")
     return "\n".join(lines)

@@ -79,7 +79,8 @@ class Sheet:
     nodes: list[Node]
     leaves: dict[str, Shape]
     instructions: str
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # maths names where the name is not enough (Ŷ)
+    notes: dict[str, str] = field(default_factory=dict)  # what a tensor is, in words ("no skip")
     roles: dict[str, str] = field(default_factory=dict)
     bound: int = 20  # the largest |value| a student may have to write
 
@@ -192,7 +193,7 @@ def make(
     stats = stats if stats is not None else _sampling.Stats()
     if values is not None:
         leaves = _teacher_values(sheet, values)
-        graph = Graph(sheet.nodes, {k: v.shape for k, v in leaves.items()}, sheet.roles, sheet.labels)
+        graph = Graph(sheet.nodes, {k: v.shape for k, v in leaves.items()}, sheet.roles, sheet.labels, sheet.notes)
         vals = graph.evaluate(leaves)
         cells = _choose_blanks(m, graph, o, vals, rng, strict=False)
     else:
@@ -226,8 +227,23 @@ def make(
         seed=seed,
         level=level,
         options=non_default,
-        instructions=sheet.instructions,
+        instructions=sheet.instructions + _hidden_givens(graph, cells),
     )
+
+
+def _hidden_givens(graph: Graph, cells: list[Cell]) -> str:
+    """Name each hidden given (an inverse problem) and where it is found: the instructions say
+    what the sheet asks, so a student never takes a missing input for a misprint."""
+    from byhand.notation import names
+
+    nm = names(graph)
+    out = []
+    for c in cells:
+        if c[0] in graph.leaves:
+            users = [graph.forward_nodes[k].out for k in graph.consumers.get(c[0], [])]
+            where = f": find it from {', '.join(nm.label(u) for u in users)}" if users else ""
+            out.append(f" {nm.cell(c[0], c[1])} is hidden{where}.")
+    return "".join(out)
 
 
 _GRAPHS: dict[tuple[str, tuple[tuple[str, Any], ...]], Graph] = {}
@@ -241,7 +257,7 @@ def _graph(name: str, o: dict[str, Any], sheet: Sheet) -> Graph:
     if g is None:
         if len(_GRAPHS) > 512:
             _GRAPHS.clear()
-        g = _GRAPHS[key] = Graph(sheet.nodes, sheet.leaves, sheet.roles, sheet.labels)
+        g = _GRAPHS[key] = Graph(sheet.nodes, sheet.leaves, sheet.roles, sheet.labels, sheet.notes)
     return g
 
 

@@ -28,8 +28,11 @@ OPTIONS = {
 
 def build(o: dict[str, Any]) -> Sheet:
     nodes, leaves = chain([o["inputs"], o["outputs"]], o["batch"], act=o["activation"], alpha="1/2")
-    act = "ReLU" if o["activation"] == "relu" else "LeakyReLU (slope 1/2)"
-    return Sheet(nodes, leaves, f"Compute Z1 = W1·X + b1, then A1 = {act}(Z1): cross out each negative.", bound=15)
+    if o["activation"] == "relu":
+        act = "A₁ = ReLU(Z₁): cross out each negative and write 0 beside it; positives stay"
+    else:  # the slope of the graph's LeakyReLU is 1/2
+        act = "A₁ = LeakyReLU(Z₁): halve each negative (slope 1/2); positives stay"
+    return Sheet(nodes, leaves, f"Compute Z₁ = W₁·X + b₁, then {act}.", bound=15)
 
 
 def sample(o: dict[str, Any], rng: random.Random, stats: Any) -> dict[str, Tensor]:

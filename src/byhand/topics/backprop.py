@@ -11,6 +11,7 @@ from typing import Any
 
 from byhand.engine.graph import Graph, Node, grad_node
 from byhand.engine.tensor import Tensor
+from byhand.notation import subscript
 from byhand.topics import Option, Sheet
 from byhand.topics._nets import chain, sample_chain
 from byhand.topics._sampling import Stats, draws
@@ -48,14 +49,16 @@ def build(o: dict[str, Any]) -> Sheet:
     leaves["Y"] = (sizes(o)[-1], o["batch"])
     if o["loss"] == "sse":
         nodes.append(Node("half_sse", (out, "Y"), "L"))
-        head = "L = ½ Σ (Ŷ − Y)², so ∂L/∂Ŷ = Ŷ − Y"
+        head = "L = ½ Σ (Ŷ − Y)², so dŶ = Ŷ − Y"
     else:
         nodes += [Node("softmax", (out,), "P", {"base": 3}), Node("cross_entropy", ("P", "Y"), "L", {"base": 3})]
-        head = "P = softmax₃(Ŷ), L = cross-entropy, so ∂L/∂Ŷ = P − Y"
+        head = f"P = softmax₃(Z{subscript(str(d))}), L = −Σ Y·log₃ P, so dZ{subscript(str(d))} = P − Y"
     for layer in range(d, 0, -1):
         nodes += [grad_node("L", f"W{layer}", f"dW{layer}"), grad_node("L", f"b{layer}", f"db{layer}")]
-    labels = {out: f"Ŷ = Z{d}"}
-    return Sheet(nodes, leaves, f"Forward, then backward: {head}; dW = dZ·Aᵀ, db = Σ dZ, dA = Wᵀ·dZ.", labels=labels, bound=20)
+    labels = {out: "Ŷ"} if o["loss"] == "sse" else {}
+    notes = {out: f"Z{subscript(str(d))}, the output"} if o["loss"] == "sse" else {}
+    text = f"Forward, then backward: {head}; dW = dZ·Aᵀ, db = Σ dZ, dA = Wᵀ·dZ."
+    return Sheet(nodes, leaves, text, labels=labels, notes=notes, bound=20)
 
 
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:

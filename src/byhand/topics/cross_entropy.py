@@ -33,8 +33,11 @@ def build(o: dict[str, Any]) -> Sheet:
     return Sheet(
         nodes,
         {"Z": (n, s), "Y": (n, s)},
-        "Softmax each column (base 3), then the gradient of the loss: ∂L/∂Z = P − Y.",
-        labels={"dZ": "∂L/∂Z"},
+        "P = softmax₃(Z) is given. The loss is L = −Σ Y·log₃ P; its gradient with respect to the scores is "
+        "dZ = P − Y: subtract Y from P, cell by cell."
+        if o["show_p"]
+        else "Softmax each column (base 3): 3ᶻ for each z, their sum Σ, then P = 3ᶻ ÷ Σ. "
+        "The loss is L = −Σ Y·log₃ P; its gradient with respect to the scores is dZ = P − Y.",
         roles={"Z": "input"},
         bound=1,
     )

@@ -42,8 +42,9 @@ def build(o: dict[str, Any]) -> Sheet:
         return Sheet(
             nodes,
             {"w": (), "x": (), "b": (), "dw": ()},
-            "Compute z = w·x + b; change w by dw and compute z again; then dz and the ratio dz/dw. Compare it with x.",
-            labels={"p": "w·x", "z": "z = w·x + b", "w2": "w + dw", "p2": "(w + dw)·x", "z2": "z + dz", "dz": "dz", "r": "dz/dw"},
+            "Compute z = w·x + b; change w by dw (w′ = w + dw) and compute z′ = w′·x + b; then dz = z′ − z and the ratio "
+            "dz/dw. Compare it with x.",
+            labels={"p": "w·x", "w2": "w′", "p2": "w′·x", "z2": "z′", "r": "dz/dw"},
             roles={"w": "weight", "x": "input", "b": "bias", "dw": "given"},
         )
     n = o["inputs"]
@@ -54,15 +55,18 @@ def build(o: dict[str, Any]) -> Sheet:
         Node("linear", ("W2", "b", "X"), "Z2"),
         Node("sub", ("Z2", "Z"), "dZ"),
     ]
-    labels = {"W2": "W + dW", "Z2": "Z + dZ"}
+    labels = {"W2": "W′", "Z2": "Z′"}
     if o["mode"] == "several":
         nodes += [Node("transpose", ("X",), "XT"), Node("mul", ("dW", "XT"), "E"), Node("sum", ("E",), "S")]
-        labels.update({"XT": "Xᵀ", "E": "dW .* Xᵀ", "S": "Σ dW .* Xᵀ"})
-        text = "Compute Z, then Z again with W + dW; dZ is the change. Multiply dW by Xᵀ entry by entry and add: the same dZ."
+        labels.update({"E": "dW ⊙ Xᵀ", "S": "Σ (dW ⊙ Xᵀ)"})
+        text = (
+            "Compute Z = W·X + b, then Z′ with W′ = W + dW; dZ = Z′ − Z is the change. "
+            "Multiply dW by Xᵀ entry by entry (dW ⊙ Xᵀ) and add: the same dZ."
+        )
     else:
         nodes += [Node("matmul", ("dW", "X"), "G")]
         labels["G"] = "dW·X"
-        text = "Compute Z, then Z again with W + dW; dZ is the change. Then dW·X: the same dZ, cell by cell."
+        text = "Compute Z = W·X + b, then Z′ with W′ = W + dW; dZ = Z′ − Z is the change. Then dW·X: the same dZ, cell by cell."
     return Sheet(nodes, {"W": (m, n), "b": (m,), "X": (n, s), "dW": (m, n)}, text, labels=labels, roles={"dW": "given"})
 
 

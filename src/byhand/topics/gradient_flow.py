@@ -18,8 +18,14 @@ from typing import Any
 
 from byhand.engine.graph import Graph, Node
 from byhand.engine.tensor import Tensor
+from byhand.notation import subscript
 from byhand.topics import Option, Sheet
 from byhand.topics._sampling import Stats
+
+
+def sub(i: int) -> str:
+    return subscript(str(i))
+
 
 NAME = "gradient-flow"
 TITLE = "Gradient flow: with and without skips"
@@ -54,20 +60,22 @@ def build(o: dict[str, Any]) -> Sheet:
     n = o["layers"]
     d = [f"d{i}" for i in range(1, n + 1)]
     leaves: dict[str, Any] = {name: () for name in d}
-    labels = {name: f"∂h{i}/∂h{i - 1}" for i, name in enumerate(d, start=1)}
+    labels: dict[str, str] = {}
+    notes = {name: f"∂h{sub(i)}/∂h{sub(i - 1)}" for i, name in enumerate(d, start=1)}
     nodes: list[Node] = []
     if o["mode"] == "chain":
         leaves["one"] = ()
-        labels["one"] = "1 (the skip)"
+        labels["one"] = "1"
+        notes["one"] = "the skip passes the gradient on unchanged"
         prev_p, prev_r = d[-1], None
         for i in range(n, 0, -1):
             nodes.append(Node("add", ("one", f"d{i}"), f"s{i}"))
-            labels[f"s{i}"] = f"1 + d{i}"
+            labels[f"s{i}"] = f"1 + d{sub(i)}"
         prev_r = f"s{n}"
         for i in range(n - 1, 0, -1):
             nodes += [Node("mul", (prev_p, f"d{i}"), f"g{i}"), Node("mul", (prev_r, f"s{i}"), f"r{i}")]
-            labels[f"g{i}"] = f"∂L/∂h{i - 1}, plain"
-            labels[f"r{i}"] = f"∂L/∂h{i - 1}, with skips"
+            labels[f"g{i}"] = f"∂L/∂h{sub(i - 1)} plain"
+            labels[f"r{i}"] = f"∂L/∂h{sub(i - 1)} with skips"
             prev_p, prev_r = f"g{i}", f"r{i}"
         text = (
             f"Backward through {n} layers, from the loss to the input. Plain: multiply by each dᵢ. "
@@ -80,22 +88,26 @@ def build(o: dict[str, Any]) -> Sheet:
                 name = "p" + ("".join(map(str, subset)) if subset else "0")
                 if size == 0:
                     leaves[name] = ()
-                    labels[name] = "skip everything"
+                    labels[name] = "1"
+                    notes[name] = "the path that skips every layer"
                 elif size == 1:
                     name = f"d{subset[0]}"
                 else:
                     prev = "p" + "".join(map(str, subset[:-1])) if size > 2 else f"d{subset[0]}"
                     nodes.append(Node("mul", (prev, f"d{subset[-1]}"), name))
-                    labels[name] = "·".join(f"d{i}" for i in subset) + (" (the plain path)" if size == n else "")
+                    labels[name] = "·".join(f"d{sub(i)}" for i in subset)
+                    if size == n:
+                        notes[name] = "the plain path"
                 paths.append(name)
         nodes += [Node("stack", tuple(paths), "paths"), Node("sum", ("paths",), "total")]
-        labels |= {"paths": f"all {2**n} paths", "total": "∂L/∂x with skips = Σ paths"}
+        labels |= {"paths": f"the {2**n} paths", "total": f"∂L/∂h{sub(0)} with skips"}
+        notes["total"] = "the sum of all paths"
         text = (
             f"A chain of {n} layers, each with a skip: list all {2**n} paths from the loss to the input "
             "(each path multiplies the dᵢ of the layers it goes through), then add them. "
-            f"Which one path does a plain network have?"
+            "A plain network has only one of these paths: the one through every layer."
         )
-    return Sheet(nodes, leaves, text, labels=labels, roles={k: "given" for k in leaves}, bound=20)
+    return Sheet(nodes, leaves, text, labels=labels, notes=notes, roles={k: "given" for k in leaves}, bound=20)
 
 
 def _stark(ds: tuple[Fraction | int, ...]) -> bool:

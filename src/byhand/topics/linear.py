@@ -31,7 +31,6 @@ def build(o: dict[str, Any]) -> Sheet:
         [Node("linear", ("W", "b", "X"), "Z")],
         {"W": (o["outputs"], o["inputs"]), "b": (o["outputs"],), "X": (o["inputs"], o["batch"])},
         "Compute Z = W·X + b: each row of [W | b] times each column of [X ; 1].",
-        labels={"Z": "W·X + b"},
         bound=15,
     )
 

@@ -32,7 +32,6 @@ def build(o: dict[str, Any]) -> Sheet:
         [Node("matmul", ("A", "B"), "C")],
         {"A": (o["rows"], o["inner"]), "B": (o["inner"], o["cols"])},
         "Multiply: each cell of C is the row of A on its left times the column of B above it.",
-        labels={"C": "A·B"},
         roles={"A": "weight", "B": "input"},
     )
 

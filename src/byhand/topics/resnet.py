@@ -16,6 +16,7 @@ from typing import Any
 
 from byhand.engine.graph import Graph, Node, grad_node
 from byhand.engine.tensor import Tensor
+from byhand.notation import subscript
 from byhand.topics import Option, Sheet
 from byhand.topics._nets import input_matrix
 from byhand.topics._sampling import Stats, draws, linear_layer, relu_t
@@ -41,7 +42,8 @@ def build(o: dict[str, Any]) -> Sheet:
     d, s = o["width"], o["batch"]
     nodes: list[Node] = []
     leaves: dict[str, Any] = {"X": (d, s), "I": (d, d)}
-    labels = {"I": "I (identity)"}
+    labels: dict[str, str] = {}
+    notes = {"I": "identity"}
     prev = "X"
     for k in range(1, o["blocks"] + 1):
         wa, wb = 2 * k - 1, 2 * k  # W1, W2 for block 1; W3, W4 for block 2 …
@@ -54,23 +56,23 @@ def build(o: dict[str, Any]) -> Sheet:
             Node("linear", (f"W{wb}I", f"b{wb}", f"A{wa}{prev}"), f"Z{wb}"),
             Node("relu", (f"Z{wb}",), f"A{wb}"),
         ]
-        labels |= {f"W{wb}I": f"[W{wb} | I]", f"A{wa}{prev}": f"[A{wa} ; {prev}]", f"Z{wb}": f"W{wb}·A{wa} + b{wb} + {prev}"}
+        notes[f"Z{wb}"] = "f + the skip"
         if o["mode"] == "compare":
             nodes += [Node("linear", (f"W{wb}", f"b{wb}", f"A{wa}"), f"P{wb}"), Node("relu", (f"P{wb}",), f"Q{wb}")]
-            labels |= {f"P{wb}": f"W{wb}·A{wa} + b{wb} (no skip)", f"Q{wb}": "ReLU, no skip"}
+            labels |= {f"P{wb}": f"Z{subscript(str(wb))}′", f"Q{wb}": f"A{subscript(str(wb))}′"}
+            notes |= {f"P{wb}": "no skip", f"Q{wb}": "no skip"}
         prev = f"A{wb}"
-    text = "Compute the block: Z1 = W1·X + b1, A1 = ReLU(Z1); then [W2 | I]·[A1 ; X] + b2 = f(X) + X and its ReLU."
+    text = "Compute the block: Z₁ = W₁·X + b₁, A₁ = ReLU(Z₁); then Z₂ = [W₂ | I]·[A₁ ; X] + b₂ = f(X) + X and A₂ = ReLU(Z₂)."
     if o["mode"] == "compare":
-        text += " Then the same without the skip: what does the + change?"
+        text += " Then the same without the skip (Z₂′, A₂′) and compare A₂ with A₂′: the difference is what the + adds."
     if o["mode"] == "backward":
         leaves["Y"] = (d, s)
         nodes += [Node("half_sse", (prev, "Y"), "L"), grad_node("L", "X", "dX")]
-        labels["dX"] = "∂L/∂X"
         text = (
             "Forward through the block, then backward: the gradient at the + goes down the skip unchanged "
             "and back through f; the two add up at X."
         )
-    return Sheet(nodes, leaves, text, labels=labels, roles={"I": "given"}, bound=20)
+    return Sheet(nodes, leaves, text, labels=labels, notes=notes, roles={"I": "given"}, bound=20)
 
 
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:

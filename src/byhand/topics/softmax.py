@@ -36,7 +36,6 @@ def build(o: dict[str, Any]) -> Sheet:
         [Node("softmax", ("Z",), "P", attrs)],
         {"Z": (o["classes"], o["batch"])},
         f"For each column: raise {b} to each z{t}, add them up, divide each by the sum.",
-        labels={"P": f"softmax{b if b == '3' else ''}(Z)"},
         roles={"Z": "input"},
         bound=1,
     )

@@ -17,9 +17,10 @@ from html import escape, unescape
 from typing import Any
 
 import byhand
-from byhand.engine.relations import Cell, cell_str
+from byhand.engine.relations import Cell
 from byhand.engine.values import fmt
 from byhand.exercise import Exercise
+from byhand.notation import cell_label
 from byhand.render.html import key, sheet_html
 
 _TD = re.compile(r'<td class="([^"]*)" data-cell="([^"]*)" data-show="([^"]*)"(?: data-badge="(\d+)")?>(.*?)</td>')
@@ -99,7 +100,7 @@ def page_sheet(topic: str, seed: int, level: str) -> str:
         attrs = f'class="{cls}" data-cell="{cell}"'
         if c in blanks:
             b = blanks[c]
-            label = f"blank {b}, {cell_str(c)}"
+            label = f"blank {b}, {cell_label(ex, c[0], c[1])}"
             return (
                 f'<td {attrs} data-badge="{b}"><span class="badge">{b}</span>'
                 f'<input type="text" class="blank" data-badge="{b}" aria-label="{escape(label)}" autocomplete="off" '
@@ -127,7 +128,7 @@ def hint(ex: Exercise, badge: int) -> dict[str, Any] | None:
     c = b.cells[0]
     step = ex.step_for(c)
     uses = [key(u) for u in step.uses] if step is not None else []
-    return {"badge": badge, "cell": key(c), "name": cell_str(c), "text": ex.explain(c), "uses": uses}
+    return {"badge": badge, "cell": key(c), "name": cell_label(ex, c[0], c[1]), "text": ex.explain(c), "uses": uses}
 
 
 def solution(topic: str, seed: int, level: str) -> dict[str, Any]:
@@ -136,14 +137,15 @@ def solution(topic: str, seed: int, level: str) -> dict[str, Any]:
     shown = _shown(topic, seed, level)
     blanks = ex.blank_cells()
     steps = [
-        {"cell": key(s.cell), "name": cell_str(s.cell), "uses": [key(u) for u in s.uses], "text": s.text,
+        {"cell": key(s.cell), "name": cell_label(ex, s.cell[0], s.cell[1]), "uses": [key(u) for u in s.uses], "text": s.text,
          "show": shown.get(key(s.cell), ""), "phase": s.phase}
         for s in ex.steps
     ]
     stepped = {s.cell for s in ex.steps}
     for c in blanks:  # an inverse problem: a hidden input or weight, found from a relation
         if c not in stepped:
-            steps.append({"cell": key(c), "name": cell_str(c), "uses": [], "text": ex.explain(c), "show": shown.get(key(c), ""),
+            steps.append({"cell": key(c), "name": cell_label(ex, c[0], c[1]), "uses": [], "text": ex.explain(c),
+                          "show": shown.get(key(c), ""),
                           "phase": "forward"})
     answers = {str(b.badge): fmt(b.answer, ex.precision) for b in ex.blanks}
     return {"steps": steps, "answers": answers, "blanks": {key(c): b for c, b in blanks.items()}}
