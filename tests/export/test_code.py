@@ -122,7 +122,8 @@ def test_the_pytorch_idioms() -> None:
     assert "Z1 = W1 @ X + b1[:, None]" in src
     assert "A1 = torch.relu(Z1)" in src
     assert "P = torch.softmax(Z3 * math.log(3), dim=0)" in src
-    assert "L.backward()" in src and "check('dW1', W1.grad," in src
+    assert "L.backward()" in src and "check('dW₁', W1.grad," in src
+    assert "Z2 = W2 @ A1 + b2[:, None]  # Ŷ on the sheet" in pytorch_script(byhand.make("backprop", seed=1, level="medium"))
     src = pytorch_script(byhand.make("softmax", seed=1, level="hard"))
     assert "torch.softmax(Z * math.log(3) / 2, dim=0)" in src
     src = pytorch_script(byhand.make("resnet", seed=1, level="easy"))

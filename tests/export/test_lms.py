@@ -157,7 +157,7 @@ def test_leaf_blanks_are_explained(tmp_path: Path) -> None:
     ex = byhand.make("dot", seed=1, level="hard")
     xml = ET.fromstring(moodle_xml([ex]))
     fb = xml.findtext("question[@type='cloze']/generalfeedback/text")
-    assert "<b>[1]</b> b[3]:" in fb and ", so b[3] = " in fb
+    assert "<b>[1]</b> b[4] is hidden: find it from" in fb and ", so b[4] = " in fb  # 1-based, as a person reads it
 
 
 def test_the_same_input_gives_the_same_bytes() -> None:

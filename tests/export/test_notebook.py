@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import byhand
+from byhand.notation import cell_label
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "docs/examples/by-hand.ipynb"
@@ -37,7 +38,7 @@ def test_reveal_shows_the_first_k_steps() -> None:
     task, one, all_ = ex.reveal(0), ex.reveal(1), ex.reveal()
     assert task.steps == [] and "the task" in task.html
     first = ex.steps[0]
-    assert one.steps == [f"{first.cell[0]}[{','.join(map(str, first.cell[1]))}] = {first.text}"]
+    assert one.steps == [f"{cell_label(ex, *first.cell)} = {first.text}"] == ["Z₁[1,1] = 2·(−1) + (−1)·2 + 0·0 + 0 = −4"]
     assert 'class="steps"' in one.html and "new" in one.html
     assert all_.k == all_.n and len(all_.steps) == all_.n
     # the full solution hides nothing: no empty box, every blank's value in its cell

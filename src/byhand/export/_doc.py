@@ -78,7 +78,3 @@ def _nested(raw: Any, name: str) -> Nested:
     if v is None:
         raise FormatError(f"tensor {name}: an exporter needs every value (solve the file first)")
     return v
-
-
-def cell_name(name: str, idx: tuple[int, ...]) -> str:
-    return f"{name}[{','.join(map(str, idx))}]" if idx else name

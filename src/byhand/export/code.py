@@ -28,8 +28,10 @@ from byhand.engine.tensor import Shape
 from byhand.engine.values import Value
 from byhand.errors import FormatError
 from byhand.export._doc import Doc, OpRec
+from byhand.notation import tensor_label
 
 LIBS = ("pytorch", "numpy")
+_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 
 # -- how a value is written in the script -----------------------------------------------------
 
@@ -359,7 +361,16 @@ class _Script:
         b = ""
         if blanks:
             b = ", {" + ", ".join(f"{idx!r}: {badge}" for idx, badge in sorted(blanks.items())) + "}"
-        return f"check({name!r}, {expr}, {sheet}{b})"
+        return f"check({self.label(name)!r}, {expr}, {sheet}{b})"
+
+    def label(self, name: str) -> str:
+        """The tensor's name as the sheet writes it (``W₁``, ``Ŷ``, ``dW₂``)."""
+        return tensor_label(self.d.raw, name)
+
+    def said_as(self, name: str) -> str:
+        """A comment when the sheet names the tensor otherwise than the code (``Z2`` is ``Ŷ``)."""
+        lab = self.label(name)
+        return "" if lab == self.var[name] or lab.translate(_DIGITS) == self.var[name] else f"  # {lab} on the sheet"
 
     def needs_grad(self) -> set[str]:
         """Leaves that autograd must follow: every gradient the sheet asks for starts at one."""
@@ -504,9 +515,9 @@ def check(name, tensor, sheet, blanks=None):
             lit = _nested_lit(x, _float_lit)
             if self.torch:
                 rg = ", requires_grad=True" if name in need else ""
-                self.emit(f"{v} = torch.tensor({lit}{rg})")
+                self.emit(f"{v} = torch.tensor({lit}{rg}){self.said_as(name)}")
             else:
-                self.emit(f"{v} = np.array({lit})")
+                self.emit(f"{v} = np.array({lit}){self.said_as(name)}")
         for name in d.leaves:
             blanks = d.blanks_in(name)
             if blanks:
@@ -525,7 +536,7 @@ def check(name, tensor, sheet, blanks=None):
             args = [self.var[i] for i in o.ins]
             shapes = [self.d.shapes[i] for i in o.ins]
             self.comment(o.op)
-            self.emit(f"{self.var[o.out]} = {f(o, args, shapes)}")
+            self.emit(f"{self.var[o.out]} = {f(o, args, shapes)}{self.said_as(o.out)}")
             self.emit(self.check_line(o.out, self.var[o.out]))
 
     def emit_backward_torch(self) -> None:
@@ -612,10 +623,8 @@ def check(name, tensor, sheet, blanks=None):
                     if f is None:
                         raise FormatError(f"op {o.op!r} has no NumPy backward yet")
                     terms.append(f(replace(o, out=self.var[o.out]), args, shapes, k, up))
-            label = d.labels.get(g.out, g.out)
             expr = " + ".join(terms) if terms else f"np.zeros_like({self.var[wrt]})"
-            comment = f"  # {label}" if label != g.out else ""
-            self.emit(f"{self.var[g.out]} = {expr}{comment}")
+            self.emit(f"{self.var[g.out]} = {expr}{self.said_as(g.out)}")
             self.emit(self.check_line(g.out, self.var[g.out]))
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from html import escape
-from typing import Any
 
 from byhand.engine.values import fmt
 from byhand.export._doc import Doc
+from byhand.notation import op_written, tensor_caption, tensor_note
 
 TD = "border:1px solid #999;padding:2px 6px;min-width:2.2em;height:1.9em;text-align:center;"
 STYLE = {
@@ -93,23 +93,15 @@ class GridPainter:
         if given:
             parts.append("<p><b>Given</b></p>")
             for name in given:
-                parts.append(f"<p><i>{escape(d.labels[name])}</i></p>{self.grid(name)}")
+                parts.append(f"<p><i>{escape(tensor_caption(d.raw, name))}</i></p>{self.grid(name)}")
         for o in d.ops:
-            what = formula(o.op, o.ins, o.attrs)
-            label = d.labels.get(o.out, o.out)
-            head = f"{o.out} = {what}" + (f" ({label})" if label not in (o.out, what) else "")
+            head = op_written(d.raw, {"op": o.op, "in": list(o.ins), "out": o.out, "attrs": o.attrs})
+            note = tensor_note(d.raw, o.out)
+            head += f" ({note})" if note else ""
             body = self.crossing(o.op, o.ins, o.out) if o.op in ("dot", "matmul", "linear") else self.grid(o.out)
             parts.append(f"<p><i>{escape(head)}</i></p>{body}")
         parts.append("</div>")
         return "".join(parts)
-
-
-def formula(op: str, ins: tuple[str, ...], attrs: dict[str, Any]) -> str:
-    """How the sheet writes an op (the same words as the printed page)."""
-    from byhand.engine.graph import Node
-    from byhand.render import formula as render_formula
-
-    return render_formula(Node(op, ins, "_", dict(attrs)))
 
 
 def grid_html(doc: Doc, blank: Callable[[int], str]) -> str:

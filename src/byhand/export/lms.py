@@ -31,8 +31,9 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from byhand.engine.values import MINUS, Value
-from byhand.export._doc import Doc, cell_name
+from byhand.export._doc import Doc
 from byhand.export.grid import grid_html
+from byhand.notation import cell_label
 
 QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
 CP_NS = "http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1"
@@ -107,12 +108,12 @@ def _steps_html(doc: Doc) -> str:
     explained = _inverse_explanations(doc)
     for (name, idx), text in explained.items():
         badge = doc.badge_of[(name, idx)]
-        items.append(f"<li><b>[{badge}]</b> {escape(cell_name(name, idx))}: {escape(text)}</li>")
+        items.append(f"<li><b>[{badge}]</b> {escape(text)}</li>")
     for s in doc.steps:
         cell = (s["cell"][0], tuple(s["cell"][1]))
         shown = doc.badge_of.get(cell)
         mark = f"<b>[{shown}]</b> " if shown is not None else ""
-        items.append(f"<li>{mark}{escape(cell_name(*cell))} = {escape(str(s['text']))}</li>")
+        items.append(f"<li>{mark}{escape(cell_label(doc.raw, *cell))} = {escape(str(s['text']))}</li>")
     return "<p><b>Worked solution</b></p><ol>" + "".join(items) + "</ol>"
 
 

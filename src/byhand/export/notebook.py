@@ -106,7 +106,7 @@ def reveal(ex: Exercise, k: int | None = None) -> Reveal:
     """Step k of the lecture deck, drawn still: the cells computed by steps 1…k filled in, step k's
     cell outlined and the cells it used tinted, and the steps written out below the grid.
     ``k=0`` is the task; ``k=None`` (or k ≥ n) is the full solution."""
-    from byhand.engine.relations import cell_str
+    from byhand.notation import cell_label
     from byhand.render.html import key, sheet_html
     from byhand.slides import frames
 
@@ -125,7 +125,7 @@ def reveal(ex: Exercise, k: int | None = None) -> Reveal:
     grid = _mark(grid, [key(c) for c in f.new], "new")
     grid = _mark(grid, [key(c) for c in f.uses], "uses")
     done = [s for s in fs[1 : min(k, n) + 1]]
-    lines = [f"{cell_str(s.new[0])} = {s.text}" if s.new else s.text for s in done]
+    lines = [f"{cell_label(ex, *s.new[0])} = {s.text}" if s.new else s.text for s in done]
     items = "".join(
         f'<li class="{"current" if i == len(lines) - 1 and f.kind == "step" else ""}">{escape(t)}</li>'
         for i, t in enumerate(lines)
@@ -179,7 +179,7 @@ def slider(ex: Exercise) -> Reveal:
     import hashlib
     import json
 
-    from byhand.engine.relations import cell_str
+    from byhand.notation import cell_label
     from byhand.render.html import key, sheet_html
     from byhand.slides import frames
 
@@ -189,7 +189,7 @@ def slider(ex: Exercise) -> Reveal:
     blank = set(ex.blank_cells())
     every = [(name, idx) for name, t in ex.values.items() for idx in t.indices()]
     hideable = [c for c in every if c[0] not in leaves or c in blank]
-    lines = [f"{cell_str(fs[i].new[0])} = {fs[i].text}" if fs[i].new else fs[i].text for i in range(1, n + 1)]
+    lines = [f"{cell_label(ex, *fs[i].new[0])} = {fs[i].text}" if fs[i].new else fs[i].text for i in range(1, n + 1)]
     data: dict[str, Any] = {
         "hideable": [key(c) for c in hideable],
         "start": sorted(key(c) for c in fs[0].revealed),
