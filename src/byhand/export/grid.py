@@ -91,17 +91,26 @@ class GridPainter:
         parts = ["<div>"]
         given = [n for n in d.leaves if n not in drawn]
         if given:
-            parts.append("<p><b>Given</b></p>")
+            parts.append("<div><p><b>Given</b></p>")
             for name in given:
-                parts.append(f"<p><i>{escape(tensor_caption(d.raw, name))}</i></p>{self.grid(name)}")
+                parts.append(_figure(tensor_caption(d.raw, name), self.grid(name)))
+            parts.append("</div>")
         for o in d.ops:
             head = op_written(d.raw, {"op": o.op, "in": list(o.ins), "out": o.out, "attrs": o.attrs})
             note = tensor_note(d.raw, o.out)
             head += f" ({note})" if note else ""
             body = self.crossing(o.op, o.ins, o.out) if o.op in ("dot", "matmul", "linear") else self.grid(o.out)
-            parts.append(f"<p><i>{escape(head)}</i></p>{body}")
+            parts.append(_figure(head, body))
         parts.append("</div>")
         return "".join(parts)
+
+
+def _figure(caption: str, body: str) -> str:
+    """One block of the sheet; blocks flow side by side and wrap, as on the web page."""
+    return (
+        '<div style="display:inline-block;vertical-align:bottom;margin:0 22px 10px 0;">'
+        f'<p style="margin:0 0 2px 0;"><i>{escape(caption)}</i></p>{body}</div>'
+    )
 
 
 def grid_html(doc: Doc, blank: Callable[[int], str]) -> str:
