@@ -205,3 +205,26 @@ def test_a_teachers_own_file_exports() -> None:
     assert codes == {b.badge: str(b.answer) for b in ex.blanks}
     z = zipfile.ZipFile(io.BytesIO(qti_zip([ex])))
     assert any(n.endswith(".xml") and n != "imsmanifest.xml" for n in z.namelist())
+
+
+def test_an_inexact_blank_is_accepted_to_the_sheets_precision() -> None:
+    """A blank whose value is not a fraction (a sigmoid) is typed rounded, in both formats."""
+    doc = {
+        "format": "byhand-exercise/1",
+        "topic": "custom",
+        "title": "A sigmoid",
+        "tensors": {"z": {"values": [1, -2]}, "s": {"values": [None, None]}},
+        "ops": [{"op": "sigmoid", "in": ["z"], "out": "s"}],
+    }
+    ex = byhand.solve(doc)
+    assert all(isinstance(b.answer, float) for b in ex.blanks)
+    html = ET.fromstring(moodle_xml([ex])).findtext("question[@type='cloze']/questiontext/text")
+    for badge, ans, tol in CLOZE.findall(html):
+        assert tol == "0.0005" and _ok(ex, int(badge), ans)
+        assert _ok(ex, int(badge), f"{float(Fraction(ans)):.3f}")  # what a student types: 0.731
+    z = zipfile.ZipFile(io.BytesIO(qti_zip([ex])))
+    root = ET.fromstring(z.read([n for n in z.namelist() if n != "imsmanifest.xml"][0]))
+    for b, lid in zip(ex.blanks, root.iter(f"{Q}response_lid")):
+        texts = [m.text for m in lid.iter(f"{Q}mattext")][1:]
+        assert texts and all(_ok(ex, b.badge, t) for t in texts)
+        assert f"{b.answer:.3f}" in texts
