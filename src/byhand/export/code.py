@@ -404,8 +404,9 @@ class _Script:
         has_grads = bool(d.grads)
         made = ""
         if d.seed is not None:
-            opts = "".join(f" --set {k}={v}" for k, v in sorted(d.options.items()))
-            made = f"\nMade by: byhand make {d.topic} --seed {d.seed} --level {d.level}{opts} --format {self.lib}\n"
+            opts = "".join(f" --set {k}={v}" for k, v in sorted(d.options.items()) if k != "values")
+            own = " --values YOUR_FILE" if "values" in d.options else ""
+            made = f"\nMade by: byhand make {d.topic} --seed {d.seed} --level {d.level}{opts}{own} --format {self.lib}\n"
         what = "the forward pass"
         if has_grads:
             what += ", then loss.backward() for every gradient" if self.torch else ", then the backward pass written out"
