@@ -1,5 +1,7 @@
 """Times the `--format pytorch` and `--format numpy` script of every chapter × level, each run
-alone as a user runs it (`python file.py`, a fresh interpreter: the import of torch included).
+alone as a user runs it (`python file.py`, a fresh interpreter: the import of torch included),
+and each script's own work once the library is imported (what does not depend on the disk cache
+and the machine's load).
 
     python benchmarks/scripts.py            # seed 1; prints one line per script and the slowest
 """
@@ -28,6 +30,24 @@ def _import_time(module: str) -> float:
     return best
 
 
+OWN = """
+import io, contextlib, runpy, sys, time
+import {module}
+t0 = time.perf_counter()
+with contextlib.redirect_stdout(io.StringIO()):
+    runpy.run_path(sys.argv[1], run_name="__main__")
+print(time.perf_counter() - t0)
+"""
+
+
+def _own_time(path: Path, module: str) -> float:
+    """The script's run once the library is imported (its tensors, forward, backward, printing)."""
+    r = subprocess.run(
+        [sys.executable, "-I", "-c", OWN.format(module=module), str(path)], capture_output=True, text=True, check=True
+    )
+    return float(r.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     base = {"pytorch": _import_time("torch"), "numpy": _import_time("numpy")}
     print(f"a bare 'import torch' takes {base['pytorch']:.2f} s, 'import numpy' {base['numpy']:.2f} s on this machine now")
@@ -43,8 +63,12 @@ def main() -> None:
                     t0 = time.perf_counter()
                     r = subprocess.run([sys.executable, "-I", str(p)], capture_output=True, text=True)
                     dt = time.perf_counter() - t0
-                    rows.append((lib, t.name, level, dt, len(text.splitlines()), r.returncode))
-                    print(f"{lib:8} {t.name:14} {level:7} {dt:6.2f} s  {len(text.splitlines()):4} lines  exit {r.returncode}")
+                    own = _own_time(p, "torch" if lib == "pytorch" else "numpy")
+                    rows.append((lib, t.name, level, dt, len(text.splitlines()), r.returncode, own))
+                    print(
+                        f"{lib:8} {t.name:14} {level:7} {dt:6.2f} s  (own work {own * 1000:5.0f} ms)  "
+                        f"{len(text.splitlines()):4} lines  exit {r.returncode}"
+                    )
     for lib in ("pytorch", "numpy"):
         mine = [r for r in rows if r[0] == lib]
         slow = max(mine, key=lambda r: r[3])
