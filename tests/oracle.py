@@ -60,6 +60,12 @@ def apply(op: str, xs: list[torch.Tensor], attrs: dict[str, Any]) -> torch.Tenso
     if op == "softmax":
         t = num(attrs.get("temperature", 1))
         return torch.softmax(xs[0] * ln_base(attrs) / t, dim=0)
+    if op == "exp":
+        return torch.exp(xs[0] * ln_base(attrs))
+    if op == "colsum":
+        return xs[0].sum(dim=0, keepdim=xs[0].dim() == 2)
+    if op == "scale":
+        return xs[0] * num(attrs["by"])
     if op == "sum":
         return xs[0].sum()
     if op == "transpose":

@@ -99,8 +99,17 @@ def test_pieces_join_to_the_written_form() -> None:
         d = byhand.make(name, seed=2, level="hard").to_dict()
         for o in d["ops"]:
             pieces = op_pieces(d, o)
-            assert "".join(p["s"] for p in pieces) == op_written(d, o)
-            assert {p["t"] for p in pieces} <= {"name", "text"}
+            joined = "".join(p["s"] if p["t"] != "pow" else _pow_text(p) for p in pieces)
+            assert joined == op_written(d, o)
+            assert {p["t"] for p in pieces} <= {"name", "text", "pow"}
+    d = byhand.make("backprop", seed=1, level="hard").to_dict()
+    e_op = next(o for o in d["ops"] if o["op"] == "exp")
+    assert {"t": "pow", "s": "3", "e": "Z₃"} in op_pieces(d, e_op)  # the exponent raised when printed
+
+
+def _pow_text(p: dict[str, str]) -> str:
+    e = p["e"]
+    return f"{p['s']}^{e}" if re.fullmatch(r"[A-Za-z][₀-₉]*", e) else f"{p['s']}^({e})"
 
 
 # --- the sweep: no program names anywhere a person reads ------------------------------------------
@@ -194,9 +203,10 @@ def test_no_program_names_in_the_printed_pdfs(level: str) -> None:
     assert not problems, "\n".join(problems[:40])
 
 
-def test_no_program_names_on_the_hard_slides() -> None:
+@pytest.mark.parametrize("group", ["cell", "layer"])
+def test_no_program_names_on_the_hard_slides(group: str) -> None:
     for name in ("backprop", "resnet"):
         ex = byhand.make(name, seed=1, level="hard")
-        text = _pdf_text(documents.slides(ex, group="layer")[0])
+        text = _pdf_text(documents.slides(ex, group=group)[0])
         problems = _problems(f"{name} hard slides", text, FORBIDDEN + FORBIDDEN_TEXT[2:])
         assert not problems, "\n".join(problems[:40])

@@ -83,9 +83,12 @@ def transposed(label: str) -> str:
 
 def power(base: str, exponent: str) -> str:
     """``3ᶻ`` for a one-letter exponent (the method's column head), else ``3^(Z/2)``."""
-    if len(exponent) == 1 and exponent.lower().translate(SUP) != exponent.lower():
-        return base + exponent.lower().translate(SUP)
-    return f"{base}^{exponent}" if len(exponent) == 1 else f"{base}^({exponent})"
+    bare = exponent.replace(_OPEN, "").replace(_CLOSE, "")
+    if len(bare) == 1 and bare.lower().translate(SUP) != bare.lower():
+        return base + exponent.replace(bare, bare.lower().translate(SUP))
+    if re.fullmatch(r"[A-Za-z][₀-₉]*", bare):
+        return f"{base}^{exponent}"
+    return f"{base}^({exponent})"
 
 
 def value_text(v: Any) -> str:
@@ -166,7 +169,7 @@ class Names:
     def grad_label(self, of: str, wrt: str) -> str:
         lo, lw = _bare(self.label(of), keep_spaces=True), _bare(self.label(wrt), keep_spaces=True)
         if lo == "L":
-            return self._mark("d" + factor(lw))
+            return self._mark("d" + (lw if _simple(lw) else f"({lw})"))
         return self._mark(f"∂{lo}/∂{lw}")
 
     def _mark(self, s: str) -> str:
@@ -184,6 +187,7 @@ class Names:
         lab = self.label(name)
         if not index:
             return lab
+        lab = lab if _simple(_bare(lab, keep_spaces=True)) else f"({lab})"
         return f"{lab}[{','.join(str(int(i) + 1) for i in index)}]"
 
     def scalar(self, name: str) -> bool:
@@ -258,6 +262,11 @@ class Names:
         if not parts:
             return f"{lhs} = 0"
         return f"{lhs} = " + " + ".join(parts)
+
+
+def _simple(label: str) -> bool:
+    """One name (``W₂``, ``dZ₁``, ``3ᶻ``, ``Xᵀ``, ``[A₁ ; X]``) that takes ``d`` or ``[i,j]`` without brackets."""
+    return re.fullmatch(r"[^\W_][\w′ᶻ]*ᵀ?|d?\[[^\[\]]*\]", label) is not None
 
 
 def _bare(s: str, keep_spaces: bool = False) -> str:
@@ -380,7 +389,15 @@ def _mul_back(n: Names, o: _Op, k: int, d: str) -> str:
     return f"{factor(d)}{_mul_sign(n, o.out, other)}{factor(n.label(other))}"
 
 
+def _per_column_sum(n: Names, o: _Op) -> bool:
+    """Is this ``E ÷ Σ E``, each cell over its column's Σ (the last column of a softmax)?"""
+    s = n.defined_by.get(o.ins[1])
+    return s is not None and s.op == "colsum" and s.ins[0] == o.ins[0]
+
+
 def _div(n: Names, o: _Op) -> str:
+    if _per_column_sum(n, o):
+        return f"{factor(_l(n, o, 0))} ÷ {_l(n, o, 1)}"
     return f"{factor(_l(n, o, 0))} / {factor(_l(n, o, 1))}"
 
 
@@ -603,7 +620,42 @@ def op_pieces(exercise: Any, op: Mapping[str, Any] | Any) -> list[dict[str, str]
         else:
             buf += ch
     flush("name" if depth else "text")
-    return pieces
+    return _powers(pieces)
+
+
+def _powers(pieces: list[dict[str, str]]) -> list[dict[str, str]]:
+    """``3^`` before a name (or ``3^(`` … ``)``) becomes a power piece ``{"t": "pow", "s": "3", "e": "Z₃"}``,
+    so a painter can raise the exponent."""
+    out: list[dict[str, str]] = []
+    k = 0
+    while k < len(pieces):
+        p = pieces[k]
+        m = re.search(r"(\w)\^(\(?)$", p["s"]) if p["t"] == "text" else None
+        if m is None or k + 1 >= len(pieces):
+            out.append(p)
+            k += 1
+            continue
+        head = p["s"][: m.start()]
+        if head:
+            out.append({"t": "text", "s": head})
+        if not m.group(2):  # 3^Z₃
+            out.append({"t": "pow", "s": m.group(1), "e": pieces[k + 1]["s"]})
+            k += 2
+            continue
+        exp, j = "", k + 1  # 3^(Z/2): up to the closing bracket
+        while j < len(pieces) and ")" not in pieces[j]["s"]:
+            exp += pieces[j]["s"]
+            j += 1
+        if j == len(pieces):
+            out.append(p)
+            k += 1
+            continue
+        before, after = pieces[j]["s"].split(")", 1)
+        out.append({"t": "pow", "s": m.group(1), "e": exp + before})
+        if after:
+            out.append({"t": "text", "s": after})
+        k = j + 1
+    return out
 
 
 def row_words(exercise: Any, op: Mapping[str, Any] | Any) -> list[str]:
@@ -613,6 +665,8 @@ def row_words(exercise: Any, op: Mapping[str, Any] | Any) -> list[str]:
     n = names(exercise)
     o = _as_op(op)
     k = len(o.ins)
+    if o.op == "div" and k == 2 and _per_column_sum(n, o):
+        return ["", "÷", "="]
     if o.op in ("add", "sub", "div") and k == 2:
         return ["", {"add": "+", "sub": MINUS, "div": "/"}[o.op], "="]
     if o.op == "mul" and k == 2:

@@ -44,8 +44,16 @@ def cases(draw: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
         return {"W": draw(mat(m, k)), "b": draw(vec(m)), "X": x}, {}
     if name in ("add", "sub", "mul", "div"):
         el = nonzero if name == "div" else small
-        second = draw(st.one_of(mat(m, n, el), el)) if name != "div" else draw(mat(m, n, el))
+        # B: the same shape, a scalar (not for div), or one row under every row (each column ÷ its Σ)
+        second = draw(st.one_of(mat(m, n, el), mat(1, n, el), *([] if name == "div" else [el])))
         return {"A": draw(mat(m, n)), "B": second}, {}
+    if name == "exp":
+        z = draw(st.one_of(mat(m, n, st.integers(-3, 3)), vec(m, st.integers(-3, 3))))
+        return {"Z": z}, {"base": draw(st.sampled_from([3, "e", 2]))}
+    if name == "colsum":
+        return {"E": draw(st.one_of(mat(m, n), vec(m)))}, {}
+    if name == "scale":
+        return {"Z": draw(st.one_of(mat(m, n), vec(m)))}, {"by": draw(st.sampled_from(["1/2", "1/3", 2, "-1"]))}
     if name in ("relu", "sigmoid", "transpose", "sum"):
         return {"Z": draw(st.one_of(mat(m, n), vec(m)))}, {}
     if name == "leaky_relu":
@@ -114,7 +122,7 @@ def test_forward_relations_and_backward_match_torch(name: str, data: st.DataObje
     ty = apply(name, txs, attrs)
     _close(y, ty)
     # exactness: integers in, integers out for the integer ops
-    if name in ("dot", "matmul", "linear", "add", "sub", "mul", "relu", "sum", "transpose", "half_sse") and all(
+    if name in ("dot", "matmul", "linear", "add", "sub", "mul", "relu", "sum", "transpose", "half_sse", "colsum") and all(
         type(v) is int for x in xs for v in x.data
     ):
         assert all(type(v) in (int, Fraction) for v in y.data)

@@ -163,22 +163,59 @@ class Graph:
                         stack.append(i)
         return seen
 
-    def fused(self, k: int, of: str) -> bool:
-        """Is forward node k a softmax whose output feeds only a cross-entropy that is ``of``?"""
+    def softmax_at(self, k: int) -> tuple[str, list[str]] | None:
+        """Does forward node k start a softmax? Either the ``softmax`` op, or the method's columns
+        written out: ``E = exp(Z)`` (base 3: 3ᶻ), ``S = colsum(E)`` (Σ), ``P = div(E, S)``, with E
+        and S used by nothing else. → (P, the tensors between Z and P, P last)."""
         n = self.forward_nodes[k]
-        if n.op != "softmax":
+        if n.op == "softmax":
+            return n.out, [n.out]
+        if n.op != "exp":
+            return None
+        e = n.out
+        users = [self.forward_nodes[j] for j in self.consumers.get(e, [])]
+        if len(users) != 2:
+            return None
+        col = next((u for u in users if u.op == "colsum" and u.ins == (e,)), None)
+        div = next((u for u in users if u.op == "div" and u.ins[0] == e), None)
+        if col is None or div is None or div.ins[1] != col.out or len(self.consumers.get(col.out, [])) != 1:
+            return None
+        return div.out, [e, col.out, div.out]
+
+    def fused(self, k: int, of: str) -> bool:
+        """Does forward node k start a softmax whose output feeds only a cross-entropy that is ``of``?"""
+        sm = self.softmax_at(k)
+        if sm is None:
             return False
-        cs = self.consumers.get(n.out, [])
+        p = sm[0]
+        n = self.forward_nodes[k]
+        cs = self.consumers.get(p, [])
         if len(cs) != 1:
             return False
         c = self.forward_nodes[cs[0]]
         return (
             c.op == "cross_entropy"
             and c.out == of
-            and c.ins[0] == n.out
-            and c.ins[1] != n.out
+            and c.ins[0] == p
+            and c.ins[1] != p
             and base_of(dict(c.attrs)) == base_of(dict(n.attrs))
         )
+
+    def _fused_ps(self, of: str) -> set[str]:
+        """The probabilities P of every softmax fused with the cross-entropy ``of``."""
+        cache: dict[str, set[str]] = self.__dict__.setdefault("_fused_cache", {})
+        if of not in cache:
+            cache[of] = self._fused_ps_uncached(of)
+        return cache[of]
+
+    def _fused_ps_uncached(self, of: str) -> set[str]:
+        out = set()
+        for k in range(len(self.forward_nodes)):
+            if self.fused(k, of):
+                sm = self.softmax_at(k)
+                assert sm is not None
+                out.add(sm[0])
+        return out
 
     def _path(self, of: str, wrt: set[str]) -> set[str]:
         """Tensors on a path from any of ``wrt`` to ``of`` (they all need a gradient)."""
@@ -228,9 +265,10 @@ class Graph:
             need = self._path(of, wrts) - {of}
             for k in range(len(self.forward_nodes)):
                 if self.fused(k, of):
-                    p = self.forward_nodes[k].out
-                    if (of, p) not in declared:
-                        need.discard(p)
+                    sm = self.softmax_at(k)
+                    assert sm is not None
+                    if (of, sm[0]) not in declared:  # the gradient jumps from L to Z: P − Y
+                        need.difference_update(t for t in sm[1] if (of, t) not in declared)
             for t in sorted(need):
                 if (of, t) not in declared:
                     for cand in (f"d{t}", f"d{of}_d{t}"):
@@ -317,7 +355,7 @@ class Graph:
                 grads: list[Tensor | None] = [self._fused_vjp(n, vals, adj[of].data[0])]
             elif n.out not in adj:
                 continue
-            elif n.op == "cross_entropy" and n.ins[0] in self.defined_by and self.fused(self.defined_by[n.ins[0]], of):
+            elif n.op == "cross_entropy" and n.ins[0] in self._fused_ps(of):
                 continue  # done with its softmax
             else:
                 grads = OPS[n.op].vjp([vals[i] for i in n.ins], vals[n.out], adj[n.out], dict(n.attrs))
@@ -334,13 +372,20 @@ class Graph:
         return adj
 
     def _fused_target(self, n: Node) -> tuple[str, Attrs]:
-        c = self.forward_nodes[self.consumers[n.out][0]]
+        """(Y, the softmax's attrs) for the head of a fused softmax."""
+        p = self._fused_p(n)
+        c = self.forward_nodes[self.consumers[p][0]]
         return c.ins[1], dict(n.attrs)
+
+    def _fused_p(self, n: Node) -> str:
+        sm = self.softmax_at(self.forward_nodes.index(n))
+        assert sm is not None
+        return sm[0]
 
     def _fused_vjp(self, n: Node, vals: Mapping[str, Tensor], g: Value) -> Tensor:
         """∂L/∂Z for L = cross_entropy(softmax(Z), Y): (P·ΣY − Y)/T per column."""
         y_name, attrs = self._fused_target(n)
-        p, y = vals[n.out], vals[y_name]
+        p, y = vals[self._fused_p(n)], vals[y_name]
         t = value_attr(attrs, "temperature", 1)
         rows = p.shape[0]
         cols = p.shape[1] if len(p.shape) == 2 else 1
@@ -385,12 +430,13 @@ class Graph:
             t = value_attr(attrs, "temperature", 1)
             inv_t = Fraction(1) / Fraction(t) if not isinstance(t, float) else 1 / t
             inv_t = norm(inv_t)
-            shape = self.shapes[n.out]
+            p_name = self._fused_p(n)
+            shape = self.shapes[p_name]
             rows = shape[0]
             for idx in indices(shape):
                 j = idx[1] if len(idx) == 2 else None
                 col = [(y_name, (r, j) if j is not None else (r,)) for r in range(rows)]
-                terms = [Term(inv_t, ((n.out, idx), yc)) for yc in col] + [Term(-inv_t, ((y_name, idx),))]
+                terms = [Term(inv_t, ((p_name, idx), yc)) for yc in col] + [Term(-inv_t, ((y_name, idx),))]
                 res[(n.ins[0], idx)] = [(None, terms)]
         else:
             o = OPS[n.op]
@@ -420,7 +466,7 @@ class Graph:
             n = self.forward_nodes[k]
             if n.out not in deps:
                 continue
-            if n.op == "cross_entropy" and self.defined_by.get(n.ins[0], -1) >= 0 and self.fused(self.defined_by[n.ins[0]], of):
+            if n.op == "cross_entropy" and n.ins[0] in self._fused_ps(of):
                 continue
             fused_text = fused_text or self.fused(k, of)
             for gcell, ts in self._partials_of_node(k, of, rels, cache).get(x, []):

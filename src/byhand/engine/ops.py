@@ -30,6 +30,7 @@ from byhand.errors import GraphError
 Attrs = dict[str, Any]
 
 E = "e"
+_SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 class Op:
@@ -415,19 +416,45 @@ class _Elementwise2(Op):
             return a
         if a == ():
             return b
+        if len(a) == 2 and b == (1, a[1]):  # one row for every row: a column's Σ under its column
+            return a
         raise GraphError(
-            f"{self.name} needs tensors of one shape (or a scalar): {names[0]} is {shape_str(a)}, {names[1]} is {shape_str(b)}"
+            f"{self.name} needs tensors of one shape, a scalar, or one row of as many columns: "
+            f"{names[0]} is {shape_str(a)}, {names[1]} is {shape_str(b)}"
         )
 
     @staticmethod
     def _cell(shape: Shape, idx: Index) -> Index:
-        return () if shape == () else idx
+        if shape == ():
+            return ()
+        if len(shape) == 2 and shape[0] == 1:
+            return (0, idx[1])
+        return idx
+
+    @staticmethod
+    def _spread(t: Tensor, shape: Shape) -> list[Value]:
+        """t's values at every cell of ``shape``: itself, a scalar everywhere, or one row for every row."""
+        if t.shape == shape:
+            return list(t.data)
+        if t.shape == ():
+            return t.data * size(shape)
+        return t.data * shape[0]
+
+    @staticmethod
+    def _gather(g: list[Value], t: Tensor, shape: Shape) -> Tensor:
+        """The gradient of a spread tensor: the sum over the cells it was spread to."""
+        if t.shape == shape:
+            return Tensor(shape, g)
+        if t.shape == ():
+            return Tensor((), [norm(sum(g, 0))])
+        n = shape[1]
+        return Tensor(t.shape, [norm(sum((g[i * n + j] for i in range(shape[0])), 0)) for j in range(n)])
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
         a, b = xs
         shape = a.shape if a.shape != () else b.shape
-        ad = a.data if a.shape == shape else a.data * size(shape)
-        bd = b.data if b.shape == shape else b.data * size(shape)
+        ad = self._spread(a, shape)
+        bd = self._spread(b, shape)
         return Tensor(shape, [norm(self.f(x, y)) for x, y in zip(ad, bd)])
 
     def f(self, x: Value, y: Value) -> Value:
@@ -446,16 +473,15 @@ class _Elementwise2(Op):
     def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
         a, b = xs
         shape = y.shape
-        ad = a.data if a.shape == shape else a.data * size(shape)
-        bd = b.data if b.shape == shape else b.data * size(shape)
-        ga, gb = [], []
+        ad = self._spread(a, shape)
+        bd = self._spread(b, shape)
+        ga: list[Value] = []
+        gb: list[Value] = []
         for x, z, g in zip(ad, bd, dy.data):
             pa, pb = self.df(x, z)
             ga.append(norm(g * pa))
             gb.append(norm(g * pb))
-        da = Tensor(shape, ga) if a.shape == shape else Tensor((), [norm(sum(ga, 0))])
-        db = Tensor(shape, gb) if b.shape == shape else Tensor((), [norm(sum(gb, 0))])
-        return [da, db]
+        return [self._gather(ga, a, shape), self._gather(gb, b, shape)]
 
     def df(self, x: Value, y: Value) -> tuple[Value, Value]:
         raise NotImplementedError
@@ -505,7 +531,7 @@ class Mul(_Elementwise2):
 
 @register
 class Div(_Elementwise2):
-    name, summary = "div", "A / B element-wise, exact (the ratio dZ/dW)"
+    name, summary = "div", "A / B element-wise, exact (the ratio dZ/dW; B may be one row: each column ÷ its Σ)"
     style = "div"
 
     def f(self, x: Value, y: Value) -> Value:
@@ -665,6 +691,108 @@ class Softmax(Op):
                 q = i * n + j
                 dz[q] = norm(kappa * y.data[q] * (dy.data[q] - s))
         return [Tensor(y.shape, dz)]
+
+
+@register
+class Exp(_Elementwise1):
+    """``base^Z`` cell by cell: the method's ``3ᶻ`` column (exact for base 3 and whole z)."""
+
+    name, summary = "exp", "base^Z cell by cell (base 3 by hand: the 3ᶻ column of a softmax; or e)"
+    attrs = {"base": '3 or "e" (default "e")'}
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        base_of(attrs)
+        return shapes[0]
+
+    @staticmethod
+    def f(b: int | str, z: Value) -> Value:
+        return norm(power(b, norm(z)))
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        b = base_of(attrs)
+        return Tensor(xs[0].shape, [self.f(b, z) for z in xs[0].data])
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        b = base_of(attrs)
+
+        def text(v: list[Value], r: Value, p: int) -> str:
+            z = v[0]
+            if type(z) is int:  # 3² = 9, 3⁻¹ = 1/3: the exponent raised, as on paper
+                return f"{'e' if b == E else b}{str(z).translate(_SUP).replace('-', '⁻')} = {fmt(r, p)}"
+            return f"{'e' if b == E else b}^{fmt_factor(z, p)} = {fmt(r, p)}"
+
+        return FuncRelation((out, idx), [(ins[0], idx)], "exp", lambda v: self.f(b, v[0]), text)
+
+    def partials(self, rel: Relation, ins: Sequence[str], attrs: Attrs) -> dict[Cell, list[Term]]:
+        b = base_of(attrs)
+        return {rel.uses[0]: [Term(1 if b == E else ln_base(b), (rel.out,))]}  # (bᶻ)' = bᶻ·ln b
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        b = base_of(attrs)
+        k: Value = 1 if b == E else ln_base(b)
+        return [Tensor(y.shape, [norm(g * e * k) for e, g in zip(y.data, dy.data)])]
+
+
+@register
+class ColSum(Op):
+    """Σ down each column: a matrix gives one row (one Σ under each column), a vector its Σ."""
+
+    name, arity, summary = "colsum", 1, "Σ of each column (a matrix → one row; a vector → a scalar): the softmax's Σ"
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        (a,) = shapes
+        _need(len(a) in (1, 2), f"colsum needs a vector or matrix, {names[0]} is a {shape_str(a)}")
+        return () if len(a) == 1 else (1, a[1])
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        (a,) = xs
+        m, n = _as2(a.shape)
+        out = [norm(sum((a.data[i * n + j] for i in range(m)), 0)) for j in range(n)]
+        return Tensor((), out) if len(a.shape) == 1 else Tensor((1, n), out)
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        shape = shapes[0]
+        j = idx[1] if idx else 0
+        return PolyRelation((out, idx), [Term(1, ((ins[0], _idx2(shape, i, j)),)) for i in range(shape[0])], "colsum")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        (a,) = xs
+        m, n = _as2(a.shape)
+        return [Tensor(a.shape, [dy.data[j] for _ in range(m) for j in range(n)])]
+
+
+@register
+class Scale(_Elementwise1):
+    """``c·Z`` for a constant c: with ``c = 1/T``, the ``z/T`` column that comes before a softmax
+    with a temperature."""
+
+    name, summary = "scale", 'c·Z for a constant c (attribute "by", e.g. "1/2": z/T before a softmax)'
+    attrs = {"by": 'the constant, a value such as "1/2"'}
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        _need("by" in attrs, 'scale needs the attribute "by", e.g. {"by": "1/2"}')
+        value_attr(attrs, "by", 1)
+        return shapes[0]
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        c = value_attr(attrs, "by", 1)
+        return Tensor(xs[0].shape, [norm(c * z) for z in xs[0].data])
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        c = value_attr(attrs, "by", 1)
+        z = (ins[0], idx)
+        text_fn = None
+        if isinstance(c, Fraction) and c.numerator == 1 and c.denominator > 1:
+            t = c.denominator
+
+            def text_fn(v: list[Value], r: Value, p: int) -> str:
+                return f"{fmt(v[0], p)}/{t} = {fmt(r, p)}"
+
+        return PolyRelation((out, idx), [Term(c, (z,))], "scale", text_fn=text_fn)
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        c = value_attr(attrs, "by", 1)
+        return [Tensor(y.shape, [norm(c * g) for g in dy.data])]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from byhand.notation import cell_label
 from byhand.printing.errors import PrintError
 from byhand.printing.layout import cell_key, plan_exercise
 
@@ -83,7 +84,8 @@ def plan_deck(exercise: dict[str, Any], frames: list[dict[str, Any]], *,
         lines = list(f.get("lines") or [])
         if f["kind"] == "step" and group == "cell" and f["new"] and lines:
             name, _, idx = f["new"][0].partition(":")
-            lines = [f"{name}[{idx}] = {lines[0]}" if idx else f"{name} = {lines[0]}"]
+            index = [int(i) for i in idx.split(",")] if idx else []
+            lines = [f"{cell_label(exercise, name, index)} = {lines[0]}"]  # Z₁[1,1]: 1-based, as people count
         out_frames.append({
             "kind": f["kind"], "k": f["k"], "n": f["n"], "phase": f.get("phase", "forward"),
             "text": f.get("text", ""), "lines": lines,

@@ -35,6 +35,27 @@ def chain(
     return nodes, leaves
 
 
+def softmax_columns(z: str, p: str = "P", *, base: int = 3, temperature: int = 1) -> tuple[list[Node], dict[str, str]]:
+    """A softmax written the method's way, column by column, each step a tensor of its own (so any
+    of them can be a blank): ``z/T`` (when T ≠ 1), ``3ᶻ``, their ``Σ`` under each column, and
+    ``P = 3ᶻ ÷ Σ``. Published: z = [1, 0, 1, 5] → 3, 1, 3, 243 → Σ 250 → P = 3/250, ….
+    Returns the nodes and the maths names of the new tensors."""
+    nodes: list[Node] = []
+    labels: dict[str, str] = {}
+    src, cell = z, "ᶻ"
+    if temperature != 1:
+        nodes.append(Node("scale", (z,), f"{z}T", {"by": f"1/{temperature}"}))
+        labels[f"{z}T"] = f"{z}/T"  # written "Z/T = Z/2": the temperature's letter, then its value
+        src, cell = f"{z}T", f"^({z}/T)"
+    nodes += [
+        Node("exp", (src,), "E", {"base": base}),
+        Node("colsum", ("E",), "S"),
+        Node("div", ("E", "S"), p),
+    ]
+    labels |= {"E": f"{base}{cell}", "S": f"Σ {base}{cell}"}
+    return nodes, labels
+
+
 def sample_chain(
     rng: random.Random,
     stats: Stats,

@@ -13,7 +13,7 @@ from byhand.engine.graph import Graph, Node, grad_node
 from byhand.engine.tensor import Tensor
 from byhand.notation import subscript
 from byhand.topics import Option, Sheet
-from byhand.topics._nets import chain, sample_chain
+from byhand.topics._nets import chain, sample_chain, softmax_columns
 from byhand.topics._sampling import Stats, draws
 
 NAME = "backprop"
@@ -47,15 +47,17 @@ def build(o: dict[str, Any]) -> Sheet:
     nodes, leaves = chain(sizes(o), o["batch"], last_act=False)
     out = f"Z{d}"
     leaves["Y"] = (sizes(o)[-1], o["batch"])
+    labels: dict[str, str] = {}
     if o["loss"] == "sse":
         nodes.append(Node("half_sse", (out, "Y"), "L"))
         head = "L = ½ Σ (Ŷ − Y)², so dŶ = Ŷ − Y"
     else:
-        nodes += [Node("softmax", (out,), "P", {"base": 3}), Node("cross_entropy", ("P", "Y"), "L", {"base": 3})]
+        soft, labels = softmax_columns(out, base=3)  # 3ᶻ, Σ, P = 3ᶻ ÷ Σ: the method's columns
+        nodes += [*soft, Node("cross_entropy", ("P", "Y"), "L", {"base": 3})]
         head = f"P = softmax₃(Z{subscript(str(d))}), L = −Σ Y·log₃ P, so dZ{subscript(str(d))} = P − Y"
     for layer in range(d, 0, -1):
         nodes += [grad_node("L", f"W{layer}", f"dW{layer}"), grad_node("L", f"b{layer}", f"db{layer}")]
-    labels = {out: "Ŷ"} if o["loss"] == "sse" else {}
+    labels = {out: "Ŷ"} if o["loss"] == "sse" else labels
     notes = {out: f"Z{subscript(str(d))}, the output"} if o["loss"] == "sse" else {}
     text = f"Forward, then backward: {head}; dW = dZ·Aᵀ, db = Σ dZ, dA = Wᵀ·dZ."
     return Sheet(nodes, leaves, text, labels=labels, notes=notes, bound=20)

@@ -11,6 +11,7 @@ from typing import Any
 from byhand.engine.graph import Graph, Node, grad_node
 from byhand.engine.tensor import Tensor
 from byhand.topics import Option, Sheet
+from byhand.topics._nets import softmax_columns
 from byhand.topics._sampling import Stats, uniform_vector
 
 NAME = "cross-entropy"
@@ -25,21 +26,19 @@ OPTIONS = {
 
 def build(o: dict[str, Any]) -> Sheet:
     n, s = o["classes"], o["batch"]
-    nodes = [
-        Node("softmax", ("Z",), "P", {"base": 3}),
-        Node("cross_entropy", ("P", "Y"), "L", {"base": 3}),
-        grad_node("L", "Z", "dZ"),
-    ]
+    nodes, labels = softmax_columns("Z", base=3)  # 3ᶻ, Σ, P = 3ᶻ ÷ Σ: the method's columns
+    nodes += [Node("cross_entropy", ("P", "Y"), "L", {"base": 3}), grad_node("L", "Z", "dZ")]
     return Sheet(
         nodes,
         {"Z": (n, s), "Y": (n, s)},
-        "P = softmax₃(Z) is given. The loss is L = −Σ Y·log₃ P; its gradient with respect to the scores is "
-        "dZ = P − Y: subtract Y from P, cell by cell."
+        "P = softmax₃(Z) is given (3ᶻ, their Σ, P = 3ᶻ ÷ Σ). The loss is L = −Σ Y·log₃ P; "
+        "its gradient with respect to the scores is dZ = P − Y: subtract Y from P, cell by cell."
         if o["show_p"]
         else "Softmax each column (base 3): 3ᶻ for each z, their sum Σ, then P = 3ᶻ ÷ Σ. "
         "The loss is L = −Σ Y·log₃ P; its gradient with respect to the scores is dZ = P − Y.",
+        labels=labels,
         roles={"Z": "input"},
-        bound=1,
+        bound=120,
     )
 
 
@@ -55,5 +54,5 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
-    names = ["dZ"] if o["show_p"] else ["P", "dZ"]
+    names = ["dZ"] if o["show_p"] else ["E", "S", "P", "dZ"]
     return [(name, i) for name in names for i in vals[name].indices()]

@@ -12,6 +12,7 @@ from typing import Any
 from byhand.engine.graph import Graph, Node
 from byhand.engine.tensor import Tensor
 from byhand.topics import Option, Sheet
+from byhand.topics._nets import softmax_columns
 from byhand.topics._sampling import Stats, uniform_vector
 
 NAME = "softmax"
@@ -30,14 +31,25 @@ def build(o: dict[str, Any]) -> Sheet:
     attrs: dict[str, Any] = {"base": base}
     if o["temperature"] != 1:
         attrs["temperature"] = o["temperature"]
-    t = f"/{o['temperature']}" if o["temperature"] != 1 else ""
-    b = "3" if base == 3 else "e"
+    t = o["temperature"]
+    if base == "e":  # for comparison: the softmax in one step, answers to three decimals
+        return Sheet(
+            [Node("softmax", ("Z",), "P", attrs)],
+            {"Z": (o["classes"], o["batch"])},
+            "For each column: raise e to each z" + (f"/{t}" if t != 1 else "") + ", add them up, divide each by the sum.",
+            roles={"Z": "input"},
+            bound=1,
+        )
+    nodes, labels = softmax_columns("Z", base=3, temperature=t)
+    first = f"divide each z by the temperature T = {t} (z/T), then raise 3 to it" if t != 1 else "raise 3 to each z (3ᶻ)"
     return Sheet(
-        [Node("softmax", ("Z",), "P", attrs)],
+        nodes,
         {"Z": (o["classes"], o["batch"])},
-        f"For each column: raise {b} to each z{t}, add them up, divide each by the sum.",
+        f"For each column: {first}, add them up (Σ), then divide each by the Σ of its column: "
+        f"P = {labels['E']} ÷ {labels['S']}.",
+        labels=labels,
         roles={"Z": "input"},
-        bound=1,
+        bound=300,
     )
 
 
@@ -55,4 +67,6 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
-    return [("P", i) for i in vals["P"].indices()]
+    """Every column of the method is written by the student: z/T, 3ᶻ, Σ and P."""
+    names = [n for n in ("ZT", "E", "S", "P") if n in graph.shapes]
+    return [(name, i) for name in names for i in vals[name].indices()]

@@ -40,8 +40,8 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import byhand
-from byhand.engine.relations import cell_str
 from byhand.errors import ByHandError
+from byhand.notation import cell_label
 from byhand.render.html import CSS as SHEET_CSS
 from byhand.topics import LEVELS
 from byhand.web import sheets
@@ -567,7 +567,7 @@ async def student_check(request: Request) -> Response:
     topic, seed = a.topics[k % len(a.topics)], sheets.student_seed(a.salt, sid, k)
     ex = sheets.made(topic, seed, a.level) or await get_exercise(topic, seed, a.level)
     res = ex.check(answers)
-    verdicts = {str(v.badge): {"verdict": v.verdict, "given": v.given, "cell": cell_str(v.cells[0])} for v in res.verdicts}
+    verdicts = {str(v.badge): {"verdict": v.verdict, "given": v.given, "cell": cell_label(ex, *v.cells[0])} for v in res.verdicts}
     late = a.due_at is not None and now() > a.due_at
     sub_id = await request.app.state.writer.insert(dict(
         student_id=sid, assignment_id=aid, item=k, answers=answers, verdicts=verdicts, correct=res.correct, total=res.total,
