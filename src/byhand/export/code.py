@@ -150,6 +150,36 @@ def _leaky(lib: str) -> Fwd:
     return f
 
 
+def _exp(lib: str) -> Fwd:
+    def f(o: OpRec, a: list[str], s: list[Shape]) -> str:
+        b = str(o.attrs.get("base", "e"))
+        if b in ("e", "E"):
+            return f"{lib}.exp({a[0]})"
+        return f"{b} ** {a[0]}" if lib == "torch" else f"{b}.0 ** {a[0]}"
+
+    return f
+
+
+def _colsum(lib: str) -> Fwd:
+    def f(o: OpRec, a: list[str], s: list[Shape]) -> str:
+        if len(s[0]) == 1:
+            return f"{a[0]}.sum()"
+        return f"{a[0]}.sum(dim=0, keepdim=True)" if lib == "torch" else f"{a[0]}.sum(axis=0, keepdims=True)"
+
+    return f
+
+
+def _by(o: OpRec) -> Fraction:
+    return Fraction(str(o.attrs.get("by", 1)).replace("\u2212", "-"))
+
+
+def _scaled(c: Fraction, x: str) -> str:
+    """c·x as code: ``Z / 2`` for c = 1/2, ``3 * Z``, ``-1/2 * Z``."""
+    if c.numerator == 1 and c.denominator > 1:
+        return f"{x} / {c.denominator}"
+    return f"{c} * {x}"
+
+
 def _bin(sym: str) -> Fwd:
     return lambda o, a, s: f"{a[0]} {sym} {a[1]}"
 
@@ -164,6 +194,7 @@ _COMMON: dict[str, Fwd] = {
     "div": _bin("/"),
     "sum": lambda o, a, s: f"{a[0]}.sum()",
     "half_sse": lambda o, a, s: f"0.5 * (({a[0]} - {a[1]}) ** 2).sum()",
+    "scale": lambda o, a, s: _scaled(_by(o), a[0]),
 }
 
 TORCH: dict[str, Fwd] = {
@@ -177,6 +208,8 @@ TORCH: dict[str, Fwd] = {
     "sigmoid": lambda o, a, s: f"torch.sigmoid({a[0]})",
     "softmax": _softmax_torch,
     "cross_entropy": _ce("torch"),
+    "exp": _exp("torch"),
+    "colsum": _colsum("torch"),
 }
 """Each registry op as PyTorch code (the inputs' variable names and shapes in, an expression out)."""
 
@@ -191,6 +224,8 @@ NUMPY: dict[str, Fwd] = {
     "sigmoid": lambda o, a, s: f"1 / (1 + np.exp(-{a[0]}))",
     "softmax": _softmax_numpy,
     "cross_entropy": _ce("np"),
+    "exp": _exp("np"),
+    "colsum": _colsum("np"),
 }
 """Each registry op as NumPy code."""
 
@@ -209,6 +244,9 @@ COMMENTS: dict[str, str] = {
     "stack": "the numbers in a row, one vector",
     "transpose": "the transpose",
     "sum": "the sum of every entry",
+    "exp": "the softmax written out, as on the sheet: 3^z under each z, Σ under each column, then 3^z / Σ",
+    "colsum": "Σ down each column (keepdim: one row, so the division below goes column by column)",
+    "scale": "z/T: the temperature divides every z",
 }
 
 # -- the backward pass in NumPy: one vector-Jacobian product per op and input -----------------
@@ -227,7 +265,12 @@ def _g(g: str | None) -> str:
 
 
 def _unbroadcast(e: str, s: Shape, out: Shape) -> str:
-    return f"({e}).sum()" if s == () and out != () else e
+    """The gradient of an input that was spread: a scalar to every cell, one row to every row."""
+    if s == () and out != ():
+        return f"({e}).sum()"
+    if len(s) == 2 and len(out) == 2 and s[0] == 1 and out[0] != 1:
+        return f"({e}).sum(axis=0, keepdims=True)"
+    return e
 
 
 def _vjp_linear(o: OpRec, a: list[str], s: list[Shape], k: int, g: str | None) -> str:
@@ -270,7 +313,7 @@ def _vjp_stack(o: OpRec, a: list[str], s: list[Shape], k: int, g: str | None) ->
 
 
 def _vjp_ew(o: OpRec, a: list[str], s: list[Shape], k: int, g: str | None) -> str:
-    out = s[0] if s[0] != () else s[1]
+    out = s[1] if s[0] == () else s[0] if s[1] == () else tuple(max(x, y) for x, y in zip(s[0], s[1]))
     gc = _g(g)
     if o.op == "add":
         e = gc
@@ -318,6 +361,11 @@ NUMPY_VJP: dict[str, Vjp] = {
     "softmax": _vjp_softmax,
     "cross_entropy": _vjp_ce,
     "sum": lambda o, a, s, k, g: f"np.ones_like({a[0]})" if g is None else f"{g} * np.ones_like({a[0]})",
+    "exp": lambda o, a, s, k, g: (
+        _times(g, o.out) + ("" if str(o.attrs.get("base", "e")) in ("e", "E") else f" * np.log({o.attrs.get('base')})")
+    ),
+    "colsum": lambda o, a, s, k, g: f"{_g(g)} * np.ones_like({a[0]})",
+    "scale": lambda o, a, s, k, g: _scaled(_by(o), _g(g)),
     "half_sse": lambda o, a, s, k, g: (
         (f"{a[0]} - {a[1]}" if g is None else f"{g} * ({a[0]} - {a[1]})") if k == 0 else f"{_times(g, f'({a[1]} - {a[0]})')}"
     ),
@@ -539,6 +587,7 @@ def check(name, tensor, sheet, blanks=None):
             self.comment(o.op)
             self.emit(f"{self.var[o.out]} = {f(o, args, shapes)}{self.said_as(o.out)}")
             self.emit(self.check_line(o.out, self.var[o.out]))
+            self.library_softmax(o)
 
     def emit_backward_torch(self) -> None:
         d = self.d
@@ -564,32 +613,61 @@ def check(name, tensor, sheet, blanks=None):
             for g in gs:
                 self.emit(self.check_line(g.out, self.var[g.out]))
 
+    def _softmax_out(self, o: OpRec) -> str | None:
+        """The probabilities P that op ``o`` starts: a ``softmax``, or ``exp`` → ``colsum`` → ``div``
+        (the softmax written out as on the sheet: E = 3ᶻ, S = Σ E, P = E / S)."""
+        if o.op == "softmax":
+            return o.out
+        if o.op == "exp":
+            for c in self.d.forward:
+                if c.op == "div" and c.ins[0] == o.out:
+                    s = self.made_by.get(c.ins[1])
+                    if s is not None and s.op == "colsum" and s.ins[0] == o.out:
+                        return c.out
+        return None
+
     def _fused(self, o: OpRec, of: str) -> bool:
-        """A softmax whose output feeds only the cross-entropy ``of``: the two differentiate as P − Y."""
-        if o.op != "softmax":
+        """A softmax whose P feeds only the cross-entropy ``of``: the two differentiate as P − Y."""
+        p = self._softmax_out(o)
+        if p is None:
             return False
-        users = [u for u in self.d.forward if o.out in u.ins]
+        users = [u for u in self.d.forward if p in u.ins]
         if len(users) != 1:
             return False
         c = users[0]
         return (
             c.op == "cross_entropy"
             and c.out == of
-            and c.ins[0] == o.out
-            and c.ins[1] != o.out
+            and c.ins[0] == p
+            and c.ins[1] != p
             and str(c.attrs.get("base", "e")) == str(o.attrs.get("base", "e"))
-            and (of, o.out) not in self.grad_name
+            and (of, p) not in self.grad_name
         )
 
     def _fused_expr(self, o: OpRec, of: str) -> str:
-        c = next(u for u in self.d.forward if o.out in u.ins)
-        p, y = self.var[o.out], self.var[c.ins[1]]
+        p_name = self._softmax_out(o)
+        assert p_name is not None
+        c = next(u for u in self.d.forward if p_name in u.ins)
+        p, y = self.var[p_name], self.var[c.ins[1]]
         ys = self.d.tensors[c.ins[1]]
-        rows = ys if isinstance(ys[0], list) else [[v] for v in ys]
+        rows = ys if isinstance(ys, list) and isinstance(ys[0], list) else [[v] for v in ys]
         one_hot = all(sum(r[j] for r in rows) == 1 for j in range(len(rows[0])))
         core = f"{p} - {y}" if one_hot else f"{p} * {y}.sum(axis=0) - {y}"
-        t = _temperature(o.attrs)
+        t = _temperature(o.attrs) if o.op == "softmax" else ""
         return f"({core}) / {t}" if t else core
+
+    def library_softmax(self, o: OpRec) -> None:
+        """After a softmax written out (exp → colsum → div): PyTorch's own softmax gives the same P."""
+        if not self.torch or o.op != "div":
+            return
+        e = self.made_by.get(o.ins[0])
+        if e is None or e.op != "exp" or self._softmax_out(e) != o.out:
+            return
+        _, scale = _base_scale(e.attrs, "math.log")
+        z = self.var[e.ins[0]] + (f" * {scale}" if scale else "")
+        dim = ", dim=0"
+        self.emit("# PyTorch's own softmax gives the same P (3^z = e^(z·ln 3), so it is the softmax of z·ln 3)")
+        self.emit(self.check_line(o.out, f"torch.softmax({z}{dim})"))
 
     def emit_backward_numpy(self) -> None:
         d = self.d
