@@ -123,7 +123,7 @@ def test_the_pytorch_idioms() -> None:
     assert "Z1 = W1 @ X + b1[:, None]" in src
     assert "A1 = torch.relu(Z1)" in src
     assert "E = 3 ** Z3" in src and "S = E.sum(dim=0, keepdim=True)" in src and "P = E / S" in src
-    assert "check('P', torch.softmax(Z3 * math.log(3), dim=0)," in src
+    assert "check('P by torch.softmax', torch.softmax(Z3 * math.log(3), dim=0)," in src
     assert "L.backward()" in src and "check('dW₁', W1.grad," in src
     assert "Z2 = W2 @ A1 + b2[:, None]  # Ŷ on the sheet" in pytorch_script(byhand.make("backprop", seed=1, level="medium"))
     src = pytorch_script(byhand.make("softmax", seed=1, level="hard"))

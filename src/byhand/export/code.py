@@ -403,13 +403,13 @@ class _Script:
     def emit(self, line: str = "") -> None:
         self.lines.append(line)
 
-    def check_line(self, name: str, expr: str) -> str:
+    def check_line(self, name: str, expr: str, shown: str | None = None) -> str:
         blanks = self.d.blanks_in(name)
         sheet = _nested_lit(self.d.tensors[name], _exact_lit)
         b = ""
         if blanks:
             b = ", {" + ", ".join(f"{idx!r}: {badge}" for idx, badge in sorted(blanks.items())) + "}"
-        return f"check({self.label(name)!r}, {expr}, {sheet}{b})"
+        return f"check({shown or self.label(name)!r}, {expr}, {sheet}{b})"
 
     def label(self, name: str) -> str:
         """The tensor's name as the sheet writes it (``W₁``, ``Ŷ``, ``dW₂``)."""
@@ -534,7 +534,7 @@ def check(name, tensor, sheet, blanks=None):
         columns.append(lines(badges(sheet, blanks, ()), str, brackets=" "))
     heads = ["{lib}", "sheet", "blanks"]
     for k in range(max(len(c) for c in columns)):
-        row = f"{{name if k == 0 else '':>6}}"
+        row = f"{{name:>6}}" if k == 0 else " " * max(6, len(name))
         for col, head in zip(columns, heads):
             width = max(len(s) for s in col)
             row += f"  {{head if k == 0 else '':6}} " + (col[k] if k < len(col) else "").ljust(width)
@@ -667,7 +667,7 @@ def check(name, tensor, sheet, blanks=None):
         z = self.var[e.ins[0]] + (f" * {scale}" if scale else "")
         dim = ", dim=0"
         self.emit("# PyTorch's own softmax gives the same P (3^z = e^(z·ln 3), so it is the softmax of z·ln 3)")
-        self.emit(self.check_line(o.out, f"torch.softmax({z}{dim})"))
+        self.emit(self.check_line(o.out, f"torch.softmax({z}{dim})", shown=f"{self.label(o.out)} by torch.softmax"))
 
     def emit_backward_numpy(self) -> None:
         d = self.d
