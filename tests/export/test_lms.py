@@ -103,13 +103,23 @@ def test_qti_package(qti: zipfile.ZipFile) -> None:
     man = ET.fromstring(qti.read("imsmanifest.xml"))
     assert man.tag == f"{CP}manifest"
     res = man.findall(f"{CP}resources/{CP}resource")
-    assert len(res) == 1 and res[0].get("type") == "imsqti_xmlv1p2"
+    assert [r.get("type") for r in res] == ["imsqti_xmlv1p2", "associatedcontent/imscc_xmlv1p1/learning-application-resource"]
+    for r in res:  # every file the manifest names is in the zip
+        assert all(f.get("href") in names for f in r.findall(f"{CP}file"))
+    assert res[0].find(f"{CP}dependency").get("identifierref") == res[1].get("identifier")
     href = res[0].find(f"{CP}file").get("href")
-    assert href in names
+    meta = ET.fromstring(qti.read(res[1].find(f"{CP}file").get("href")))
+    assert meta.tag == "{http://canvas.instructure.com/xsd/cccv1p0}quiz"
+    assert meta.get("identifier") == res[0].get("identifier")
+    assert meta.findtext("{http://canvas.instructure.com/xsd/cccv1p0}allowed_attempts") == "1"
     root = ET.fromstring(qti.read(href))
     assert root.tag == f"{Q}questestinterop"
     groups = root.findall(f"{Q}assessment/{Q}section/{Q}section")
     assert len(groups) == len(TOPICS)
+    per_item = [
+        float(g.findtext(f"{Q}selection_ordering/{Q}selection/{Q}selection_extension/{Q}points_per_item")) for g in groups
+    ]
+    assert float(meta.findtext("{http://canvas.instructure.com/xsd/cccv1p0}points_possible")) == sum(per_item)
     for g, topic in zip(groups, TOPICS):
         assert g.get("title").endswith(f"({topic})")
         assert g.findtext(f"{Q}selection_ordering/{Q}selection/{Q}selection_number") == "1"
@@ -119,7 +129,9 @@ def test_qti_package(qti: zipfile.ZipFile) -> None:
 
 
 def test_qti_round_trip_every_answer(qti: zipfile.ZipFile) -> None:
-    root = ET.fromstring(qti.read([n for n in qti.namelist() if n != "imsmanifest.xml"][0]))
+    root = ET.fromstring(
+        qti.read([n for n in qti.namelist() if n not in ("imsmanifest.xml",) and not n.endswith("assessment_meta.xml")][0])
+    )
     for item in root.iter(f"{Q}item"):
         meta = {f.findtext(f"{Q}fieldlabel"): f.findtext(f"{Q}fieldentry") for f in item.iter(f"{Q}qtimetadatafield")}
         assert meta["question_type"] == "fill_in_multiple_blanks_question"
@@ -223,7 +235,7 @@ def test_an_inexact_blank_is_accepted_to_the_sheets_precision() -> None:
         assert tol == "0.0005" and _ok(ex, int(badge), ans)
         assert _ok(ex, int(badge), f"{float(Fraction(ans)):.3f}")  # what a student types: 0.731
     z = zipfile.ZipFile(io.BytesIO(qti_zip([ex])))
-    root = ET.fromstring(z.read([n for n in z.namelist() if n != "imsmanifest.xml"][0]))
+    root = ET.fromstring(z.read([n for n in z.namelist() if n != "imsmanifest.xml" and not n.endswith("assessment_meta.xml")][0]))
     for b, lid in zip(ex.blanks, root.iter(f"{Q}response_lid")):
         texts = [m.text for m in lid.iter(f"{Q}mattext")][1:]
         assert texts and all(_ok(ex, b.badge, t) for t in texts)

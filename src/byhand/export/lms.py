@@ -287,7 +287,11 @@ def qti_assessment(exercises: Sequence[Any], title: str, ident: str) -> bytes:
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
 
 
+CANVAS_NS = "http://canvas.instructure.com/xsd/cccv1p0"
+
+
 def qti_manifest(ident: str, title: str) -> bytes:
+    """The package's table of contents: the assessment, and Canvas's quiz settings beside it."""
     root = ET.Element(
         "manifest",
         attrib={
@@ -301,20 +305,61 @@ def qti_manifest(ident: str, title: str) -> bytes:
     ET.SubElement(md, "schema").text = "IMS Content"
     ET.SubElement(md, "schemaversion").text = "1.1.3"
     ET.SubElement(root, "organizations")
-    res = ET.SubElement(ET.SubElement(root, "resources"), "resource", identifier=ident, type="imsqti_xmlv1p2")
+    resources = ET.SubElement(root, "resources")
+    res = ET.SubElement(resources, "resource", identifier=ident, type="imsqti_xmlv1p2")
     ET.SubElement(res, "file", href=f"{ident}/{ident}.xml")
+    ET.SubElement(res, "dependency", identifierref=f"{ident}_meta")
+    meta = ET.SubElement(
+        resources,
+        "resource",
+        identifier=f"{ident}_meta",
+        type="associatedcontent/imscc_xmlv1p1/learning-application-resource",
+        href=f"{ident}/assessment_meta.xml",
+    )
+    ET.SubElement(meta, "file", href=f"{ident}/assessment_meta.xml")
+    ET.indent(root)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
+
+
+def canvas_meta(ident: str, title: str, docs: Sequence[Doc], points: float) -> bytes:
+    """Canvas's quiz settings (``assessment_meta.xml``): title, what to type, one attempt, points."""
+    root = ET.Element("quiz", attrib={"identifier": ident, "xmlns": CANVAS_NS})
+    ET.SubElement(root, "title").text = title
+    chapters = ", ".join(dict.fromkeys(d.title for d in docs))
+    ET.SubElement(root, "description").text = (
+        f"<p>{escape(chapters)}: each student gets their own variant of each.</p>"
+        f"<p>{escape(what_to_type(docs[0].precision if docs else 3, 'canvas'))}</p>"
+    )
+    for k, v in (
+        ("shuffle_answers", "false"),
+        ("scoring_policy", "keep_highest"),
+        ("quiz_type", "assignment"),
+        ("points_possible", f"{points:.1f}"),
+        ("show_correct_answers", "true"),
+        ("allowed_attempts", "1"),
+        ("one_question_at_a_time", "false"),
+        ("available", "false"),
+    ):
+        ET.SubElement(root, k).text = v
     ET.indent(root)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
 
 
 def qti_zip(exercises: Sequence[Any], title: str = "byhand") -> bytes:
-    """A QTI 1.2 package as Canvas imports it ("QTI .zip file"): the manifest and one assessment."""
-    ident = "byhand_" + "_".join(dict.fromkeys(Doc(e).topic.replace("-", "_") for e in exercises))[:60]
+    """A QTI 1.2 package as Canvas imports it ("QTI .zip file"): the manifest, the assessment and
+    Canvas's quiz settings."""
+    docs = [Doc(e) for e in exercises]
+    ident = "byhand_" + "_".join(dict.fromkeys(d.topic.replace("-", "_") for d in docs))[:60]
+    points = 0.0
+    for _, group in _group(docs):
+        blanks = {len(d.blanks) for d in group}
+        points += float(blanks.pop()) if len(blanks) == 1 else 1.0
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in (
             ("imsmanifest.xml", qti_manifest(ident, title)),
             (f"{ident}/{ident}.xml", qti_assessment(exercises, title, ident)),
+            (f"{ident}/assessment_meta.xml", canvas_meta(ident, title, docs, points)),
         ):
             info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))  # fixed: the same input gives the same bytes
             info.compress_type = zipfile.ZIP_DEFLATED
