@@ -222,3 +222,33 @@ def test_the_script_command(tmp_path: Path) -> None:
     assert "Z = W @ X + b[:, None]" in out.read_text()
     assert main(["make", "linear", "--seed", "7", "--format", "numpy", "-o", str(tmp_path / "n.py")]) == 0
     assert "import numpy as np" in (tmp_path / "n.py").read_text()
+
+
+def test_a_teachers_awkward_file_still_gives_a_script_that_runs(tmp_path: Path) -> None:
+    """Names that are not Python names (or collide once made so, or are Python's own), and text
+    with quotes and backslashes, still give a script that runs and agrees."""
+    doc = {
+        "format": "byhand-exercise/1",
+        "topic": "custom",
+        "title": 'My """layer""" \\ with a backslash',
+        "instructions": "Line one\nline two \\n",
+        "tensors": {
+            "W-1": {"values": [[1, 2], [3, 4]], "label": "W\none"},
+            "W_1": {"values": [1, -1]},
+            "x": {"values": [[1], [2]]},
+            "lambda": {"values": None},
+            "check": {"values": None},
+        },
+        "ops": [
+            {"op": "linear", "in": ["W-1", "W_1", "x"], "out": "lambda"},
+            {"op": "relu", "in": ["lambda"], "out": "check"},
+        ],
+    }
+    ex = byhand.solve(doc)
+    paths = []
+    for lib in ("pytorch", "numpy"):
+        p = tmp_path / f"awkward_{lib}.py"
+        p.write_text(code.script(ex, lib), encoding="utf-8")
+        paths.append(p)
+    results = _run_all(paths)
+    assert all(v[0] == "ok" for v in results.values()), {k: v[0] for k, v in results.items()}

@@ -1,7 +1,8 @@
 """The same exercise as code: a short PyTorch or NumPy script with the sheet's names and numbers.
 
 The script builds the given tensors, runs the forward pass with the library's own idioms
-(``W1 @ X + b1[:, None]``, ``torch.relu``, softmax in base 3 as ``torch.softmax(Z * math.log(3))``),
+(``W1 @ X + b1[:, None]``, ``torch.relu``, the softmax as the sheet writes it, ``E = 3 ** Z``,
+``S = E.sum(dim=0, keepdim=True)``, ``P = E / S``, checked against ``torch.softmax(Z * math.log(3))``),
 then the gradients (PyTorch: ``loss.backward()``; NumPy: the backward pass written out, one line
 per gradient, as on the sheet), prints every computed tensor beside the sheet's value and asserts
 that they agree. It has no byhand import: a learner runs it anywhere PyTorch or NumPy runs.
@@ -52,6 +53,16 @@ def _exact_lit(v: Value) -> str:
     if type(v) is Fraction:
         return f"F({v.numerator}, {v.denominator})"
     return repr(float(v))
+
+
+def _doc_text(s: str) -> str:
+    """Text from the exercise file, safe inside the script's docstring."""
+    return s.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+
+
+def _one_line(s: str) -> str:
+    """Text from the exercise file, safe in a comment."""
+    return " ".join(s.split())
 
 
 def _nested_lit(x: Any, lit: Callable[[Value], str]) -> str:
@@ -383,7 +394,12 @@ class _Script:
         self.d = doc
         self.lib = lib
         self.torch = lib == "pytorch"
-        self.var = {name: self._safe(name) for name in doc.tensors}
+        self.var: dict[str, str] = {}
+        for name in doc.tensors:  # a Python name for each tensor, distinct even if two sanitise alike
+            v = self._safe(name)
+            while v in self.var.values():
+                v += "_"
+            self.var[name] = v
         self.lines: list[str] = []
         self.commented: set[str] = set()
         ofs = list(dict.fromkeys(str(g.attrs["of"]) for g in doc.grads))
@@ -418,7 +434,7 @@ class _Script:
     def said_as(self, name: str) -> str:
         """A comment when the sheet names the tensor otherwise than the code (``Z2`` is ``Ŷ``)."""
         lab = self.label(name)
-        return "" if lab == self.var[name] or lab.translate(_DIGITS) == self.var[name] else f"  # {lab} on the sheet"
+        return "" if lab == self.var[name] or lab.translate(_DIGITS) == self.var[name] else f"  # {_one_line(lab)} on the sheet"
 
     def needs_grad(self) -> set[str]:
         """Leaves that autograd must follow: every gradient the sheet asks for starts at one."""
@@ -458,11 +474,11 @@ class _Script:
         what = "the forward pass"
         if has_grads:
             what += ", then loss.backward() for every gradient" if self.torch else ", then the backward pass written out"
-        self.emit(f'"""{d.title}: the same exercise in {lib_name}.')
+        self.emit(f'"""{_doc_text(d.title)}: the same exercise in {lib_name}.')
         self.emit("")
-        self.emit(d.identity)
+        self.emit(_doc_text(d.identity))
         if d.instructions:
-            self.emit(d.instructions)
+            self.emit(_doc_text(d.instructions))
         self.emit("")
         self.emit(f"Every tensor has the sheet's name and numbers. The script runs {what},")
         self.emit("prints each tensor beside the sheet's value and stops with an AssertionError if they differ.")
