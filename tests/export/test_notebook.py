@@ -58,7 +58,10 @@ def test_the_example_notebook_runs(tmp_path: Path) -> None:
     htmls = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
     assert len(htmls) == 3  # the sheet, step 4, the full solution
     sheet = htmls[0]
-    assert 'class="crossing"' in sheet and 'data-cell="Z1:0,0"' in sheet and 'class="badge"' in sheet and "<svg" in sheet
+    # the grid: the weights, the input and the layer's output meet, with the blanks' badges; the diagram
+    for cell in ("W1:0,0", "X:0,0", "b1:0", "Z1:0,0", "A1:0,0", "W2:0,0", "Z2:0,0"):
+        assert f'data-cell="{cell}"' in sheet, cell
+    assert 'class="badge"' in sheet and "<svg" in sheet
     assert "step 4 of" in htmls[1] and "the full solution" in htmls[2]
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "score: 3/" in text
@@ -92,6 +95,7 @@ def test_the_step_slider_walks_through_the_steps(tmp_path: Path) -> None:
             assert page.locator(".where").text_content() == ("the task" if k == 0 else f"step {k} of {view.n}")
             if k:
                 assert page.locator("ol.steps li.current").text_content() == still.steps[-1]
-                assert page.locator("td.new").count() == 1
+                assert page.locator("td.new").count() == still.html.count(' new" data-cell') >= 1
+                assert page.locator("td.uses").count() == still.html.count(' uses" data-cell')
         browser.close()
     assert not errors
