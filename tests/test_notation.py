@@ -3,7 +3,7 @@
 Two kinds of test: the API on the published cases (W₂, [A₁ ; X], dW₂ = dZ₂·A₁ᵀ, 1-based cells),
 and a sweep that paints every chapter × level (two seeds) in every view — the text sheet, the text
 key, the HTML sheet, the slide captions, the hints and worked solutions, and the printed PDFs
-(worksheets, the key with worked solutions, a slide deck) — and fails on any program name or
+(worksheets, the key with worked solutions, a slide deck), and the whiteboard diagrams — and fails on any program name or
 programmer notation it finds there.
 """
 
@@ -21,6 +21,7 @@ import byhand
 from byhand import documents
 from byhand.exercise import Exercise
 from byhand.notation import NOTATION, cell_label, op_pieces, op_written, tensor_caption, tensor_label
+from byhand.render.diagram import diagram_svg
 from byhand.render.html import sheet_html
 from byhand.render.text import render_key, render_text
 from byhand.slides import frames
@@ -166,6 +167,8 @@ def _views(ex: Exercise) -> dict[str, str]:
         "slides": "\n".join([f.text or "" for f in frames(ex)] + [line for f in frames(ex) for line in f.lines]),
         "solutions": "\n".join(f"{r['cells']}: {r['text']}" for r in documents.solution_rows(ex)),
     }
+    svg = diagram_svg(ex)
+    views["diagram"] = " | ".join(unescape(t) for t in re.findall(r"<text[^>]*>(.*?)</text>", svg or "", re.S))
     hints = [hint(ex, b.badge) for b in ex.blanks]
     views["hints"] = "\n".join(f"{h['name']}: {h['text']}" for h in hints if h)
     return views

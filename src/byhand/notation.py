@@ -603,6 +603,8 @@ def op_pieces(exercise: Any, op: Mapping[str, Any] | Any) -> list[dict[str, str]
 
     def flush(kind: str) -> None:
         nonlocal buf
+        if kind == "name" and re.fullmatch(r"[\d/−-]+", buf):
+            kind = "text"  # a constant named by its value (the skip's 1) is a number, not a name
         if buf:
             if pieces and pieces[-1]["t"] == kind:
                 pieces[-1]["s"] += buf

@@ -10,6 +10,7 @@ import pytest
 
 import byhand
 from byhand.engine.values import fmt
+from byhand.notation import subscript
 from byhand.render.diagram import diagram_svg
 
 
@@ -24,7 +25,7 @@ def test_residual_block_diagram(seed: int) -> None:
     svg = diagram_svg(ex)
     assert svg is not None
     t = texts(svg)
-    assert "W1·X + b1" in t and "W2·A1 + b2" in t  # boxes named from the graph
+    assert "W₁·X + b₁" in t and "W₂·A₁ + b₂" in t  # boxes named from the graph, the maths' names
     assert "skip: + X" in t  # the identity block beside W2 is drawn as the skip
     assert "+" in t and "<circle" in svg
     dx = "[" + ", ".join(fmt(v) for v in ex.values["dX"].data) + "]"
@@ -45,7 +46,7 @@ def test_gradient_flow_diagram(level: str, n: int) -> None:
     t = texts(svg)
     ds = [ex.values[f"d{i}"].data[0] for i in range(1, n + 1)]
     for i, d in enumerate(ds, start=1):
-        assert f"d{i} = {fmt(d)}" in t
+        assert f"d{subscript(str(i))} = {fmt(d)}" in t  # the maths' names: d₁
     plain = Fraction(1)
     total = Fraction(1)
     for d in ds:

@@ -98,7 +98,7 @@ def test_reveal_covers_an_inverse_blank(new_client: Any) -> None:
     c = new_client()
     c.get("/practice/dot/hard/1")
     sol = c.api("/api/practice/dot/hard/1/reveal").json()
-    assert sol["steps"][-1]["text"].endswith("so b[3] = −1")
+    assert sol["steps"][-1]["text"].endswith("so b[4] = −1")  # 1-based, as people count
 
 
 def test_script_calls_need_the_csrf_token(new_client: Any) -> None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from byhand.engine.tensor import Tensor
 from byhand.engine.values import Value, fmt
+from byhand.notation import names, subscript
 
 if TYPE_CHECKING:
     from byhand.exercise import Exercise
@@ -127,6 +128,7 @@ def network_svg(ex: Exercise) -> str | None:
     if not stages:
         return None
     g, p = ex.graph, ex.precision
+    lab = names(ex).label  # the maths names: W₁, A₁, dZ₂
     grads = {n.attrs["wrt"]: n.out for n in g.grad_nodes}
     box_w, box_h, gap, top = 118, 58, 92, 70
     has_grad = bool(grads)
@@ -136,7 +138,7 @@ def network_svg(ex: Exercise) -> str | None:
     x = 30.0
     # the input
     first = stages[0].inp
-    parts.append(_text(x, y_mid - 18, g.labels.get(first, first), 15, "start", italic=True))
+    parts.append(_text(x, y_mid - 18, lab(first), 15, "start", italic=True))
     parts.append(_text(x, y_mid + 30, _vec(ex.values[first], p), 11, "start"))
     x_prev_end = x + 30
     pos: dict[str, float] = {first: x_prev_end}
@@ -148,7 +150,7 @@ def network_svg(ex: Exercise) -> str | None:
             f"fill='white' stroke='{INK}' stroke-width='1.8'/>"
         )
         b = next((n.ins[1] for n in g.forward_nodes if n.out == s.out and n.op == "linear"), None)
-        parts.append(_text(bx + box_w / 2, top + 24, f"{s.weight}·{s.inp}" + (f" + {b}" if b else ""), 13))
+        parts.append(_text(bx + box_w / 2, top + 24, f"{lab(s.weight)}·{lab(s.inp)}" + (f" + {lab(b)}" if b else ""), 13))
         act = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "σ", "softmax": "softmax"}.get(s.act or "", "")
         end_x = bx + box_w
         if s.skips:
@@ -164,14 +166,14 @@ def network_svg(ex: Exercise) -> str | None:
                     f"<path d='M{sx:.1f},{y_mid - 4:.1f} C{sx:.1f},{yk:.1f} {cx:.1f},{yk:.1f} {cx:.1f},{y_mid - 13:.1f}' "
                     f"fill='none' stroke='{SKIP}' stroke-width='2.4' marker-end='url(#s)'/>"
                 )
-                parts.append(_text((sx + cx) / 2, yk + 4, f"skip: + {src}", 12, color=SKIP, italic=True))
+                parts.append(_text((sx + cx) / 2, yk + 4, f"skip: + {lab(src)}", 12, color=SKIP, italic=True))
             end_x = cx + 12
         if act:
             parts.append(_text(end_x + 30, y_mid - 8, act, 12, italic=True))
         out = s.act_out or s.out
         ox = end_x + gap * 0.7
         parts.append(_arrow(end_x, y_mid, ox - 4, y_mid, INK))
-        parts.append(_text(ox + 2, y_mid - 18, out, 14, "start", italic=True))
+        parts.append(_text(ox + 2, y_mid - 18, lab(out), 14, "start", italic=True))
         pos[out] = ox + 8
         x_prev_end = ox + 26
         # numbers on the edges: the values flowing out (one sample)
@@ -187,7 +189,8 @@ def network_svg(ex: Exercise) -> str | None:
             parts.append(_arrow(right - 4, yg, left + 4, yg, GRAD, dash="6 4", marker="g"))
         for name, gx in pos.items():
             if name in grads:
-                parts.append(_text(gx - 4, yg - 8, f"{grads[name]} = {_vec(ex.values[grads[name]], p)}", 11, "start", color=GRAD))
+                text = f"{lab(grads[name])} = {_vec(ex.values[grads[name]], p)}"
+                parts.append(_text(gx - 4, yg - 8, text, 11, "start", color=GRAD))
         for s in stages:
             out = s.act_out or s.out
             for src in s.skips:
@@ -220,6 +223,7 @@ def _factors(ex: Exercise) -> list[str]:
 
 def chain_svg(ex: Exercise) -> str | None:
     g, p = ex.graph, ex.precision
+    lab = names(ex).label
     if any(n.op in ("linear", "matmul") for n in g.forward_nodes):
         return None
     ds = _factors(ex)
@@ -233,7 +237,7 @@ def chain_svg(ex: Exercise) -> str | None:
     xs = [50 + k * step for k in range(n + 1)]
     for k, x in enumerate(xs):
         parts.append(f"<circle cx='{x}' cy='{y}' r='17' fill='white' stroke='{INK}' stroke-width='1.8'/>")
-        parts.append(_text(x, y + 5, f"h{k}", 13, italic=True))
+        parts.append(_text(x, y + 5, f"h{subscript(str(k))}", 13, italic=True))
     plain: Value = 1
     total: Value = 1
     for k, name in enumerate(ds):
@@ -242,7 +246,7 @@ def chain_svg(ex: Exercise) -> str | None:
         total = total * (1 + d)
         x1, x2 = xs[k] + 18, xs[k + 1] - 18
         parts.append(_arrow(x2, y, x1, y, PLAIN, width=2.6, marker="p"))  # the gradient runs back, right to left
-        parts.append(_text((x1 + x2) / 2, y + 24, f"{name} = {fmt(d, p)}", 13, color=PLAIN))
+        parts.append(_text((x1 + x2) / 2, y + 24, f"{lab(name)} = {fmt(d, p)}", 13, color=PLAIN))
         if has_skip:
             mx = (xs[k] + xs[k + 1]) / 2
             parts.append(

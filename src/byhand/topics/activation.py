@@ -27,11 +27,13 @@ OPTIONS = {
 
 
 def build(o: dict[str, Any]) -> Sheet:
-    nodes, leaves = chain([o["inputs"], o["outputs"]], o["batch"], act=o["activation"], alpha="1/2")
+    alpha = "1/2"
+    nodes, leaves = chain([o["inputs"], o["outputs"]], o["batch"], act=o["activation"], alpha=alpha)
     if o["activation"] == "relu":
         act = "A₁ = ReLU(Z₁): cross out each negative and write 0 beside it; positives stay"
-    else:  # the slope of the graph's LeakyReLU is 1/2
-        act = "A₁ = LeakyReLU(Z₁): halve each negative (slope 1/2); positives stay"
+    else:  # said the way the graph's slope acts on a negative
+        how = "halve each negative" if alpha == "1/2" else f"multiply each negative by {alpha}"
+        act = f"A₁ = LeakyReLU(Z₁): {how} (slope {alpha}); positives stay"
     return Sheet(nodes, leaves, f"Compute Z₁ = W₁·X + b₁, then {act}.", bound=15)
 
 

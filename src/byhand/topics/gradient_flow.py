@@ -66,7 +66,7 @@ def build(o: dict[str, Any]) -> Sheet:
     if o["mode"] == "chain":
         leaves["one"] = ()
         labels["one"] = "1"
-        notes["one"] = "the skip passes the gradient on unchanged"
+        notes["one"] = "skip"
         prev_p, prev_r = d[-1], None
         for i in range(n, 0, -1):
             nodes.append(Node("add", ("one", f"d{i}"), f"s{i}"))
@@ -89,7 +89,7 @@ def build(o: dict[str, Any]) -> Sheet:
                 if size == 0:
                     leaves[name] = ()
                     labels[name] = "1"
-                    notes[name] = "the path that skips every layer"
+                    notes[name] = "skips all"
                 elif size == 1:
                     name = f"d{subset[0]}"
                 else:

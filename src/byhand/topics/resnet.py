@@ -56,7 +56,8 @@ def build(o: dict[str, Any]) -> Sheet:
             Node("linear", (f"W{wb}I", f"b{wb}", f"A{wa}{prev}"), f"Z{wb}"),
             Node("relu", (f"Z{wb}",), f"A{wb}"),
         ]
-        notes[f"Z{wb}"] = "f + the skip"
+        x = "X" if prev == "X" else f"A{subscript(prev[1:])}"
+        notes[f"Z{wb}"] = f"f({x}) + {x}"
         if o["mode"] == "compare":
             nodes += [Node("linear", (f"W{wb}", f"b{wb}", f"A{wa}"), f"P{wb}"), Node("relu", (f"P{wb}",), f"Q{wb}")]
             labels |= {f"P{wb}": f"Z{subscript(str(wb))}′", f"Q{wb}": f"A{subscript(str(wb))}′"}
