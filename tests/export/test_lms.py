@@ -5,6 +5,7 @@ answer through byhand's own checker."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from fractions import Fraction
@@ -72,8 +73,12 @@ def test_moodle_structure(moodle: ET.Element) -> None:
 
 
 def test_moodle_round_trip_every_answer(moodle: ET.Element) -> None:
+    seen: set[str] = set()
     for q in moodle.findall("question[@type='cloze']"):
         ex = _exercise(q.findtext("idnumber"))
+        variant = json.dumps([ex.topic, ex.to_dict()["tensors"]], sort_keys=True)
+        assert variant not in seen  # N different variants of each chapter, not N seeds of one
+        seen.add(variant)
         html = q.findtext("questiontext/text")
         codes = {int(b): (ans, tol) for b, ans, tol in CLOZE.findall(html)}
         assert len(CLOZE.findall(html)) == len(codes) == html.count("{1:NUMERICAL")  # one box per badge
