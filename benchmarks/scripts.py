@@ -74,7 +74,8 @@ def main() -> None:
         slow = max(mine, key=lambda r: r[3])
         mean = sum(r[3] for r in mine) / len(mine)
         print(
-            f"{lib}: {len(mine)} scripts, mean {mean:.2f} s, slowest {slow[1]} {slow[2]} {slow[3]:.2f} s, "
+            f"{lib}: {len(mine)} scripts, mean {mean:.2f} s, slowest {slow[1]} {slow[2]} {slow[3]:.2f} s "
+            f"(a bare import: {base[lib]:.2f} s), own work at most {max(r[6] for r in mine) * 1000:.0f} ms, "
             f"longest {max(r[4] for r in mine)} lines, failures {sum(r[5] != 0 for r in mine)}"
         )
 
