@@ -24,6 +24,7 @@ from byhand.errors import ByHandError, FormatError, SolveError
 
 FORMATS = ("text", "json", "key")
 PRINT_FORMATS = ("pdf", "png", "svg")
+CODE_FORMATS = ("pytorch", "numpy")
 PAPER = click.Choice(["a4", "letter"])
 
 
@@ -249,11 +250,12 @@ def topics(fmt: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS + PRINT_FORMATS),
+    type=click.Choice(FORMATS + PRINT_FORMATS + CODE_FORMATS),
     default="text",
     show_default=True,
     help="text: the sheet; json: the exercise file; key: the answers with their steps; "
-    "pdf, png, svg: the printed worksheet (png and svg: one file per page).",
+    "pdf, png, svg: the printed worksheet (png and svg: one file per page); "
+    "pytorch, numpy: the same exercise as a runnable script that checks the sheet's numbers.",
 )
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of the terminal.")
 @click.option("--paper", type=PAPER, default="a4", show_default=True, help="Paper size (pdf, png, svg).")
@@ -282,6 +284,11 @@ def make(
         _quiet_print_warnings()
         pages = documents.worksheet(ex, fmt=fmt, paper=paper, answer_strip=not no_answer_strip)
         write_pages(pages, fmt, output, f"{ex.topic}-{seed}")
+        return
+    if fmt in CODE_FORMATS:
+        from byhand.export.code import script
+
+        write_output(script(ex, fmt), output)
         return
     text = ex.to_json(indent=2) if fmt == "json" else render_key(ex) if fmt == "key" else str(ex)
     write_output(text, output)
@@ -532,6 +539,55 @@ def slides(topic: str, seed: int, level: str, sets: tuple[str, ...], group: str,
         write_bytes(pages[0], output or f"{stem}.html")
     else:
         write_pages(pages, fmt, output, stem)
+
+
+@cli.command("export")
+@click.argument("topics", nargs=-1, required=True)
+@click.option("--students", type=int, default=30, show_default=True, help="Variants per chapter: one for each student (1…500).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["moodle", "qti"]),
+    required=True,
+    help="moodle: Moodle XML; qti: a QTI 1.2 zip for Canvas.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Variant k uses seed SEED + k, as in 'byhand sheet'.")
+@click.option("--level", type=click.Choice(["easy", "medium", "hard"]), default="medium", show_default=True)
+@click.option("--title", default="byhand", show_default=True, help="The quiz title (QTI) or the top question category (Moodle).")
+@click.option("-o", "--output", metavar="FILE", help="[default: byhand-moodle.xml or byhand-qti.zip]")
+def export_cmd(topics: tuple[str, ...], students: int, fmt: str, seed: int, level: str, title: str, output: str | None) -> None:
+    """TOPICS for an LMS: a question bank with N variants of each chapter (Moodle XML, or QTI for Canvas)."""
+    from byhand import documents
+    from byhand.export.lms import moodle_xml, qti_zip
+
+    if not 1 <= students <= documents.MAX_STUDENTS:
+        raise ByHandError(f"--students must be between 1 and {documents.MAX_STUDENTS}, not {students}")
+    exercises = []
+    for topic in topics:
+        found = _distinct_variants(topic, students, seed, level)
+        if len(found) < students:
+            note = f"{topic} has only {len(found)} different variants at level {level}; using them all"
+            click.echo(f"byhand: note: {note}", err=True)
+        exercises += found
+    if fmt == "moodle":
+        write_bytes(moodle_xml(exercises, course_category=title), output or "byhand-moodle.xml")
+    else:
+        write_bytes(qti_zip(exercises, title=title), output or "byhand-qti.zip")
+
+
+def _distinct_variants(topic: str, n: int, seed: int, level: str) -> list[Any]:
+    """N different exercises: seeds SEED+1, SEED+2 …, skipping a variant equal to an earlier one."""
+    seen: set[str] = set()
+    out: list[Any] = []
+    k = 0
+    while len(out) < n and k < 20 * n:
+        k += 1
+        ex = byhand.make(topic, seed=seed + k, level=level)
+        key = json.dumps(ex.to_dict()["tensors"], sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(ex)
+    return out
 
 
 @cli.command()

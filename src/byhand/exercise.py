@@ -283,6 +283,20 @@ class Exercise:
     def __repr__(self) -> str:
         return f"<Exercise {self.identity} blanks={len(self.blanks)}>"
 
+    # -- notebooks (Jupyter shows an Exercise as its worksheet) ------------------------------
+
+    def _repr_html_(self) -> str:
+        from byhand.export.notebook import exercise_html
+
+        return exercise_html(self)
+
+    def reveal(self, k: int | None = None) -> Any:
+        """The worked solution up to step k, as HTML in a notebook; ``k=None``: all of it, with a
+        step slider (in a trusted notebook) to walk through it."""
+        from byhand.export.notebook import reveal, slider
+
+        return slider(self) if k is None else reveal(self, k)
+
 
 # ---------------------------------------------------------------------------------------------
 
