@@ -41,9 +41,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import byhand
 from byhand.errors import ByHandError
-from byhand.notation import cell_label
 from byhand.exercise import parse_json
 from byhand.limits import check_answer
+from byhand.notation import cell_label
 from byhand.render.html import CSS as SHEET_CSS
 from byhand.topics import LEVELS
 from byhand.web import sheets
