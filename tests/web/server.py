@@ -25,7 +25,7 @@ class Server:
     def __init__(self, db: Path, port: int | None = None) -> None:
         self.db, self.port = db, port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        code = f"from byhand.web import serve; serve(host='127.0.0.1', port={self.port}, db={str(db)!r})"
+        code = f"from byhand.web import serve; serve(host='127.0.0.1', port={self.port}, db={str(db)!r}, signup='open')"
         self.proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -67,6 +67,9 @@ def setup_class(base: str, students: int, topics: tuple[str, ...] = ("linear",),
     t = httpx.Client(base_url=base, timeout=30)
     tok = token(t, "/teacher/signup")
     r = t.post("/teacher/signup", data={"csrf": tok, "name": "T", "email": "t@example.org", "password": "password123"})
+    assert r.status_code == 303, r.text
+    tok = token(t, "/teacher/login")
+    r = t.post("/teacher/login", data={"csrf": tok, "email": "t@example.org", "password": "password123"})
     assert r.status_code == 303, r.text
     tok = token(t, "/teacher")
     r = t.post("/teacher/classes", data={"csrf": tok, "name": "Load"})

@@ -137,7 +137,7 @@ def cluster() -> Iterator[Cluster]:
 @pytest.fixture
 def pg_app(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[Any]:
     url = cluster.create_database(re.sub(r"\W", "_", request.node.name).lower()[:50])
-    a = create_app(url)
+    a = create_app(url, signup="open")
     yield a
     a.state.writer.stop()
     a.state.engine.dispose()
@@ -211,7 +211,7 @@ def test_a_class_on_postgresql(pg_app: Any, cluster: Cluster) -> None:
     for url in (f"/teacher/classes/{cid}", f"/teacher/assignments/{aid}", f"/teacher/assignments/{aid}/gradebook.csv"):
         assert t2.get(url).status_code == 404
     # a restarted server (a second app on the same database) finds everything, with the same session key
-    again = create_app(pg_app.state.engine.url.render_as_string(hide_password=False))
+    again = create_app(pg_app.state.engine.url.render_as_string(hide_password=False), signup="open")
     try:
         assert again.state.engine.url.drivername == "postgresql+psycopg"
         t.c.app = again
@@ -279,6 +279,6 @@ def test_servers_starting_together_migrate_once(cluster: Cluster) -> None:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            assert conn.execute(text("select version_num from alembic_version")).scalars().all() == ["0001"]
+            assert conn.execute(text("select version_num from alembic_version")).scalars().all() == ["0002"]
     finally:
         engine.dispose()
