@@ -89,6 +89,8 @@ async def join(request: Request) -> Response:
                          "or ask your teacher to add you.")
         return await _new_student(request, k, name, key, again)
     if st.locked_until is not None and st.locked_until > now():
+        if pin:
+            state.pin_limit.fail(class_key)  # hammering a locked name is guessing too
         return again("Too many wrong PINs for this name. Wait 15 minutes, or ask your teacher for a new PIN.", 429, True)
     if not pin:
         return again("Someone in this class already uses that name. If it is you, type your PIN.", 400, True)
