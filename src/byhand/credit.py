@@ -70,8 +70,8 @@ def carried_values(ex: Exercise, answers: Mapping[str, Any]) -> dict[Cell, Value
 
     changed = {c for c, v in given.items() if v != ex.value(c)}
     for cell, rel in ex.graph.relations().items():
-        if cell not in blank_of or not any(u in changed for u in rel.uses):
-            continue
+        if cell not in blank_of or not any(u in changed and blank_of.get(u) != blank_of[cell] for u in rel.uses):
+            continue  # nothing it uses differs (a badge shown in two places does not carry into itself)
         try:
             v = rel.evaluate(get)
         except (ArithmeticError, ValueError, TypeError, OverflowError):
