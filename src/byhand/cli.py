@@ -392,7 +392,8 @@ def schema() -> None:
 @click.option("--signup", type=click.Choice(["open", "invite", "closed"]), default="invite", show_default=True,
               help="Teacher accounts: anyone, by one-time invitation from the admin (the first account), or none.")
 @click.option("--public-url", metavar="URL", help="The address students type (join link, QR code), e.g. http://10.0.0.5:8000.")
-@click.option("--trusted-proxy", metavar="ADDRS", help="Proxies (comma-separated addresses or networks) whose X-Forwarded-For is believed.")
+@click.option("--trusted-proxy", metavar="ADDRS",
+              help="Proxies (comma-separated addresses or networks) whose X-Forwarded-For is believed.")
 @click.option("--hsts", is_flag=True, help="Send Strict-Transport-Security (only when served over HTTPS).")
 def serve(host: str, port: int, db: str | None, secure_cookies: bool, signup: str, public_url: str | None,
           trusted_proxy: str | None, hsts: bool) -> None:
