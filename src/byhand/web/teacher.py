@@ -61,8 +61,7 @@ from byhand.web.student import item_topic, latest_subs, student_view
 EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,189}$")
 """At most 254 characters, as the column holds; no control characters."""
 SIGNUP_MODES = ("open", "invite", "closed")
-CREDIT_MODES = {"strict": "strict: only right answers count", "half": "half a mark for an answer that follows from the "
-                "student's own", "full": "a full mark for an answer that follows from the student's own"}
+CREDIT_MODES = {"strict": "nothing (strict)", "half": "half a mark", "full": "a full mark"}
 MAX_EXTRA = 40
 MAX_PRINT_EXERCISES = 3000
 """Exercises in one PDF (students and extra copies × exercises): a class of 100 with 30 exercises."""
