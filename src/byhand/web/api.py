@@ -90,6 +90,7 @@ def assignment_info(engine: Engine, known: Known, aid: int) -> AssignmentInfo | 
 
 
 CLOSED, LIMIT = -1, -2
+MARK_CODES = {"correct": "c", "wrong": "w", "blank": "b", "not a number": "n", "follows": "f"}
 
 
 class GroupCommit:
@@ -200,7 +201,8 @@ async def student_check(request: Request) -> Response:
     late = a.due_at is not None and now() > a.due_at
     sub_id = await request.app.state.writer.insert(dict(
         student_id=sid, assignment_id=aid, item=k, answers=answers, verdicts=verdicts, correct=right, total=total,
-        carried=follows, late=late, created_at=now()), a.max_attempts)
+        carried=follows, marks="".join(MARK_CODES.get(m.verdict, "b") for m in sorted(marks, key=lambda m: m.badge))[:400],
+        late=late, created_at=now()), a.max_attempts)
     if sub_id == CLOSED:
         raise fail(409, "You opened the worked solution of this exercise, so it takes no more answers.")
     if sub_id == LIMIT:

@@ -98,6 +98,8 @@ class Submission(Base):
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     carried: Mapped[int] = mapped_column(Integer, default=0)
     """Blanks wrong only because an earlier answer was wrong ("follows from your answer")."""
+    marks: Mapped[str] = mapped_column(String(400), default="")
+    """One letter per badge, in badge order (:data:`byhand.web.api.MARK_CODES`): the gradebook reads this, not the JSON."""
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 

@@ -56,7 +56,7 @@ from byhand.web.security import (
     token_hash,
     verify_password,
 )
-from byhand.web.student import item_topic, latest_subs, student_view
+from byhand.web.student import item_topic, student_view
 
 EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,189}$")
 """At most 254 characters, as the column holds; no control characters."""
@@ -66,7 +66,7 @@ MAX_EXTRA = 40
 MAX_PRINT_EXERCISES = 3000
 """Exercises in one PDF (students and extra copies × exercises): a class of 100 with 30 exercises."""
 MAX_ROSTER = 500
-PAGE = 100
+PAGE = 50
 """Students per gradebook page."""
 
 
@@ -594,47 +594,105 @@ def _num(x: float) -> str:
     return f"{x:g}"
 
 
+VERDICT_OF = {"c": "correct", "w": "wrong", "b": "blank", "n": "not a number", "f": "follows"}
+GLYPH = {"c": "✓", "w": "✗", "b": "·", "n": "?", "f": "→"}
+
+
+@dataclass
+class Latest:
+    """A student's latest submission to one exercise, as the gradebook needs it (no JSON unless asked)."""
+
+    attempts: int
+    correct: int
+    total: int
+    carried: int
+    late: bool
+    created_at: datetime
+    marks: str
+    id: int
+    verdicts: dict[str, Any] | None = None
+
+
+def latest_rows(s: Session, aid: int, student_ids: list[int] | None,
+                with_verdicts: bool = False) -> dict[tuple[int, int], Latest]:
+    """One aggregate query (latest id and attempts per student and exercise, by the index
+    ``ix_submissions_latest``) joined to those rows' scalar columns."""
+    grp = select(Submission.student_id.label("sid"), Submission.item.label("item"), func.max(Submission.id).label("last"),
+                 func.count().label("n")).where(Submission.assignment_id == aid)
+    if student_ids is not None:
+        grp = grp.where(Submission.student_id.in_(student_ids))
+    g = grp.group_by(Submission.student_id, Submission.item).subquery()
+    cols = [g.c.sid, g.c.item, g.c.n, Submission.correct, Submission.total, Submission.carried, Submission.late,
+            Submission.created_at, Submission.marks, Submission.id]
+    if with_verdicts:
+        cols.append(Submission.verdicts)
+    out: dict[tuple[int, int], Latest] = {}
+    for r in s.execute(select(*cols).join(Submission, Submission.id == g.c.last)):
+        out[(r[0], r[1])] = Latest(int(r[2]), r[3], r[4], r[5], bool(r[6]), r[7], r[8] or "", r[9],
+                                   r[10] if with_verdicts else None)
+    return out
+
+
 def gradebook_data(s: Session, a: Assignment, page: int | None = 0) -> dict[str, Any]:
-    """The gradebook from aggregate queries: the latest submission and attempts per cell, hints and reveals; a page of
-    :data:`PAGE` students (``page=None``: all, for the CSV)."""
-    q = select(Student).where(Student.class_id == a.class_id).order_by(Student.name)
+    """The gradebook from aggregate queries: the latest submission and attempts per cell, hints and reveals, for a page
+    of :data:`PAGE` students (``page=None``: all of them, with every blank's answer, for the CSV)."""
+    q = select(Student.id, Student.name).where(Student.class_id == a.class_id).order_by(Student.name)
     n_students = s.scalar(select(func.count()).select_from(Student).where(Student.class_id == a.class_id)) or 0
     if page is not None:
         q = q.offset(page * PAGE).limit(PAGE)
-    students = list(s.scalars(q))
-    ids = [st.id for st in students]
-    latest = {key: v for key, v in latest_subs(s, a.id).items() if key[0] in set(ids)} if ids else {}
+    students = s.execute(q).all()
+    ids = [r[0] for r in students]
+    full = page is None
+    latest = latest_rows(s, a.id, None if full else ids, with_verdicts=full) if ids else {}
     revealed = set(s.execute(select(Reveal.student_id, Reveal.item).where(Reveal.assignment_id == a.id)).tuples().all())
     hinted: dict[tuple[int, int], tuple[int, int]] = {
         (r[0], r[1]): (int(r[2]), int(r[3])) for r in s.execute(
             select(HintUse.student_id, HintUse.item, func.count(), func.max(HintUse.level))
             .where(HintUse.assignment_id == a.id).group_by(HintUse.student_id, HintUse.item)).all()}
+    topics = [item_topic(a, k) for k in range(a.count)]
+    spans = a.count <= 6
     rows = []
-    wrong: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for st in students:
+    wrong: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    example: dict[str, int] = {}  # a submission per chapter, to name its blanks' cells
+    for sid, name in students:
         cells = []
         got = follows = tot = 0
         for k in range(a.count):
-            hit = latest.get((st.id, k))
-            sub, attempts = hit if hit else (None, 0)
+            sub = latest.get((sid, k))
             if sub is not None:
+                example.setdefault(topics[k], sub.id)
                 got, follows, tot = got + sub.correct, follows + sub.carried, tot + sub.total
-                for v in sub.verdicts.values():
-                    w = wrong[(item_topic(a, k), str(v.get("cell")))]
+                for b, m in enumerate(sub.marks, start=1):
+                    w = wrong[(topics[k], b)]
                     w[1] += 1
-                    w[0] += v.get("verdict") not in ("correct",)
-            badges = [{"badge": b, **v} for b, v in sorted((sub.verdicts if sub else {}).items(), key=lambda x: int(x[0]))]
-            h = hinted.get((st.id, k))
-            cells.append({"k": k, "sub": sub, "attempts": attempts, "revealed": (st.id, k) in revealed, "badges": badges,
+                    w[0] += m != "c"
+            if full and sub is not None and sub.verdicts:
+                badges = [{"badge": b, **v} for b, v in sorted(sub.verdicts.items(), key=lambda x: int(x[0]))]
+            elif sub is not None and spans:
+                badges = [{"badge": b, "verdict": VERDICT_OF.get(m, "blank")} for b, m in enumerate(sub.marks, start=1)]
+            else:
+                badges = []
+            h = hinted.get((sid, k))
+            cells.append({"k": k, "sub": sub, "attempts": sub.attempts if sub else 0, "revealed": (sid, k) in revealed,
+                          "badges": badges, "glyphs": "".join(GLYPH.get(m, "·") for m in sub.marks) if sub and not spans else "",
                           "hints": h[0] if h else 0, "hint_top": h[1] if h else 0})
-        rows.append({"student": st, "cells": cells, "strict": got, "follows": follows, "total": tot,
+        rows.append({"student": {"id": sid, "name": name}, "cells": cells, "strict": got, "follows": follows, "total": tot,
                      "counted": counted(a, got, follows),
                      "score": f"{got}/{tot}" if tot else "—", "carried": f"{got + follows}/{tot}" if tot else "—"})
-    worst = sorted(((w[0], w[1], t, c) for (t, c), w in wrong.items() if w[0]), key=lambda x: (-x[0], x[2], x[3]))[:10]
-    pages = max(1, -(-n_students // PAGE))
-    return {"a": a, "k": a.klass, "rows": rows, "items": [{"k": k, "topic": item_topic(a, k)} for k in range(a.count)],
-            "worst": [{"wrong": w, "of": n, "topic": t, "cell": c} for w, n, t, c in worst], "page": page or 0, "pages": pages,
-            "n_students": n_students, "credit_modes": CREDIT_MODES, "closed": _closed(a)}
+    worst = sorted(((w[0], w[1], t, b) for (t, b), w in wrong.items() if w[0]), key=lambda x: (-x[0], x[2], x[3]))[:10]
+    return {"a": a, "k": a.klass, "rows": rows, "items": [{"k": k, "topic": topics[k]} for k in range(a.count)],
+            "worst": [{"wrong": w, "of": n, "topic": t, "cell": _badge_cell(s, example.get(t), b)}
+                      for w, n, t, b in worst],
+            "page": page or 0, "pages": max(1, -(-n_students // PAGE)), "n_students": n_students, "paged": n_students > PAGE,
+            "per_page": PAGE,
+            "credit_modes": CREDIT_MODES, "closed": _closed(a)}
+
+
+def _badge_cell(s: Session, sub_id: int | None, badge: int) -> str:
+    """The cell a badge asks for in this chapter (from one submission's record), e.g. "[3] Z[1,0]"."""
+    v = s.scalar(select(Submission.verdicts).where(Submission.id == sub_id)) if sub_id is not None else None
+    cell = v.get(str(badge), {}).get("cell") if isinstance(v, dict) else None
+    return f"[{badge}] {cell}" if cell else f"[{badge}]"
 
 
 def _closed(a: Assignment) -> bool:
@@ -686,16 +744,17 @@ async def gradebook_csv(request: Request) -> Response:
         for r in g["rows"]:
             st = r["student"]
             tot = [r["strict"], r["follows"], r["total"], _num(r["counted"])]
+            sid, sname = st["id"], st["name"]
             for c in r["cells"]:
                 k = c["k"]
-                seed = sheets.student_seed(a.salt, st.id, k)
+                seed = sheets.student_seed(a.salt, sid, k)
                 sub = c["sub"]
                 if sub is None:
-                    out.append([_csv_safe(st.name), k + 1, item_topic(a, k), seed, "", "", "", "not submitted", 0, c["hints"], "",
+                    out.append([_csv_safe(sname), k + 1, item_topic(a, k), seed, "", "", "", "not submitted", 0, c["hints"], "",
                                 "", "", *tot])
                     continue
                 for b in c["badges"]:
-                    out.append([_csv_safe(st.name), k + 1, item_topic(a, k), seed, b["badge"], b.get("cell"),
+                    out.append([_csv_safe(sname), k + 1, item_topic(a, k), seed, b["badge"], b.get("cell"),
                                 _csv_safe(b.get("given") or ""), b.get("verdict"), c["attempts"], c["hints"],
                                 sub.created_at.isoformat(), int(sub.late), int(c["revealed"]), *tot])
         return out, _csv_name(a)
@@ -714,7 +773,7 @@ async def totals_csv(request: Request) -> Response:
         out: list[list[Any]] = [["student", "right", "follows", "blanks", f"score ({a.credit})", "exercises_submitted", "hints",
                                  "solutions_opened"]]
         for r in g["rows"]:
-            out.append([_csv_safe(r["student"].name), r["strict"], r["follows"], r["total"], _num(r["counted"]),
+            out.append([_csv_safe(r["student"]["name"]), r["strict"], r["follows"], r["total"], _num(r["counted"]),
                         sum(c["sub"] is not None for c in r["cells"]), sum(c["hints"] for c in r["cells"]),
                         sum(c["revealed"] for c in r["cells"])])
         return out, _csv_name(a)

@@ -33,6 +33,20 @@ def upgrade() -> None:
         b.add_column(sa.Column("credit", sa.String(16), nullable=False, server_default="half"))
     with op.batch_alter_table("submissions") as b:
         b.add_column(sa.Column("carried", sa.Integer(), nullable=False, server_default="0"))
+        b.add_column(sa.Column("marks", sa.String(400), nullable=False, server_default=""))
+    subs = sa.table("submissions", sa.column("id", sa.Integer), sa.column("verdicts", sa.JSON), sa.column("marks", sa.String))
+    codes = {"correct": "c", "wrong": "w", "blank": "b", "not a number": "n", "follows": "f"}
+    conn0 = op.get_bind()
+    last = 0
+    while True:  # in pages: a big database is not read into memory at once
+        rows = conn0.execute(sa.select(subs.c.id, subs.c.verdicts).where(subs.c.id > last).order_by(subs.c.id).limit(2000)).all()
+        if not rows:
+            break
+        for rid, verdicts in rows:
+            v = verdicts if isinstance(verdicts, dict) else {}
+            m = "".join(codes.get(str(v[b].get("verdict")), "b") for b in sorted(v, key=lambda x: int(x) if x.isdigit() else 0))
+            conn0.execute(sa.update(subs).where(subs.c.id == rid).values(marks=m[:400]))
+        last = rows[-1][0]
     with op.batch_alter_table("students") as b:
         b.add_column(sa.Column("name_key", sa.String(60), nullable=True))
         b.add_column(sa.Column("pin_hash", sa.String(255), nullable=True))
