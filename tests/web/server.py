@@ -78,7 +78,8 @@ def setup_class(base: str, students: int, topics: tuple[str, ...] = ("linear",),
     code = re.search(r'id="join-code">([A-Z0-9]+)<', page).group(1)  # type: ignore[union-attr]
     tok = token(t, f"/teacher/classes/{cid}")
     r = t.post(f"/teacher/classes/{cid}/assignments",
-               data={"csrf": tok, "level": "medium", "count": str(count), "topics": list(topics), "title": "Load"})
+               data={"csrf": tok, "level": "medium", "count": str(count), "topics": list(topics), "title": "Load",
+                     "max_attempts": "20", "hints": "on", "credit": "half", "settings": "1"})
     aid = int(r.headers["location"].rsplit("/", 1)[1])
     out = []
     for i in range(students):
