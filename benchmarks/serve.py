@@ -80,7 +80,7 @@ async def setup(base: str, n: int) -> tuple[int, httpx.AsyncClient, list[httpx.A
     code = re.search(r'id="join-code">([A-Z0-9]+)<', (await t.get(f"/teacher/classes/{cid}")).text).group(1)  # type: ignore[union-attr]
     tok = await token(t, f"/teacher/classes/{cid}")
     r = await t.post(f"/teacher/classes/{cid}/assignments",
-                     data={"csrf": tok, "level": "medium", "count": str(ITEMS), "topics": ["linear", "activation", "mlp"],
+                     data={"csrf": tok, "level": "medium", "count": str(ITEMS), "topics": ["linear", "relu", "mlp"],
                            "settings": "1", "max_attempts": "20", "hints": "on", "credit": "half"})
     aid = int(r.headers["location"].rsplit("/", 1)[1])
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
@@ -168,12 +168,13 @@ def fill(db: Path, aid: int, want: int) -> int:
     for _ in range(max(0, want - have)):
         v = {str(b): {"verdict": rng.choice(["correct", "wrong", "follows"]), "given": str(rng.randint(-9, 9)),
                       "cell": f"Z[{b},0]"} for b in range(1, 13)}
-        rows.append((rng.choice(sids), aid, rng.randrange(ITEMS), json.dumps({b: x["given"] for b, x in v.items()}), json.dumps(v),
+        given = json.dumps({b: x["given"] for b, x in v.items()})
+        rows.append((rng.choice(sids), aid, rng.randrange(ITEMS), given, json.dumps(v),
                      sum(x["verdict"] == "correct" for x in v.values()), 12,
                      sum(x["verdict"] == "follows" for x in v.values()), "".join(x["verdict"][0] for x in v.values()), 0,
                      datetime.now().isoformat(sep=" ")))
-    conn.executemany("insert into submissions (student_id, assignment_id, item, answers, verdicts, correct, total, carried, marks, "
-                     "late, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.executemany("insert into submissions (student_id, assignment_id, item, answers, verdicts, correct, total, carried, "
+                     "marks, late, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     conn.commit()
     n = conn.execute("select count(*) from submissions where assignment_id = ?", (aid,)).fetchone()[0]
     conn.close()
