@@ -78,6 +78,21 @@ def migrate(engine: Engine) -> None:
     """``alembic upgrade head`` with the scripts inside the package."""
     cfg = Config()
     cfg.set_main_option("script_location", "byhand.web:migrations")
+    if engine.dialect.name == "sqlite":
+        # SQLite alters a table by copying it and dropping the old one; with foreign keys on, that drop would
+        # cascade and delete every student's work. They are off while migrating (outside any transaction).
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+            bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
+        if bad:
+            raise ByHandError(f"the database's foreign keys do not hold after migrating ({len(bad)} rows); restore a backup")
+        return
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # servers starting together on one database: one migrates, the others wait, then find it done
