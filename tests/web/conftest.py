@@ -82,9 +82,9 @@ def make_class(c: Client, name: str = "10B") -> tuple[int, str]:
 
 
 def make_assignment(c: Client, cid: int, topics: list[str] | None = None, count: int = 2, level: str = "easy",
-                    due: str = "") -> int:
+                    due: str = "", attempts: int = 3) -> int:
     data: dict[str, Any] = {"title": "Homework", "level": level, "count": str(count), "due": due,
-                            "topics": topics or ["linear", "dot"]}
+                            "topics": topics or ["linear", "dot"], "max_attempts": str(attempts)}
     r = c.form(f"/teacher/classes/{cid}/assignments", data)
     assert r.status_code == 303, r.text
     return int(r.headers["location"].rsplit("/", 1)[1])
