@@ -5,7 +5,8 @@ gradebook at 50,000 submissions.
 
 Starts ``byhand serve`` as a subprocess on a free 127.0.0.1 port with a fresh SQLite file (WAL,
 synchronous=FULL: every check is committed to disk before it is answered), makes a teacher, a class,
-an assignment of 30 exercises (20 attempts each) and the students, then runs two bounded phases:
+an assignment of 6 exercises (20 attempts each) and the students — each opens every exercise once, as a
+student would, which makes its variant — then runs two bounded phases:
 
 1. paced (open loop): each student's checks are *scheduled* at ``--rate`` per second in total, and a
    check's latency counts from its scheduled time, not from when it was sent; a server that falls behind
@@ -13,7 +14,7 @@ an assignment of 30 exercises (20 attempts each) and the students, then runs two
    time from the first scheduled check to the last answer), never the nominal one;
 2. flat out: every student sends its next check as soon as the last one is answered.
 
-Then it fills the database to ``--submissions`` rows and times the teacher's gradebook page (the median
+Then it fills a second assignment of 30 exercises to ``--submissions`` rows and times the teacher's gradebook page (the median
 of 5 loads after one warm-up) and the CSV. It prints the machine's load average first: the figures
 mean little on a machine that is busy with other work.
 """
@@ -39,7 +40,10 @@ from pathlib import Path
 import httpx
 
 CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
-ITEMS = 30
+ITEMS = 6
+"""Exercises of the load assignment (20 attempts each: more than a student sends in both phases)."""
+BOOK_ITEMS = 30
+"""Exercises of the gradebook's assignment, filled to ``--submissions`` rows."""
 
 
 def free_port() -> int:
@@ -67,7 +71,7 @@ async def token(c: httpx.AsyncClient, url: str) -> str:
     return m.group(1)
 
 
-async def setup(base: str, n: int) -> tuple[int, httpx.AsyncClient, list[httpx.AsyncClient]]:
+async def setup(base: str, n: int) -> tuple[int, int, httpx.AsyncClient, list[httpx.AsyncClient]]:
     t = httpx.AsyncClient(base_url=base, timeout=60)
     tok = await token(t, "/teacher/signup")
     await t.post("/teacher/signup", data={"csrf": tok, "name": "T", "email": "bench@example.org", "password": "password123"})
@@ -83,6 +87,11 @@ async def setup(base: str, n: int) -> tuple[int, httpx.AsyncClient, list[httpx.A
                      data={"csrf": tok, "level": "medium", "count": str(ITEMS), "topics": ["linear", "relu", "mlp"],
                            "settings": "1", "max_attempts": "20", "hints": "on", "credit": "half"})
     aid = int(r.headers["location"].rsplit("/", 1)[1])
+    tok = await token(t, f"/teacher/classes/{cid}")
+    r = await t.post(f"/teacher/classes/{cid}/assignments",
+                     data={"csrf": tok, "level": "medium", "count": str(BOOK_ITEMS), "topics": ["linear", "relu", "mlp"],
+                           "title": "Gradebook", "settings": "1", "max_attempts": "20", "hints": "on", "credit": "half"})
+    book = int(r.headers["location"].rsplit("/", 1)[1])
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
 
     async def one(i: int) -> httpx.AsyncClient:
@@ -91,14 +100,14 @@ async def setup(base: str, n: int) -> tuple[int, httpx.AsyncClient, list[httpx.A
         r = await c.post("/join", data={"csrf": tok, "name": f"Student {i:03d}", "code": code})
         assert r.status_code == 303, r.text
         c.headers["x-csrf-token"] = await token(c, "/student")
-        for k in range(3):  # open some exercises, as a student would (it makes the variants)
+        for k in range(ITEMS):  # open every exercise once, as a student would (it makes the variants)
             await c.get(f"/student/a/{aid}/{k}")
         return c
 
     clients = []
     for i in range(0, n, 20):
         clients += await asyncio.gather(*(one(j) for j in range(i, min(n, i + 20))))
-    return aid, t, clients
+    return aid, book, t, clients
 
 
 async def phase(aid: int, clients: list[httpx.AsyncClient], seconds: float, rate: float | None, start_item: int,
@@ -169,7 +178,7 @@ def fill(db: Path, aid: int, want: int) -> int:
         v = {str(b): {"verdict": rng.choice(["correct", "wrong", "follows"]), "given": str(rng.randint(-9, 9)),
                       "cell": f"Z[{b},0]"} for b in range(1, 13)}
         given = json.dumps({b: x["given"] for b, x in v.items()})
-        rows.append((rng.choice(sids), aid, rng.randrange(ITEMS), given, json.dumps(v),
+        rows.append((rng.choice(sids), aid, rng.randrange(BOOK_ITEMS), given, json.dumps(v),
                      sum(x["verdict"] == "correct" for x in v.values()), 12,
                      sum(x["verdict"] == "follows" for x in v.values()), "".join(x["verdict"][0] for x in v.values()), 0,
                      datetime.now().isoformat(sep=" ")))
@@ -213,7 +222,7 @@ async def main() -> None:
         db = Path(d) / "bench.sqlite3"
         server = start(db, port)
         try:
-            aid, teacher, clients = await setup(f"http://127.0.0.1:{port}", a.students)
+            aid, book, teacher, clients = await setup(f"http://127.0.0.1:{port}", a.students)
             print(f"{a.students} students, SQLite (WAL, synchronous=FULL), each check saved before it is answered")
             c0 = cpu_seconds(server.pid)
             lat, err, wall = await phase(aid, clients, a.seconds, a.rate, 0)
@@ -223,9 +232,9 @@ async def main() -> None:
             report("flat out", lat, err, wall, cpu_seconds(server.pid) - c1)
             for c in clients:
                 await c.aclose()
-            n = fill(db, aid, a.submissions)
-            print(f"{n} submissions in the assignment ({a.students} students × {ITEMS} exercises)")
-            await gradebook(teacher, aid)
+            n = fill(db, book, a.submissions)
+            print(f"{n} submissions in the gradebook's assignment ({a.students} students × {BOOK_ITEMS} exercises)")
+            await gradebook(teacher, book)
             await teacher.aclose()
             load = os.getloadavg()
             print(f"machine after: load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
