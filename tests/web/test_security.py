@@ -394,3 +394,23 @@ def test_make_assignment_helper_still_works(new_client: Any) -> None:
     t = make_teacher(new_client(), "m@school.example")
     cid, _ = make_class(t)
     assert make_assignment(t, cid, ["dot"], 1) > 0
+
+
+def test_serve_options_are_checked() -> None:
+    from click.testing import CliRunner
+
+    from byhand.cli import cli
+
+    r = CliRunner().invoke(cli, ["serve", "--public-url", "10.0.0.5"])
+    assert r.exit_code != 0 and "give the whole address" in str(r.exception)  # main() prints it as one line
+    r = CliRunner().invoke(cli, ["serve", "--signup", "sometimes"])
+    assert r.exit_code != 0 and "open" in r.output
+
+
+def test_the_teacher_sees_each_device(new_client: Any, classroom: dict[str, Any]) -> None:
+    t, code = classroom["t"], classroom["code"]
+    phone = new_client()
+    phone.c.headers["user-agent"] = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36"
+    assert join(phone, code, "Ada", classroom["s1"].pin).status_code == 303
+    page = t.get(f"/teacher/classes/{classroom['cid']}").text
+    assert re.search(r'data-student="Ada">.*?<td>2 devices</td>.*?Chrome on Android, since', page, re.S)

@@ -261,6 +261,16 @@ async def class_create(request: Request) -> Response:
     return RedirectResponse(f"/teacher/classes/{cid}", status_code=303)
 
 
+def _device(agent: str) -> str:
+    """A short name for a browser from its User-Agent: "Chrome on Android", "Safari on iPhone"."""
+    a = agent.lower()
+    os_ = next((n for k, n in (("iphone", "iPhone"), ("ipad", "iPad"), ("android", "Android"), ("cros", "Chromebook"),
+                               ("windows", "Windows"), ("mac os", "Mac"), ("linux", "Linux")) if k in a), "")
+    br = next((n for k, n in (("edg/", "Edge"), ("firefox", "Firefox"), ("chrome", "Chrome"), ("chromium", "Chromium"),
+                              ("safari", "Safari")) if k in a), "a browser")
+    return f"{br} on {os_}" if os_ else br
+
+
 def join_qr(url: str) -> str:
     """The join link as an SVG QR code (a data: URI, made here: nothing is fetched)."""
     return str(segno.make(url, error="m").svg_data_uri(scale=5, border=2))
@@ -274,9 +284,12 @@ async def class_page(request: Request) -> Response:
 async def _class_page(request: Request, pins: list[tuple[str, str]] | None = None, note: str = "") -> Response:
     def work(s: Session) -> dict[str, Any]:
         k = own_class(s, request)
-        counts = dict(s.execute(select(LoginSession.student_id, func.count()).join(Student, Student.id == LoginSession.student_id)
-                                .where(Student.class_id == k.id).group_by(LoginSession.student_id)).all())
-        return {"k": k, "students": [{"s": st, "sessions": counts.get(st.id, 0),
+        devices: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
+        for sid, agent, since in s.execute(select(LoginSession.student_id, LoginSession.agent, LoginSession.created_at)
+                                           .join(Student, Student.id == LoginSession.student_id)
+                                           .where(Student.class_id == k.id).order_by(LoginSession.id)):
+            devices[sid].append((_device(agent), since))
+        return {"k": k, "students": [{"s": st, "sessions": len(devices[st.id]), "devices": devices[st.id],
                                       "locked": st.locked_until is not None and st.locked_until > now()} for st in k.students],
                 "assignments": list(k.assignments)}
 
