@@ -288,7 +288,8 @@ async def _class_page(request: Request, pins: list[tuple[str, str]] | None = Non
         for sid, agent, since in s.execute(select(LoginSession.student_id, LoginSession.agent, LoginSession.created_at)
                                            .join(Student, Student.id == LoginSession.student_id)
                                            .where(Student.class_id == k.id).order_by(LoginSession.id)):
-            devices[int(sid)].append((_device(agent), since))
+            if sid is not None:
+                devices[sid].append((_device(agent), since))
         return {"k": k, "students": [{"s": st, "sessions": len(devices[st.id]), "devices": devices[st.id],
                                       "locked": st.locked_until is not None and st.locked_until > now()} for st in k.students],
                 "assignments": list(k.assignments)}
