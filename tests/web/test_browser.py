@@ -196,6 +196,10 @@ def test_teacher_class_student_gradebook(server: Server, browser: Any, shots: Pa
     for i in range(n):
         s.locator("input.blank").nth(i).fill("0")
     assert s.locator("#hint").count() == 1  # hints are on unless the teacher turns them off
+    s.click("#hint")
+    s.wait_for_selector("#step-count:has-text('Hint 1 of 3')")
+    s.click("#more")
+    s.wait_for_selector("#step-count:has-text('Hint 2 of 3')")
     s.click("#check")
     s.wait_for_selector("#status:has-text('Saved')")
     # the solution opens only after submitting, and closes the exercise
@@ -208,7 +212,7 @@ def test_teacher_class_student_gradebook(server: Server, browser: Any, shots: Pa
     row = t.locator('tr[data-student="Noor"]')
     assert row.count() == 1
     assert re.search(r"\d+/\d+", row.inner_text())
-    assert "solution" in row.inner_text()
+    assert "solution" in row.inner_text() and "hint ×2 (≤2)" in row.inner_text()  # the hint use is recorded
     t.screenshot(path=str(shots / "web-gradebook.png"), full_page=True)
     with t.expect_download() as dl:
         t.click("#csv")
