@@ -30,7 +30,7 @@ def where_to_look(ex: Exercise, cell: Cell, uses: tuple[Cell, ...]) -> str:
         by[c[0]].append(c[1])
     parts: list[str] = []
     for name, idxs in by.items():
-        label = ex.graph.labels.get(name, name)
+        label = ex.graph.labels.get(name, name).strip()
         shape = ex.graph.shapes[name]
         full = len(set(idxs))
         if len(shape) == 2 and full > 1 and len({i[0] for i in idxs}) == 1:
