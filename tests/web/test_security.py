@@ -414,3 +414,13 @@ def test_the_teacher_sees_each_device(new_client: Any, classroom: dict[str, Any]
     assert join(phone, code, "Ada", classroom["s1"].pin).status_code == 303
     page = t.get(f"/teacher/classes/{classroom['cid']}").text
     assert re.search(r'data-student="Ada">.*?<td>2 devices</td>.*?Chrome on Android, since', page, re.S)
+
+
+def test_old_sessions_expire(app: Any, new_client: Any, classroom: dict[str, Any]) -> None:
+    s1, aid = classroom["s1"], classroom["aid"]
+    with app.state.sessions.begin() as s:
+        s.execute(text("update login_sessions set created_at = '2001-01-01 00:00:00'"))
+    app.state.login_sessions.forget()
+    assert s1.api(f"/api/student/a/{aid}/0/check", {"answers": {}}).status_code == 401
+    with app.state.engine.connect() as conn:
+        assert conn.execute(text("select count(*) from login_sessions")).scalar() == 4  # of 5: the one met is gone

@@ -27,6 +27,7 @@ from byhand.errors import ByHandError
 from byhand.web import api, learner, student, teacher
 from byhand.web.common import (
     MAX_BODY,
+    SESSION_LIFE,
     SecurityHeaders,
     SessionStore,
     WhoMiddleware,
@@ -119,7 +120,7 @@ def create_app(db: str | None = None, *, engine: Engine | None = None, secure_co
             Middleware(SecurityHeaders, hsts=hsts),
             Middleware(BodyLimit, limit=MAX_BODY),
             Middleware(SessionMiddleware, secret_key=derive(master, "cookie").hex(), session_cookie="byhand_session",
-                       max_age=60 * 60 * 24 * 60, same_site="lax", https_only=secure_cookies or hsts),
+                       max_age=int(SESSION_LIFE.total_seconds()), same_site="lax", https_only=secure_cookies or hsts),
             Middleware(WhoMiddleware),
         ],
         exception_handlers={HTTPException: http_error, Exception: server_error},

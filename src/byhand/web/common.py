@@ -12,7 +12,7 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -281,6 +281,10 @@ class Who:
     name: str
 
 
+SESSION_LIFE = timedelta(days=60)
+"""A signed-in device stays signed in this long (the cookie's Max-Age), unless it logs out or is signed out."""
+
+
 class SessionStore:
     """Sessions live in the database (``login_sessions``); the cookie holds only a random token. Ending a session
     deletes its row, so a cookie saved before "Log out" is worth nothing. Looked-up sessions are remembered for
@@ -305,6 +309,10 @@ class SessionStore:
         h = token_hash(token)
         with self.maker() as s:
             row = s.scalar(select(LoginSession).where(LoginSession.token_hash == h))
+            if row is not None and row.created_at < now() - SESSION_LIFE:  # as old as the cookie may be: over
+                s.delete(row)
+                s.commit()
+                row = None
             w: Who | None = None
             if row is not None and row.teacher_id is not None:
                 t = s.get(Teacher, row.teacher_id)

@@ -12,7 +12,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import segno
@@ -62,6 +62,7 @@ EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,189}$")
 """At most 254 characters, as the column holds; no control characters."""
 SIGNUP_MODES = ("open", "invite", "closed")
 CREDIT_MODES = {"strict": "nothing (strict)", "half": "half a mark", "full": "a full mark"}
+INVITE_LIFE = timedelta(days=7)
 MAX_EXTRA = 40
 MAX_PRINT_EXERCISES = 3000
 """Exercises in one PDF (students and extra copies × exercises): a class of 100 with 30 exercises."""
@@ -103,8 +104,8 @@ async def signup(request: Request) -> Response:
         if not first and mode == "closed":
             return "closed"
         if not first and mode == "invite":
-            inv = s.scalar(select(Invite).where(Invite.token_hash == token_hash(invite),
-                                                Invite.used_at.is_(None))) if invite else None
+            inv = s.scalar(select(Invite).where(Invite.token_hash == token_hash(invite), Invite.used_at.is_(None),
+                                                Invite.created_at > now() - INVITE_LIFE)) if invite else None
             if inv is None:
                 return "invite"
         t = Teacher(email=email, name=name, password_hash=hashed, is_admin=first, created_at=now())
