@@ -603,14 +603,24 @@ def schema() -> None:
     "--db", default=None, help="A file path, sqlite:///FILE or postgresql://USER@HOST/DB (default: SQLite in the user data dir)."
 )
 @click.option("--secure-cookies", is_flag=True, help="Send the session cookie over HTTPS only (behind a TLS proxy).")
-def serve(host: str, port: int, db: str | None, secure_cookies: bool) -> None:
+@click.option("--signup", type=click.Choice(["open", "invite", "closed"]), default="invite", show_default=True,
+              help="Teacher accounts: anyone, by one-time invitation from the admin (the first account), or none.")
+@click.option("--public-url", metavar="URL", help="The address students type (join link, QR code), e.g. http://10.0.0.5:8000.")
+@click.option("--trusted-proxy", metavar="ADDRS",
+              help="Proxies (comma-separated addresses or networks) whose X-Forwarded-For is believed.")
+@click.option("--hsts", is_flag=True, help="Send Strict-Transport-Security (only when served over HTTPS).")
+def serve(host: str, port: int, db: str | None, secure_cookies: bool, signup: str, public_url: str | None,
+          trusted_proxy: str | None, hsts: bool) -> None:
     """Practice in the browser, and a classroom server for a teacher."""
     import byhand.web
 
     gone = byhand.web.missing()
     if gone:
         raise ByHandError(f"byhand serve needs the web extra: pip install 'byhand[web]' (missing: {', '.join(gone)})")
-    byhand.web.serve(host=host, port=port, db=db, secure_cookies=secure_cookies)
+    if public_url is not None and not public_url.startswith(("http://", "https://")):
+        raise ByHandError(f"--public-url {public_url!r}: give the whole address, e.g. http://10.0.0.5:{port}")
+    byhand.web.serve(host=host, port=port, db=db, secure_cookies=secure_cookies, signup=signup, public_url=public_url,
+                     trusted_proxy=trusted_proxy, hsts=hsts)
 
 
 @cli.group()

@@ -26,6 +26,7 @@ class Client:
     def __init__(self, app: Any) -> None:
         self.c = TestClient(app, raise_server_exceptions=False)
         self.token = ""
+        self.pin = ""
 
     def get(self, url: str, **kw: Any) -> Any:
         r = self.c.get(url, **kw)
@@ -49,7 +50,7 @@ class Client:
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Any]:
-    a = create_app(str(tmp_path / "web.sqlite3"))
+    a = create_app(str(tmp_path / "web.sqlite3"), signup="open")
     yield a
     a.state.writer.stop()
     a.state.engine.dispose()
@@ -60,8 +61,11 @@ def new_client(app: Any) -> Any:
     return lambda: Client(app)
 
 
-def make_teacher(c: Client, email: str = "t@school.example", name: str = "Ms T") -> Client:
-    r = c.form("/teacher/signup", {"name": name, "email": email, "password": "correct horse"})
+def make_teacher(c: Client, email: str = "t@school.example", name: str = "Ms T", password: str = "correct horse") -> Client:
+    r = c.form("/teacher/signup", {"name": name, "email": email, "password": password})
+    assert r.status_code == 303, r.text
+    c.get("/teacher/login")
+    r = c.form("/teacher/login", {"email": email, "password": password})
     assert r.status_code == 303, r.text
     c.get("/teacher")
     return c
@@ -78,17 +82,23 @@ def make_class(c: Client, name: str = "10B") -> tuple[int, str]:
 
 
 def make_assignment(c: Client, cid: int, topics: list[str] | None = None, count: int = 2, level: str = "easy",
-                    due: str = "") -> int:
+                    due: str = "", attempts: int = 3) -> int:
     data: dict[str, Any] = {"title": "Homework", "level": level, "count": str(count), "due": due,
-                            "topics": topics or ["linear", "dot"]}
+                            "topics": topics or ["linear", "dot"], "max_attempts": str(attempts)}
     r = c.form(f"/teacher/classes/{cid}/assignments", data)
     assert r.status_code == 303, r.text
     return int(r.headers["location"].rsplit("/", 1)[1])
 
 
 def join(c: Client, code: str, name: str, pin: str = "") -> Any:
+    """Join as a browser does: the form, then (on success) the next page, which carries the new CSRF token."""
     c.get("/join")
-    return c.form("/join", {"name": name, "code": code, "pin": pin})
+    r = c.form("/join", {"name": name, "code": code, "pin": pin})
+    if r.status_code == 303:
+        page = c.get("/student")
+        m = re.search(r'id="pin">(\w+)<', page.text)
+        c.pin = m.group(1) if m else ""
+    return r
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ class Server:
     def __init__(self, db: Path, port: int | None = None) -> None:
         self.db, self.port = db, port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        code = f"from byhand.web import serve; serve(host='127.0.0.1', port={self.port}, db={str(db)!r})"
+        code = f"from byhand.web import serve; serve(host='127.0.0.1', port={self.port}, db={str(db)!r}, signup='open')"
         self.proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -68,6 +68,9 @@ def setup_class(base: str, students: int, topics: tuple[str, ...] = ("linear",),
     tok = token(t, "/teacher/signup")
     r = t.post("/teacher/signup", data={"csrf": tok, "name": "T", "email": "t@example.org", "password": "password123"})
     assert r.status_code == 303, r.text
+    tok = token(t, "/teacher/login")
+    r = t.post("/teacher/login", data={"csrf": tok, "email": "t@example.org", "password": "password123"})
+    assert r.status_code == 303, r.text
     tok = token(t, "/teacher")
     r = t.post("/teacher/classes", data={"csrf": tok, "name": "Load"})
     cid = int(r.headers["location"].rsplit("/", 1)[1])
@@ -75,7 +78,8 @@ def setup_class(base: str, students: int, topics: tuple[str, ...] = ("linear",),
     code = re.search(r'id="join-code">([A-Z0-9]+)<', page).group(1)  # type: ignore[union-attr]
     tok = token(t, f"/teacher/classes/{cid}")
     r = t.post(f"/teacher/classes/{cid}/assignments",
-               data={"csrf": tok, "level": "medium", "count": str(count), "topics": list(topics), "title": "Load"})
+               data={"csrf": tok, "level": "medium", "count": str(count), "topics": list(topics), "title": "Load",
+                     "max_attempts": "20", "hints": "on", "credit": "half", "settings": "1"})
     aid = int(r.headers["location"].rsplit("/", 1)[1])
     out = []
     for i in range(students):

@@ -90,10 +90,24 @@ def test_learner_fills_checks_and_takes_a_hint(server: Server, browser: Any, sho
     assert page.locator('td.nan[data-badge="3"]').count() >= 1
     assert "1 of 6 right" in page.inner_text("#status")
     page.locator('input.blank[data-badge="2"]').first.focus()
+    # the hint ladder: where to look (highlighted), the expression without its result, the step
     page.click("#hint")
     page.wait_for_selector("#step:not([hidden])")
-    text = page.inner_text("#step-text")
-    assert text == ex.explain(ex.blanks[1].cells[0])
+    assert page.inner_text("#step-count").startswith("Hint 1 of 3 for [2]")
+    assert page.inner_text("#step-text") == "For Z[0,1], look where row 1 of W meets column 2 of X, and at b[0]."
+    assert page.locator('td.uses[data-cell="W:0,0"]').count() == 1 and page.locator('td.uses[data-cell="X:0,1"]').count() == 1
+    assert page.locator('td.uses[data-cell="W:1,0"]').count() == 0
+    page.screenshot(path=str(shots / "web-hint-1.png"))
+    page.click("#more")
+    page.wait_for_selector("#step-count:has-text('Hint 2 of 3')")
+    two = page.inner_text("#step-text")
+    assert two.startswith("Z[0,1] = ") and two.endswith("= ?")
+    page.screenshot(path=str(shots / "web-hint-2.png"))
+    page.click("#more")
+    page.wait_for_selector("#step-count:has-text('Hint 3 of 3')")
+    step = ex.step_for(ex.blanks[1].cells[0])
+    assert step is not None and page.inner_text("#step-text") == f"Z[0,1] = {step.text}"
+    assert page.locator("#more").is_hidden()
     page.screenshot(path=str(shots / "web-practice.png"))
     # the hint's answer makes the blank right
     page.locator('input.blank[data-badge="2"]').first.fill(str(answers["2"]))
@@ -106,21 +120,38 @@ def test_learner_fills_checks_and_takes_a_hint(server: Server, browser: Any, sho
     assert page.inner_text("#step-count").startswith("[2/")
     page.click("#all")
     assert page.locator("td.shown").count() == len(ex.blank_cells())
+    assert page.locator("td.shown.bad, td.shown.nan").count() == 0  # the revealed value replaces an old ✗
     page.click("#new")
     page.wait_for_url(re.compile(r"/practice/linear/medium/\d+$"))
     assert not errors and not outside
     page.close()
 
 
+NO_OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth && document.body.scrollWidth <= window.innerWidth"
+
+
+@pytest.mark.parametrize("url", ["/", "/join", "/teacher/login", "/practice/backprop/hard/5", "/practice/resnet/hard/2",
+                                 "/practice/softmax/hard/1"])
+def test_phone_pages_do_not_scroll_sideways(server: Server, browser: Any, url: str) -> None:
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = ctx.new_page()
+    page.goto(server.url + url)
+    assert page.evaluate(NO_OVERFLOW), page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    ctx.close()
+
+
 def test_phone_screen(server: Server, browser: Any, shots: Path) -> None:
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = ctx.new_page()
-    page.goto(server.url + "/practice/mlp/easy/3")
-    page.locator("input.blank").first.fill("1")
+    page.goto(server.url + "/practice/softmax/hard/1")
+    box = page.locator("input.blank").first
+    box.fill("243/280")
+    # the whole answer fits its box: "243/280" is never cut to "43/280"
+    assert page.evaluate("(i) => i.scrollWidth <= i.clientWidth", box.element_handle())
     page.click("#check")
     page.wait_for_selector("#status:has-text('right')")
     # the page itself does not scroll sideways; only the sheet does, inside its box
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.evaluate(NO_OVERFLOW)
     box = page.locator("#check").bounding_box()
     assert box and box["height"] >= 40  # a finger-sized button
     page.screenshot(path=str(shots / "web-phone.png"), full_page=True)
@@ -133,6 +164,10 @@ def test_teacher_class_student_gradebook(server: Server, browser: Any, shots: Pa
     offline(t, server.url)
     t.goto(server.url + "/teacher/signup")
     t.fill("#name", "Ms Rivera")
+    t.fill("#email", "rivera@school.example")
+    t.fill("#password", "a long password")
+    t.click("button[type=submit]")
+    t.wait_for_url(re.compile(r"/teacher/login"))
     t.fill("#email", "rivera@school.example")
     t.fill("#password", "a long password")
     t.click("button[type=submit]")
@@ -160,7 +195,11 @@ def test_teacher_class_student_gradebook(server: Server, browser: Any, shots: Pa
     n = s.locator("input.blank").count()
     for i in range(n):
         s.locator("input.blank").nth(i).fill("0")
-    assert s.locator("#hint").count() == 0  # no hints in an assignment
+    assert s.locator("#hint").count() == 1  # hints are on unless the teacher turns them off
+    s.click("#hint")
+    s.wait_for_selector("#step-count:has-text('Hint 1 of 3')")
+    s.click("#more")
+    s.wait_for_selector("#step-count:has-text('Hint 2 of 3')")
     s.click("#check")
     s.wait_for_selector("#status:has-text('Saved')")
     # the solution opens only after submitting, and closes the exercise
@@ -173,10 +212,122 @@ def test_teacher_class_student_gradebook(server: Server, browser: Any, shots: Pa
     row = t.locator('tr[data-student="Noor"]')
     assert row.count() == 1
     assert re.search(r"\d+/\d+", row.inner_text())
-    assert "solution" in row.inner_text()
+    assert "solution" in row.inner_text() and "hint ×2 (≤2)" in row.inner_text()  # the hint use is recorded
     t.screenshot(path=str(shots / "web-gradebook.png"), full_page=True)
     with t.expect_download() as dl:
         t.click("#csv")
     assert "Noor" in Path(dl.value.path()).read_text()
+    sctx.close()
+    tctx.close()
+
+
+def test_chapter_links_keep_the_level(server: Server, browser: Any) -> None:
+    page = browser.new_page()
+    page.goto(server.url + "/")
+    page.select_option("#level", "hard")
+    page.click('#chapters a[data-topic="mlp"]')
+    page.wait_for_url(re.compile(r"/practice/mlp/hard/\d+$"))
+    page.close()
+
+
+def test_carried_forward_marking(server: Server, browser: Any, shots: Path) -> None:
+    """A wrong Z, then every later box computed from it: those boxes are marked "follows from your answer"."""
+    from byhand import credit
+
+    ex = sheets.exercise("mlp", 4, "medium")
+    cells = ex.blank_cells()
+    right = {b: str(v) for b, v in ex.answers().items()}
+    first = next(b for b in ex.blanks if credit.carried_values(ex, {**right, str(b.badge): str(b.answer + 1)}))
+    wrong = str(first.badge)
+    ans = {**right, wrong: str(first.answer + 1)}
+    for _ in range(len(ex.blanks)):
+        fill = credit.carried_values(ex, ans)
+        new = {**right, wrong: ans[wrong], **{str(cells[c]): str(v) for c, v in fill.items() if str(cells[c]) != wrong}}
+        if new == ans:
+            break
+        ans = new
+    follows = {str(m.badge) for m in credit.mark(ex, ans) if m.verdict == "follows"}
+    assert follows
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(server.url + "/practice/mlp/medium/4")
+    for b, v in ans.items():
+        page.locator(f'input.blank[data-badge="{b}"]').first.fill(v)
+    page.click("#check")
+    page.wait_for_selector("td.follows")
+    got = set(page.eval_on_selector_all("td.follows", "tds => [...new Set(tds.map(t => t.dataset.badge))]"))
+    assert got == follows
+    assert page.locator(f'td.bad[data-badge="{wrong}"]').count() >= 1
+    assert "follow" in page.inner_text("#status") and "method is right" in page.inner_text("#status")
+    page.screenshot(path=str(shots / "web-carried.png"))
+    page.close()
+
+
+def test_teacher_edits_and_the_student_sees_them(server: Server, browser: Any, shots: Path) -> None:
+    tctx = browser.new_context(viewport={"width": 1100, "height": 900})
+    t = tctx.new_page()
+    t.goto(server.url + "/teacher/signup")
+    t.fill("#name", "Mr Okafor")
+    t.fill("#email", "okafor@school.example")
+    t.fill("#password", "another long password")
+    t.click("button[type=submit]")
+    t.wait_for_url(re.compile(r"/teacher/login"))
+    t.fill("#email", "okafor@school.example")
+    t.fill("#password", "another long password")
+    t.click("button[type=submit]")
+    t.wait_for_url(server.url + "/teacher")
+    t.fill("#class-name", "Year 12")
+    t.click("text=Create class")
+    t.wait_for_url(re.compile(r"/teacher/classes/\d+$"))
+    class_url = t.url
+    code = t.inner_text("#join-code")
+    assert t.locator("#join-qr").get_attribute("src").startswith("data:image/svg+xml")
+    t.fill("#roster", "Dana Late\nEli Ng")
+    t.click('button:has-text("Add students")')
+    t.wait_for_selector("#pins")
+    pins = dict(zip(t.locator("#pins td:first-child").all_inner_texts(), t.locator("#pins td.code").all_inner_texts()))
+    t.screenshot(path=str(shots / "web-class.png"), full_page=True)
+    t.check("input[value=mlp]")
+    t.fill("#count", "1")
+    t.fill("#title", "MLP")
+    t.click("text=Create assignment")
+    t.wait_for_url(re.compile(r"/teacher/assignments/\d+$"))
+    # the teacher turns hints off and allows 2 attempts
+    t.uncheck("#edit-form input[name=hints]")
+    t.fill("#edit-form input[name=max_attempts]", "2")
+    t.fill("#edit-title", "MLP, no hints")
+    t.click("#edit-form button[type=submit]")
+    t.wait_for_selector("h1:has-text('MLP, no hints')")
+    assert "hints off" in t.inner_text("main") and "2 attempts" in t.inner_text("main")
+
+    sctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    s = sctx.new_page()
+    s.goto(server.url + "/join?code=" + code)
+    s.fill("#name", "  dana   LATE ")
+    s.click("button[type=submit]")
+    s.wait_for_selector(".error")  # a listed name needs its PIN
+    s.fill("#pin", pins["Dana Late"])
+    s.click("button[type=submit]")
+    s.wait_for_url(server.url + "/student")
+    assert "Hello Dana Late" in s.inner_text("main")
+    s.click("text=Exercise 1")
+    s.wait_for_selector("input.blank")
+    assert s.locator("#hint").count() == 0 and "hints are off" in s.inner_text("#attempts-left")
+    s.locator("input.blank").first.fill("999")
+    s.click("#check")
+    s.wait_for_selector("#status:has-text('Saved')")
+    s.reload()  # the marks of the saved check come back
+    s.wait_for_selector('td.bad[data-badge="1"]')
+    assert s.evaluate(NO_OVERFLOW)
+    s.screenshot(path=str(shots / "web-phone-assignment.png"), full_page=True)
+    # the teacher renames the student; the student's page shows it
+    t.goto(class_url)
+    row = t.locator('tr[data-student="Dana Late"]')
+    row.locator("summary").click()
+    row.locator("input[name=name]").fill("Dana Late-Okoro")
+    row.locator("text=Rename").click()
+    t.wait_for_selector("#note:has-text('Renamed to Dana Late-Okoro')")
+    s.wait_for_timeout(5500)  # another process would see it within the session cache's 5 s; this one at once
+    s.goto(server.url + "/student")
+    assert "Hello Dana Late-Okoro" in s.inner_text("main")
     sctx.close()
     tctx.close()

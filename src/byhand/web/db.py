@@ -6,6 +6,9 @@ the API); the migration scripts ship inside the package.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -75,6 +78,21 @@ def migrate(engine: Engine) -> None:
     """``alembic upgrade head`` with the scripts inside the package."""
     cfg = Config()
     cfg.set_main_option("script_location", "byhand.web:migrations")
+    if engine.dialect.name == "sqlite":
+        # SQLite alters a table by copying it and dropping the old one; with foreign keys on, that drop would
+        # cascade and delete every student's work. They are off while migrating (outside any transaction).
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+            bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
+        if bad:
+            raise ByHandError(f"the database's foreign keys do not hold after migrating ({len(bad)} rows); restore a backup")
+        return
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # servers starting together on one database: one migrates, the others wait, then find it done
@@ -83,16 +101,76 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def secret_key(sessions: sessionmaker[Session]) -> str:
-    """The key that signs session cookies: made once, kept in the database (so every worker shares it)."""
+SECRET_ENV = "BYHAND_SECRET"
+
+
+def key_file_for(url: str) -> Path:
+    """Where the server's secret is kept when ``BYHAND_SECRET`` is not set: beside a SQLite file, else in the user
+    data dir (one secret per machine, shared by every server process on it)."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
+        return Path(u.database).with_name(Path(u.database).name + ".key")
+    return Path(platformdirs.user_data_dir("byhand", appauthor=False)) / "server.key"
+
+
+def master_secret(url: str, key_file: Path | None = None) -> bytes:
+    """The server's secret: ``$BYHAND_SECRET``, or a random key in a file readable by its owner only (made once,
+    atomically, so servers starting together agree). It is never written to the database."""
+    env = os.environ.get(SECRET_ENV, "")
+    if env:
+        if len(env) < 32:
+            raise ByHandError(f"${SECRET_ENV} is too short; use at least 32 random characters (python -c 'import secrets; "
+                              "print(secrets.token_urlsafe(48))')")
+        return env.encode()
+    path = key_file or key_file_for(url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)  # fails if another process made it first: then theirs is the one
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    data = path.read_text().strip()
+    if len(data) < 32:
+        raise ByHandError(f"the server key in {path} is damaged; delete it (every device then signs in again)")
+    return data.encode()
+
+
+def derive(master: bytes, purpose: str) -> bytes:
+    """One key per use, derived from the master secret (HMAC-SHA256): the cookie key cannot unseal a printed code."""
+    return hmac.new(master, f"byhand-web/1/{purpose}".encode(), hashlib.sha256).digest()
+
+
+def check_secret(sessions: sessionmaker[Session], master: bytes) -> None:
+    """The database keeps a fingerprint of the secret (not the secret): a server started with another key stops here
+    instead of quietly making every printed code and session unreadable."""
+    fp = derive(master, "fingerprint").hex()
     for _ in range(3):
         try:
             with sessions.begin() as s:
-                row = s.scalar(select(Setting).where(Setting.key == "session_secret"))
+                row = s.scalar(select(Setting).where(Setting.key == "secret_fingerprint"))
                 if row is None:
-                    row = Setting(key="session_secret", value=secrets.token_urlsafe(48))
-                    s.add(row)
-                return row.value
-        except IntegrityError:  # another worker made it first
+                    s.add(Setting(key="secret_fingerprint", value=fp))
+                    return
+                if not hmac.compare_digest(row.value, fp):
+                    raise ByHandError(f"this database was set up with another server secret; set ${SECRET_ENV} (or the key "
+                                      "file) to the one it was made with")
+                return
+        except IntegrityError:  # another worker wrote it first
             continue
-    raise ByHandError("could not create the session key in the database")
+    raise ByHandError("could not record the server secret's fingerprint in the database")
+
+
+def secret_key(sessions: sessionmaker[Session], key_file: Path | None = None) -> str:
+    """The key that signs session cookies, derived from :func:`master_secret` (shared by every worker on a machine)."""
+    engine = sessions.kw["bind"]
+    master = master_secret(engine.url.render_as_string(hide_password=False), key_file)
+    check_secret(sessions, master)
+    return derive(master, "cookie").hex()

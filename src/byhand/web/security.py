@@ -15,30 +15,55 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # -- passwords: hashlib.scrypt (RFC 7914), a standard memory-hard KDF ------------------------
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
+"""OWASP's minimum for scrypt: N = 2^17, r = 8, p = 1 (128 MiB and about a third of a second per hash)."""
+PIN_N = 2**14
+"""A PIN is short (6 symbols of 32): its safety is the per-student lockout, the KDF only keeps a stolen
+database from showing PINs at a glance; a cheaper cost keeps a class joining at once fast."""
 MIN_PASSWORD = 8
+_KDF_SLOTS = threading.BoundedSemaphore(2)
+"""At most two hashes at once per process: 30 logins at the same moment cannot take 30 × 128 MiB."""
 
 
-def hash_password(password: str) -> str:
+def _scrypt(secret: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    with _KDF_SLOTS:
+        return hashlib.scrypt(secret.encode(), salt=salt, n=n, r=r, p=p, dklen=dklen, maxmem=2 * 128 * r * n + 2**20)
+
+
+def hash_password(password: str, n: int = SCRYPT_N) -> str:
     salt = secrets.token_bytes(16)
-    dk = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    dk = _scrypt(password, salt, n, SCRYPT_R, SCRYPT_P, 32)
     b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${b64(salt)}${b64(dk)}"
+    return f"scrypt${n}${SCRYPT_R}${SCRYPT_P}${b64(salt)}${b64(dk)}"
 
 
 def verify_password(password: str, stored: str) -> bool:
     try:
         scheme, n, r, p, salt, dk = stored.split("$")
-        if scheme != "scrypt":
+        if scheme != "scrypt" or not 2 <= int(n) <= 2**20 or not 1 <= int(r) <= 16 or not 1 <= int(p) <= 4:
             return False
         want = base64.b64decode(dk)
-        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=len(want))
+        got = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p), len(want))
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, want)
 
 
+def needs_rehash(stored: str, n: int = SCRYPT_N) -> bool:
+    """A hash made with a weaker cost than today's: rehashed at the next successful login."""
+    parts = stored.split("$")
+    try:
+        return parts[0] != "scrypt" or int(parts[1]) < n or int(parts[2]) < SCRYPT_R
+    except (IndexError, ValueError):
+        return True
+
+
+def hash_pin(pin: str) -> str:
+    return hash_password(pin, PIN_N)
+
+
 _DUMMY = hash_password(secrets.token_urlsafe(12))
+_DUMMY_PIN = hash_pin("AAAAAA")
 
 
 def burn_time(password: str) -> None:
@@ -46,9 +71,21 @@ def burn_time(password: str) -> None:
     verify_password(password, _DUMMY)
 
 
+def burn_pin_time(pin: str) -> None:
+    verify_password(pin, _DUMMY_PIN)
+
+
+def token_hash(token: str) -> str:
+    """What the database keeps of a session or invite token: its SHA-256 (a stolen database holds no live token)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 # -- codes ------------------------------------------------------------------------------------
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+
+
+PIN_LENGTH = 6
 
 
 def new_code(n: int = 6) -> str:
@@ -153,6 +190,10 @@ class RateLimit:
             while q and now - q[0] > self.window:
                 q.popleft()
             return q is not None and len(q) >= self.n
+
+    def reset(self, key: str) -> None:
+        with self._lock:
+            self._fails.pop(key, None)
 
     def fail(self, key: str) -> None:
         with self._lock:

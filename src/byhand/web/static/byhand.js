@@ -1,6 +1,20 @@
 // byhand practice page: blanks as inputs, Check / Hint / Reveal against the server. No answers in the page.
 (() => {
   'use strict';
+  // the home page: chapter links follow the level picked
+  const pick = document.getElementById('level');
+  const chapters = document.getElementById('chapters');
+  if (pick && chapters) {
+    const relink = () => {
+      for (const a of chapters.querySelectorAll('a[data-topic]')) a.href = `/practice/${a.dataset.topic}/${pick.value}/new`;
+    };
+    pick.addEventListener('change', relink);
+    relink();
+  }
+})();
+
+(() => {
+  'use strict';
   const root = document.getElementById('exercise');
   if (!root) return;
   const api = root.dataset.api;
@@ -40,12 +54,14 @@
   }
 
   function clearMarks(b) {
-    for (const td of tdsOfBadge(b)) td.classList.remove('ok', 'bad', 'nan');
+    for (const td of tdsOfBadge(b)) td.classList.remove('ok', 'bad', 'nan', 'follows');
   }
 
+  // a box grows with what is typed: "243/280" is never cut to "43/280"
+  const fit = inp => { inp.style.width = `${Math.max(4, inp.value.length + 1.5)}ch`; };
   inputs.forEach((inp, i) => {
     inp.addEventListener('input', () => {
-      for (const o of inputs) if (o !== inp && o.dataset.badge === inp.dataset.badge) o.value = inp.value;
+      for (const o of inputs) if (o.dataset.badge === inp.dataset.badge) { if (o !== inp) o.value = inp.value; fit(o); }
       clearMarks(inp.dataset.badge);
     });
     inp.addEventListener('focus', () => { last = inp; });
@@ -66,17 +82,27 @@
     return a;
   }
 
+  const MARK = {correct: 'ok', wrong: 'bad', 'not a number': 'nan', follows: 'follows'};
+  function mark(verdicts) {
+    lastVerdicts = verdicts;
+    for (const [b, v] of Object.entries(verdicts)) {
+      clearMarks(b);
+      const verdict = typeof v === 'string' ? v : v.verdict;
+      const cls = MARK[verdict];
+      if (cls) for (const td of tdsOfBadge(b)) {
+        td.classList.add(cls);
+        if (verdict === 'follows') td.title = 'follows from your answer: right from the value you wrote before';
+      }
+    }
+  }
+
   async function check() {
     const r = await post('/check', {answers: answers()});
     if (!r) return;
-    lastVerdicts = r.badges;
-    for (const [b, v] of Object.entries(r.badges)) {
-      clearMarks(b);
-      const cls = {correct: 'ok', wrong: 'bad', 'not a number': 'nan'}[v.verdict];
-      if (cls) for (const td of tdsOfBadge(b)) td.classList.add(cls);
-    }
+    mark(r.badges);
     const nan = Object.values(r.badges).filter(v => v.verdict === 'not a number').length;
     let msg = `${r.correct} of ${r.total} right.`;
+    if (r.follows) msg += ` ${r.follows} more follow${r.follows > 1 ? '' : 's'} from your own earlier answer${r.follows > 1 ? 's' : ''} (→): the method is right.`;
     if (r.correct === r.total) msg = `All ${r.total} right!` + (mode === 'practice' ? ' Try a new variant.' : '');
     if (nan) msg += ` ${nan} answer${nan > 1 ? 's are' : ' is'} not a number (write −5, 3/4 or 0.75).`;
     if (r.saved) msg += ' Saved.' + (r.late ? ' (after the due date)' : '');
@@ -91,23 +117,36 @@
     }
   }
 
-  async function hint() {
-    let b = last && !last.disabled ? last.dataset.badge : null;
-    if (!b || (lastVerdicts[b] && lastVerdicts[b].verdict === 'correct')) {
-      const open = inputs.find(o => !(lastVerdicts[o.dataset.badge] && lastVerdicts[o.dataset.badge].verdict === 'correct'));
+  // the hint ladder: 1 where to look, 2 the expression without its result, 3 the step
+  const rungs = JSON.parse(root.dataset.hints || '{}');
+  const RUNG = ['', 'where to look', 'the expression', 'the step'];
+  let hintBadge = null;
+  const more = document.getElementById('more');
+  const isRight = b => { const v = lastVerdicts[b]; return v && (v === 'correct' || v.verdict === 'correct'); };
+
+  async function hint(next) {
+    let b = next === true ? hintBadge : (last && !last.disabled ? last.dataset.badge : null);
+    if (!b || isRight(b)) {
+      const open = inputs.find(o => !isRight(o.dataset.badge));
       b = open ? open.dataset.badge : null;
     }
     if (!b) { say('Every blank is right already.', 'ok'); return; }
-    const r = await post('/hint', {badge: parseInt(b, 10)});
+    const level = Math.min(3, (rungs[b] || 0) + (next === true || b !== hintBadge || !rungs[b] ? 1 : 0)) || 1;
+    const r = await post('/hint', {badge: parseInt(b, 10), level});
     if (!r) return;
+    hintBadge = b;
+    rungs[b] = Math.max(rungs[b] || 0, r.level);
     stepBox.hidden = false;
     stepBox.dataset.kind = 'hint';
-    stepCount.textContent = `Hint for [${r.badge}] ${r.name}`;
+    stepBox.dataset.level = String(r.level);
+    stepCount.textContent = `Hint ${r.level} of ${r.levels} for [${r.badge}] ${r.name}: ${RUNG[r.level]}`;
     stepText.textContent = r.text;
+    more.hidden = r.level >= r.levels;
     highlight(new Set([r.cell]), new Set(r.uses));
     const inp = root.querySelector(`td[data-cell="${r.cell}"] input`);
     if (inp) inp.focus();
   }
+  more.addEventListener('click', () => hint(true));
 
   let sol = null;
   let k = -1;
@@ -123,10 +162,12 @@
       let span = td.querySelector('span.answer');
       if (on && !span) { span = document.createElement('span'); span.className = 'answer'; td.appendChild(span); }
       if (span) span.innerHTML = on ? show[td.dataset.cell] : '';
+      if (on) td.classList.remove('ok', 'bad', 'nan', 'follows');  // the revealed value replaces the old mark
     }
     const s = sol.steps[k];
     stepBox.hidden = false;
     stepBox.dataset.kind = 'reveal';
+    more.hidden = true;
     if (k < 0) {
       stepCount.textContent = `Worked solution: ${sol.steps.length} steps`;
       stepText.textContent = 'Press → to see the first step.';
@@ -159,7 +200,7 @@
 
   document.getElementById('check').addEventListener('click', check);
   const h = document.getElementById('hint');
-  if (h) h.addEventListener('click', hint);
+  if (h) h.addEventListener('click', () => hint(false));
   document.getElementById('reveal').addEventListener('click', reveal);
   document.getElementById('next').addEventListener('click', () => sol && showStep(k + 1));
   document.getElementById('prev').addEventListener('click', () => sol && showStep(k - 1));
@@ -177,8 +218,9 @@
 
   if (mode === 'assignment') {
     const given = JSON.parse(root.dataset.given || '{}');
-    for (const inp of inputs) if (given[inp.dataset.badge] !== undefined) inp.value = given[inp.dataset.badge];
-    if (root.dataset.revealed === 'yes') lock();
+    for (const inp of inputs) if (given[inp.dataset.badge] !== undefined) { inp.value = given[inp.dataset.badge]; fit(inp); }
+    mark(JSON.parse(root.dataset.verdicts || '{}'));  // a reload keeps the marks of the last saved check
+    if (root.dataset.revealed === 'yes' || root.dataset.closed === 'yes') lock();
   }
   if (inputs.length && !inputs[0].disabled && window.matchMedia('(min-width: 700px)').matches) inputs[0].focus();
 })();

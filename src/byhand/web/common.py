@@ -1,0 +1,449 @@
+"""What every part of the classroom server shares: errors, templates, the database call, forms and JSON,
+server-side sessions (who is signed in), client addresses, and the security headers."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import secrets
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import byhand
+from byhand import credit
+from byhand.errors import ByHandError
+from byhand.exercise import parse_json
+from byhand.limits import check_answer
+from byhand.topics import LEVELS
+from byhand.web import sheets
+from byhand.web.models import LoginSession, Student, Teacher
+from byhand.web.names import clean_name
+from byhand.web.security import csrf_ok, csrf_token, token_hash
+
+log = logging.getLogger("byhand.web")
+T = TypeVar("T")
+
+MAX_BODY = 64 * 1024
+MAX_ANSWERS = 400
+MAX_ANSWER_LEN = 40
+MAX_ITEMS = 30
+MAX_SEED = 10**9
+"""Practice seeds are 0 … 10⁹−1; an assignment's exercises are seeded from its secret salt, outside that range."""
+MAX_ID = 2**31 - 1
+"""Row ids are 32-bit integers (PostgreSQL's ``integer``): a larger id in a URL is simply not found."""
+MAX_JSON_DEPTH = 8
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'; object-src 'none'")
+
+
+def _chapters() -> list[dict[str, Any]]:
+    return [{"name": t.name, "title": t.title, "summary": t.summary, "chapter": t.chapter} for t in byhand.topics()]
+
+
+CHAPTERS = _chapters()
+CHAPTER_NAMES = {c["name"]: c for c in CHAPTERS}
+
+
+def now() -> datetime:
+    return datetime.now().replace(microsecond=0)
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+def fail(status: int, message: str) -> HTTPException:
+    return HTTPException(status_code=status, detail=message)
+
+
+def not_found() -> HTTPException:
+    return fail(404, "There is nothing here, or it is not yours to see.")
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path.endswith(".csv")
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    msg = exc.detail if isinstance(exc.detail, str) else "Something is wrong with this request."
+    if exc.status_code == 405:
+        msg = "This page cannot be used that way."
+    if is_api(request):
+        return JSONResponse({"error": msg}, status_code=exc.status_code)
+    return render(request, "error.html", {"status": exc.status_code, "message": msg}, status=exc.status_code)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("internal error on %s %s", request.method, request.url.path)
+    msg = "Something went wrong on the server. Your last saved answers are safe; please try again."
+    if is_api(request):
+        return JSONResponse({"error": msg}, status_code=500)
+    return render(request, "error.html", {"status": 500, "message": msg}, status=500)
+
+
+# -- templates and the database ------------------------------------------------------------------
+
+
+_env = Environment(loader=PackageLoader("byhand.web", "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True,
+                   lstrip_blocks=True)
+templates = Jinja2Templates(env=_env)
+
+
+def render(request: Request, name: str, ctx: dict[str, Any] | None = None, status: int = 200) -> Response:
+    has = "session" in request.scope
+    session: dict[str, Any] = request.session if has else {}
+    w: Who | None = getattr(request.state, "who", None)
+    base = {"csrf": csrf_token(session) if has else "", "teacher_name": w.name if w and w.teacher_id else None,
+            "student_name": w.name if w and w.student_id else None, "chapters": CHAPTERS, "levels": LEVELS}
+    return templates.TemplateResponse(request, name, {**base, **(ctx or {})}, status_code=status)
+
+
+async def db(request: Request, fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn(session, *args)`` on a worker thread; it commits what it writes."""
+    maker: sessionmaker[Session] = request.app.state.sessions
+
+    def run() -> T:
+        with maker() as s:
+            return fn(s, *args)
+
+    return await run_in_threadpool(run)
+
+
+async def form(request: Request) -> dict[str, str]:
+    """The posted form, after its CSRF token is checked."""
+    try:
+        f = await request.form(max_files=0, max_fields=400)
+    except HTTPException:
+        raise
+    except Exception:
+        raise fail(400, "The form could not be read.") from None
+    data = {k: v for k, v in f.multi_items() if isinstance(v, str)}
+    if not csrf_ok(request.session, data.get("csrf")):
+        raise fail(403, "This form has expired (or came from another site). Go back, reload the page and try again.")
+    multi: dict[str, list[str]] = defaultdict(list)
+    for k, v in f.multi_items():
+        if isinstance(v, str):
+            multi[k].append(v)
+    request.state.multi = multi
+    return data
+
+
+def _depth(v: Any, most: int) -> bool:
+    """Is ``v`` nested at most ``most`` deep? (iterative: a hostile body cannot exhaust the stack)"""
+    stack = [(v, 0)]
+    while stack:
+        x, d = stack.pop()
+        if isinstance(x, dict | list):
+            if d >= most:
+                return False
+            stack.extend((y, d + 1) for y in (x.values() if isinstance(x, dict) else x))
+    return True
+
+
+async def api_json(request: Request) -> dict[str, Any]:
+    """The posted JSON body of a script call, after its X-CSRF-Token header is checked."""
+    if not csrf_ok(request.session, request.headers.get("x-csrf-token")):
+        raise fail(403, "The page has expired; reload it and try again.")
+    body = await request.body()
+    if not body:
+        return {}
+    if body.count(b"[") + body.count(b"{") > 2 * MAX_ANSWERS + 16:
+        raise fail(400, "The request is nested too deeply.")
+    try:
+        data = parse_json(body, "the request")  # strict: a key twice or deep nesting is refused, never a 500
+    except ByHandError as e:
+        raise fail(400, f"The request is not valid JSON ({e}).") from None
+    if not isinstance(data, dict):
+        raise fail(400, "The request must be a JSON object.")
+    if not _depth(data, MAX_JSON_DEPTH):
+        raise fail(400, "The request is nested too deeply.")
+    return data
+
+
+def parse_answers(data: dict[str, Any]) -> dict[str, str]:
+    raw = data.get("answers", {})
+    if not isinstance(raw, dict) or len(raw) > MAX_ANSWERS:
+        raise fail(400, 'answers must be an object keyed by badge, e.g. {"1": "5"}')
+    out: dict[str, str] = {}
+    for k, v in raw.items():
+        if not isinstance(k, str) or len(k) > 6:
+            raise fail(400, "answers are keyed by badge number")
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, str | int | float):
+            raise fail(400, f"the answer for blank {k} must be text")
+        s = str(v)
+        if len(s) > MAX_ANSWER_LEN:
+            raise fail(400, f"the answer for blank {k} is too long")
+        try:
+            check_answer(s)  # the limits of byhand.limits, before anything is computed (1e999999999)
+        except ByHandError as e:
+            raise fail(400, f"the answer for blank {k}: {e}") from None
+        out[k] = s
+    return out
+
+
+def int_param(request: Request, name: str, hi: int) -> int:
+    raw = request.path_params.get(name)
+    if isinstance(raw, int):
+        v = raw
+    else:
+        try:
+            v = int(str(raw))
+        except ValueError:
+            raise not_found() from None
+    if not 0 <= v <= hi:
+        raise not_found()
+    return v
+
+
+async def get_exercise(topic: str, seed: int, level: str) -> byhand.Exercise:
+    ex = sheets.made(topic, seed, level)
+    if ex is not None:
+        return ex
+    try:
+        return await run_in_threadpool(sheets.exercise, topic, seed, level)
+    except ByHandError as e:
+        raise fail(404, f"This variant could not be made ({e}). Try a new variant.") from None
+
+
+def credit_json(ex: byhand.Exercise, answers: dict[str, str]) -> dict[str, Any]:
+    """A check's answer to the page: per-blank verdicts (``follows`` for credit for the method) and the counts."""
+    marks = credit.mark(ex, answers)
+    right, follows, total = credit.scores(marks)
+    return {"score": round(right / total, 4) if total else 1.0, "correct": right, "follows": follows, "total": total,
+            "badges": {str(m.badge): {"verdict": m.verdict, "given": m.given} for m in marks}}
+
+
+# -- who is asking: addresses behind a trusted proxy ----------------------------------------------
+
+
+def client_ip(request: Request) -> str:
+    """The client's address. Behind a proxy named in ``--trusted-proxy`` it is the right-most address in
+    X-Forwarded-For that is not itself a trusted proxy; otherwise the socket's peer (the header is ignored)."""
+    peer = request.client.host if request.client else "?"
+    trusted: tuple[Any, ...] = request.app.state.trusted_proxies
+    if not trusted or not _in(peer, trusted):
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for h in reversed(hops):
+        if not _in(h, trusted):
+            return h[:64]
+    return peer
+
+
+def _in(addr: str, nets: tuple[Any, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return False
+    return any(ip in n for n in nets)
+
+
+def parse_proxies(spec: str | None) -> tuple[Any, ...]:
+    if not spec:
+        return ()
+    out = []
+    for part in spec.split(","):
+        part = part.strip()
+        if part:
+            try:
+                out.append(ipaddress.ip_network(part, strict=False))
+            except ValueError:
+                raise ByHandError(f"--trusted-proxy: {part!r} is not an address or network "
+                                  "(e.g. 127.0.0.1 or 10.0.0.0/8)") from None
+    return tuple(out)
+
+
+# -- server-side sessions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Who:
+    """The signed-in teacher or student of a request (never both)."""
+
+    session_id: int
+    teacher_id: int | None
+    student_id: int | None
+    class_id: int | None
+    name: str
+
+
+SESSION_LIFE = timedelta(days=60)
+"""A signed-in device stays signed in this long (the cookie's Max-Age), unless it logs out or is signed out."""
+
+
+class SessionStore:
+    """Sessions live in the database (``login_sessions``); the cookie holds only a random token. Ending a session
+    deletes its row, so a cookie saved before "Log out" is worth nothing. Looked-up sessions are remembered for
+    a few seconds per process (a revocation in this process forgets them at once)."""
+
+    TTL = 5.0
+
+    def __init__(self, maker: sessionmaker[Session]) -> None:
+        self.maker = maker
+        self._cache: dict[str, tuple[float, Who | None]] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, token: str) -> tuple[bool, Who | None]:
+        h = token_hash(token)
+        with self._lock:
+            hit = self._cache.get(h)
+        if hit is not None and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
+
+    def lookup(self, token: str) -> Who | None:
+        h = token_hash(token)
+        with self.maker() as s:
+            row = s.scalar(select(LoginSession).where(LoginSession.token_hash == h))
+            if row is not None and row.created_at < now() - SESSION_LIFE:  # as old as the cookie may be: over
+                s.delete(row)
+                s.commit()
+                row = None
+            w: Who | None = None
+            if row is not None and row.teacher_id is not None:
+                t = s.get(Teacher, row.teacher_id)
+                w = Who(row.id, t.id, None, None, t.name) if t else None
+            elif row is not None and row.student_id is not None:
+                st = s.get(Student, row.student_id)
+                w = Who(row.id, None, st.id, st.class_id, st.name) if st else None
+        with self._lock:
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+            self._cache[h] = (time.monotonic() + self.TTL, w)
+        return w
+
+    def create(self, s: Session, *, teacher_id: int | None = None, student_id: int | None = None, agent: str = "") -> str:
+        token = secrets.token_urlsafe(32)
+        s.add(LoginSession(token_hash=token_hash(token), teacher_id=teacher_id, student_id=student_id, agent=agent[:120],
+                           created_at=now()))
+        return token
+
+    def forget(self) -> None:
+        """Drop every remembered lookup (after a revocation)."""
+        with self._lock:
+            self._cache.clear()
+
+    def end(self, token: str) -> None:
+        with self.maker.begin() as s:
+            s.execute(delete(LoginSession).where(LoginSession.token_hash == token_hash(token)))
+        self.forget()
+
+
+async def who(request: Request) -> Who | None:
+    """The signed-in teacher or student, from the server-side session named by the cookie."""
+    if hasattr(request.state, "who"):
+        return request.state.who  # type: ignore[no-any-return]
+    tok = request.session.get("sid") if "session" in request.scope else None
+    w: Who | None = None
+    if isinstance(tok, str) and 20 <= len(tok) <= 100:
+        store: SessionStore = request.app.state.login_sessions
+        hit, w = store.cached(tok)
+        if not hit:
+            w = await run_in_threadpool(store.lookup, tok)
+        if w is None:
+            request.session.pop("sid", None)
+    request.state.who = w
+    return w
+
+
+class WhoMiddleware:
+    """Resolve the session before the handler runs, so every page knows who is signed in."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith("/static/"):
+            await who(Request(scope))
+        await self.app(scope, receive, send)
+
+
+async def signin(request: Request, *, teacher_id: int | None = None, student_id: int | None = None) -> None:
+    """Sign this device in as a teacher or a student: a new server-side session (the old one of this device ends),
+    and a fresh CSRF token (rotated at every login and join)."""
+    store: SessionStore = request.app.state.login_sessions
+    old = request.session.get("sid")
+    agent = request.headers.get("user-agent", "")
+
+    def run() -> str:
+        with store.maker.begin() as s:
+            if isinstance(old, str):
+                s.execute(delete(LoginSession).where(LoginSession.token_hash == token_hash(old)))
+            return store.create(s, teacher_id=teacher_id, student_id=student_id, agent=agent)
+
+    tok = await run_in_threadpool(run)
+    store.forget()
+    request.session.clear()
+    request.session["sid"] = tok
+    csrf_token(request.session)
+
+
+async def end_session(request: Request) -> None:
+    tok = request.session.get("sid")
+    if isinstance(tok, str):
+        await run_in_threadpool(request.app.state.login_sessions.end, tok)
+    request.session.clear()
+    request.state.who = None
+
+
+def teacher_only(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    async def wrapped(request: Request) -> Response:
+        w = await who(request)
+        if w is None or w.teacher_id is None:
+            if request.method == "GET" and not is_api(request):
+                return RedirectResponse("/teacher/login", status_code=303)
+            raise fail(401, "Log in as a teacher first.")
+        return await handler(request)
+
+    wrapped.__name__ = handler.__name__
+    wrapped.__doc__ = handler.__doc__
+    return wrapped
+
+
+# -- headers ---------------------------------------------------------------------------------------
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith("/static/") or scope["path"] == "/sheet.css"
+
+        async def send_with(msg: Message) -> None:
+            if msg["type"] == "http.response.start":
+                h = list(msg.get("headers", []))
+                h += [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                      (b"referrer-policy", b"same-origin"), (b"content-security-policy", CSP.encode())]
+                if self.hsts:
+                    h.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+                if not static:
+                    h.append((b"cache-control", b"no-store"))
+                msg["headers"] = h
+            await send(msg)
+
+        await self.app(scope, receive, send_with)
+
+
+__all__ = ["clean_name"]
