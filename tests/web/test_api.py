@@ -87,7 +87,7 @@ def test_hint_and_reveal(new_client: Any) -> None:
     c = new_client()
     c.get(P)
     h = c.api(API + "/hint", {"badge": 2, "level": 3}).json()
-    assert h["cell"] == "Z:0,1" and h["text"].startswith("Z[0,1] = ") and h["text"].endswith("= −2") and "X:0,1" in h["uses"]
+    assert h["cell"] == "Z:0,1" and h["text"].startswith("Z[1,2] = ") and h["text"].endswith("= −2") and "X:0,1" in h["uses"]
     sol = c.api(API + "/reveal").json()
     ex = sheets.exercise("linear", 7, "medium")
     assert len(sol["steps"]) == len(ex.steps)
@@ -100,7 +100,7 @@ def test_reveal_covers_an_inverse_blank(new_client: Any) -> None:
     c = new_client()
     c.get("/practice/dot/hard/1")
     sol = c.api("/api/practice/dot/hard/1/reveal").json()
-    assert sol["steps"][-1]["text"].endswith("so b[3] = −1")
+    assert sol["steps"][-1]["text"].endswith("so b[4] = −1")
 
 
 def test_script_calls_need_the_csrf_token(new_client: Any) -> None:
@@ -449,9 +449,9 @@ def test_the_hint_ladder_in_practice(new_client: Any) -> None:
     ex = sheets.exercise("linear", 7, "medium")
     answer = sheets.fmt(ex.blanks[1].answer, ex.precision)
     one, two, three = (c.api(API + "/hint", {"badge": 2, "level": n}).json() for n in (1, 2, 3))
-    assert one["text"] == "For Z[0,1], look where row 1 of W meets column 2 of X, and at b[0]."
+    assert one["text"] == "For Z[1,2], look where row 1 of W meets column 2 of X, and at b[1]."
     assert set(one["uses"]) >= {"W:0,0", "X:0,1"} and one["levels"] == 3
-    assert two["text"].startswith("Z[0,1] = ") and two["text"].endswith("= ?") and not two["text"].endswith(answer)
+    assert two["text"].startswith("Z[1,2] = ") and two["text"].endswith("= ?") and not two["text"].endswith(answer)
     assert three["text"].endswith(f"= {answer}")
 
 

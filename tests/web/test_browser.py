@@ -94,19 +94,19 @@ def test_learner_fills_checks_and_takes_a_hint(server: Server, browser: Any, sho
     page.click("#hint")
     page.wait_for_selector("#step:not([hidden])")
     assert page.inner_text("#step-count").startswith("Hint 1 of 3 for [2]")
-    assert page.inner_text("#step-text") == "For Z[0,1], look where row 1 of W meets column 2 of X, and at b[0]."
+    assert page.inner_text("#step-text") == "For Z[1,2], look where row 1 of W meets column 2 of X, and at b[1]."
     assert page.locator('td.uses[data-cell="W:0,0"]').count() == 1 and page.locator('td.uses[data-cell="X:0,1"]').count() == 1
     assert page.locator('td.uses[data-cell="W:1,0"]').count() == 0
     page.screenshot(path=str(shots / "web-hint-1.png"))
     page.click("#more")
     page.wait_for_selector("#step-count:has-text('Hint 2 of 3')")
     two = page.inner_text("#step-text")
-    assert two.startswith("Z[0,1] = ") and two.endswith("= ?")
+    assert two.startswith("Z[1,2] = ") and two.endswith("= ?")
     page.screenshot(path=str(shots / "web-hint-2.png"))
     page.click("#more")
     page.wait_for_selector("#step-count:has-text('Hint 3 of 3')")
     step = ex.step_for(ex.blanks[1].cells[0])
-    assert step is not None and page.inner_text("#step-text") == f"Z[0,1] = {step.text}"
+    assert step is not None and page.inner_text("#step-text") == f"Z[1,2] = {step.text}"
     assert page.locator("#more").is_hidden()
     page.screenshot(path=str(shots / "web-practice.png"))
     # the hint's answer makes the blank right

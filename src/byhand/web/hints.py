@@ -105,6 +105,17 @@ def hint(ex: Exercise, badge: int, level: int) -> dict[str, Any] | None:
             out["text"] = where_to_look(ex, c, uses)
     elif level == 2:
         expr = expression(step.text, fmt(step.value, ex.precision)) if step is not None else None
+        node = ex.graph.nodes[ex.graph.defined_by[c[0]]] if c[0] in ex.graph.defined_by else None
+        if step is not None and node is not None and node.op in ("relu", "leaky_relu") and step.uses:
+            # "2 (2 > 0: stays)" gives the result first: ask the question instead
+            z = cell_str(step.uses[0])
+            if node.op == "relu":
+                expr = f"ReLU({z}): does {z} stay, or is it crossed out (0)? So {cell_str(c)} = ?"
+            else:
+                alpha = fmt(Fraction(str(node.attrs.get("alpha", "1/2"))), ex.precision)
+                expr = f"LeakyReLU({z}): does {z} stay, or is it multiplied by {alpha}? So {cell_str(c)} = ?"
+            out["text"] = expr
+            return out
         if expr:
             out["text"] = f"{cell_str(c)} = {expr}"
         elif inv is not None:

@@ -56,7 +56,8 @@ def exercise(topic: str, seed: int, level: str) -> Exercise:
 def student_seed(salt: int, student_id: int, item: int) -> int:
     """Each student's own variant of exercise ``item`` of an assignment: stable, and unguessable by others."""
     h = hashlib.sha256(f"byhand-web/1:{salt}:{student_id}:{item}".encode()).digest()
-    return 1_000_000_000 + int.from_bytes(h[:8], "big") % 2**62  # above every practice seed: the practice API never reaches it
+    # above every practice seed (the practice API never reaches it), and within what a sealed code holds (2^37)
+    return 1_000_000_000 + int.from_bytes(h[:8], "big") % 2**36
 
 
 def assignment_items(salt: int, topics: tuple[str, ...] | list[str], count: int, student_id: int) -> list[tuple[str, int]]:
