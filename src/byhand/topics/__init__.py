@@ -36,7 +36,7 @@ from byhand.engine.tensor import Shape, Tensor, indices, shape_str
 from byhand.engine.values import Value, fmt, is_exact
 from byhand.errors import ByHandError, FormatError, GenerationError, GraphError, UnknownTopicError
 from byhand.exercise import Exercise, badges_for, close_over_copies
-from byhand.topics import _sampling
+from byhand.topics import _rules, _sampling
 
 LEVELS = ("easy", "medium", "hard")
 GENERATOR_TRIES = 50
@@ -227,6 +227,7 @@ def make(
         level=level,
         options=non_default,
         instructions=sheet.instructions,
+        minutes=_rules.minutes(graph, vals, [b.cells[0] for b in blanks]),
     )
 
 
@@ -279,13 +280,20 @@ def _friendly(v: Value, bound: int) -> bool:
 def _choose_blanks(
     m: ModuleType, graph: Graph, o: dict[str, Any], vals: dict[str, Tensor], rng: random.Random, strict: bool, bound: int = 50
 ) -> list[Cell]:
-    cells: list[Cell] = close_over_copies(graph, m.blanks(o, graph, vals, rng))
+    asked: list[Cell] = m.blanks(o, graph, vals, rng)
+    cells: list[Cell] = close_over_copies(graph, asked)
     if strict:
         for c in cells:
             if not _friendly(vals[c[0]][c[1]], bound):
                 raise _Reject
-        if len(cells) > 2 and len({vals[c[0]][c[1]] for c in cells}) == 1:
-            raise _Reject  # the answers are not all the same number
+        if _rules.violations(
+            graph,
+            vals,
+            asked,
+            softmax_chapter=getattr(m, "FREE_DENOMINATORS", False),
+            dead_unit_ok=getattr(m, "DEAD_UNIT_OK", False),
+        ):
+            raise _Reject  # few zeros, no value dominating, gradients alive, ReLU crosses out, small denominators
         if hasattr(m, "accept") and not m.accept(o, vals):
             raise _Reject  # the chapter's own rule (e.g. a gradient that reaches the input)
     if not prove_unique(graph, vals, cells):
