@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import itertools
 import random
-from fractions import Fraction
 from typing import Any
 
 from byhand.engine.graph import Node
 from byhand.engine.tensor import Shape, Tensor
 from byhand.errors import GenerationError
 from byhand.topics._rules import shares, shares_ok
-from byhand.topics._sampling import _WEIGHTS, MAX_ROW_TRIES, Stats, draws, linear_layer, relu_t, vector
+from byhand.topics._sampling import _WEIGHTS, Stats, draws, linear_layer, relu_t, vector
 
 
 def chain(
@@ -95,9 +94,7 @@ def sample_chain(
     return out
 
 
-def input_matrix(
-    rng: random.Random, stats: Stats, rows: int, cols: int, lo_hi: tuple[int, int], nonzero: bool = False
-) -> Tensor:
+def input_matrix(rng: random.Random, stats: Stats, rows: int, cols: int, lo_hi: tuple[int, int], nonzero: bool = False) -> Tensor:
     """Samples as columns; no column and (with two or more samples) no row all zeros.
     ``nonzero``: no entry 0 at all (each 0 in X is a 0 in dW1)."""
     if nonzero:
@@ -196,9 +193,7 @@ def _masked_layer(
                 if want is None:
                     ok = any(x + bi for x in u)
                 else:
-                    ok = all(x + bi for x in u) and (
-                        on == s if want == "on" else on == 0 if want == "off" else 0 < on < s
-                    )
+                    ok = all(x + bi for x in u) and (on == s if want == "on" else on == 0 if want == "off" else 0 < on < s)
                 if ok:
                     fits.append(bi)
             if fits:
@@ -346,9 +341,11 @@ def sample_backprop(
         rng.shuffle(targets)
         targets = targets[:TARGET_TRIES]
         # P in whole numbers of 1/D, D the largest column denominator (the others divide it)
-        exps = [[3 ** (yhat[i][j] - min(yhat[k][j] for k in range(rows))) for i in range(rows)] for j in range(batch)]
-        dens = [sum(col) for col in exps]
-        big = max(dens)
+        exps: list[list[int]] = [
+            [pow(3, int(yhat[i][j] - min(yhat[k][j] for k in range(rows)))) for i in range(rows)] for j in range(batch)
+        ]
+        dens: list[int] = [sum(col) for col in exps]
+        big: int = max(dens)
         scale = big if all(big % d == 0 for d in dens) else 0
         if scale == 0:
             raise GenerationError("unrelated denominators in P")
@@ -382,7 +379,9 @@ def sample_backprop(
 _ERRORS = (1, -1, 1, -1, 2, -2)
 
 
-def _alive_error(rng: random.Random, weights: list[list[list[int]]], masks: list[list[list[bool]]], j: int, rows: int) -> list[int]:
+def _alive_error(
+    rng: random.Random, weights: list[list[list[int]]], masks: list[list[list[bool]]], j: int, rows: int
+) -> list[int]:
     """A column Ŷ − Y for sample j (no entry 0) whose gradient reaches every hidden layer: the
     backward pass of one sample is linear in it, so each sample is chosen on its own."""
     e: list[int] = []
