@@ -191,7 +191,7 @@ def make(
     sheet: Sheet = m.build(o)
     stats = stats if stats is not None else _sampling.Stats()
     if values is not None:
-        leaves = _teacher_values(sheet, values)
+        leaves = _teacher_values(sheet, values, getattr(m, "implied", None))
         graph = Graph(sheet.nodes, {k: v.shape for k, v in leaves.items()}, sheet.roles, sheet.labels)
         vals = graph.evaluate(leaves)
         cells = _choose_blanks(m, graph, o, vals, rng, strict=False)
@@ -255,6 +255,14 @@ def _space(m: ModuleType, o: dict[str, Any]) -> list[dict[str, Tensor]]:
     key = (m.NAME, tuple(sorted(o.items())))
     if key not in _SPACES:
         items = list(m.space(o))
+        sheet: Sheet = m.build(o)
+        graph = _graph(m.NAME, o, sheet)
+        rng = random.Random(0)
+        items = [
+            leaves
+            for leaves in items
+            if not _rules.violations(graph, vals := graph.evaluate(leaves), m.blanks(o, graph, vals, rng), dead_unit_ok=True)
+        ]  # the rules, once for the whole list: few zeros, no value dominating
         if not items:
             raise GenerationError(f"chapter {m.NAME} has no hand-friendly variant with these options")
         random.Random(f"byhand/1/space/{m.NAME}/{key[1]}").shuffle(items)
@@ -324,7 +332,11 @@ def prove_unique(graph: Graph, vals: Mapping[str, Tensor], cells: list[Cell]) ->
     return all(sol.values[c] == vals[c[0]][c[1]] for c in blank)
 
 
-def _teacher_values(sheet: Sheet, values: Mapping[str, Any]) -> dict[str, Tensor]:
+def _teacher_values(
+    sheet: Sheet, values: Mapping[str, Any], implied: Callable[[dict[str, Tensor]], dict[str, Tensor]] | None = None
+) -> dict[str, Tensor]:
+    """A teacher's numbers as leaf tensors. ``implied``: the chapter's own leaves that follow from
+    the others (the identity of a ResNet skip) — filled in, and if given anyway, they must agree."""
     from byhand.engine import values as V
     from byhand.engine.tensor import nested_shape
 
@@ -335,7 +347,8 @@ def _teacher_values(sheet: Sheet, values: Mapping[str, Any]) -> dict[str, Tensor
         raise FormatError(
             f"the values name {unknown[0]!r}, which this chapter does not have; its given tensors are: {', '.join(sheet.leaves)}"
         )
-    missing = [k for k in sheet.leaves if k not in values]
+    own = set(implied({}) if implied is not None else ())
+    missing = [k for k in sheet.leaves if k not in values and k not in own]
     if missing:
         raise FormatError(
             f"the values lack {', '.join(missing)}; give every one of: "
@@ -343,6 +356,8 @@ def _teacher_values(sheet: Sheet, values: Mapping[str, Any]) -> dict[str, Tensor
         )
     out = {}
     for k in sheet.leaves:
+        if k not in values:
+            continue
         raw = values[k]
         shp = nested_shape(raw)
         if shp is None or len(shp) != len(sheet.leaves[k]):
@@ -355,6 +370,11 @@ def _teacher_values(sheet: Sheet, values: Mapping[str, Any]) -> dict[str, Tensor
                 raise FormatError(f"{k}: null is not a value here; give every number (use 'byhand solve' for unknowns)")
             data.append(v)
         out[k] = Tensor(shp, data)
+    if implied is not None:
+        for k, t in implied(out).items():
+            if k in out and out[k] != t:
+                raise FormatError(f"{k} is implied by the chapter ({k} = {t.to_nested()}); leave it out of the values")
+            out[k] = t
     return out
 
 

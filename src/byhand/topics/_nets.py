@@ -151,7 +151,7 @@ def relu_plan(rng: random.Random, rows: int, batch: int, uniform: bool = False) 
     return plan
 
 
-def _masked_layer(
+def planned_layer(
     rng: random.Random,
     a: list[list[Any]],
     rows: int,
@@ -162,11 +162,12 @@ def _masked_layer(
     stats: Stats,
     col_limit: int | None,
     nonzero: bool = False,
+    offset: list[list[Any]] | None = None,
 ) -> tuple[list[list[int]], list[int], list[list[Any]]]:
     """Weight rows for the input ``a`` (n rows × s samples) whose z follows the ReLU ``plan``
     (``None``: any signs, z ≠ 0 somewhere in each row); the bias is chosen among those that give
     the plan, not drawn and rejected. ``nonzero``: no weight is 0, so a gradient arriving at a unit
-    above reaches every unit below."""
+    above reaches every unit below. ``offset``: added to z (the skip of a residual block)."""
     nz = [v for v in range(w[0], w[1] + 1) if v for _ in range(_WEIGHTS.get(v, 1))]
     n, s = len(a), len(a[0])
     wr_all: list[list[int]] = []
@@ -183,6 +184,8 @@ def _masked_layer(
             if col_limit is not None and any(col_sum[k] + abs(wr[k]) > col_limit for k in range(n)):
                 continue
             u = [sum(wr[k] * a[k][j] for k in range(n)) for j in range(s)]
+            if offset is not None:
+                u = [x + y for x, y in zip(u, offset[i])]
             lo = max([b[0]] + [-bound - x for x in u])
             hi = min([b[1]] + [bound - x for x in u])
             fits = []
@@ -279,7 +282,7 @@ def sample_backprop(
         below_ce = loss == "ce" and layer == depth - 1
         for attempt in range(4):
             try:
-                wr, br, zr = _masked_layer(
+                wr, br, zr = planned_layer(
                     rng,
                     a,
                     1 if ce else sizes[layer],
