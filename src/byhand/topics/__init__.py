@@ -261,7 +261,12 @@ def _space(m: ModuleType, o: dict[str, Any]) -> list[dict[str, Tensor]]:
         items = [
             leaves
             for leaves in items
-            if not _rules.violations(graph, vals := graph.evaluate(leaves), m.blanks(o, graph, vals, rng), dead_unit_ok=True)
+            if not _rules.violations(
+                graph,
+                vals := graph.evaluate(leaves),
+                [b.cells[0] for b in badges_for(graph, vals, close_over_copies(graph, m.blanks(o, graph, vals, rng)))],
+                dead_unit_ok=True,
+            )
         ]  # the rules, once for the whole list: few zeros, no value dominating
         if not items:
             raise GenerationError(f"chapter {m.NAME} has no hand-friendly variant with these options")
@@ -288,8 +293,7 @@ def _friendly(v: Value, bound: int) -> bool:
 def _choose_blanks(
     m: ModuleType, graph: Graph, o: dict[str, Any], vals: dict[str, Tensor], rng: random.Random, strict: bool, bound: int = 50
 ) -> list[Cell]:
-    asked: list[Cell] = m.blanks(o, graph, vals, rng)
-    cells: list[Cell] = close_over_copies(graph, asked)
+    cells: list[Cell] = close_over_copies(graph, m.blanks(o, graph, vals, rng))
     if strict:
         for c in cells:
             if not _friendly(vals[c[0]][c[1]], bound):
@@ -297,7 +301,7 @@ def _choose_blanks(
         if _rules.violations(
             graph,
             vals,
-            asked,
+            [b.cells[0] for b in badges_for(graph, vals, cells)],  # one answer per badge
             softmax_chapter=getattr(m, "FREE_DENOMINATORS", False),
             dead_unit_ok=getattr(m, "DEAD_UNIT_OK", False),
         ):

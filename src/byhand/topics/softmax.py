@@ -17,6 +17,7 @@ from byhand.topics._sampling import Stats, uniform_vector
 NAME = "softmax"
 TITLE = "Softmax (base 3)"
 SUMMARY = "3^z over the column's sum of 3^z: exact fractions by hand; temperature; base e to compare"
+FREE_DENOMINATORS = True  # the probabilities are the lesson: sums up to 3^5 + …, written to 3 decimals
 OPTIONS = {
     "classes": Option(4, 4, 4, "entries per column", lo=2, hi=6),
     "batch": Option(1, 2, 2, "columns (samples)", lo=1, hi=4),
