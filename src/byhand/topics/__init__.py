@@ -394,7 +394,10 @@ def stress(
     progress: Callable[[int], None] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
-    """R/exams-style stress test: make ``n`` variants; acceptance rate, value ranges, distinct variants."""
+    """R/exams-style stress test: make ``n`` variants of one chapter and level; report what a
+    student meets (the share of answers that are 0, the share of the most common answer, the
+    largest denominator and |value|, blanks, estimated minutes), how many variants are distinct,
+    how many draws were accepted, the time, and how many variants break a rule (should be 0)."""
     import time
 
     m = get(topic)
@@ -407,6 +410,12 @@ def stress(
     inexact = 0
     blanks = 0
     fails = 0
+    zero_shares: list[float] = []
+    top_shares: list[float] = []
+    minutes: list[int] = []
+    biggest_den = 1
+    biggest_abs: Value = 0
+    broken = 0
     t0 = time.perf_counter()
     for k in range(n):
         try:
@@ -422,28 +431,54 @@ def stress(
                 lo, hi = min(lo, v), max(hi, v)
             if name in ex.graph.leaves:
                 key.append(repr(t.data))
+        answers = []
         for b in ex.blanks:
             blanks += 1
             if not is_exact(b.answer):
                 inexact += 1
                 continue
+            answers.append(b.answer)
             answer_lo, answer_hi = min(answer_lo, b.answer), max(answer_hi, b.answer)
+            biggest_den = max(biggest_den, _rules.denominator(b.answer))
+            biggest_abs = max(biggest_abs, abs(b.answer))
+        sh = _rules.shares(answers)
+        zero_shares.append(sh.zero_share)
+        top_shares.append(sh.top_share)
+        if ex.minutes is not None:
+            minutes.append(ex.minutes)
+        if _rules.violations(
+            ex.graph,
+            ex.values,
+            [b.cells[0] for b in ex.blanks],
+            softmax_chapter=getattr(m, "FREE_DENOMINATORS", False),
+            dead_unit_ok=getattr(m, "DEAD_UNIT_OK", False),
+        ):
+            broken += 1
         distinct.add("|".join(key))
         if progress:
             progress(k + 1)
     dt = time.perf_counter() - t0
+    made = max(1, n - fails)
     return {
         "topic": m.NAME,
         "level": level,
         "variants": n,
         "failed": fails,
+        "breaking_a_rule": broken,
+        "zero_share": round(sum(zero_shares) / made, 3),
+        "zero_share_max": round(max(zero_shares, default=0.0), 3),
+        "most_common_share": round(sum(top_shares) / made, 3),
+        "most_common_share_max": round(max(top_shares, default=0.0), 3),
+        "largest_denominator": biggest_den,
+        "largest_abs_answer": fmt(biggest_abs),
+        "minutes": [min(minutes, default=0), max(minutes, default=0)],
         "acceptance_rate": round(stats.accepted / stats.drawn, 4) if stats.drawn else 1.0,
         "rows_drawn": stats.drawn,
         "rows_accepted": stats.accepted,
         "distinct_variants": len(distinct),
         "value_range": [fmt(lo), fmt(hi)],
         "answer_range": [fmt(answer_lo), fmt(answer_hi)],
-        "blanks_per_variant": round(blanks / max(1, n - fails), 2),
+        "blanks_per_variant": round(blanks / made, 2),
         "inexact_answers": inexact,
         "seconds": round(dt, 3),
         "variants_per_second": round(n / dt, 1) if dt else None,
