@@ -242,7 +242,11 @@ def check(exercise: str, answers: str, fmt: str) -> None:
 @click.argument("topic")
 @click.option("-n", "count", type=click.IntRange(1, 1_000_000), default=1000, show_default=True, help="How many variants.")
 @click.option(
-    "--level", type=click.Choice(["all", "easy", "medium", "hard"]), default="all", show_default=True, help="all: one row per level."
+    "--level",
+    type=click.Choice(["all", "easy", "medium", "hard"]),
+    default="all",
+    show_default=True,
+    help="all: one row per level.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="First seed.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE")
