@@ -262,11 +262,11 @@ def stress(topic: str, count: int, level: str, seed: int, sets: tuple[str, ...],
     with _progress_bar() as bar:
         for lv in levels:
             task = bar.add_task(f"{topic} {lv}", total=count)
-            reps.append(
-                byhand.stress(
-                    topic, n=count, level=lv, seed0=seed, progress=lambda k, t=task: bar.update(t, completed=k), **opts
-                )
-            )
+
+            def done(k: int, t: Any = task) -> None:
+                bar.update(t, completed=k)
+
+            reps.append(byhand.stress(topic, n=count, level=lv, seed0=seed, progress=done, **opts))
     if fmt == "json":
         click.echo(json.dumps(reps if level == "all" else reps[0], indent=2))
         return

@@ -35,7 +35,7 @@ from byhand.engine.solver import solve
 from byhand.engine.tensor import Shape, Tensor, indices, shape_str
 from byhand.engine.values import Value, fmt, is_exact
 from byhand.errors import ByHandError, FormatError, GenerationError, GraphError, UnknownTopicError
-from byhand.exercise import Exercise, badges_for, close_over_copies
+from byhand.exercise import Blank, Exercise, badges_for, close_over_copies
 from byhand.topics import _rules, _sampling
 
 LEVELS = ("easy", "medium", "hard")
@@ -194,7 +194,7 @@ def make(
         leaves = _teacher_values(sheet, values, getattr(m, "implied", None))
         graph = Graph(sheet.nodes, {k: v.shape for k, v in leaves.items()}, sheet.roles, sheet.labels)
         vals = graph.evaluate(leaves)
-        cells = _choose_blanks(m, graph, o, vals, rng, strict=False)
+        cells, blanks = _choose_blanks(m, graph, o, vals, rng, strict=False)
     else:
         graph = _graph(m.NAME, o, sheet)
         space = _space(m, o) if hasattr(m, "space") else None
@@ -205,7 +205,7 @@ def make(
                 continue
             vals = graph.evaluate(leaves)
             try:
-                cells = _choose_blanks(m, graph, o, vals, rng, strict=True, bound=sheet.bound)
+                cells, blanks = _choose_blanks(m, graph, o, vals, rng, strict=True, bound=sheet.bound)
             except _Reject:
                 continue
             break
@@ -216,7 +216,6 @@ def make(
             )
     if values is not None:
         non_default["values"] = "given"  # the identity cannot regenerate a teacher's numbers: say so
-    blanks = badges_for(graph, vals, cells)
     return Exercise(
         topic=m.NAME,
         title=m.TITLE,
@@ -292,16 +291,20 @@ def _friendly(v: Value, bound: int) -> bool:
 
 def _choose_blanks(
     m: ModuleType, graph: Graph, o: dict[str, Any], vals: dict[str, Tensor], rng: random.Random, strict: bool, bound: int = 50
-) -> list[Cell]:
+) -> tuple[list[Cell], list[Blank]]:
+    """The blank cells (closed over copies) and their badges; strict (a sampled variant): every
+    rule checked, else ``_Reject``."""
     cells: list[Cell] = close_over_copies(graph, m.blanks(o, graph, vals, rng))
     if strict:
         for c in cells:
-            if not _friendly(vals[c[0]][c[1]], bound):
+            v = vals[c[0]][c[1]]
+            if not (type(v) is int and -bound <= v <= bound) and not _friendly(v, bound):
                 raise _Reject
+        blanks = badges_for(graph, vals, cells)
         if _rules.violations(
             graph,
             vals,
-            [b.cells[0] for b in badges_for(graph, vals, cells)],  # one answer per badge
+            [b.cells[0] for b in blanks],  # one answer per badge
             softmax_chapter=getattr(m, "FREE_DENOMINATORS", False),
             dead_unit_ok=getattr(m, "DEAD_UNIT_OK", False),
         ):
@@ -315,7 +318,8 @@ def _choose_blanks(
         cells = [c for c in cells if c[0] not in graph.leaves]
         if not cells or not prove_unique(graph, vals, cells):
             raise GraphError("these values leave a blank without a unique answer; change the values")
-    return cells
+        return cells, badges_for(graph, vals, cells)
+    return cells, blanks if strict else badges_for(graph, vals, cells)
 
 
 def prove_unique(graph: Graph, vals: Mapping[str, Tensor], cells: list[Cell]) -> bool:
@@ -440,7 +444,9 @@ def stress(
             answers.append(b.answer)
             answer_lo, answer_hi = min(answer_lo, b.answer), max(answer_hi, b.answer)
             biggest_den = max(biggest_den, _rules.denominator(b.answer))
-            biggest_abs = max(biggest_abs, abs(b.answer))
+            size: Value = b.answer if b.answer >= 0 else -b.answer
+            if size > biggest_abs:
+                biggest_abs = size
         sh = _rules.shares(answers)
         zero_shares.append(sh.zero_share)
         top_shares.append(sh.top_share)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Callable
 from typing import Any
 
 from byhand.engine.graph import Node
@@ -129,7 +130,9 @@ def all_cells(vals: dict[str, Tensor], names: list[str]) -> list[tuple[str, tupl
 
 # P of a two-class softmax₃ column with logits d apart: |d| = 0, 1, 2 → denominators 2, 4, 10.
 _CE_DENOMINATOR = {0: 2, 1: 4, 2: 10}
-MASKED_ROW_TRIES = 40
+MASKED_ROW_TRIES = 10  # random draws for a row before every row is listed
+BELOW_LOGITS = 3  # small activations under the logits: P stays friendly
+UNDER = 4
 TARGET_TRIES = 12  # targets Y tried on one forward pass (the gradient is linear in Ŷ − Y)
 
 
@@ -174,36 +177,59 @@ def planned_layer(
     b_all: list[int] = []
     z_all: list[list[Any]] = []
     col_sum = [0] * n
+
+    def fits(wr: list[int], i: int, want: str | None) -> tuple[list[Any], list[int]]:
+        """z without the bias, and the biases that give the plan."""
+        u = [sum(wr[k] * a[k][j] for k in range(n)) for j in range(s)]
+        if offset is not None:
+            u = [x + y for x, y in zip(u, offset[i])]
+        lo = max([b[0]] + [-bound - x for x in u])
+        hi = min([b[1]] + [bound - x for x in u])
+        out = []
+        for bi in range(lo, hi + 1):
+            if (wr, bi) in zip(wr_all, b_all):
+                continue
+            if want is None:
+                ok = any(x + bi for x in u)
+            else:
+                on = sum(x + bi > 0 for x in u)
+                ok = all(x + bi for x in u) and (on == s if want == "on" else on == 0 if want == "off" else 0 < on < s)
+            if ok:
+                out.append(bi)
+        return u, out
+
+    def usable(wr: list[int] | tuple[int, ...]) -> bool:
+        return any(wr) and (col_limit is None or all(col_sum[k] + abs(wr[k]) <= col_limit for k in range(n)))
+
     for i in range(rows):
         want = plan[i] if plan is not None else None
         for _ in range(MASKED_ROW_TRIES):
             wr = [rng.choice(nz) for _ in range(n)] if nonzero else draws(rng, n, *w)
             stats.drawn += 1
-            if not any(wr):
+            if not usable(wr):
                 continue
-            if col_limit is not None and any(col_sum[k] + abs(wr[k]) > col_limit for k in range(n)):
-                continue
-            u = [sum(wr[k] * a[k][j] for k in range(n)) for j in range(s)]
-            if offset is not None:
-                u = [x + y for x, y in zip(u, offset[i])]
-            lo = max([b[0]] + [-bound - x for x in u])
-            hi = min([b[1]] + [bound - x for x in u])
-            fits = []
-            for bi in range(lo, hi + 1):
-                if (wr, bi) in zip(wr_all, b_all):
-                    continue
-                on = sum(x + bi > 0 for x in u)
-                if want is None:
-                    ok = any(x + bi for x in u)
-                else:
-                    ok = all(x + bi for x in u) and (on == s if want == "on" else on == 0 if want == "off" else 0 < on < s)
-                if ok:
-                    fits.append(bi)
-            if fits:
-                bi = rng.choice(fits)
+            u, bs = fits(wr, i, want)
+            if bs:
+                bi = rng.choice(bs)
                 break
         else:
-            raise GenerationError(f"no friendly weight row {i + 1} after {MASKED_ROW_TRIES} tries; lower the depth")
+            # a few random draws missed: list every row (few for a small layer) and pick one that fits
+            values = sorted(set(nz)) if nonzero else list(range(w[0], w[1] + 1))
+            if len(values) ** n > 4096:
+                raise GenerationError(f"no friendly weight row {i + 1} after {MASKED_ROW_TRIES} tries; lower the depth")
+            every = [
+                (list(c), bs)
+                for c in itertools.product(values, repeat=n)
+                if usable(c)
+                for bs in [fits(list(c), i, want)[1]]
+                if bs
+            ]
+            stats.drawn += len(values) ** n
+            if not every:
+                raise GenerationError(f"no friendly weight row {i + 1} for this input; lower the depth")
+            wr, bs = rng.choice(every)
+            bi = rng.choice(bs)
+            u, _ = fits(wr, i, want)
         stats.accepted += 1
         wr_all.append(wr)
         b_all.append(bi)
@@ -214,7 +240,13 @@ def planned_layer(
 
 
 def _ce_row(
-    rng: random.Random, a: list[list[Any]], w0: list[int], b0: int, z0: list[Any], stats: Stats
+    rng: random.Random,
+    a: list[list[Any]],
+    w0: list[int],
+    b0: int,
+    z0: list[Any],
+    stats: Stats,
+    alive: Callable[[list[list[int]]], bool] | None = None,
 ) -> tuple[list[int], int, list[Any]] | None:
     """The second logit row, built from the first: w0 + δw, b0 + δb with each column's two logits
     at most 2 apart (P = ½, ¼ | ¾ or 1/10 | 9/10), the columns' denominators dividing one another
@@ -228,6 +260,8 @@ def _ce_row(
         w1 = [x + y for x, y in zip(w0, dw)]
         if any(abs(v) > 2 for v in w1) or not any(w1):
             continue
+        if alive is not None and not alive([w0, w1]):
+            continue  # the direction of every sample's gradient is fixed by δw: it must reach the input
         u = [sum(w1[k] * a[k][j] for k in range(n)) for j in range(s)]
         lo = max([-3, b0 - 3] + [z0[j] - u[j] - 2 for j in range(s)])
         hi = min([3, b0 + 3] + [z0[j] - u[j] + 2 for j in range(s)])
@@ -289,13 +323,21 @@ def sample_backprop(
                     plan,
                     w,
                     b,
-                    min(bound, 3) if below_ce else bound,  # small activations under the logits: P stays friendly
+                    min(bound, BELOW_LOGITS) if below_ce else min(bound, UNDER) if loss == "ce" else bound,
                     stats,
                     None if last or layer > 1 else col_limit,  # non-zero weights: the backward pass bounds them
                     nonzero=layer > 1,
                 )
                 if ce:  # whether the logits can be friendly depends on the layer below only
-                    second = _ce_row(rng, a, wr[0], br[0], zr[0], stats)
+                    second = _ce_row(
+                        rng,
+                        a,
+                        wr[0],
+                        br[0],
+                        zr[0],
+                        stats,
+                        lambda wl: all(_alive(weights + [wl], masks, j, [1, -1]) for j in range(batch)),
+                    )
                     if second is None:
                         raise GenerationError("no friendly logits")
                     wr.append(second[0])
@@ -382,6 +424,19 @@ def sample_backprop(
 _ERRORS = (1, -1, 1, -1, 2, -2)
 
 
+def _alive(weights: list[list[list[int]]], masks: list[list[list[bool]]], j: int, e: list[Any]) -> bool:
+    """Does the gradient ``e`` at the output of sample j reach every hidden layer (with the ReLU
+    pattern of that sample)? Only the direction matters, so this is plain integer work."""
+    g: list[Any] = e
+    for layer in range(len(weights), 1, -1):
+        wl = weights[layer - 1]
+        mask = masks[layer - 2]
+        g = [sum(wl[r][k] * g[r] for r in range(len(g))) if mask[k][j] else 0 for k in range(len(wl[0]))]
+        if not any(g):
+            return False
+    return True
+
+
 def _alive_error(
     rng: random.Random, weights: list[list[list[int]]], masks: list[list[list[bool]]], j: int, rows: int
 ) -> list[int]:
@@ -390,14 +445,7 @@ def _alive_error(
     e: list[int] = []
     for _ in range(8):
         e = [rng.choice(_ERRORS) for _ in range(rows)]
-        g: list[int] = e
-        for layer in range(len(weights), 1, -1):
-            wl = weights[layer - 1]
-            mask = masks[layer - 2]
-            g = [sum(wl[r][k] * g[r] for r in range(len(g))) if mask[k][j] else 0 for k in range(len(wl[0]))]
-            if not any(g):
-                break
-        else:
+        if _alive(weights, masks, j, e):
             return e
     return e  # the full check will refuse it
 

@@ -50,7 +50,8 @@ class Shares:
 def shares(answers: Sequence[Value]) -> Shares:
     if not answers:
         return Shares(0, 0, 0)
-    counts = Counter(answers)
+    # a Fraction is slow to hash: count it as (numerator, denominator); whole numbers as they are
+    counts = Counter((v.numerator, v.denominator) if type(v) is Fraction else v for v in answers)
     return Shares(len(answers), counts.get(0, 0), max(counts.values()))
 
 
@@ -135,39 +136,46 @@ GATE_SECONDS = 3
 FUNC_SECONDS = 40
 FRACTION_FACTOR = 2
 
-_CELL_COST: weakref.WeakKeyDictionary[Graph, dict[Cell, float]] = weakref.WeakKeyDictionary()
+_COSTS: weakref.WeakKeyDictionary[Graph, dict[tuple[Cell, ...], list[float]]] = weakref.WeakKeyDictionary()
 
 
 def _cell_seconds(graph: Graph, cell: Cell) -> float:
     from byhand.engine.relations import PolyRelation
 
-    costs = _CELL_COST.setdefault(graph, {})
-    if cell in costs:
-        return costs[cell]
     r = graph.relations().get(cell)
     if r is None:  # a hidden given (an inverse problem): found from the relation that uses it
-        sec = WRITE_SECONDS + 4 * PRODUCT_SECONDS
-    elif isinstance(r, PolyRelation):
-        sec = WRITE_SECONDS
-        for t in r.terms:
-            if len(t.cells) >= 2 or (t.cells and t.coef not in (1, -1)):
-                sec += PRODUCT_SECONDS
-            elif t.cells:
-                sec += ADD_SECONDS
-            elif t.gate is not None:
-                sec += GATE_SECONDS
-    else:
-        sec = FUNC_SECONDS
-    costs[cell] = sec
+        return WRITE_SECONDS + 4 * PRODUCT_SECONDS
+    if not isinstance(r, PolyRelation):
+        return FUNC_SECONDS
+    sec = WRITE_SECONDS
+    for t in r.terms:
+        if len(t.cells) >= 2 or (t.cells and t.coef not in (1, -1)):
+            sec += PRODUCT_SECONDS
+        elif t.cells:
+            sec += ADD_SECONDS
+        elif t.gate is not None:
+            sec += GATE_SECONDS
     return sec
 
 
 def minutes(graph: Graph, vals: Mapping[str, Tensor], cells: Sequence[Cell]) -> int:
     """About how many minutes a student needs for these blanks (reading included)."""
-    total = float(READ_SECONDS)
-    for c in _distinct(cells):
-        sec = _cell_seconds(graph, c)
-        if type(vals[c[0]][c[1]]) is Fraction:
-            sec *= FRACTION_FACTOR
-        total += sec
+    key = tuple(cells)
+    per_graph = _COSTS.get(graph)
+    if per_graph is None:
+        per_graph = _COSTS[graph] = {}
+    costs = per_graph.get(key)
+    if costs is None:
+        if len(per_graph) > 256:
+            per_graph.clear()
+        costs = per_graph[key] = [_cell_seconds(graph, c) for c in key]
+    total = READ_SECONDS + sum(costs)
+    extra = FRACTION_FACTOR - 1
+    for c, sec in zip(key, costs):
+        if type(vals[c[0]].data[_flat(vals[c[0]].shape, c[1])]) is Fraction:
+            total += sec * extra
     return max(1, round(total / 60))
+
+
+def _flat(shape: tuple[int, ...], idx: tuple[int, ...]) -> int:
+    return idx[0] * shape[1] + idx[1] if len(shape) == 2 else (idx[0] if shape else 0)
