@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -166,11 +167,14 @@ def planned_layer(
     col_limit: int | None,
     nonzero: bool = False,
     offset: list[list[Any]] | None = None,
+    seen: Counter[Any] | None = None,
 ) -> tuple[list[list[int]], list[int], list[list[Any]]]:
     """Weight rows for the input ``a`` (n rows × s samples) whose z follows the ReLU ``plan``
     (``None``: any signs, z ≠ 0 somewhere in each row); the bias is chosen among those that give
     the plan, not drawn and rejected. ``nonzero``: no weight is 0, so a gradient arriving at a unit
-    above reaches every unit below. ``offset``: added to z (the skip of a residual block)."""
+    above reaches every unit below. ``offset``: added to z (the skip of a residual block).
+    ``seen``: how often each value has been written so far; of the biases that fit, one whose z
+    repeats them least is taken, so no one number fills the sheet."""
     nz = [v for v in range(w[0], w[1] + 1) if v for _ in range(_WEIGHTS.get(v, 1))]
     n, s = len(a), len(a[0])
     wr_all: list[list[int]] = []
@@ -210,7 +214,7 @@ def planned_layer(
                 continue
             u, bs = fits(wr, i, want)
             if bs:
-                bi = rng.choice(bs)
+                bi = _least_seen(rng, u, bs, seen)
                 break
         else:
             # a few random draws missed: list every row (few for a small layer) and pick one that fits
@@ -228,15 +232,25 @@ def planned_layer(
             if not every:
                 raise GenerationError(f"no friendly weight row {i + 1} for this input; lower the depth")
             wr, bs = rng.choice(every)
-            bi = rng.choice(bs)
             u, _ = fits(wr, i, want)
+            bi = _least_seen(rng, u, bs, seen)
         stats.accepted += 1
         wr_all.append(wr)
         b_all.append(bi)
         z_all.append([x + bi for x in u])
+        if seen is not None:
+            seen.update(z_all[-1])
         for k in range(n):
             col_sum[k] += abs(wr[k])
     return wr_all, b_all, z_all
+
+
+def _least_seen(rng: random.Random, u: list[Any], bs: list[int], seen: Counter[Any] | None) -> int:
+    if seen is None or len(bs) == 1:
+        return rng.choice(bs)
+    score = {bi: sum(seen[x + bi] for x in u) for bi in bs}
+    low = min(score.values())
+    return rng.choice([bi for bi in bs if score[bi] == low])
 
 
 def _ce_row(
@@ -306,6 +320,7 @@ def sample_backprop(
     masks: list[list[list[bool]]] = []
     weights: list[list[list[int]]] = []
     pre: list[list[list[Any]]] = []  # Z of every layer
+    seen: Counter[Any] = Counter()
     layer = 1
     backtracks = 0
     while layer <= depth:
@@ -327,6 +342,7 @@ def sample_backprop(
                     stats,
                     None if last or layer > 1 else col_limit,  # non-zero weights: the backward pass bounds them
                     nonzero=layer > 1,
+                    seen=seen,
                 )
                 if ce:  # whether the logits can be friendly depends on the layer below only
                     second = _ce_row(
