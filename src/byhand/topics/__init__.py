@@ -301,7 +301,7 @@ def _choose_blanks(
             if not (type(v) is int and -bound <= v <= bound) and not _friendly(v, bound):
                 raise _Reject
         blanks = badges_for(graph, vals, cells)
-        if _rules.violations(
+        if not getattr(m, "RULES_BUILT_IN", False) and _rules.violations(
             graph,
             vals,
             [b.cells[0] for b in blanks],  # one answer per badge

@@ -183,23 +183,31 @@ def planned_layer(
     col_sum = [0] * n
 
     def fits(wr: list[int], i: int, want: str | None) -> tuple[list[Any], list[int]]:
-        """z without the bias, and the biases that give the plan."""
+        """z without the bias, and the biases that give the plan (an interval, less a few points)."""
         u = [sum(wr[k] * a[k][j] for k in range(n)) for j in range(s)]
         if offset is not None:
             u = [x + y for x, y in zip(u, offset[i])]
-        lo = max([b[0]] + [-bound - x for x in u])
-        hi = min([b[1]] + [bound - x for x in u])
-        out = []
-        for bi in range(lo, hi + 1):
-            if (wr, bi) in zip(wr_all, b_all):
-                continue
-            if want is None:
-                ok = any(x + bi for x in u)
-            else:
-                on = sum(x + bi > 0 for x in u)
-                ok = all(x + bi for x in u) and (on == s if want == "on" else on == 0 if want == "off" else 0 < on < s)
-            if ok:
-                out.append(bi)
+        umin, umax = min(u), max(u)
+        lo = max(b[0], -bound - umin)
+        hi = min(b[1], bound - umax)
+        if want == "on":
+            lo = max(lo, 1 - umin)
+        elif want == "off":
+            hi = min(hi, -1 - umax)
+        elif want == "mixed":
+            lo = max(lo, 1 - umax)
+            hi = min(hi, -1 - umin)
+        if lo > hi:
+            return u, []
+        if want is None:
+            out = [bi for bi in range(lo, hi + 1) if umin != umax or bi != -umin]
+        elif want == "mixed":
+            out = [bi for bi in range(lo, hi + 1) if -bi not in u]  # no z exactly 0
+        else:
+            out = list(range(lo, hi + 1))
+        if wr in wr_all:  # no two rows alike
+            taken = {bi for w2, bi in zip(wr_all, b_all) if w2 == wr}
+            out = [bi for bi in out if bi not in taken]
         return u, out
 
     def usable(wr: list[int] | tuple[int, ...]) -> bool:
@@ -383,6 +391,8 @@ def sample_backprop(
         weights.append(wr)
         pre.append(zr)
         if plan is not None:
+            if not any(v < 0 for r in zr for v in r):
+                raise GenerationError("ReLU has nothing to cross out (one unit, one sample): widen the layer")
             masks.append([[v > 0 for v in r] for r in zr])
             acts.append([[v if v > 0 else 0 for v in r] for r in zr])
         else:

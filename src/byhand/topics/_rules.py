@@ -11,7 +11,8 @@ Checked on every sampled variant (a teacher's own ``--values`` are taken as give
   probabilities are the lesson).
 
 A chapter about a dead unit may switch the gradient rule off by setting ``DEAD_UNIT_OK = True``
-and saying so on the sheet; the softmax chapter sets ``FREE_DENOMINATORS = True``. The answers are
+and saying so on the sheet; the softmax chapter sets ``FREE_DENOMINATORS = True``; a chapter whose
+sampler builds the rules in and checks them itself sets ``RULES_BUILT_IN = True`` (backprop). The answers are
 counted once per badge (copies of one number share a badge).
 """
 
