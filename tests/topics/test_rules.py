@@ -94,3 +94,22 @@ def test_the_rules_catch_a_bad_variant() -> None:
     assert any("zeros" in b for b in broken)
     assert any("ReLU crosses nothing out" not in b for b in broken)
     assert broken_rules(byhand.make("backprop", seed=0, level="medium")) == []
+
+
+def test_minutes_in_the_file_and_shaped_by_level() -> None:
+    """The estimate travels in the exercise file (the schema lists it as optional), is read back,
+    and grows with the level: hard backprop is longer than medium, but not four times as long."""
+    import json
+
+    mins = {lv: byhand.make("backprop", seed=3, level=lv).minutes for lv in LEVELS}
+    assert mins["easy"] is not None and mins["medium"] is not None and mins["hard"] is not None
+    assert mins["easy"] < mins["medium"] < mins["hard"] <= 2.5 * mins["medium"]
+    ex = byhand.make("backprop", seed=3, level="hard")
+    doc = json.loads(ex.to_json())
+    assert doc["minutes"] == ex.minutes
+    assert byhand.Exercise.from_json(doc).minutes == ex.minutes
+    del doc["minutes"]
+    assert byhand.Exercise.from_json(doc).minutes is None  # older files have none
+    doc["minutes"] = "soon"
+    with pytest.raises(byhand.FormatError):
+        byhand.Exercise.from_json(doc)  # the schema wants a whole number
