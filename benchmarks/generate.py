@@ -31,7 +31,9 @@ from byhand.topics import get as get_topic
 
 
 def rate(fn: Any, seconds: float) -> tuple[float, int]:
-    """Variants per second of CPU time (the machine may be shared)."""
+    """Variants per second of CPU time (the machine may be shared), after one warm-up call (a
+    chapter that lists its variants, gradient-flow, builds the list once)."""
+    fn(0)
     n = 0
     t0 = time.process_time()
     while time.process_time() - t0 < seconds:
