@@ -5,7 +5,7 @@ sampler that forgets a rule fails:
 
 - no gradient tensor entirely zero; a gradient with one column per sample reaches every sample;
 - at most a quarter of the answers 0 and no value more than a third of them (fewer than 8
-  answers: at most half 0, not all the same);
+  answers: at most half 0, not all the same; one answer: not 0);
 - every ReLU has a negative to cross out;
 - no fraction a student writes has a denominator over 100 (the softmax chapter excepted);
 - the estimated minutes are within the level's budget.
@@ -41,6 +41,8 @@ def broken_rules(ex: byhand.Exercise) -> list[str]:
         out.append(f"{zeros} zeros, one value {top} times, of {n} answers")
     if 1 < n < 8 and (2 * zeros > n or top == n):
         out.append(f"{zeros} zeros, one value {top} times, of {n} answers")
+    if n == 1 and zeros:
+        out.append("the one answer is 0")
     samples = g.shapes["X"][1] if "X" in g.shapes and len(g.shapes["X"]) == 2 else 1
     for node in g.grad_nodes:
         t = ex.values[node.out]

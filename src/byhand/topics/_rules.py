@@ -5,7 +5,7 @@ Checked on every sampled variant (a teacher's own ``--values`` are taken as give
 - no gradient tensor is entirely zero, and every hidden layer passes gradient back for every
   sample (each column of a gradient with one column per sample holds a non-zero);
 - at most a quarter of the answers are 0 and no one value makes up more than a third of them
-  (fewer than 8 blanks: at most half are 0, and not all are the same);
+  (fewer than 8 blanks: at most half are 0, and not all are the same; a single answer is not 0);
 - ReLU has something to cross out in every layer that has one;
 - every fraction a student writes has a denominator ≤ 100 (the softmax chapter excepted: its
   probabilities are the lesson).
@@ -58,7 +58,7 @@ def shares(answers: Sequence[Value]) -> Shares:
 
 def shares_ok(s: Shares) -> bool:
     if s.blanks <= 1:
-        return True
+        return s.zeros == 0  # one answer: not 0
     if s.blanks < SMALL:
         return 2 * s.zeros <= s.blanks and s.top < s.blanks
     return 4 * s.zeros <= s.blanks and 3 * s.top <= s.blanks
