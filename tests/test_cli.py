@@ -104,11 +104,17 @@ def test_output_is_written_whole_or_not_at_all(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_stress_reports(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["stress", "mlp", "-n", "50", "--format", "json"], capsys)
+    code, out, _ = run(["stress", "mlp", "-n", "50", "--level", "medium", "--format", "json"], capsys)
     rep = json.loads(out)
     assert code == 0 and rep["variants"] == 50 and rep["failed"] == 0
     assert 0 < rep["acceptance_rate"] <= 1
     assert rep["distinct_variants"] == 50
+    assert rep["breaking_a_rule"] == 0 and rep["zero_share_max"] <= 0.25 and rep["most_common_share_max"] <= 1 / 3
+    code, out, _ = run(["stress", "backprop", "-n", "30"], capsys)  # every level, one row each
+    rows = out.splitlines()
+    assert code == 0 and rows[0].split()[:3] == ["level", "zeros", "top"]
+    assert [r.split()[0] for r in rows[1:]] == ["easy", "medium", "hard"]
+    assert all(r.split()[-1] == "0" for r in rows[1:])  # no variant breaks a rule
 
 
 def test_installed_entry_point() -> None:

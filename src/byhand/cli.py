@@ -335,22 +335,50 @@ def check(exercise: str, answers: str, fmt: str) -> None:
 @cli.command()
 @click.argument("topic")
 @click.option("-n", "count", type=click.IntRange(1, 1_000_000), default=1000, show_default=True, help="How many variants.")
-@click.option("--level", type=click.Choice(["easy", "medium", "hard"]), default="medium", show_default=True)
+@click.option(
+    "--level",
+    type=click.Choice(["all", "easy", "medium", "hard"]),
+    default="all",
+    show_default=True,
+    help="all: one row per level.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="First seed.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def stress(topic: str, count: int, level: str, seed: int, sets: tuple[str, ...], fmt: str) -> None:
-    """Make many variants: acceptance rate, value ranges, distinct variants, time."""
+    """Make many variants: what a student meets (zeros, the most common answer, denominators, size,
+    minutes), distinct variants, acceptance rate, time, and variants that break a rule."""
     opts = _options(sets)
-    byhand.make(topic, seed=seed, level=level, **opts)  # fail fast on a bad topic or option
+    levels = ["easy", "medium", "hard"] if level == "all" else [level]
+    for lv in levels:
+        byhand.make(topic, seed=seed, level=lv, **opts)  # fail fast on a bad topic or option
+    reps = []
     with _progress_bar() as bar:
-        task = bar.add_task(f"{topic} {level}", total=count)
-        rep = byhand.stress(topic, n=count, level=level, seed0=seed, progress=lambda k: bar.update(task, completed=k), **opts)
+        for lv in levels:
+            task = bar.add_task(f"{topic} {lv}", total=count)
+
+            def done(k: int, t: Any = task) -> None:
+                bar.update(t, completed=k)
+
+            reps.append(byhand.stress(topic, n=count, level=lv, seed0=seed, progress=done, **opts))
     if fmt == "json":
-        click.echo(json.dumps(rep, indent=2))
+        click.echo(json.dumps(reps if level == "all" else reps[0], indent=2))
         return
-    for k, v in rep.items():
-        click.echo(f"{k:20} {v}")
+    if level != "all":
+        for k, v in reps[0].items():
+            click.echo(f"{k:22} {v}")
+        return
+    click.echo(
+        f"{'level':7} {'zeros':>6} {'top':>6} {'max den':>7} {'max |v|':>7} {'blanks':>6} {'minutes':>8} "
+        f"{'distinct':>8} {'accept':>7} {'seconds':>7} {'per s':>7} {'broken':>6}"
+    )
+    for r in reps:
+        mins = f"{r['minutes'][0]}–{r['minutes'][1]}" if r["minutes"][0] != r["minutes"][1] else str(r["minutes"][0])
+        click.echo(
+            f"{r['level']:7} {r['zero_share']:6.1%} {r['most_common_share']:6.1%} {r['largest_denominator']:7} "
+            f"{r['largest_abs_answer']:>7} {r['blanks_per_variant']:6.1f} {mins:>8} {r['distinct_variants']:8} "
+            f"{r['acceptance_rate']:7.1%} {r['seconds']:7.2f} {r['variants_per_second'] or 0:7.0f} {r['breaking_a_rule']:6}"
+        )
 
 
 @cli.command()

@@ -107,6 +107,7 @@ class Exercise:
         instructions: str = "",
         precision: int = 3,
         generator: str = GENERATOR,
+        minutes: int | None = None,
     ):
         self.topic = topic
         self.title = title
@@ -119,6 +120,7 @@ class Exercise:
         self.instructions = instructions
         self.precision = precision
         self.generator = generator
+        self.minutes = minutes  # about how long a student needs (estimated from the work), if known
         self._steps: list[Step] | None = None
 
     # -- reading ----------------------------------------------------------------------------
@@ -227,6 +229,7 @@ class Exercise:
             "identity": self.identity,
             "instructions": self.instructions,
             "precision": self.precision,
+            **({"minutes": self.minutes} if self.minutes is not None else {}),
             "tensors": tensors,
             "ops": [n.to_json() for n in g.nodes],
             "blanks": [b.to_json() for b in self.blanks],
@@ -828,4 +831,12 @@ def _from_doc(d: Mapping[str, Any], graph: Graph, vals: dict[str, Tensor], blank
         instructions=str(d.get("instructions") or ""),
         precision=precision,
         generator=str(d.get("generator") or GENERATOR),
+        minutes=_minutes(d.get("minutes")),
     )
+
+
+def _minutes(v: Any) -> int | None:
+    """The estimated minutes, if the file has a sensible number (the field is optional)."""
+    if isinstance(v, int) and not isinstance(v, bool) and 0 < v < 10_000:
+        return v
+    return None

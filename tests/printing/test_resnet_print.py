@@ -57,7 +57,7 @@ def test_diagram_prints_under_the_grid_without_answers() -> None:
     ex = byhand.make("resnet", seed=1, level="hard")
     student = text(documents.worksheet(ex, answer_strip=False)[0])
     assert "skip: + X" in student
-    assert "dX = [?, ?]" in student  # the gradient numbers are answers: hidden on the student's sheet
+    assert "dX = [?, ?, ?]" in student  # the gradient numbers are answers: hidden on the student's sheet
     key = text(documents.worksheet(ex, key=True)[0])
     assert "dX = [" in key and "dX = [?" not in key
     flow = byhand.make("gradient-flow", seed=1, level="easy")

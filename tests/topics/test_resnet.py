@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 import torch
@@ -49,13 +51,14 @@ def test_gradient_at_the_plus_goes_both_ways(seed: int) -> None:
     loss = 0.5 * ((torch.relu(z2) - v["Y"]) ** 2).sum()
     (g,) = torch.autograd.grad(loss, x)
     assert [float(c) for c in ex.values["dX"].data] == pytest.approx(g.reshape(-1).tolist())
-    dz2 = ex.values["dZ2"].data
+    dz2 = ex.values["dZ2"]
     dz1 = ex.values["dZ1"]
     w1 = ex.values["W1"]
-    for i in range(ex.values["X"].shape[0]):
-        skip = dz2[i]  # I·dZ2: unchanged down the skip
-        through_f = sum(w1[k, i] * dz1[k, 0] for k in range(w1.shape[0]))
-        assert ex.values["dX"][i, 0] == skip + through_f
+    for j in range(ex.values["X"].shape[1]):
+        for i in range(ex.values["X"].shape[0]):
+            skip = dz2[i, j]  # I·dZ2: unchanged down the skip
+            through_f = sum(w1[k, i] * dz1[k, j] for k in range(w1.shape[0]))
+            assert ex.values["dX"][i, j] == skip + through_f
 
 
 @pytest.mark.parametrize("level", ["medium", "hard"])
@@ -91,3 +94,58 @@ def test_chain_plain_beside_residual() -> None:
         prod_d *= Fraction(ex.values[f"d{i}"].data[0])
         prod_s *= 1 + Fraction(ex.values[f"d{i}"].data[0])
     assert plain == prod_d and res == prod_s
+
+
+PUBLISHED = {
+    "X": [[2, -1], [1, 1], [2, 1], [1, 2]],
+    "W1": [[1, 0, -1, 1], [0, 1, 1, 0], [1, -1, 0, 0]],
+    "b1": [1, 1, 0],
+    "W2": [[0, 1, 2], [-1, 0, 2], [0, 1, 1], [-1, 0, -3]],
+    "b2": [1, 1, 1, 0],
+    "W3": [[1, 1, 1, 0]],
+    "b3": [-2],
+}
+
+
+def test_published_block_with_its_output_layer_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The whole published block, as a teacher types it (no I: the skip implies it), through
+    ``byhand make resnet --values``: Z1, X + f(X) and the read-out [17, 7] as published."""
+    from byhand.cli import main
+
+    path = tmp_path / "published.json"
+    path.write_text(json.dumps(PUBLISHED))
+    code = main(["make", "resnet", "--values", str(path), "--set", "width=4", "--set", "batch=2", "--format", "key"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    code = main(["make", "resnet", "--values", str(path), "--set", "width=4", "--set", "batch=2", "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    t = doc["tensors"]
+    assert t["Z1"]["values"] == [[2, 1], [4, 3], [1, -2]]
+    assert t["Z2"]["values"] == [[9, 3], [2, 1], [8, 5], [-4, 1]]  # X + f(X)
+    assert t["Z3"]["values"] == [[17, 7]]  # the output layer, no ReLU
+    assert t["I"]["values"] == [[int(i == j) for j in range(4)] for i in range(4)]
+    assert t["Z3"]["label"] == "ŷ = W3·A2 + b3"
+    assert_matches(doc)
+    # the key shows the published results as answers
+    assert "17" in out and "-2" in out.replace("−", "-")
+
+
+def test_identity_is_implied_and_checked() -> None:
+    ex = byhand.make("resnet", values=PUBLISHED, width=4, batch=2)
+    assert ex.values["Z3"].to_nested() == [[17, 7]]
+    with pytest.raises(byhand.FormatError, match="I is implied"):
+        byhand.make("resnet", values=PUBLISHED | {"I": [[1, 0, 0, 0]] * 4}, width=4, batch=2)
+    with pytest.raises(byhand.FormatError, match="lack W3, b3"):
+        byhand.make("resnet", values={k: v for k, v in PUBLISHED.items() if k not in ("W3", "b3")}, width=4, batch=2)
+    # without the output layer the published block needs no W3
+    ex = byhand.make("resnet", values={k: v for k, v in PUBLISHED.items() if k not in ("W3", "b3")}, head=0)
+    assert "Z3" not in ex.values
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_medium_has_the_output_layer(seed: int) -> None:
+    ex = byhand.make("resnet", seed=seed, level="medium")
+    assert ex.graph.shapes["W3"] == (1, 3) and ex.graph.shapes["W1"] == (3, 3) and ex.graph.shapes["Z3"] == (1, 2)
+    assert any(b.cells[0][0] == "Z3" for b in ex.blanks)
+    assert_matches(ex.to_dict())

@@ -36,8 +36,8 @@ from byhand.engine.solver import solve
 from byhand.engine.tensor import Shape, Tensor, indices, shape_str
 from byhand.engine.values import Value, fmt, is_exact
 from byhand.errors import ByHandError, FormatError, GenerationError, GraphError, UnknownTopicError
-from byhand.exercise import Exercise, badges_for, close_over_copies, register_regenerator
-from byhand.topics import _sampling
+from byhand.exercise import Blank, Exercise, badges_for, close_over_copies, register_regenerator
+from byhand.topics import _rules, _sampling
 
 LEVELS = ("easy", "medium", "hard")
 GENERATOR_TRIES = 50
@@ -203,10 +203,10 @@ def make(
     sheet: Sheet = m.build(o)
     stats = stats if stats is not None else _sampling.Stats()
     if values is not None:
-        leaves = _teacher_values(sheet, values)
+        leaves = _teacher_values(sheet, values, getattr(m, "implied", None))
         graph = Graph(sheet.nodes, {k: v.shape for k, v in leaves.items()}, sheet.roles, sheet.labels, sheet.notes)
         vals = graph.evaluate(leaves)
-        cells = _choose_blanks(m, graph, o, vals, rng, strict=False)
+        cells, blanks = _choose_blanks(m, graph, o, vals, rng, strict=False)
     else:
         graph = _graph(m.NAME, o, sheet)
         space = _space(m, o) if hasattr(m, "space") else None
@@ -217,7 +217,7 @@ def make(
                 continue
             vals = graph.evaluate(leaves)
             try:
-                cells = _choose_blanks(m, graph, o, vals, rng, strict=True, bound=sheet.bound)
+                cells, blanks = _choose_blanks(m, graph, o, vals, rng, strict=True, bound=sheet.bound)
             except _Reject:
                 continue
             break
@@ -228,7 +228,6 @@ def make(
             )
     if values is not None:
         non_default["values"] = "given"  # the identity cannot regenerate a teacher's numbers: say so
-    blanks = badges_for(graph, vals, cells)
     return Exercise(
         topic=m.NAME,
         title=m.TITLE,
@@ -239,6 +238,7 @@ def make(
         level=level,
         options=non_default,
         instructions=sheet.instructions + _hidden_givens(graph, cells),
+        minutes=_rules.minutes(graph, vals, [b.cells[0] for b in blanks]),
     )
 
 
@@ -292,6 +292,19 @@ def _space(m: ModuleType, o: dict[str, Any]) -> list[dict[str, Tensor]]:
     key = (m.NAME, tuple(sorted(o.items())))
     if key not in _SPACES:
         items = list(m.space(o))
+        sheet: Sheet = m.build(o)
+        graph = _graph(m.NAME, o, sheet)
+        rng = random.Random(0)
+        items = [
+            leaves
+            for leaves in items
+            if not _rules.violations(
+                graph,
+                vals := graph.evaluate(leaves),
+                [b.cells[0] for b in badges_for(graph, vals, close_over_copies(graph, m.blanks(o, graph, vals, rng)))],
+                dead_unit_ok=True,
+            )
+        ]  # the rules, once for the whole list: few zeros, no value dominating
         if not items:
             raise GenerationError(f"chapter {m.NAME} has no hand-friendly variant with these options")
         random.Random(f"byhand/1/space/{m.NAME}/{key[1]}").shuffle(items)
@@ -316,14 +329,24 @@ def _friendly(v: Value, bound: int) -> bool:
 
 def _choose_blanks(
     m: ModuleType, graph: Graph, o: dict[str, Any], vals: dict[str, Tensor], rng: random.Random, strict: bool, bound: int = 50
-) -> list[Cell]:
+) -> tuple[list[Cell], list[Blank]]:
+    """The blank cells (closed over copies) and their badges; strict (a sampled variant): every
+    rule checked, else ``_Reject``."""
     cells: list[Cell] = close_over_copies(graph, m.blanks(o, graph, vals, rng))
     if strict:
         for c in cells:
-            if not _friendly(vals[c[0]][c[1]], bound):
+            v = vals[c[0]][c[1]]
+            if not (type(v) is int and -bound <= v <= bound) and not _friendly(v, bound):
                 raise _Reject
-        if len(cells) > 2 and len({vals[c[0]][c[1]] for c in cells}) == 1:
-            raise _Reject  # the answers are not all the same number
+        blanks = badges_for(graph, vals, cells)
+        if not getattr(m, "RULES_BUILT_IN", False) and _rules.violations(
+            graph,
+            vals,
+            [b.cells[0] for b in blanks],  # one answer per badge
+            softmax_chapter=getattr(m, "FREE_DENOMINATORS", False),
+            dead_unit_ok=getattr(m, "DEAD_UNIT_OK", False),
+        ):
+            raise _Reject  # few zeros, no value dominating, gradients alive, ReLU crosses out, small denominators
         if hasattr(m, "accept") and not m.accept(o, vals):
             raise _Reject  # the chapter's own rule (e.g. a gradient that reaches the input)
     if not prove_unique(graph, vals, cells):
@@ -333,7 +356,8 @@ def _choose_blanks(
         cells = [c for c in cells if c[0] not in graph.leaves]
         if not cells or not prove_unique(graph, vals, cells):
             raise GraphError("these values leave a blank without a unique answer; change the values")
-    return cells
+        return cells, badges_for(graph, vals, cells)
+    return cells, blanks if strict else badges_for(graph, vals, cells)
 
 
 def prove_unique(graph: Graph, vals: Mapping[str, Tensor], cells: list[Cell]) -> bool:
@@ -354,7 +378,11 @@ def prove_unique(graph: Graph, vals: Mapping[str, Tensor], cells: list[Cell]) ->
     return all(sol.values[c] == vals[c[0]][c[1]] for c in blank)
 
 
-def _teacher_values(sheet: Sheet, values: Mapping[str, Any]) -> dict[str, Tensor]:
+def _teacher_values(
+    sheet: Sheet, values: Mapping[str, Any], implied: Callable[[dict[str, Tensor]], dict[str, Tensor]] | None = None
+) -> dict[str, Tensor]:
+    """A teacher's numbers as leaf tensors. ``implied``: the chapter's own leaves that follow from
+    the others (the identity of a ResNet skip) — filled in, and if given anyway, they must agree."""
     from byhand.engine import values as V
     from byhand.engine.tensor import nested_shape
 
@@ -365,7 +393,8 @@ def _teacher_values(sheet: Sheet, values: Mapping[str, Any]) -> dict[str, Tensor
         raise FormatError(
             f"the values name {unknown[0]!r}, which this chapter does not have; its given tensors are: {', '.join(sheet.leaves)}"
         )
-    missing = [k for k in sheet.leaves if k not in values]
+    own = set(implied({}) if implied is not None else ())
+    missing = [k for k in sheet.leaves if k not in values and k not in own]
     if missing:
         raise FormatError(
             f"the values lack {', '.join(missing)}; give every one of: "
@@ -373,6 +402,8 @@ def _teacher_values(sheet: Sheet, values: Mapping[str, Any]) -> dict[str, Tensor
         )
     out = {}
     for k in sheet.leaves:
+        if k not in values:
+            continue
         raw = values[k]
         shp = nested_shape(raw)
         if shp is None or len(shp) != len(sheet.leaves[k]):
@@ -385,6 +416,11 @@ def _teacher_values(sheet: Sheet, values: Mapping[str, Any]) -> dict[str, Tensor
                 raise FormatError(f"{k}: null is not a value here; give every number (use 'byhand solve' for unknowns)")
             data.append(v)
         out[k] = Tensor(shp, data)
+    if implied is not None:
+        for k, t in implied(out).items():
+            if k in out and out[k] != t:
+                raise FormatError(f"{k} is implied by the chapter ({k} = {t.to_nested()}); leave it out of the values")
+            out[k] = t
     return out
 
 
@@ -400,7 +436,10 @@ def stress(
     progress: Callable[[int], None] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
-    """R/exams-style stress test: make ``n`` variants; acceptance rate, value ranges, distinct variants."""
+    """R/exams-style stress test: make ``n`` variants of one chapter and level; report what a
+    student meets (the share of answers that are 0, the share of the most common answer, the
+    largest denominator and |value|, blanks, estimated minutes), how many variants are distinct,
+    how many draws were accepted, the time, and how many variants break a rule (should be 0)."""
     import time
 
     m = get(topic)
@@ -413,6 +452,12 @@ def stress(
     inexact = 0
     blanks = 0
     fails = 0
+    zero_shares: list[float] = []
+    top_shares: list[float] = []
+    minutes: list[int] = []
+    biggest_den = 1
+    biggest_abs: Value = 0
+    broken = 0
     t0 = time.perf_counter()
     for k in range(n):
         try:
@@ -428,28 +473,56 @@ def stress(
                 lo, hi = min(lo, v), max(hi, v)
             if name in ex.graph.leaves:
                 key.append(repr(t.data))
+        answers = []
         for b in ex.blanks:
             blanks += 1
             if not is_exact(b.answer):
                 inexact += 1
                 continue
+            answers.append(b.answer)
             answer_lo, answer_hi = min(answer_lo, b.answer), max(answer_hi, b.answer)
+            biggest_den = max(biggest_den, _rules.denominator(b.answer))
+            size: Value = b.answer if b.answer >= 0 else -b.answer
+            if size > biggest_abs:
+                biggest_abs = size
+        sh = _rules.shares(answers)
+        zero_shares.append(sh.zero_share)
+        top_shares.append(sh.top_share)
+        if ex.minutes is not None:
+            minutes.append(ex.minutes)
+        if _rules.violations(
+            ex.graph,
+            ex.values,
+            [b.cells[0] for b in ex.blanks],
+            softmax_chapter=getattr(m, "FREE_DENOMINATORS", False),
+            dead_unit_ok=getattr(m, "DEAD_UNIT_OK", False),
+        ):
+            broken += 1
         distinct.add("|".join(key))
         if progress:
             progress(k + 1)
     dt = time.perf_counter() - t0
+    made = max(1, n - fails)
     return {
         "topic": m.NAME,
         "level": level,
         "variants": n,
         "failed": fails,
+        "breaking_a_rule": broken,
+        "zero_share": round(sum(zero_shares) / made, 3),
+        "zero_share_max": round(max(zero_shares, default=0.0), 3),
+        "most_common_share": round(sum(top_shares) / made, 3),
+        "most_common_share_max": round(max(top_shares, default=0.0), 3),
+        "largest_denominator": biggest_den,
+        "largest_abs_answer": fmt(biggest_abs),
+        "minutes": [min(minutes, default=0), max(minutes, default=0)],
         "acceptance_rate": round(stats.accepted / stats.drawn, 4) if stats.drawn else 1.0,
         "rows_drawn": stats.drawn,
         "rows_accepted": stats.accepted,
         "distinct_variants": len(distinct),
         "value_range": [fmt(lo), fmt(hi)],
         "answer_range": [fmt(answer_lo), fmt(answer_hi)],
-        "blanks_per_variant": round(blanks / max(1, n - fails), 2),
+        "blanks_per_variant": round(blanks / made, 2),
         "inexact_answers": inexact,
         "seconds": round(dt, 3),
         "variants_per_second": round(n / dt, 1) if dt else None,

@@ -6,13 +6,17 @@ The output of a layer (after its activation) becomes the input on top of the nex
 
 from __future__ import annotations
 
+import itertools
 import random
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from byhand.engine.graph import Node
 from byhand.engine.tensor import Shape, Tensor
 from byhand.errors import GenerationError
-from byhand.topics._sampling import Stats, linear_layer, relu_t, vector
+from byhand.topics._rules import shares, shares_ok
+from byhand.topics._sampling import _WEIGHTS, Stats, draws, linear_layer, relu_t, vector
 
 
 def chain(
@@ -113,8 +117,17 @@ def sample_chain(
     return out
 
 
-def input_matrix(rng: random.Random, stats: Stats, rows: int, cols: int, lo_hi: tuple[int, int]) -> Tensor:
-    """Samples as columns; no column and (with two or more samples) no row all zeros."""
+def input_matrix(rng: random.Random, stats: Stats, rows: int, cols: int, lo_hi: tuple[int, int], nonzero: bool = False) -> Tensor:
+    """Samples as columns; no column and (with two or more samples) no row all zeros.
+    ``nonzero``: no entry 0 at all (each 0 in X is a 0 in dW1)."""
+    if nonzero:
+        nz = [v for v in range(lo_hi[0], lo_hi[1] + 1) if v for _ in range(_WEIGHTS.get(v, 1))]
+        while True:  # and no two samples alike (ReLU could not tell them apart)
+            stats.drawn += 1
+            cs = [[rng.choice(nz) for _ in range(rows)] for _ in range(cols)]
+            if len({tuple(c) for c in cs}) == cols or rows == 1 and cols > 3:
+                stats.accepted += 1
+                return Tensor((rows, cols), [cs[j][i] for i in range(rows) for j in range(cols)])
     for _ in range(200):
         cs = [vector(rng, rows, *lo_hi, stats=stats) for _ in range(cols)]
         x = Tensor((rows, cols), [cs[j][i] for i in range(rows) for j in range(cols)])
@@ -125,3 +138,398 @@ def input_matrix(rng: random.Random, stats: Stats, rows: int, cols: int, lo_hi: 
 
 def all_cells(vals: dict[str, Tensor], names: list[str]) -> list[tuple[str, tuple[int, ...]]]:
     return [(n, i) for n in names for i in vals[n].indices()]
+
+
+# -- backprop: constructed, not rejected -----------------------------------------------------------
+#
+# A backprop variant is worth a student's time when every hidden layer crosses something out, no
+# hidden unit is dead for every sample (a dead unit makes a whole row of dW and db zero), every
+# sample keeps a gradient in every layer, and P − Y has small denominators. Rejecting whole
+# exercises until one passes costs time exponential in the depth. Here the ReLU pattern of each
+# layer is chosen first and each weight row is drawn for it, the bias chosen from the integers that
+# give exactly that pattern; the output is chosen for a friendly P; then one exact backward pass
+# (plain integers and fractions, no graph) checks that the gradient reaches every sample.
+
+# P of a two-class softmax₃ column with logits d apart: |d| = 0, 1, 2 → denominators 2, 4, 10.
+_CE_DENOMINATOR = {0: 2, 1: 4, 2: 10}
+MASKED_ROW_TRIES = 10  # random draws for a row before every row is listed
+BELOW_LOGITS = 3  # small activations under the logits: P stays friendly
+UNDER = 4
+TARGET_TRIES = 12  # targets Y tried on one forward pass (the gradient is linear in Ŷ − Y)
+
+
+def relu_plan(rng: random.Random, rows: int, batch: int, uniform: bool = False) -> list[str]:
+    """What ReLU does to each unit across the samples: ``on`` (passes every sample), ``mixed``
+    (blocks one sample or more, passes another) or ``off`` (blocks every sample). One unit is
+    crossed out for some sample (two at times in a larger layer), every unit passes some sample, so
+    no row of dW is all zero, and the ``on`` units pass every sample its gradient. With one sample
+    (or ``uniform``: samples ReLU cannot tell apart) one unit is off."""
+    if rows == 1:
+        return ["mixed"] if batch > 1 and not uniform else ["on"]
+    plan = ["on"] * rows
+    if batch == 1 or uniform:
+        plan[rng.randrange(rows)] = "off"
+        return plan
+    n_mixed = 1 if rows * batch < 6 or rows < 3 or rng.random() < 0.7 else 2  # few zeros
+    for i in rng.sample(range(rows), n_mixed):
+        plan[i] = "mixed"
+    return plan
+
+
+def planned_layer(
+    rng: random.Random,
+    a: list[list[Any]],
+    rows: int,
+    plan: list[str] | None,
+    w: tuple[int, int],
+    b: tuple[int, int],
+    bound: int,
+    stats: Stats,
+    col_limit: int | None,
+    nonzero: bool = False,
+    offset: list[list[Any]] | None = None,
+    seen: Counter[Any] | None = None,
+) -> tuple[list[list[int]], list[int], list[list[Any]]]:
+    """Weight rows for the input ``a`` (n rows × s samples) whose z follows the ReLU ``plan``
+    (``None``: any signs, z ≠ 0 somewhere in each row); the bias is chosen among those that give
+    the plan, not drawn and rejected. ``nonzero``: no weight is 0, so a gradient arriving at a unit
+    above reaches every unit below. ``offset``: added to z (the skip of a residual block).
+    ``seen``: how often each value has been written so far; of the biases that fit, one whose z
+    repeats them least is taken, so no one number fills the sheet."""
+    nz = [v for v in range(w[0], w[1] + 1) if v for _ in range(_WEIGHTS.get(v, 1))]
+    n, s = len(a), len(a[0])
+    wr_all: list[list[int]] = []
+    b_all: list[int] = []
+    z_all: list[list[Any]] = []
+    col_sum = [0] * n
+
+    def fits(wr: list[int], i: int, want: str | None) -> tuple[list[Any], list[int]]:
+        """z without the bias, and the biases that give the plan (an interval, less a few points)."""
+        u = [sum(wr[k] * a[k][j] for k in range(n)) for j in range(s)]
+        if offset is not None:
+            u = [x + y for x, y in zip(u, offset[i])]
+        umin, umax = min(u), max(u)
+        lo = max(b[0], -bound - umin)
+        hi = min(b[1], bound - umax)
+        if want == "on":
+            lo = max(lo, 1 - umin)
+        elif want == "off":
+            hi = min(hi, -1 - umax)
+        elif want == "mixed":
+            lo = max(lo, 1 - umax)
+            hi = min(hi, -1 - umin)
+        if lo > hi:
+            return u, []
+        if want is None:
+            out = [bi for bi in range(lo, hi + 1) if umin != umax or bi != -umin]
+        elif want == "mixed":
+            out = [bi for bi in range(lo, hi + 1) if -bi not in u]  # no z exactly 0
+        else:
+            out = list(range(lo, hi + 1))
+        if wr in wr_all:  # no two rows alike
+            taken = {bi for w2, bi in zip(wr_all, b_all) if w2 == wr}
+            out = [bi for bi in out if bi not in taken]
+        return u, out
+
+    def usable(wr: list[int] | tuple[int, ...]) -> bool:
+        return any(wr) and (col_limit is None or all(col_sum[k] + abs(wr[k]) <= col_limit for k in range(n)))
+
+    for i in range(rows):
+        want = plan[i] if plan is not None else None
+        for _ in range(MASKED_ROW_TRIES):
+            wr = [rng.choice(nz) for _ in range(n)] if nonzero else draws(rng, n, *w)
+            stats.drawn += 1
+            if not usable(wr):
+                continue
+            u, bs = fits(wr, i, want)
+            if bs:
+                bi = _least_seen(rng, u, bs, seen)
+                break
+        else:
+            # a few random draws missed: list every row (few for a small layer) and pick one that fits
+            values = sorted(set(nz)) if nonzero else list(range(w[0], w[1] + 1))
+            if len(values) ** n > 4096:
+                raise GenerationError(f"no friendly weight row {i + 1} after {MASKED_ROW_TRIES} tries; lower the depth")
+            every = [
+                (list(c), bs)
+                for c in itertools.product(values, repeat=n)
+                if usable(c)
+                for bs in [fits(list(c), i, want)[1]]
+                if bs
+            ]
+            stats.drawn += len(values) ** n
+            if not every:
+                raise GenerationError(f"no friendly weight row {i + 1} for this input; lower the depth")
+            wr, bs = rng.choice(every)
+            u, _ = fits(wr, i, want)
+            bi = _least_seen(rng, u, bs, seen)
+        stats.accepted += 1
+        wr_all.append(wr)
+        b_all.append(bi)
+        z_all.append([x + bi for x in u])
+        if seen is not None:
+            seen.update(z_all[-1])
+        for k in range(n):
+            col_sum[k] += abs(wr[k])
+    return wr_all, b_all, z_all
+
+
+def _least_seen(rng: random.Random, u: list[Any], bs: list[int], seen: Counter[Any] | None) -> int:
+    if seen is None or len(bs) == 1:
+        return rng.choice(bs)
+    score = {bi: sum(seen[x + bi] for x in u) for bi in bs}
+    low = min(score.values())
+    return rng.choice([bi for bi in bs if score[bi] == low])
+
+
+def _ce_row(
+    rng: random.Random,
+    a: list[list[Any]],
+    w0: list[int],
+    b0: int,
+    z0: list[Any],
+    stats: Stats,
+    alive: Callable[[list[list[int]]], bool] | None = None,
+) -> tuple[list[int], int, list[Any]] | None:
+    """The second logit row, built from the first: w0 + δw, b0 + δb with each column's two logits
+    at most 2 apart (P = ½, ¼ | ¾ or 1/10 | 9/10), the columns' denominators dividing one another
+    (no sum mixes quarters with tenths), and not every column an even ½ | ½. Every δw_k is ±1: the
+    gradient that reaches unit k below is (w0 − w1)_k·(P − Y)₀, so none is blocked there."""
+    n, s = len(a), len(a[0])
+    signs = list(itertools.product((1, -1), repeat=n)) if n <= 6 else [tuple(rng.choice((1, -1)) for _ in range(n))]
+    rng.shuffle(signs)
+    for dw in signs:
+        stats.drawn += 1
+        w1 = [x + y for x, y in zip(w0, dw)]
+        if any(abs(v) > 2 for v in w1) or not any(w1):
+            continue
+        if alive is not None and not alive([w0, w1]):
+            continue  # the direction of every sample's gradient is fixed by δw: it must reach the input
+        u = [sum(w1[k] * a[k][j] for k in range(n)) for j in range(s)]
+        lo = max([-3, b0 - 3] + [z0[j] - u[j] - 2 for j in range(s)])
+        hi = min([3, b0 + 3] + [z0[j] - u[j] + 2 for j in range(s)])
+        options = []
+        for b1 in range(lo, hi + 1):
+            d = [abs(z0[j] - u[j] - b1) for j in range(s)]
+            if not any(d):
+                continue
+            if 1 in d and 2 in d:
+                continue  # quarters and tenths in one sum
+            options.append(b1)
+        if options:
+            b1 = rng.choice(options)
+            stats.accepted += 1
+            return w1, b1, [x + b1 for x in u]
+    return None
+
+
+def sample_backprop(
+    rng: random.Random,
+    stats: Stats,
+    sizes: list[int],
+    batch: int,
+    *,
+    loss: str,
+    x_range: tuple[int, int] = (-1, 2),
+    w: tuple[int, int] = (-1, 2),
+    b: tuple[int, int] = (-2, 2),
+    bound: int = 6,
+    grad_bound: int = 20,
+    col_limit: int | None = 2,
+    ask: str = "grads",
+) -> dict[str, Tensor]:
+    """Leaves of a backprop exercise (``chain(sizes, batch, last_act=False)`` + a loss) that pass
+    the rules; one exact backward pass checks the gradient (``GenerationError`` if it dies, which
+    ``make`` answers with a fresh draw)."""
+    depth = len(sizes) - 1
+    x = input_matrix(rng, stats, sizes[0], batch, x_range, nonzero=True)
+    a = [x.row(i) for i in range(sizes[0])]
+    out: dict[str, Tensor] = {"X": x}
+    acts = [a]
+    masks: list[list[list[bool]]] = []
+    weights: list[list[list[int]]] = []
+    pre: list[list[list[Any]]] = []  # Z of every layer
+    seen: Counter[Any] = Counter()
+    layer = 1
+    backtracks = 0
+    while layer <= depth:
+        last = layer == depth
+        a = acts[-1]
+        plan = None if last else relu_plan(rng, sizes[layer], batch)
+        ce = last and loss == "ce" and sizes[layer] == 2
+        below_ce = loss == "ce" and layer == depth - 1
+        for attempt in range(4):
+            try:
+                wr, br, zr = planned_layer(
+                    rng,
+                    a,
+                    1 if ce else sizes[layer],
+                    plan,
+                    w,
+                    b,
+                    min(bound, BELOW_LOGITS) if below_ce else min(bound, UNDER) if loss == "ce" else bound,
+                    stats,
+                    None if last or layer > 1 else col_limit,  # non-zero weights: the backward pass bounds them
+                    nonzero=layer > 1,
+                    seen=seen,
+                )
+                if ce:  # whether the logits can be friendly depends on the layer below only
+                    second = _ce_row(
+                        rng,
+                        a,
+                        wr[0],
+                        br[0],
+                        zr[0],
+                        stats,
+                        lambda wl: all(_alive(weights + [wl], masks, j, [1, -1]) for j in range(batch)),
+                    )
+                    if second is None:
+                        raise GenerationError("no friendly logits")
+                    wr.append(second[0])
+                    br.append(second[1])
+                    zr.append(second[2])
+                break
+            except GenerationError:
+                if ce:
+                    attempt = 99
+                    break
+                if not last:  # this input cannot give that pattern (e.g. two equal samples): another
+                    plan = relu_plan(rng, sizes[layer], batch, uniform=attempt >= 1)
+        else:
+            attempt = 99
+        if attempt == 99:  # this layer's input leaves no friendly row: draw the layer below again
+            backtracks += 1
+            if layer == 1 or backtracks > 4 * depth:
+                raise GenerationError("no friendly layer; lower the depth")
+            layer -= 1
+            acts.pop()
+            weights.pop()
+            pre.pop()
+            masks.pop()
+            continue
+        out[f"W{layer}"] = Tensor((sizes[layer], len(a)), [v for r in wr for v in r])
+        out[f"b{layer}"] = Tensor((sizes[layer],), br)
+        weights.append(wr)
+        pre.append(zr)
+        if plan is not None:
+            if not any(v < 0 for r in zr for v in r):
+                raise GenerationError("ReLU has nothing to cross out (one unit, one sample): widen the layer")
+            masks.append([[v > 0 for v in r] for r in zr])
+            acts.append([[v if v > 0 else 0 for v in r] for r in zr])
+        else:
+            acts.append(zr)
+        layer += 1
+    a = acts[-1]
+    yhat = a
+    rows = len(yhat)
+    forward: list[Any] = []
+    p_int: list[list[int]] = []
+    if ask == "all":  # the forward cells are answers too
+        forward = [v for layer_z in pre for r in layer_z for v in r] + [v for layer_a in acts[1:-1] for r in layer_a for v in r]
+    if loss == "sse":
+        targets: list[Any] = [None] * TARGET_TRIES
+    else:
+        targets = list(itertools.product(range(rows), repeat=batch))  # the class of each sample
+        rng.shuffle(targets)
+        targets = targets[:TARGET_TRIES]
+        # P in whole numbers of 1/D, D the largest column denominator (the others divide it)
+        exps: list[list[int]] = [
+            [pow(3, int(yhat[i][j] - min(yhat[k][j] for k in range(rows)))) for i in range(rows)] for j in range(batch)
+        ]
+        dens: list[int] = [sum(col) for col in exps]
+        big: int = max(dens)
+        scale = big if all(big % d == 0 for d in dens) else 0
+        if scale == 0:
+            raise GenerationError("unrelated denominators in P")
+        p_int = [[exps[j][i] * (scale // dens[j]) for j in range(batch)] for i in range(rows)]
+        forward = [v * scale for v in forward]
+    for target in targets:
+        stats.drawn += 1
+        if loss == "sse":
+            # the gradient of sample j is linear in its own Ŷ − Y: choose each column to survive
+            cols = [_alive_error(rng, weights, masks, j, rows) for j in range(batch)]
+            e = [[cols[j][i] for j in range(batch)] for i in range(rows)]
+            y = [[yhat[i][j] - e[i][j] for j in range(batch)] for i in range(rows)]
+            dz: list[list[Any]] = e
+            scale = 1
+        else:
+            y = [[int(target[j] == i) for j in range(batch)] for i in range(rows)]
+            dz = [[p_int[i][j] - scale * y[i][j] for j in range(batch)] for i in range(rows)]
+        answers = _backward(dz, acts, weights, masks, batch, grad_bound * scale, ask)
+        if answers is None:
+            continue
+        if ask == "all":
+            answers += forward
+        if not shares_ok(shares(answers)):
+            continue
+        stats.accepted += 1
+        out["Y"] = Tensor((rows, batch), [v for r in y for v in r])
+        return out
+    raise GenerationError("no target gives a gradient that teaches; another draw")
+
+
+_ERRORS = (1, -1, 1, -1, 2, -2)
+
+
+def _alive(weights: list[list[list[int]]], masks: list[list[list[bool]]], j: int, e: list[Any]) -> bool:
+    """Does the gradient ``e`` at the output of sample j reach every hidden layer (with the ReLU
+    pattern of that sample)? Only the direction matters, so this is plain integer work."""
+    g: list[Any] = e
+    for layer in range(len(weights), 1, -1):
+        wl = weights[layer - 1]
+        mask = masks[layer - 2]
+        g = [sum(wl[r][k] * g[r] for r in range(len(g))) if mask[k][j] else 0 for k in range(len(wl[0]))]
+        if not any(g):
+            return False
+    return True
+
+
+def _alive_error(
+    rng: random.Random, weights: list[list[list[int]]], masks: list[list[list[bool]]], j: int, rows: int
+) -> list[int]:
+    """A column Ŷ − Y for sample j (no entry 0) whose gradient reaches every hidden layer: the
+    backward pass of one sample is linear in it, so each sample is chosen on its own."""
+    e: list[int] = []
+    for _ in range(8):
+        e = [rng.choice(_ERRORS) for _ in range(rows)]
+        if _alive(weights, masks, j, e):
+            return e
+    return e  # the full check will refuse it
+
+
+def _backward(
+    dz: list[list[Any]],
+    acts: list[list[list[Any]]],
+    weights: list[list[list[int]]],
+    masks: list[list[list[bool]]],
+    batch: int,
+    grad_bound: int,
+    ask: str,
+) -> list[Any] | None:
+    """One exact backward pass in plain numbers: the answers (dZ, dW, db, dA of every layer, or of
+    the last for ``ask="last"``), or ``None`` if a gradient is too large, a gradient tensor is all
+    zero, or a sample loses its gradient in a hidden layer."""
+    depth = len(weights)
+    answers: list[Any] = []
+    for layer in range(depth, 0, -1):
+        prev = acts[layer - 1]
+        db = [sum(r) for r in dz]
+        dw = [sum(dz[i][j] * prev[k][j] for j in range(batch)) for i in range(len(dz)) for k in range(len(prev))]
+        if not any(db) or not any(dw) or any(abs(v) > grad_bound for v in db) or any(abs(v) > grad_bound for v in dw):
+            return None
+        answers += [v for r in dz for v in r] + dw + db
+        if layer == 1:
+            break
+        wl = weights[layer - 1]
+        mask = masks[layer - 2]
+        da = [[sum(wl[r][k] * dz[r][j] for r in range(len(dz))) for j in range(batch)] for k in range(len(prev))]
+        if any(abs(v) > grad_bound for r in da for v in r):
+            return None
+        dz = [[da[k][j] if mask[k][j] else 0 for j in range(batch)] for k in range(len(prev))]
+        for j in range(batch):
+            if not any(dz[k][j] for k in range(len(prev))):
+                return None
+        if ask == "last":
+            return answers
+        answers += [v for r in da for v in r]
+    return answers

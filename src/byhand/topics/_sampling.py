@@ -31,33 +31,29 @@ class Stats:
     accepted: int = 0
 
 
-_TABLES: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
+_TABLES: dict[tuple[int, int], list[int]] = {}
 
 
-def _table(lo: int, hi: int) -> tuple[list[int], list[int]]:
+def _table(lo: int, hi: int) -> list[int]:
+    """lo…hi, each value repeated by its weight: one uniform index is one weighted draw."""
     key = (lo, hi)
-    if key not in _TABLES:
-        vals = list(range(lo, hi + 1))
-        cum, total = [], 0
-        for v in vals:
-            total += _WEIGHTS.get(v, 1)
-            cum.append(total)
-        _TABLES[key] = (vals, cum)
-    return _TABLES[key]
+    t = _TABLES.get(key)
+    if t is None:
+        t = _TABLES[key] = [v for v in range(lo, hi + 1) for _ in range(_WEIGHTS.get(v, 1))]
+    return t
 
 
 def draw(rng: random.Random, lo: int, hi: int) -> int:
     """One small integer from lo…hi, the friendly ones more often."""
-    vals, cum = _table(lo, hi)
-    x = rng.random() * cum[-1]
-    for v, c in zip(vals, cum):
-        if x < c:
-            return v
-    return vals[-1]  # pragma: no cover
+    t = _table(lo, hi)
+    return t[int(rng.random() * len(t))]
 
 
 def draws(rng: random.Random, n: int, lo: int, hi: int) -> list[int]:
-    return [draw(rng, lo, hi) for _ in range(n)]
+    t = _table(lo, hi)
+    k = len(t)
+    r = rng.random
+    return [t[int(r() * k)] for _ in range(n)]
 
 
 def vector(

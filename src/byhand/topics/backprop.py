@@ -13,20 +13,21 @@ from byhand.engine.graph import Graph, Node, grad_node
 from byhand.engine.tensor import Tensor
 from byhand.notation import subscript
 from byhand.topics import Option, Sheet
-from byhand.topics._nets import chain, sample_chain, softmax_columns
-from byhand.topics._sampling import Stats, draws
+from byhand.topics._nets import chain, sample_backprop, softmax_columns
+from byhand.topics._sampling import Stats
 
 NAME = "backprop"
 TITLE = "Backpropagation"
 SUMMARY = "forward, then gradients back through every layer: dW = dZ·Aᵀ, dA = Wᵀ·dZ, ReLU passes or blocks"
+RULES_BUILT_IN = True  # the sampler checks the rules on its own exact backward pass (tests/topics/test_rules.py)
 OPTIONS = {
-    "depth": Option(2, 2, 3, "layers", lo=1, hi=16),
-    "width": Option(2, 2, 3, "neurons per hidden layer", lo=1, hi=6),
-    "inputs": Option(2, 3, 3, "features per sample", lo=1, hi=6),
-    "batch": Option(1, 1, 2, "samples", lo=1, hi=3),
+    "depth": Option(2, 2, 3, "layers (up to 8: deeper, gradients of ±20 at most and few zeros cannot all hold)", lo=1, hi=8),
+    "width": Option(2, 2, 2, "neurons per hidden layer (two at least: ReLU blocks one and passes another)", lo=2, hi=6),
+    "inputs": Option(2, 3, 2, "features per sample", lo=1, hi=6),
+    "batch": Option(1, 2, 2, "samples (two: ReLU can block one sample and pass the other)", lo=1, hi=3),
     "ask": Option(
         "last",
-        "grads",
+        "all",
         "all",
         "blanks: the last layer's gradients, every gradient, or all cells",
         choices=("last", "grads", "all"),
@@ -64,43 +65,19 @@ def build(o: dict[str, Any]) -> Sheet:
 
 
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
-    sz = sizes(o)
     deep = o["depth"] > 3
-    keep: dict[str, Tensor] = {}
-    v = sample_chain(
+    return sample_backprop(
         rng,
         stats,
-        sz,
+        sizes(o),
         o["batch"],
-        last_act=False,
+        loss=o["loss"],
         w=(-1, 2) if not deep else (-1, 1),
-        b=(-1, 1),
+        b=(-2, 2),
         bound=6 if not deep else 4,
-        col_limit=2 if not deep else None,
-        gain_limit=None if not deep else 1,  # deep: gradients cannot grow on the way back
-        x_range=(-1, 2),
-        keep=keep,
+        col_limit=2,
+        ask=o["ask"],
     )
-    z = keep["out"]
-    n = len(z.data)
-    if o["loss"] == "sse":
-        if deep:  # one output off by ±1: with the gain limit, every gradient stays within ±1·|A|
-            e = [0] * n
-            e[rng.randrange(n)] = rng.choice([1, -1])
-        else:
-            while True:
-                e = draws(rng, n, -1, 1)
-                stats.drawn += 1
-                if any(e):
-                    stats.accepted += 1
-                    break
-        v["Y"] = Tensor(z.shape, [a - b for a, b in zip(z.data, e)])
-    else:
-        y = Tensor(z.shape, [0] * n)
-        for j in range(o["batch"]):
-            y[rng.randrange(z.shape[0]), j] = 1
-        v["Y"] = y
-    return v
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:

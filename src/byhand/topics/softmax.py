@@ -18,6 +18,7 @@ from byhand.topics._sampling import Stats, uniform_vector
 NAME = "softmax"
 TITLE = "Softmax (base 3)"
 SUMMARY = "3ᶻ, their Σ, P = 3ᶻ ÷ Σ per column: exact fractions by hand; temperature (z/T first); base e to compare"
+FREE_DENOMINATORS = True  # the probabilities are the lesson: sums up to 3^5 + …, written to 3 decimals
 OPTIONS = {
     "classes": Option(4, 4, 4, "entries per column", lo=2, hi=6),
     "batch": Option(1, 2, 2, "columns (samples)", lo=1, hi=4),
