@@ -125,7 +125,7 @@ def test_published_block_with_its_output_layer_through_the_cli(tmp_path: Path, c
     assert t["Z2"]["values"] == [[9, 3], [2, 1], [8, 5], [-4, 1]]  # X + f(X)
     assert t["Z3"]["values"] == [[17, 7]]  # the output layer, no ReLU
     assert t["I"]["values"] == [[int(i == j) for j in range(4)] for i in range(4)]
-    assert t["Z3"]["label"] == "ŷ = W3·A2 + b3"
+    assert t["Z3"]["label"] == "Ŷ" and t["Z3"]["note"] == "W₃·A₂ + b₃, the output"
     assert_matches(doc)
     # the key shows the published results as answers
     assert "17" in out and "-2" in out.replace("−", "-")
