@@ -115,7 +115,7 @@ def render_text(ex: Exercise, answers: bool = False) -> str:
     lines = [head, "=" * len(head)]
     if ex.instructions:
         lines += [ex.instructions]
-    lines += [""] + ["".join(p["s"] for p in f) for f in plan["formulas"]] + [""]
+    lines += [""] + ["".join(_piece(p) for p in f) for f in plan["formulas"]] + [""]
     lines.append(paint(ex, plan, answers)[0])
     if ex.blanks and not answers:
         lines += ["", f"Fill the {len(ex.blanks)} blank{'s' if len(ex.blanks) != 1 else ''} [1] … [{len(ex.blanks)}]."]
@@ -130,3 +130,11 @@ def render_key(ex: Exercise) -> str:
         where = ", ".join(nm.cell(x[0], x[1]) for x in b.cells)
         lines.append(f"[{b.badge}] {fmt(b.answer, ex.precision)}   {where}   {ex.explain(b.cells[0])}")
     return "\n".join(lines)
+
+
+def _piece(p: dict[str, str]) -> str:
+    """One piece of a formula as plain text: a power is written ``3^Z₃`` (print raises it)."""
+    if p.get("t") == "pow" and p.get("e"):
+        e = p["e"]
+        return f"{p['s']}^{e}" if len(e) <= 2 or e.isalnum() else f"{p['s']}^({e})"
+    return p["s"]
