@@ -16,13 +16,23 @@ import pytest
 
 import byhand
 from byhand.cli import main
-from byhand.export.lms import accepted_texts, cloze_code, decimal_str, moodle_xml, qti_zip, tolerance
+from byhand.engine import values as V
+from byhand.export.lms import accepted_texts, cloze_code, decimal_str, moodle_xml, qti_zip, rounded_decimals, tolerance
 
 Q = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
 CP = "{http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1}"
-CLOZE = re.compile(r"<sup>\[(\d+)\]</sup>\{1:NUMERICAL:=([^:}]+):([^}#]+)\}")
+CLOZE = re.compile(r"<sup>\[(\d+)\]</sup>\{1:NUMERICAL:=([^}#]+)\}")
 TOPICS = ["linear", "softmax", "backprop"]
 N = 40
+
+
+def _answers(body: str) -> list[tuple[str, str]]:
+    """A NUMERICAL code's full-credit answers: ``0.409:0~%100%0.4091:0`` → [(0.409, 0), (0.4091, 0)]."""
+    out = []
+    for part in body.split("~%100%"):
+        ans, tol = part.split(":")
+        out.append((ans, tol))
+    return out
 
 
 def _ok(ex: byhand.Exercise, badge: int, text: str) -> bool:
@@ -80,24 +90,52 @@ def test_moodle_round_trip_every_answer(moodle: ET.Element) -> None:
         assert variant not in seen  # N different variants of each chapter, not N seeds of one
         seen.add(variant)
         html = q.findtext("questiontext/text")
-        codes = {int(b): (ans, tol) for b, ans, tol in CLOZE.findall(html)}
+        codes = {int(b): _answers(body) for b, body in CLOZE.findall(html)}
         assert len(CLOZE.findall(html)) == len(codes) == html.count("{1:NUMERICAL")  # one box per badge
         assert sorted(codes) == [b.badge for b in ex.blanks], q.findtext("idnumber")
         assert "<table" in html and "Type integers as they are" in html
+        p = ex.precision
         for b in ex.blanks:
-            ans, tol = codes[b.badge]
-            # the decimal Moodle expects is an answer byhand accepts …
-            assert _ok(ex, b.badge, ans), (q.findtext("idnumber"), b.badge, ans)
-            # … and Moodle's window [ans − tol, ans + tol] is byhand's: just inside is accepted, just outside not
-            a, t = Fraction(ans), Fraction(tol)
-            assert abs(Fraction(b.answer) - a) < Fraction(1, 10**8)
-            if t:
+            answers = codes[b.badge]
+            where = (q.findtext("idnumber"), b.badge, b.answer, answers)
+            # every answer Moodle gives full credit for is an answer byhand accepts …
+            for ans, _ in answers:
+                assert _ok(ex, b.badge, ans), where
+            exact = Fraction(b.answer)
+            if isinstance(b.answer, float):
+                # … and an inexact value's window [ans − tol, ans + tol] is byhand's: just inside is accepted, just outside not
+                ((ans, tol),) = answers
+                a, t = Fraction(ans), Fraction(tol)
+                assert abs(exact - a) < Fraction(1, 10**8) and t == Fraction(1, 2 * 10**p)
                 eps = Fraction(1, 10**8)
                 for inside, outside in ((a - t + eps, a - t - eps), (a + t - eps, a + t + eps)):
                     assert _ok(ex, b.badge, f"{float(inside):.10f}")
                     assert not _ok(ex, b.badge, f"{float(outside):.10f}")
-            else:
-                assert a == Fraction(b.answer)
+                continue
+            assert all(tol == "0" for _, tol in answers), where  # a fraction is typed exactly or rounded exactly
+            numbers = {Fraction(ans) for ans, _ in answers}
+            if V.terminates(b.answer):
+                assert numbers == {exact}, where  # the exact decimal only: 0.015625 for 1/64, never 0.016
+                short = V.rounded(exact, p)
+                if short != exact:
+                    assert not _ok(ex, b.badge, f"{float(short):.{p}f}"), where
+                continue
+            # a fraction that never ends: every correctly rounded decimal from p to p + 4 places, nothing else
+            assert numbers == {V.rounded(exact, k) for k in range(p, p + 5)}, where
+            unit = Fraction(1, 10**p)
+            eps = Fraction(1, 10**8)
+            finer = [V.rounded(exact, p + 1) + d for d in (unit / 10, -unit / 10)]  # one place more, off by one
+            for wrong, places in (
+                (exact - unit / 2 + eps, 10),  # the old window's edges (0.4085909190 for 9/22)
+                (exact + unit / 2 - eps, 10),
+                (V.rounded(exact, p) + unit, p),  # rounded the wrong way (0.410, 0.408)
+                (V.rounded(exact, p) - unit, p),
+                # 0.4092, 0.4090; Moodle compares numbers, so a trailing-zero spelling of its answer (0.9420 for 81/86,
+                # which byhand marks wrong) is accepted there: the one difference Moodle cannot express
+                *[(f, p + 1) for f in finer if f != V.rounded(exact, p)],
+            ):
+                text = f"{float(wrong):.{places}f}"
+                assert Fraction(text) not in numbers and not _ok(ex, b.badge, text), (where, text)
         fb = q.findtext("generalfeedback/text")
         assert fb.startswith("<p><b>Worked solution</b>") and fb.count("<li>") >= len(ex.blanks)
 
@@ -151,6 +189,14 @@ def test_qti_round_trip_every_answer(qti: zipfile.ZipFile) -> None:
             assert accepted
             for t in accepted:  # every spelling Canvas accepts, byhand accepts
                 assert _ok(ex, b.badge, t), (b.badge, t, b.answer)
+            if isinstance(b.answer, float):
+                assert f"{b.answer:.{ex.precision}f}" in accepted
+            elif V.terminates(b.answer):
+                assert decimal_str(b.answer, ex.precision) in accepted  # the exact decimal, 0.015625 for 1/64
+                assert all(Fraction(t.replace("−", "-")) == Fraction(b.answer) for t in accepted)
+            else:  # the fraction and its decimal rounded correctly to 3 … 7 places
+                assert f"{b.answer.numerator}/{b.answer.denominator}" in accepted
+                assert set(rounded_decimals(b.answer, ex.precision)) <= set(accepted)
         # scoring: one respcondition per blank, shares summing to 100
         adds = [float(s.text) for s in item.iter(f"{Q}setvar") if s.get("action") == "Add"]
         assert len(adds) == len(ex.blanks) and abs(sum(adds) - 100) < 0.1
@@ -160,12 +206,23 @@ def test_qti_round_trip_every_answer(qti: zipfile.ZipFile) -> None:
 
 def test_numbers() -> None:
     assert decimal_str(Fraction(3, 4), 3) == "0.75" and tolerance(Fraction(3, 4), 3) == "0"
-    assert decimal_str(Fraction(3, 14), 3) == "0.214" and tolerance(Fraction(3, 14), 3) == "0.0005"
+    assert decimal_str(Fraction(1, 64), 3) == "0.015625" and tolerance(Fraction(1, 64), 3) == "0"
+    assert decimal_str(Fraction(3, 14), 3) == "0.214" and tolerance(Fraction(3, 14), 3) == "0"
     assert decimal_str(-7, 3) == "-7" and tolerance(-7, 3) == "0"
     assert decimal_str(Fraction(-1, 3), 2) == "-0.33"
-    assert cloze_code(Fraction(3, 14), 3) == "{1:NUMERICAL:=0.214285714:0.0005}"
+    assert decimal_str(Fraction(1, 2**40), 3) == format(Fraction(1, 2**40).numerator / 2**40, ".40f")  # exact, all 40 places
+    assert tolerance(0.7310585786300049, 3) == "0.0005"
+    assert cloze_code(Fraction(9, 22), 3) == (
+        "{1:NUMERICAL:=0.409:0~%100%0.4091:0~%100%0.40909:0~%100%0.409091:0~%100%0.4090909:0}"
+    )
+    assert cloze_code(Fraction(10, 33), 3) == "{1:NUMERICAL:=0.303:0~%100%0.30303:0~%100%0.3030303:0}"  # 0.3030 is 0.303
+    assert cloze_code(Fraction(1, 64), 3) == "{1:NUMERICAL:=0.015625:0}"
     assert cloze_code(Fraction(-3, 4), 3) == "{1:NUMERICAL:=-0.75:0}"
+    assert cloze_code(0.7310585786300049, 3) == "{1:NUMERICAL:=0.731058579:0.0005}"
     assert accepted_texts(Fraction(-3, 4), 3) == ["-3/4", "-0.75", "-.75", "−3/4", "−0.75", "−.75"]
+    assert accepted_texts(Fraction(1, 64), 3) == ["1/64", "0.015625", ".015625"]
+    assert accepted_texts(Fraction(9, 22), 3)[:5] == ["9/22", "0.409", ".409", "0.4091", ".4091"]
+    assert "0.4086" not in accepted_texts(Fraction(9, 22), 3) and "0.41" not in accepted_texts(Fraction(9, 22), 3)
     assert accepted_texts(5, 3) == ["5"]
 
 
@@ -218,8 +275,8 @@ def test_a_teachers_own_file_exports() -> None:
     ex = byhand.solve(doc)
     xml = ET.fromstring(moodle_xml([ex.to_dict()]))
     html = xml.findtext("question[@type='cloze']/questiontext/text")
-    codes = {int(b): a for b, a, _ in CLOZE.findall(html)}
-    assert codes == {b.badge: str(b.answer) for b in ex.blanks}
+    codes = {int(b): _answers(body) for b, body in CLOZE.findall(html)}
+    assert codes == {b.badge: [(str(b.answer), "0")] for b in ex.blanks}
     z = zipfile.ZipFile(io.BytesIO(qti_zip([ex])))
     assert any(n.endswith(".xml") and n != "imsmanifest.xml" for n in z.namelist())
 
@@ -236,7 +293,8 @@ def test_an_inexact_blank_is_accepted_to_the_sheets_precision() -> None:
     ex = byhand.solve(doc)
     assert all(isinstance(b.answer, float) for b in ex.blanks)
     html = ET.fromstring(moodle_xml([ex])).findtext("question[@type='cloze']/questiontext/text")
-    for badge, ans, tol in CLOZE.findall(html):
+    for badge, body in CLOZE.findall(html):
+        ((ans, tol),) = _answers(body)
         assert tol == "0.0005" and _ok(ex, int(badge), ans)
         assert _ok(ex, int(badge), f"{float(Fraction(ans)):.3f}")  # what a student types: 0.731
     z = zipfile.ZipFile(io.BytesIO(qti_zip([ex])))

@@ -8,13 +8,19 @@
   ``fill_in_multiple_blanks_question`` (Canvas's only question type with several blanks; it
   compares text, so every accepted spelling of the answer is listed).
 
-What a student may type: integers as integers; a fraction as a decimal (Moodle's numerical
-boxes read decimals only; Canvas also takes ``3/14``). A fraction whose decimal ends within the
-sheet's precision (``3/4`` = 0.75) must be exact; one that never ends (``3/14``) is accepted
-as a decimal to the sheet's precision (0.214): Moodle's window is the exact value ± half a unit of
-the last place (0.214285714 ± 0.0005), the same rule as ``byhand check``, so Moodle and byhand
-give the same verdict. Canvas lists the spellings: ``3/14``, ``0.214``, ``.214``. Values that are
-not fractions (a log, e^z) are accepted to the sheet's precision the same way.
+What a student may type, the same rule as ``byhand check`` as far as each LMS can say it:
+integers as integers; a fraction as a decimal (Moodle's numerical boxes read decimals only; Canvas
+also takes ``3/14``). A fraction whose decimal ends at all must be exact (``0.75`` for 3/4,
+``0.015625`` for 1/64, never ``0.016``): one answer, tolerance 0. A fraction that never ends
+(3/14) may be written correctly rounded to the sheet's precision or finer; Moodle gets one
+full-credit answer per length, tolerance 0, from the precision to 4 places beyond it
+(``{1:NUMERICAL:=0.214:0~%100%0.2143:0~%100%0.21429:0~…}``), so a wrongly rounded ``0.2142`` is
+marked wrong as ``byhand check`` marks it. Where Moodle cannot follow: it compares numbers, so
+``0.2140`` passes as ``0.214`` (byhand wants 0.2143 for 4 places), and a decimal longer than the
+listed ones is marked wrong (byhand accepts any correctly rounded length). Canvas
+lists the spellings: ``3/14``, ``0.214``, ``.214``, ``0.2143`` …. Values that are not fractions
+(a log, e^z) are inexact and accepted within half a unit of the sheet's last place: Moodle's
+window is the value ± 0.0005 (``0.731058579:0.0005``); Canvas lists the value rounded (``0.731``).
 
 Everything is read from the exercise file (``Exercise.to_dict()``).
 """
@@ -30,6 +36,7 @@ from html import escape
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from byhand.engine import values as V
 from byhand.engine.values import MINUS, Value
 from byhand.export._doc import Doc
 from byhand.export.grid import grid_html
@@ -41,48 +48,82 @@ CP_NS = "http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1"
 # -- numbers ------------------------------------------------------------------------------------
 
 
-def terminates(v: Value, precision: int) -> bool:
-    """Does the value's decimal end within ``precision`` places (3/4 yes, 3/14 no)?"""
-    if isinstance(v, float):
-        return False
-    f = Fraction(v)
-    return (f * 10**precision).denominator == 1
+EXTRA_PLACES = 4  # a never-ending fraction is accepted rounded to the precision … precision + 4 places
+
+
+def _exact(v: Value) -> bool:
+    """Is the value typed exactly: an integer or a fraction whose decimal ends (1/64 = 0.015625)?"""
+    return not isinstance(v, float) and V.terminates(v)
+
+
+def _fixed(f: Fraction, places: int) -> str:
+    """A fraction whose decimal ends within ``places``, written exactly with that many decimals
+    (no rounding by Decimal's 28 digits); no "-0.000"."""
+    n = f * 10**places
+    assert n.denominator == 1, (f, places)
+    s = format(Decimal(n.numerator).scaleb(-places), "f")
+    return s.lstrip("-") if f == 0 else s
+
+
+def _places(f: Fraction) -> int:
+    """How many decimals a fraction whose decimal ends needs (1/64 → 6)."""
+    k = 0
+    while (f * 10**k).denominator != 1:
+        k += 1
+    return k
 
 
 def decimal_str(v: Value, precision: int) -> str:
-    """The decimal a student writes: exact when it ends within the precision, else rounded."""
+    """The decimal a student writes: exact when it ends at all, else rounded to the precision."""
     if type(v) is int:
         return str(v)
-    if terminates(v, precision):
+    if _exact(v):
         f = Fraction(v)
-        d = Decimal(f.numerator) / Decimal(f.denominator)
-        s = format(d.normalize(), "f")
+        return _fixed(f, _places(f))
+    if isinstance(v, float):
+        q = Decimal(1).scaleb(-precision)
+        s = format(Decimal(v).quantize(q, rounding=ROUND_HALF_EVEN), "f")
+        if s.lstrip("-").strip("0.") == "":
+            s = s.lstrip("-")
         return s
-    q = Decimal(1).scaleb(-precision)
-    d = Decimal(float(v)) if isinstance(v, float) else Decimal(Fraction(v).numerator) / Decimal(Fraction(v).denominator)
-    s = format(d.quantize(q, rounding=ROUND_HALF_EVEN), "f")
-    if s.lstrip("-").strip("0.") == "":
-        s = s.lstrip("-")
-    return s
+    return _fixed(V.rounded(Fraction(v), precision), precision)
+
+
+def rounded_decimals(v: Value, precision: int) -> list[str]:
+    """A never-ending fraction correctly rounded to ``precision`` … ``precision + EXTRA_PLACES``
+    places: every decimal ``byhand check`` accepts for it, as far as an LMS lists them
+    (9/22 → ``0.409``, ``0.4091``, ``0.40909``, ``0.409091``, ``0.4090909``)."""
+    f = Fraction(v)
+    return [_fixed(V.rounded(f, k), k) for k in range(precision, precision + EXTRA_PLACES + 1)]
 
 
 def tolerance(v: Value, precision: int) -> str:
-    """Moodle's tolerance: 0 for a value typed exactly, half a unit of the last place otherwise."""
-    if type(v) is int or terminates(v, precision):
+    """Moodle's tolerance: 0 for a fraction (every accepted decimal is listed), half a unit of the
+    last place for an inexact value."""
+    if not isinstance(v, float):
         return "0"
     return format(Decimal(5).scaleb(-(precision + 1)), "f")
 
 
-def accepted_texts(v: Value, precision: int) -> list[str]:
-    """Every spelling Canvas should accept for a blank (it compares text)."""
-    out = [decimal_str(v, precision)]
-    if type(v) is Fraction:
-        out.insert(0, f"{v.numerator}/{v.denominator}")
-    s = out[-1]
+def _spellings(s: str) -> list[str]:
+    out = [s]
     if s.startswith("0."):
         out.append(s[1:])  # .75
     if s.startswith("-0."):
         out.append("-" + s[2:])  # -.75
+    return out
+
+
+def accepted_texts(v: Value, precision: int) -> list[str]:
+    """Every spelling Canvas should accept for a blank (it compares text)."""
+    out: list[str] = []
+    if type(v) is Fraction:
+        out.append(f"{v.numerator}/{v.denominator}")
+    if type(v) is Fraction and not _exact(v):
+        for s in rounded_decimals(v, precision):
+            out += _spellings(s)
+    else:
+        out += _spellings(decimal_str(v, precision))
     out += [x.replace("-", MINUS) for x in out if x.startswith("-")]  # the typographic minus
     return list(dict.fromkeys(out))
 
@@ -94,8 +135,9 @@ def what_to_type(precision: int, lms: str) -> str:
     else:
         start = "Type integers as they are (-2) and a fraction as a decimal"
     return (
-        f"{start}: exactly if it ends within {precision} decimal places (0.75 for 3/4), otherwise rounded "
-        f"to {precision} places (0.214 for 3/14). Round a number that is not a fraction (a log) to {precision} places too."
+        f"{start}: exactly if its decimal ends (0.75 for 3/4, 0.015625 for 1/64), otherwise correctly rounded "
+        f"to {precision} places or more, up to {precision + EXTRA_PLACES} (0.214 or 0.2143 for 3/14). "
+        f"Round a number that is not a fraction (a log) to {precision} places."
     )
 
 
@@ -154,18 +196,30 @@ def _name(doc: Doc) -> str:
 # -- Moodle ---------------------------------------------------------------------------------------
 
 
-def moodle_answer(v: Value, precision: int) -> str:
-    """The number in Moodle's NUMERICAL code. A value typed exactly is itself (``0.75``); for any
-    other, the window is centred on the exact value to 9 places (3/14 → ``0.214285714``), so that
-    ± half a unit of the last place accepts exactly what ``byhand check`` accepts (0.214, 0.2143 …)."""
-    if type(v) is int or terminates(v, precision):
-        return decimal_str(v, precision)
-    return decimal_str(v, precision + 6).rstrip("0")
+def moodle_answers(v: Value, precision: int) -> list[str]:
+    """The numbers in Moodle's NUMERICAL code, each worth full marks. A value typed exactly is
+    itself (``0.75``, ``0.015625``); a never-ending fraction is each correctly rounded decimal
+    (``0.214``, ``0.2143`` … for 3/14); an inexact value is the centre of its window, to 9 places
+    (``0.731058579``)."""
+    if _exact(v):
+        return [decimal_str(v, precision)]
+    if isinstance(v, float):
+        return [decimal_str(v, precision + 6).rstrip("0")]
+    seen: set[Fraction] = set()
+    out = []
+    for s in rounded_decimals(v, precision):
+        if Fraction(s) not in seen:  # Moodle compares numbers: 0.3030 is 0.303
+            seen.add(Fraction(s))
+            out.append(s)
+    return out
 
 
 def cloze_code(v: Value, precision: int) -> str:
-    """One NUMERICAL sub-question worth 1 mark: ``{1:NUMERICAL:=0.214285714:0.0005}`` for 3/14."""
-    return f"{{1:NUMERICAL:={moodle_answer(v, precision)}:{tolerance(v, precision)}}}"
+    """One NUMERICAL sub-question worth 1 mark: ``{1:NUMERICAL:=0.75:0}`` for 3/4,
+    ``{1:NUMERICAL:=0.214:0~%100%0.2143:0~…}`` for 3/14, ``{1:NUMERICAL:=0.731058579:0.0005}``
+    for an inexact value."""
+    tol = tolerance(v, precision)
+    return "{1:NUMERICAL:=" + "~%100%".join(f"{a}:{tol}" for a in moodle_answers(v, precision)) + "}"
 
 
 def moodle_question(doc: Doc) -> str:
