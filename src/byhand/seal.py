@@ -172,8 +172,12 @@ def read_secret(path: Path) -> bytes:
     except FileNotFoundError:
         raise ByHandError(f"no class secret at {path}; codes open only with the secret the class set was made with "
                           "(--secret FILE)") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
-        raise ByHandError(f"the class secret {path} cannot be read ({type(e).__name__})") from None
+    except IsADirectoryError:
+        raise ByHandError(f"the class secret {path} is a folder; give the secret's file") from None
+    except PermissionError:
+        raise ByHandError(f"the class secret {path} cannot be read: you have no permission to read it") from None
+    except UnicodeDecodeError:
+        raise ByHandError(f"{path} is not a byhand class secret (64 hex digits expected)") from None
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if len(lines) != 1 or not re.fullmatch(r"[0-9a-f]{64}", lines[0]):
         raise ByHandError(f"{path} is not a byhand class secret (64 hex digits expected)")

@@ -292,3 +292,16 @@ def test_a_book_in_pieces_reads_as_one_piece() -> None:
     assert f"page {len(b)} of {len(b)}" in b[-1]
     outline = PdfReader(io.BytesIO(pieces)).outline
     assert [o["/Title"] for o in outline] == ["Dot product", "Matrix multiplication", "Linear layer"]
+
+
+def test_a_sealed_code_given_to_make_points_to_key_and_a_bad_secret_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A student (or teacher) who types a page's code into `byhand make` is told what it is; a secret
+    file of random bytes is "not a byhand class secret", never a Python exception's name."""
+    code = Seal(bytes(32)).code("linear", 7, "medium")
+    for arg in (code, f"BYHAND:SEALED:{code}"):
+        rc, _, err = run(["make", arg], capsys)
+        assert rc == 2 and "is a sealed code from a class set, not a chapter" in err and "byhand key CODE" in err
+    bad = tmp_path / "secret.bin"
+    bad.write_bytes(bytes(range(256)))
+    rc, _, err = run(["key", code, "--secret", str(bad)], capsys)
+    assert rc == 2 and "is not a byhand class secret" in err and "Error" not in err

@@ -162,6 +162,9 @@ def get(name: str) -> ModuleType:
     reg = registry()
     key = name.strip().lower().replace("_", "-")
     if key not in reg:
+        if key.startswith("byhand:sealed:") or re.fullmatch(r"[0-9a-z]{5}(-[0-9a-z]{5}){3}", key):
+            raise UnknownTopicError(f"{name!r} is a sealed code from a class set, not a chapter; "
+                                    "open it with the class secret: byhand key CODE --secret FILE")
         raise UnknownTopicError(f"no chapter named {name!r}; the chapters are: {', '.join(reg)}")
     return reg[key]
 
