@@ -64,7 +64,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def make_engine(db: str | None) -> Engine:
     url = normalise_url(db)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, pool_size=8, max_overflow=16)
+        # as many pooled connections as worker threads (anyio's 40, plus the writer): an SQLite connection
+        # is cheap to keep, and one opened and closed per request under load (with its PRAGMAs) is not
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, pool_size=48, max_overflow=16)
         event.listen(engine, "connect", _sqlite_pragmas)
         # let SQLAlchemy's BEGIN be a real BEGIN IMMEDIATE for writers is not needed: busy_timeout serialises them
         return engine
