@@ -147,13 +147,7 @@ def render_piece(plan: dict[str, Any]) -> bytes:
 
 def render_document(plan: dict[str, Any], fmt: str = "pdf", ppi: float = 144.0) -> list[bytes]:
     """A planned document (:func:`byhand.printing.layout.plan_document`): one PDF, or one PNG/SVG per page."""
-    if plan.get("paper") not in PAPERS:
-        raise PrintError(f"paper must be one of {', '.join(PAPERS)}, not {plan.get('paper')!r}")
-    if not plan.get("items"):
-        raise PrintError("nothing to print")
-    for item in plan["items"]:
-        for message in item.get("warnings", ()):
-            warnings.warn(PrintWarning(f"exercise {item.get('number')}: {message}"), stacklevel=3)
+    _check_plan(plan)
     out = compile_data(plan_json(plan), fmt, ppi if fmt == "png" else None)
     return out if isinstance(out, list) else [out]
 
