@@ -40,7 +40,11 @@ _READ_AS = {"O": "0", "I": "1", "L": "1"}
 LEVELS = ("easy", "medium", "hard")
 #: A stable number per chapter (codes must open in later versions): never reorder, only append.
 TOPIC_IDS = ("dot", "matmul", "linear", "relu", "mlp", "deep", "wide", "softmax", "cross-entropy", "gradient",
-             "backprop", "resnet", "gradient-flow")
+             "backprop", "resnet", "gradient-flow",
+             # the new chapters, their ids fixed once so that codes printed today open tomorrow
+             "embeddings", "attention", "multi-head", "transformer", "sampling",
+             "rnn", "lstm", "batch-norm", "dropout", "moe", "autoencoder", "conv", "gan", "connections")
+"""A chapter's id is its index here: append only, never reorder (sealed codes carry the index)."""
 SEED_BITS = 38
 SEED_OFFSET = 1 << (SEED_BITS - 1)
 TAG_BYTES = 5
