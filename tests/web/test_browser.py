@@ -140,6 +140,27 @@ def test_phone_pages_do_not_scroll_sideways(server: Server, browser: Any, url: s
     ctx.close()
 
 
+@pytest.mark.parametrize("url", ["/practice/backprop/hard/5", "/practice/resnet/hard/2", "/practice/gradient-flow/hard/3",
+                                 "/practice/softmax/hard/1"])
+def test_the_grid_is_laid_out_as_printed(server: Server, browser: Any, url: str) -> None:
+    """The blocks stand where the plan puts them: the page's security policy must not drop their
+    positions (it once did, and the whole grid collapsed into one corner, blocks on top of each other)."""
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(server.url + url)
+    boxes = page.evaluate("""() => [...document.querySelectorAll('.plan > table')].map(t => {
+        const b = t.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; })""")
+    plan = page.evaluate("(() => { const b = document.querySelector('.plan').getBoundingClientRect(); return [b.width, b.height]; })()")
+    page.close()
+    assert not blocked, blocked[:3]
+    assert len(boxes) >= 3 and plan[0] > 300 and plan[1] > 200, plan
+    gap = 6  # blocks that touch (W beside its b, a crossing's parts) share a border of a few pixels
+    overlaps = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+                if a[0] < b[2] - gap and b[0] < a[2] - gap and a[1] < b[3] - gap and b[1] < a[3] - gap]
+    assert not overlaps, overlaps[:2]
+
+
 def test_phone_screen(server: Server, browser: Any, shots: Path) -> None:
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = ctx.new_page()

@@ -94,7 +94,14 @@ def _symbol_html(sym: dict[str, Any]) -> str:
 
 
 def _formula_html(pieces: list[dict[str, str]]) -> str:
-    return "".join(f"<i>{escape(p['s'])}</i>" if p["t"] == "name" else escape(p["s"]) for p in pieces)
+    def one(p: dict[str, str]) -> str:
+        if p["t"] == "name":
+            return f"<i>{escape(p['s'])}</i>"
+        if p["t"] == "pow":  # 3^Z₃: the exponent raised, as written by hand
+            return f"{escape(p['s'])}<sup><i>{escape(p['e'])}</i></sup>"
+        return escape(p["s"])
+
+    return "".join(one(p) for p in pieces)
 
 
 def sheet_html(ex: Exercise, hidden: set[Cell] | None = None) -> str:

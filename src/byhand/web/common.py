@@ -47,8 +47,12 @@ MAX_SEED = 10**9
 MAX_ID = 2**31 - 1
 """Row ids are 32-bit integers (PostgreSQL's ``integer``): a larger id in a URL is simply not found."""
 MAX_JSON_DEPTH = 8
-CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; base-uri 'none'; "
-       "form-action 'self'; frame-ancestors 'none'; object-src 'none'")
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; style-src-attr 'unsafe-inline'; script-src 'self'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'")
+"""The sheet places every block with a ``style`` attribute (``left``/``top``/``width`` in units of
+the cell, computed by byhand, never from user text), so style *attributes* are allowed; style
+sheets and every script still come only from byhand itself. Without it a browser drops the
+positions and the grid collapses into one corner."""
 
 
 def _chapters() -> list[dict[str, Any]]:
