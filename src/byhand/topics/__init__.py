@@ -139,8 +139,9 @@ def _modules() -> list[ModuleType]:
         softmax,
         wide,
     )
+    from byhand.topics import moe
 
-    return [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow]
+    return [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow, moe]
 
 
 _REGISTRY: dict[str, ModuleType] | None = None
