@@ -24,18 +24,17 @@ from byhand.engine.ops import top_rows
 from byhand.engine.tensor import Tensor
 from byhand.errors import GenerationError
 from byhand.notation import subscript
-from byhand.topics import Option, Sheet
+from byhand.topics import Option, Sheet, _rules
 from byhand.topics._sampling import Stats, draws
 
 NAME = "moe"
 TITLE = "Mixture of experts"
 SUMMARY = "a gate picks each token's expert (the largest score as a one-hot, top-1 or top-2); the chosen [E | b]·[x ; 1], ReLU"
-RULES_BUILT_IN = True  # the zeros of tokens an expert does not get are the lesson: the rules are in accept()
 OPTIONS = {
-    "experts": Option(2, 3, 3, "experts (rows of the gate G)", lo=2, hi=4),
-    "tokens": Option(2, 3, 3, "tokens (columns of X)", lo=1, hi=4),
+    "experts": Option(2, 2, 3, "experts (rows of the gate G)", lo=2, hi=4),
+    "tokens": Option(2, 3, 2, "tokens (columns of X)", lo=1, hi=4),
     "features": Option(3, 3, 3, "features per token (rows of X)", lo=2, hi=4),
-    "outputs": Option(4, 3, 3, "outputs of each expert (rows of E)", lo=1, hi=4),
+    "outputs": Option(2, 3, 3, "outputs of each expert (rows of E)", lo=1, hi=4),
     "top": Option(1, 1, 2, "experts chosen per token: 1 (top-1) or 2 (top-2, their outputs add up)", choices=(1, 2)),
     "bias": Option(0, 1, 1, "1: the gate and the experts have biases; 0: all biases 0", lo=0, hi=1),
 }
@@ -148,15 +147,16 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
             for r in range(h)
         ]
         flat = [v for row in hv for v in row]
-        if any(abs(v) > 20 for v in flat):
-            continue
-        neg = sum(v < 0 for v in flat)
-        if bias and not 1 <= neg <= len(flat) // 3:
-            continue  # ReLU crosses out something, and not most of it
-        if flat.count(0) > len(flat) // 4:
-            continue
-        if len(set(flat)) < len(flat) // 2:
-            continue  # varied answers
+        if any(abs(v) > 20 for v in flat) or not any(v < 0 for v in flat):
+            continue  # small, and ReLU has something to cross out
+        scores = [sum(g[k][i] * xs[i][j] for i in range(d)) + bg[k] for k in range(e) for j in range(t)]
+        answers = scores + [1 if k in routes[j] else 0 for k in range(e) for j in range(t)]
+        answers += [
+            sum(ex[k][r][i] * xs[i][j] for i in range(d)) + bs[k][r] for k in range(e) for r in range(h) for j in range(t) if k in routes[j]
+        ]
+        answers += flat + [max(v, 0) for v in flat]
+        if not _rules.shares_ok(_rules.shares(answers)):
+            continue  # few zeros, no value dominating (the same rule the driver checks)
         stats.accepted += 1
         out = {
             "X": Tensor((d, t), [v for r in xs for v in r]),
@@ -171,8 +171,11 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
-    """Every step the student writes: the scores, the one-hot, the routed tokens, each expert's
-    crossing, the sum and the ReLU (the rows m_k are copies of M, asked with it)."""
-    names = ["S", "M"] + [f"X{k}" for k in range(1, o["experts"] + 1)] + [f"Z{k}" for k in range(1, o["experts"] + 1)]
-    names += [n for n in graph.shapes if n.startswith("H")] + ["Y"]
-    return [(name, i) for name in names for i in vals[name].indices()]
+    """The method's steps: the scores S, the one-hot M (its rows m_k are copies, asked with it),
+    each expert's crossing for the tokens routed to it, H and the ReLU. The routed tokens X_k are
+    printed (a copy or 0 each), and so is a column of 0s where an expert got no token."""
+    m = vals["M"]
+    cells: list[Any] = [("S", i) for i in vals["S"].indices()] + [("M", i) for i in m.indices()]
+    for k in range(1, o["experts"] + 1):
+        cells += [(f"Z{k}", (r, j)) for r, j in vals[f"Z{k}"].indices() if m[(k - 1, j)] == 1]
+    return cells + [("H", i) for i in vals["H"].indices()] + [("Y", i) for i in vals["Y"].indices()]
