@@ -117,56 +117,61 @@ def _routes(o: dict[str, Any], x: list[list[int]], g: list[list[int]], bg: list[
     return out
 
 
-def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
-    e, t, d, h, top, bias = o["experts"], o["tokens"], o["features"], o["outputs"], o["top"], o["bias"]
-    easy = not bias
+def _gate(o: dict[str, Any], rng: random.Random, stats: Stats) -> tuple[list[list[int]], list[list[int]], list[int], list[list[int]]]:
+    """X, G, b_G and the routes: distinct tokens, no tie at the cut, the tokens not all routed
+    the same way, and no expert idle when there are tokens enough for all."""
+    e, t, d, top, bias = o["experts"], o["tokens"], o["features"], o["top"], o["bias"]
     for _ in range(TRIES):
         stats.drawn += 1
         xs = [draws(rng, t, 0, 3) for _ in range(d)]
         cols = [tuple(xs[i][j] for i in range(d)) for j in range(t)]
         if any(not any(c) for c in cols) or len(set(cols)) < t:
             continue
-        g = [draws(rng, d, 0 if easy else -1, 1 if easy else 2) for _ in range(e)]
+        g = [draws(rng, d, -1 if bias else 0, 2 if bias else 1) for _ in range(e)]
         if len({tuple(r) for r in g}) < e:
             continue
         bg = draws(rng, e, -1, 1) if bias else [0] * e
         routes = _routes(o, xs, g, bg)
         if routes is None:
             continue
-        used = {k for r in routes for k in r}
         if len({tuple(r) for r in routes}) < min(t, 2):
             continue  # the tokens must not all go the same way: routing is the lesson
-        if len(used) < min(e, t * top):
-            continue  # no expert idle when there are tokens enough for all
-        ex = [[draws(rng, d, -1, 1) for _ in range(h)] for _ in range(e)]
-        if any(not any(r) for m in ex for r in m):
+        if len({k for r in routes for k in r}) < min(e, t * top):
             continue
-        bs = [draws(rng, h, -1, 1) if bias else [0] * h for _ in range(e)]
-        hv = [
-            [sum(sum(ex[k][r][i] * xs[i][j] for i in range(d)) + bs[k][r] for k in routes[j]) for j in range(t)]
-            for r in range(h)
-        ]
-        flat = [v for row in hv for v in row]
-        if any(abs(v) > 20 for v in flat) or not any(v < 0 for v in flat):
-            continue  # small, and ReLU has something to cross out
-        scores = [sum(g[k][i] * xs[i][j] for i in range(d)) + bg[k] for k in range(e) for j in range(t)]
-        answers = scores + [1 if k in routes[j] else 0 for k in range(e) for j in range(t)]
-        answers += [
-            sum(ex[k][r][i] * xs[i][j] for i in range(d)) + bs[k][r] for k in range(e) for r in range(h) for j in range(t) if k in routes[j]
-        ]
-        answers += flat + [max(v, 0) for v in flat]
-        if not _rules.shares_ok(_rules.shares(answers)):
-            continue  # few zeros, no value dominating (the same rule the driver checks)
         stats.accepted += 1
-        out = {
-            "X": Tensor((d, t), [v for r in xs for v in r]),
-            "G": Tensor((e, d), [v for r in g for v in r]),
-            "bG": Tensor((e,), bg),
-        }
-        for k in range(e):
-            out[f"E{k + 1}"] = Tensor((h, d), [v for r in ex[k] for v in r])
-            out[f"b{k + 1}"] = Tensor((h, 1), bs[k])
-        return out
+        return xs, g, bg, routes
+    raise GenerationError("no hand-friendly moe gate")
+
+
+def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
+    e, t, d, h, bias = o["experts"], o["tokens"], o["features"], o["outputs"], o["bias"]
+    for _ in range(TRIES // 20):
+        xs, g, bg, routes = _gate(o, rng, stats)
+        scores = [sum(g[k][i] * xs[i][j] for i in range(d)) + bg[k] for k in range(e) for j in range(t)]
+        onehot = [1 if k in routes[j] else 0 for k in range(e) for j in range(t)]
+        for _ in range(20):  # the experts, for this routing
+            stats.drawn += 1
+            ex = [[draws(rng, d, -1, 1) for _ in range(h)] for _ in range(e)]
+            if any(not any(r) for m in ex for r in m):
+                continue
+            bs = [draws(rng, h, -1, 1) if bias else [0] * h for _ in range(e)]
+            z = [[[sum(ex[k][r][i] * xs[i][j] for i in range(d)) + bs[k][r] for j in range(t)] for r in range(h)] for k in range(e)]
+            flat = [sum(z[k][r][j] for k in routes[j]) for r in range(h) for j in range(t)]
+            if any(abs(v) > 20 for v in flat) or not any(v < 0 for v in flat):
+                continue  # small, and ReLU has something to cross out
+            routed = [z[k][r][j] for k in range(e) for r in range(h) for j in range(t) if k in routes[j]]
+            if not _rules.shares_ok(_rules.shares(scores + onehot + routed + flat + [max(v, 0) for v in flat])):
+                continue  # few zeros, no value dominating (the same rule the driver checks)
+            stats.accepted += 1
+            out = {
+                "X": Tensor((d, t), [v for r in xs for v in r]),
+                "G": Tensor((e, d), [v for r in g for v in r]),
+                "bG": Tensor((e,), bg),
+            }
+            for k in range(e):
+                out[f"E{k + 1}"] = Tensor((h, d), [v for r in ex[k] for v in r])
+                out[f"b{k + 1}"] = Tensor((h, 1), bs[k])
+            return out
     raise GenerationError("no hand-friendly moe variant")
 
 
