@@ -1,6 +1,6 @@
 """Mixture of experts, by hand: a gate routes each token (a column of X) to its expert.
 
-``S = G·X + b_G`` (the gate scores, one row per expert), ``M`` = the largest of each column as a
+``S = G·X + c`` (the gate scores, one row per expert), ``M`` = the largest of each column as a
 one-hot (top-1; top-2 as an option: the two largest), ``m_k`` = expert k's row of ``M``. Expert k
 then sees only its tokens: ``X_k = X ⊙ m_k`` (a routed token's column kept, the others 0), and
 its crossing ``Z_k = [E_k | b_k]·[X_k ; m_k]`` — the row under ``X_k`` is ``m_k`` itself, a 1
@@ -68,8 +68,8 @@ def build(o: dict[str, Any]) -> Sheet:
         raise ByHandError(f"option top={top} needs more experts than that; use experts={top + 1} or more")
     leaves: dict[str, Any] = {"X": (d, t), "G": (e, d), "bG": (e,)}
     nodes = [Node("linear", ("G", "bG", "X"), "S"), Node("top_onehot", ("S",), "M", {"k": top} if top != 1 else {})]
-    labels = {"bG": "b_G"}
-    notes = {"S": "gate scores", "M": "top-1 one-hot" if top == 1 else "top-2 one-hot", "H": "each token's chosen experts"}
+    labels = {"bG": "c"}
+    notes = {"bG": "gate bias", "S": "gate scores", "M": "top-1 one-hot" if top == 1 else "top-2 one-hot", "H": "each token's chosen experts"}
     roles = {"X": "input", "G": "weight", "bG": "bias"}
     for k in range(1, e + 1):
         sk = subscript(str(k))
@@ -94,9 +94,9 @@ def build(o: dict[str, Any]) -> Sheet:
     nodes.append(Node("relu", ("H",), "Y"))
     choice = "the largest score of each column" if top == 1 else "the two largest scores of each column"
     text = (
-        f"Gate: S = G·X + b_G, one row per expert, one column per token. Mark {choice} with 1 "
-        f"(the rest 0): that is M, and m_k is expert k's row. Expert k gets only its tokens: X_k = X ⊙ m_k, "
-        f"and Z_k = [E_k | b_k]·[X_k ; m_k] (m_k is the row of 1s, 0 where the token went elsewhere). "
+        f"Gate: S = G·X + c, one row per expert, one column per token. Mark {choice} with 1 "
+        f"(the rest 0): that is M, and mₖ is expert k's row. Expert k gets only its tokens: Xₖ = X ⊙ mₖ, "
+        f"and Zₖ = [Eₖ | bₖ]·[Xₖ ; mₖ] (mₖ is the row of 1s, 0 where the token went elsewhere). "
         f"Then H = {' + '.join(f'Z{subscript(str(k))}' for k in range(1, e + 1))} and Y = ReLU(H)."
     )
     if top == 2:
@@ -118,7 +118,7 @@ def _routes(o: dict[str, Any], x: list[list[int]], g: list[list[int]], bg: list[
 
 
 def _gate(o: dict[str, Any], rng: random.Random, stats: Stats) -> tuple[list[list[int]], list[list[int]], list[int], list[list[int]]]:
-    """X, G, b_G and the routes: distinct tokens, no tie at the cut, the tokens not all routed
+    """X, G, c and the routes: distinct tokens, no tie at the cut, the tokens not all routed
     the same way, and no expert idle when there are tokens enough for all."""
     e, t, d, top, bias = o["experts"], o["tokens"], o["features"], o["top"], o["bias"]
     for _ in range(TRIES):
@@ -160,7 +160,10 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
             if any(abs(v) > 20 for v in flat) or not any(v < 0 for v in flat):
                 continue  # small, and ReLU has something to cross out
             routed = [z[k][r][j] for k in range(e) for r in range(h) for j in range(t) if k in routes[j]]
-            if not _rules.shares_ok(_rules.shares(scores + onehot + routed + flat + [max(v, 0) for v in flat])):
+            partial = [  # Z₁ + Z₂ (+ …) before the last expert is added
+                sum(z[k][r][j] for k in routes[j] if k < m) for m in range(2, e) for r in range(h) for j in range(t)
+            ]
+            if not _rules.shares_ok(_rules.shares(scores + onehot + routed + partial + flat + [max(v, 0) for v in flat])):
                 continue  # few zeros, no value dominating (the same rule the driver checks)
             stats.accepted += 1
             out = {
@@ -183,4 +186,5 @@ def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random
     cells: list[Any] = [("S", i) for i in vals["S"].indices()] + [("M", i) for i in m.indices()]
     for k in range(1, o["experts"] + 1):
         cells += [(f"Z{k}", (r, j)) for r, j in vals[f"Z{k}"].indices() if m[(k - 1, j)] == 1]
-    return cells + [("H", i) for i in vals["H"].indices()] + [("Y", i) for i in vals["Y"].indices()]
+    sums = [n for n in graph.shapes if n[:1] == "H"]  # Z₁ + Z₂, …, H: the partial sums too, else they give Z away
+    return cells + [(n, i) for n in sums for i in vals[n].indices()] + [("Y", i) for i in vals["Y"].indices()]
