@@ -89,7 +89,7 @@ def cases(draw: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
         k_attrs = {"k": draw(st.integers(1, m))} if m > 1 else {}
         return {"S": z if draw(st.booleans()) or n > 1 else [r[0] for r in z]}, k_attrs
     if name == "row_of":
-        return {"M": draw(mat(m, n))}, {"row": draw(st.integers(0, m - 1))}
+        return {"A": draw(mat(m, n))}, {"row": draw(st.integers(0, m - 1))}
     raise AssertionError(name)
 
 

@@ -125,10 +125,10 @@ def _gate(o: dict[str, Any], rng: random.Random, stats: Stats) -> tuple[list[lis
         stats.drawn += 1
         xs = [draws(rng, t, 0, 3) for _ in range(d)]
         cols = [tuple(xs[i][j] for i in range(d)) for j in range(t)]
-        if any(not any(c) for c in cols) or len(set(cols)) < t:
+        if any(not any(c) for c in cols) or len(set(cols)) < t or (t > 1 and any(not any(r) for r in xs)):
             continue
         g = [draws(rng, d, -1 if bias else 0, 2 if bias else 1) for _ in range(e)]
-        if len({tuple(r) for r in g}) < e:
+        if len({tuple(r) for r in g}) < e or any(not any(r) for r in g):
             continue
         bg = draws(rng, e, -1, 1) if bias else [0] * e
         routes = _routes(o, xs, g, bg)
