@@ -985,7 +985,10 @@ class TopOneHot(Op):
         k = self.k(attrs)
 
         def fn(v: list[Value]) -> Value:
-            return 1 if i in top_rows(v, k) else 0
+            try:
+                return 1 if i in top_rows(v, k) else 0
+            except GraphError as e:  # a student's tied scores: this cell is undefined (as a division by 0)
+                raise ValueError(str(e)) from None
 
         def text(v: list[Value], r: Value, p: int) -> str:
             col = ", ".join(fmt(x, p) for x in v)

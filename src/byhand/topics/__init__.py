@@ -135,13 +135,14 @@ def _modules() -> list[ModuleType]:
         linear,
         matmul,
         mlp,
+        moe,
         resnet,
         softmax,
         wide,
     )
-    from byhand.topics import moe
 
-    return [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow, moe]
+    chapters = [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow]
+    return chapters + [moe]  # the new chapters (issues 12 and 13), appended
 
 
 _REGISTRY: dict[str, ModuleType] | None = None

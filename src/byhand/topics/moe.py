@@ -69,7 +69,7 @@ def build(o: dict[str, Any]) -> Sheet:
     leaves: dict[str, Any] = {"X": (d, t), "G": (e, d), "bG": (e,)}
     nodes = [Node("linear", ("G", "bG", "X"), "S"), Node("top_onehot", ("S",), "M", {"k": top} if top != 1 else {})]
     labels = {"bG": "c"}
-    notes = {"bG": "gate bias", "S": "gate scores", "M": "top-1 one-hot" if top == 1 else "top-2 one-hot", "H": "each token's chosen experts"}
+    notes = {"bG": "gate bias", "S": "gate scores", "M": f"top-{top} one-hot", "H": "each token's chosen experts"}
     roles = {"X": "input", "G": "weight", "bG": "bias"}
     for k in range(1, e + 1):
         sk = subscript(str(k))
@@ -117,7 +117,10 @@ def _routes(o: dict[str, Any], x: list[list[int]], g: list[list[int]], bg: list[
     return out
 
 
-def _gate(o: dict[str, Any], rng: random.Random, stats: Stats) -> tuple[list[list[int]], list[list[int]], list[int], list[list[int]]]:
+Gate = tuple[list[list[int]], list[list[int]], list[int], list[list[int]]]
+
+
+def _gate(o: dict[str, Any], rng: random.Random, stats: Stats) -> Gate:
     """X, G, c and the routes: distinct tokens, no tie at the cut, the tokens not all routed
     the same way, and no expert idle when there are tokens enough for all."""
     e, t, d, top, bias = o["experts"], o["tokens"], o["features"], o["top"], o["bias"]
@@ -155,7 +158,9 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
             if any(not any(r) for m in ex for r in m):
                 continue
             bs = [draws(rng, h, -1, 1) if bias else [0] * h for _ in range(e)]
-            z = [[[sum(ex[k][r][i] * xs[i][j] for i in range(d)) + bs[k][r] for j in range(t)] for r in range(h)] for k in range(e)]
+            z = [
+                [[sum(ex[k][r][i] * xs[i][j] for i in range(d)) + bs[k][r] for j in range(t)] for r in range(h)] for k in range(e)
+            ]
             flat = [sum(z[k][r][j] for k in routes[j]) for r in range(h) for j in range(t)]
             if any(abs(v) > 20 for v in flat) or not any(v < 0 for v in flat):
                 continue  # small, and ReLU has something to cross out
