@@ -141,8 +141,8 @@ def _modules() -> list[ModuleType]:
         wide,
     )
 
-    chapters = [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow]
-    return chapters + [moe]  # the new chapters (issues 12 and 13), appended
+    first = [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow]
+    return first + [moe]  # the new chapters (issues 12 and 13), appended
 
 
 _REGISTRY: dict[str, ModuleType] | None = None
