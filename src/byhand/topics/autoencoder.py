@@ -110,12 +110,14 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
 
 def _last_layer(rng: random.Random, a: Tensor, x: Tensor, stats: Stats) -> tuple[Tensor, Tensor]:
     """The decoder's output layer, row by row: a weight row, then a bias (from the few that fit)
-    so the reconstruction is near X but never equal — |ReLU(z) − x| is 1 or 2 in every cell — and
+    so the reconstruction is near X but never equal — |ReLU(z) − x| from 1 to 3 in every cell, the
+    squares adding up to 20 at most (30 for eight entries) — and
     alive: ReLU zeroes at most a quarter of Y, and one cell at least (something to cross out)."""
     rows, s = x.shape
     n = a.shape[0]
     quota = max(1, rows * s // 4)
-    dead = 0
+    limit = 20 if rows * s <= 4 else 30  # the sum of the squares stays within the sheet's bound
+    dead = squares = 0
     w_rows: list[list[int]] = []
     b_vals: list[int] = []
     for i in range(rows):
@@ -134,11 +136,14 @@ def _last_layer(rng: random.Random, a: Tensor, x: Tensor, stats: Stats) -> tuple
                     continue
                 if i == rows - 1 and dead + zeros == 0:
                     continue
-                if all(1 <= abs(max(v, 0) - xv) <= 2 for v, xv in zip(z, xs)):
-                    fits.append((bi, zeros))
+                errs = [abs(max(v, 0) - xv) for v, xv in zip(z, xs)]
+                sq = sum(e * e for e in errs)
+                if all(1 <= e <= 3 for e in errs) and squares + sq <= limit:
+                    fits.append((bi, zeros, sq))
             if fits:
-                bi, zeros = rng.choice(fits)
+                bi, zeros, sq = rng.choice(fits)
                 dead += zeros
+                squares += sq
                 w_rows.append(wr)
                 b_vals.append(bi)
                 stats.accepted += 1
