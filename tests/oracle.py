@@ -84,6 +84,13 @@ def apply(op: str, xs: list[torch.Tensor], attrs: dict[str, Any]) -> torch.Tenso
         if xs[0].dim() <= 1 and xs[1].dim() <= 1:
             return torch.cat([xs[0].reshape(-1), xs[1].reshape(-1)])
         return torch.cat([xs[0], xs[1]], dim=0)
+    if op == "top_onehot":  # moe: 1 at the k largest of each column (no ties: the format forbids them)
+        z = xs[0] if xs[0].dim() == 2 else xs[0][:, None]
+        idx = torch.topk(z.detach(), int(attrs.get("k", 1)), dim=0).indices
+        hot = torch.zeros_like(z).scatter(0, idx, 1.0) + 0 * z  # piecewise constant: gradient 0
+        return hot if xs[0].dim() == 2 else hot[:, 0]
+    if op == "row_of":
+        return xs[0][int(attrs["row"])].reshape(1, -1)
     raise AssertionError(f"the oracle does not know op {op}")
 
 

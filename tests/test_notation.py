@@ -124,6 +124,9 @@ OP_CASES: dict[str, tuple[dict[str, tuple[int, ...]], dict[str, object]]] = {
     "hstack": ({"A": (2, 2), "B": (2, 1)}, {}),
     "vstack": ({"A": (2, 2), "B": (1, 2)}, {}),
     "stack": ({"s0": (), "s1": (2,)}, {}),
+    # mixture of experts (moe)
+    "top_onehot": ({"S": (3, 2)}, {"k": 2}),
+    "row_of": ({"A": (3, 2)}, {"row": 1}),
 }
 
 

@@ -563,6 +563,17 @@ NOTATION: dict[str, Notation] = {
     "stack": Notation(_stack_parts(", "), _part_back(_spart), "in a row"),
     "grad": Notation(lambda n, o: n.backward(str(o.attrs.get("of")), str(o.attrs.get("wrt"))).split(" = ", 1)[-1],
                      None, "the gradient"),
+    # mixture of experts (moe)
+    "top_onehot": Notation(
+        lambda n, o: f"top-{o.attrs.get('k', 1)} one-hot of each column of {_l(n, o, 0)}",
+        lambda n, o, k, d: "0 (a choice has no gradient)",
+        "the one-hot of the largest",
+    ),
+    "row_of": Notation(
+        lambda n, o: f"row {int(o.attrs.get('row', 0)) + 1} of {_l(n, o, 0)}",
+        lambda n, o, k, d: f"{d} in row {int(o.attrs.get('row', 0)) + 1}, 0 elsewhere",
+        "one row",
+    ),
 }
 
 

@@ -83,6 +83,13 @@ def cases(draw: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
         if kind == "vec":
             return {"A": draw(vec(m)), "B": draw(st.one_of(vec(k), small))}, {}
         return {"A": draw(small), "B": draw(small)}, {}
+    if name == "top_onehot":  # moe: distinct scores in each column (a tie is refused, tested apart)
+        cols = [draw(st.lists(st.integers(-9, 9), unique=True, min_size=m, max_size=m)) for _ in range(n)]
+        z = [[cols[j][i] for j in range(n)] for i in range(m)]
+        k_attrs = {"k": draw(st.integers(1, m))} if m > 1 else {}
+        return {"S": z if draw(st.booleans()) or n > 1 else [r[0] for r in z]}, k_attrs
+    if name == "row_of":
+        return {"A": draw(mat(m, n))}, {"row": draw(st.integers(0, m - 1))}
     raise AssertionError(name)
 
 

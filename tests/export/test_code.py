@@ -160,6 +160,7 @@ def test_every_op_runs_in_both_libraries(tmp_path: Path) -> None:
             "Y": {"values": [1, 0]},
             "T": {"values": [0, 1]},
             "Yw": {"values": [[1, 0], [0, 1]]},
+            "Sg": {"values": [[3, 1], [0, 2], [1, 5]]},  # moe: gate scores, no tie
         },
         "ops": [
             {"op": "dot", "in": ["a", "b"], "out": "d"},
@@ -196,7 +197,14 @@ def test_every_op_runs_in_both_libraries(tmp_path: Path) -> None:
             {"op": "mul", "in": ["pa", "b"], "out": "pb"},
             {"op": "sum", "in": ["pb"], "out": "spb"},
             {"op": "add", "in": ["L1", "ce2"], "out": "L2"},
-            {"op": "add", "in": ["L2", "spb"], "out": "L"},
+            {"op": "add", "in": ["L2", "spb"], "out": "L3"},
+            # mixture of experts: the top-2 one-hot (no gradient) and a row of the scores (a gradient in that row)
+            {"op": "top_onehot", "in": ["Sg"], "out": "oh", "attrs": {"k": 2}},
+            {"op": "row_of", "in": ["Sg"], "out": "sr", "attrs": {"row": 1}},
+            {"op": "mul", "in": ["oh", "sr"], "out": "ohs"},
+            {"op": "sum", "in": ["ohs"], "out": "soh"},
+            {"op": "add", "in": ["L3", "soh"], "out": "L"},
+            {"op": "grad", "in": [], "out": "gS", "attrs": {"of": "L", "wrt": "Sg"}},
             {"op": "grad", "in": [], "out": "gW", "attrs": {"of": "L", "wrt": "W"}},
             {"op": "grad", "in": [], "out": "ga", "attrs": {"of": "L", "wrt": "a"}},
             {"op": "grad", "in": [], "out": "gs", "attrs": {"of": "L", "wrt": "s"}},

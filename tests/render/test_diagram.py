@@ -91,3 +91,24 @@ def test_given_numbers_are_never_hidden_and_text_is_large_enough(topic: str, lev
                 for s in shown:
                     if s.startswith(label):
                         assert "?" not in s, (topic, level, seed, s)
+
+
+def test_moe_routing_diagram() -> None:
+    """Mixture of experts: every token has a line to every expert with its score and the
+    one-hot's verdict; the student's copy hides them (and the outputs), the key shows them."""
+    from byhand.printing.layout import mask_svg
+    from byhand.render.diagram import diagram_svg, routing_svg
+
+    ex = byhand.make("moe", seed=3, level="hard")
+    svg = routing_svg(ex)
+    assert svg is not None and diagram_svg(ex) == svg
+    s, m = ex.values["S"], ex.values["M"]
+    for i in range(s.shape[0]):
+        for j in range(s.shape[1]):
+            assert f"<tspan class='a'>{fmt(s[(i, j)])}</tspan> → <tspan class='a'>{fmt(m[(i, j)])}</tspan>" in svg
+    assert svg.count("<line") == s.shape[0] * s.shape[1]
+    assert "E₁, b₁" in svg and "E₃, b₃" in svg and "2 largest scores" in svg
+    answers = {Fraction(str(b.answer)) for b in ex.blanks}
+    student = re.sub(r"<[^>]+>", "", mask_svg(svg, answers, ex.precision))
+    assert student.count("? → ?") == s.shape[0] * s.shape[1] and "y₁ = [?, ?, ?]" in student
+    assert routing_svg(byhand.make("resnet", seed=1, level="easy")) is None

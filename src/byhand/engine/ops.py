@@ -929,3 +929,107 @@ def op(name: str) -> Op:
     except KeyError:
         known = ", ".join(sorted([*OPS, "grad"]))
         raise GraphError(f"unknown op {name!r}; the ops are: {known}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# mixture of experts (chapter moe): the gate's choice and the rows it is read from
+
+
+def top_rows(col: Sequence[Value], k: int) -> list[int]:
+    """The rows of the ``k`` largest entries of one column; a tie at the cut is an error (the
+    gate could not choose)."""
+    order = sorted(range(len(col)), key=lambda i: (-col[i], i))
+    if k < len(col) and col[order[k - 1]] == col[order[k]]:
+        raise GraphError(
+            f"top_onehot: a tie in a column of gate scores ({fmt(col[order[k - 1]])} twice at the cut): "
+            "the gate cannot choose; change the values"
+        )
+    return sorted(order[:k])
+
+
+@register
+class TopOneHot(Op):
+    """Column by column: 1 at the ``k`` largest entries, 0 elsewhere (the gate's top-k choice).
+    Piecewise constant: its gradient is 0."""
+
+    name, arity = "top_onehot", 1
+    summary = "1 at the k largest entries of each column, 0 elsewhere (the gate's choice; attribute k, default 1)"
+    attrs = {"k": "how many rows each column chooses (default 1)"}
+
+    @staticmethod
+    def k(attrs: Attrs) -> int:
+        k = attrs.get("k", 1)
+        _need(type(k) is int and k >= 1, f"top_onehot: k must be a whole number from 1, not {k!r}")
+        return int(k)
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        (s,) = shapes
+        _need(len(s) in (1, 2), f"top_onehot needs a vector or matrix, {names[0]} is a {shape_str(s)}")
+        _need(self.k(attrs) <= s[0], f"top_onehot: k = {self.k(attrs)} but {names[0]} has only {s[0]} rows")
+        return s
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        (s,) = xs
+        m, n = _as2(s.shape)
+        k = self.k(attrs)
+        out: list[Value] = [0] * (m * n)
+        for j in range(n):
+            for i in top_rows([s.data[r * n + j] for r in range(m)], k):
+                out[i * n + j] = 1
+        return Tensor(s.shape, out)
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        shape = shapes[0]
+        i, j = (idx[0], 0) if len(idx) == 1 else idx
+        uses = [(ins[0], _idx2(shape, r, j)) for r in range(shape[0])]
+        k = self.k(attrs)
+
+        def fn(v: list[Value]) -> Value:
+            try:
+                return 1 if i in top_rows(v, k) else 0
+            except GraphError as e:  # a student's tied scores: this cell is undefined (as a division by 0)
+                raise ValueError(str(e)) from None
+
+        def text(v: list[Value], r: Value, p: int) -> str:
+            col = ", ".join(fmt(x, p) for x in v)
+            which = "the largest" if k == 1 else f"one of the {k} largest"
+            return f"{fmt(v[i], p)} {'is' if r else 'is not'} {which} of {col} → {fmt(r, p)}"
+
+        return FuncRelation((out, idx), uses, "top_onehot", fn, text)
+
+    def partials(self, rel: Relation, ins: Sequence[str], attrs: Attrs) -> dict[Cell, list[Term]]:
+        return {c: [Term(0)] for c in rel.uses}  # a choice: constant between ties
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        return [Tensor(xs[0].shape, [0] * len(xs[0].data))]
+
+
+@register
+class RowOf(Op):
+    """Row ``row`` (0-based) of a matrix as a one-row matrix: expert k's row of the gate's choice."""
+
+    name, arity = "row_of", 1
+    summary = "one row of a matrix (attribute row, 0-based) as a 1-row matrix: an expert's row of the one-hot"
+    attrs = {"row": "which row, 0-based"}
+    copies = True
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        (a,) = shapes
+        r = attrs.get("row")
+        _need(len(a) == 2, f"row_of needs a matrix, {names[0]} is a {shape_str(a)}")
+        _need(type(r) is int and 0 <= r < a[0], f"row_of: row must be a whole number from 0 to {a[0] - 1}, not {r!r}")
+        return (1, a[1])
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        (a,) = xs
+        n, r = a.shape[1], attrs["row"]
+        return Tensor((1, n), list(a.data[r * n : (r + 1) * n]))
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        return PolyRelation((out, idx), [Term(1, ((ins[0], (attrs["row"], idx[1])),))], "row_of", style="copy")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        (a,) = xs
+        m, n = a.shape
+        r = attrs["row"]
+        return [Tensor(a.shape, [dy.data[j] if i == r else 0 for i in range(m) for j in range(n)])]

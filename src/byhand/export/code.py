@@ -383,6 +383,19 @@ NUMPY_VJP: dict[str, Vjp] = {
 }
 """Each registry op's backward in NumPy: the gradient reaching input k from the output's gradient g."""
 
+# mixture of experts (moe): the gate's top-k one-hot (rank of each score in its column < k) and a row of it
+TORCH["top_onehot"] = lambda o, a, s: (
+    f"torch.zeros_like({a[0]}).scatter(0, torch.topk({a[0]}, {int(o.attrs.get('k', 1))}, dim=0).indices, 1.0) + 0 * {a[0]}"
+)  # + 0·S keeps the one-hot on autograd's graph: its gradient is 0
+NUMPY["top_onehot"] = lambda o, a, s: (
+    f"(np.argsort(np.argsort(-{a[0]}, axis=0, kind='stable'), axis=0) < {int(o.attrs.get('k', 1))}).astype(float)"
+)
+TORCH["row_of"] = NUMPY["row_of"] = lambda o, a, s: f"{a[0]}[{int(o.attrs['row'])}:{int(o.attrs['row']) + 1}]"
+COMMENTS["top_onehot"] = "the gate's choice: 1 at the largest score(s) of each column, 0 elsewhere"
+COMMENTS["row_of"] = "one expert's row of the one-hot: 1 under each token routed to it"
+NUMPY_VJP["top_onehot"] = lambda o, a, s, k, g: f"np.zeros_like({a[0]})"  # a choice has no gradient
+NUMPY_VJP["row_of"] = lambda o, a, s, k, g: f"np.eye({s[0][0]})[:, [{int(o.attrs['row'])}]] @ {_g(g)}"
+
 
 # -- the script ---------------------------------------------------------------------------------
 

@@ -68,6 +68,10 @@ INFIX_SYMBOLS = {"add": "+", "sub": "−", "mul": "⊙"}
 FRACTION_OPS = frozenset({"softmax", "sigmoid", "div", "cross_entropy"})
 #: Ops whose printed key crosses out negative inputs (the student does it by hand).
 CROSS_OUT_OPS = frozenset({"relu", "leaky_relu"})
+#: moe: the gate's one-hot sits beside its scores; a row of it (m_k) is drawn where it is used
+#: (under X_k in the expert's crossing, in X ⊙ m_k), not on a line of its own.
+SIDE_OPS = SIDE_OPS | frozenset({"top_onehot"})
+DRAWN_WHERE_USED = frozenset({"row_of"})
 
 ROLES = ("input", "weight", "bias", "computed", "target", "grad", "loss")
 #: Roles the printer has no style of its own for, drawn like one it has; unknown roles print as computed.
@@ -489,6 +493,8 @@ class _Planner:
                 continue  # drawn as its parts where it is used
             if name == "grad":
                 continue  # the backward pass is drawn after the forward one (below)
+            if name in DRAWN_WHERE_USED:
+                continue
             try:
                 if op["out"] in self.parts:
                     self._stacked_crossing(op)

@@ -300,6 +300,91 @@ def _svg(width: float, height: float, parts: list[str]) -> str:
     )
 
 
+def routing_svg(ex: Exercise) -> str | None:
+    """Mixture of experts: the routing. Each token (a column of X) on the left, each expert on
+    the right, a line from every token to every expert with the gate's score on it and the
+    one-hot's verdict (``4 → 1``: chosen); then the chosen experts' output per token, after ReLU.
+    Drawn from the graph: a ``top_onehot`` of gate scores and the ``matmul`` crossings whose top
+    carries a row of it. Every computed number is marked, so a student's copy shows "?"."""
+    g, p = ex.graph, ex.precision
+    pick = next((n for n in g.forward_nodes if n.op == "top_onehot"), None)
+    if pick is None:
+        return None
+    scores, onehot = ex.values[pick.ins[0]], ex.values[pick.out]
+    if len(scores.shape) != 2:
+        return None
+    n_exp, n_tok = scores.shape
+    made_by = {n.out: n for n in g.forward_nodes}
+    experts: dict[int, str] = {}
+    for n in g.forward_nodes:  # Z_k = [E_k | b_k]·[X_k ; m_k] with m_k = row k of the one-hot
+        if n.op != "matmul":
+            continue
+        top, left = made_by.get(n.ins[1]), made_by.get(n.ins[0])
+        if top is None or top.op != "vstack" or left is None or left.op != "hstack":
+            continue
+        row = made_by.get(top.ins[-1])
+        if row is not None and row.op == "row_of" and row.ins[0] == pick.out:
+            experts[int(row.attrs["row"])] = left.ins[0]
+    relu = next((n for n in g.forward_nodes if n.op == "relu"), None)
+    out = relu.out if relu is not None else None
+    hidden = {c[0] for c in ex.blank_cells()}
+    k = int(pick.attrs.get("k", 1))
+    row_h, top_y = 84, 70
+    x_tok, x_exp, x_out = 110, 520, 760
+    height = top_y + max(n_exp, n_tok) * row_h + 8
+    width = x_out + 150 if out else x_exp + 150
+
+    def ty(j: int) -> float:
+        return top_y + (max(n_exp, n_tok) - n_tok) * row_h / 2 + j * row_h + row_h / 2
+
+    def ey(i: int) -> float:
+        return top_y + (max(n_exp, n_tok) - n_exp) * row_h / 2 + i * row_h + row_h / 2
+
+    parts = [_defs()]
+    choice = "the largest score" if k == 1 else f"the {k} largest scores"
+    parts.append(_text(20, 24, f"the gate: each token goes to {choice} of its column (→ 1); the others get nothing (→ 0)",
+                       14, "start", italic=True))
+    parts.append(_text(x_tok, 52, "tokens (columns of X)", 16))
+    parts.append(_text(x_exp, 52, "experts", 16))
+    x = ex.values[g.forward_nodes[0].ins[-1]] if g.forward_nodes[0].op == "linear" else None
+    for j in range(n_tok):
+        y = ty(j)
+        parts.append(f"<circle cx='{x_tok}' cy='{y:.1f}' r='20' fill='white' stroke='{INK}' stroke-width='1.8'/>")
+        parts.append(_text(x_tok, y + 5, f"x{'₀₁₂₃₄₅₆₇₈₉'[(j + 1) % 10]}", 17, italic=True))
+        if x is not None and len(x.shape) == 2:
+            parts.append(_text(x_tok - 28, y + 5, "[" + ", ".join(fmt(v, p) for v in x.col(j)) + "]", 16, "end"))
+        for i in range(n_exp):  # one line per (token, expert): its score and the one-hot's verdict at its start
+            y1, y2 = y + (i - (n_exp - 1) / 2) * 20, ey(i)
+            x1, x2 = x_tok + 125, x_exp - 62
+            s_txt, m_txt = fmt(scores[(i, j)], p), fmt(onehot[(i, j)], p)
+            s_part = f"<tspan class='a'>{escape(s_txt)}</tspan>" if pick.ins[0] in hidden else escape(s_txt)
+            m_part = f"<tspan class='a'>{escape(m_txt)}</tspan>" if pick.out in hidden else escape(m_txt)
+            parts.append(
+                f"<text x='{x1 - 4}' y='{y1 + 5:.1f}' font-size='16' text-anchor='end' fill='{FWD}' {FONT}>"
+                f"{s_part} → {m_part}</text>"
+            )
+            parts.append(
+                f"<line x1='{x1}' y1='{y1:.1f}' x2='{x2}' y2='{y2:.1f}' stroke='{FWD}' stroke-width='1.4' stroke-dasharray='6 4' "
+                f"marker-end='url(#a)'/>"
+            )
+    for i in range(n_exp):
+        y = ey(i)
+        parts.append(f"<rect x='{x_exp - 60}' y='{y - 24:.1f}' width='120' height='48' rx='8' fill='white' stroke='{INK}' "
+                     f"stroke-width='1.8'/>")
+        name = experts.get(i)
+        sub = "₀₁₂₃₄₅₆₇₈₉"[(i + 1) % 10]
+        parts.append(_text(x_exp, y + 5, f"{tensor_label(ex, name)}, b{sub}" if name else f"expert {i + 1}", 17))
+    if out:
+        y_vals = ex.values[out]
+        parts.append(_text(x_out, 52, f"after ReLU ({tensor_label(ex, out)})", 16))
+        for j in range(n_tok):
+            col = "[" + ", ".join(fmt(v, p) for v in y_vals.col(j)) + "]"
+            head = f"y{'₀₁₂₃₄₅₆₇₈₉'[(j + 1) % 10]} = "
+            parts.append(_text(x_out - 50, ty(j) + 5, head, 16, "start", value=col) if out in hidden
+                         else _text(x_out - 50, ty(j) + 5, head + col, 16, "start"))
+    return _svg(width, height, parts)
+
+
 def diagram_svg(ex: Exercise) -> str | None:
     """The whiteboard diagram of an exercise, or None when it has no network or chain to draw."""
-    return network_svg(ex) or chain_svg(ex)
+    return routing_svg(ex) or network_svg(ex) or chain_svg(ex)

@@ -126,6 +126,7 @@ class TopicInfo:
 def _modules() -> list[ModuleType]:
     from byhand.topics import (
         activation,
+        autoencoder,
         backprop,
         cross_entropy,
         deep,
@@ -135,12 +136,14 @@ def _modules() -> list[ModuleType]:
         linear,
         matmul,
         mlp,
+        moe,
         resnet,
         softmax,
         wide,
     )
 
-    return [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow]
+    first = [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow]
+    return first + [moe, autoencoder]  # the new chapters (issues 12 and 13), appended
 
 
 _REGISTRY: dict[str, ModuleType] | None = None

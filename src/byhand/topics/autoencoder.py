@@ -1,0 +1,161 @@
+"""Autoencoder and mean squared error, by hand (Tom Yeh's "Autoencoder (AE) by hand").
+
+The encoder narrows the input to a bottleneck, the decoder widens it back: every layer a crossing
+``Z = [W | b]·[A ; 1]`` and ReLU, the output ``Y = ReLU(Z)`` the reconstruction of ``X``. Then the
+loss, column by column as on the published sheet: ``Y − X``, the squares, their sum Σ, the mean
+``L = Σ/N`` (N = the number of entries), and the gradient ``∂L/∂Y = 2(Y − X)/N`` — with N = 4 or 8,
+so 2/N is ½ or ¼ and every answer stays a small fraction.
+
+Levels: one layer each way (4 → 2 → 4), one sample (N = 4: 2/N = ½); two samples (N = 8: ¼);
+the published shape 4 → 3 → 2 → 3 → 4 with two samples.
+"""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+from typing import Any
+
+from byhand.engine.graph import Graph, Node
+from byhand.engine.tensor import Tensor
+from byhand.errors import GenerationError
+from byhand.notation import subscript
+from byhand.topics import Option, Sheet
+from byhand.topics._nets import input_matrix
+from byhand.topics._sampling import Stats, draws, linear_layer, relu_t
+
+NAME = "autoencoder"
+TITLE = "Autoencoder and mean squared error"
+SUMMARY = "encoder to a bottleneck, decoder back; Y − X, the squares, their mean, and the gradient 2(Y − X)/N"
+OPTIONS = {
+    "inputs": Option(4, 4, 4, "features of X (and of the reconstruction Y)", lo=2, hi=6),
+    "bottleneck": Option(2, 2, 2, "units of the bottleneck (the narrowest layer)", lo=1, hi=4),
+    "hidden": Option(0, 0, 3, "0: one layer each way; else a hidden layer of this width on each side", lo=0, hi=5),
+    "batch": Option(1, 2, 2, "samples (columns of X)", lo=1, hi=3),
+    "ask": Option("decoder", "all", "all", "decoder: the encoder is worked for you; all: every layer",
+                  choices=("decoder", "all")),
+}
+
+
+def widths(o: dict[str, Any]) -> list[int]:
+    d, k, h = o["inputs"], o["bottleneck"], o["hidden"]
+    return [d, h, k, h, d] if h else [d, k, d]
+
+
+def build(o: dict[str, Any]) -> Sheet:
+    from byhand.errors import ByHandError
+
+    ws = widths(o)
+    if o["bottleneck"] >= o["inputs"]:
+        raise ByHandError(f"option bottleneck={o['bottleneck']} must be narrower than inputs={o['inputs']}")
+    n = o["inputs"] * o["batch"]
+    leaves: dict[str, Any] = {"X": (ws[0], o["batch"])}
+    nodes: list[Node] = []
+    notes: dict[str, str] = {}
+    prev = "X"
+    layers = len(ws) - 1
+    for i in range(1, layers + 1):
+        leaves |= {f"W{i}": (ws[i], ws[i - 1]), f"b{i}": (ws[i],)}
+        out = "Y" if i == layers else f"A{i}"
+        nodes += [Node("linear", (f"W{i}", f"b{i}", prev), f"Z{i}"), Node("relu", (f"Z{i}",), out)]
+        part = "encoder" if i <= layers // 2 else "decoder"
+        notes[f"Z{i}"] = f"{part} {i if part == 'encoder' else i - layers // 2}"
+        prev = out
+    notes[f"A{layers // 2}"] = "bottleneck"
+    notes["Y"] = "the reconstruction"
+    two_n = Fraction(2, n)
+    nodes += [
+        Node("sub", ("Y", "X"), "E"),
+        Node("mul", ("E", "E"), "Q"),
+        Node("sum", ("Q",), "S"),
+        Node("scale", ("S",), "L", {"by": f"1/{n}"}),
+        Node("scale", ("E",), "G", {"by": str(two_n)}),
+    ]
+    labels = {"E": "Y − X", "Q": "(Y − X)²", "S": "Σ", "L": "L", "G": "∂L/∂Y"}
+    notes |= {"S": "the sum", "L": f"the mean, Σ/{n}", "G": f"2(Y − X)/{n}"}
+    code = " → ".join(str(w) for w in ws)
+    if o["ask"] == "decoder":
+        code += ", the encoder worked for you"
+    half = {Fraction(1, 2): "½", Fraction(1, 4): "¼"}.get(two_n, str(two_n))
+    text = (
+        f"Encoder and decoder ({code}): each layer Z = W·A + b, then ReLU; Y = ReLU(Z{subscript(str(layers))}) "
+        f"rebuilds X. Then the mean squared error over the N = {n} entries: Y − X, each squared, their sum Σ, "
+        f"the mean L = Σ/{n}, and the gradient ∂L/∂Y = 2(Y − X)/{n} = {half}·(Y − X)."
+    )
+    return Sheet(nodes, leaves, text, labels=labels, notes=notes, bound=20 if n <= 4 else 30)
+
+
+def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
+    ws = widths(o)
+    x = input_matrix(rng, stats, ws[0], o["batch"], (-1, 3), nonzero=True)
+    layers = len(ws) - 1
+    for _ in range(20):  # the encoder (and decoder's hidden layer), then the output layer that rebuilds X
+        out: dict[str, Tensor] = {"X": x}
+        prev = x
+        for i in range(1, layers):
+            w, b, z = linear_layer(rng, prev, ws[i], w=(-1, 2), b=(-1, 2), bound=9, stats=stats, relu=True)
+            assert b is not None
+            out |= {f"W{i}": w, f"b{i}": b}
+            prev = relu_t(z)
+        cols = [tuple(prev.col(j)) for j in range(prev.shape[1])]
+        if any(not any(c) for c in cols) or len(set(cols)) < len(cols):
+            continue  # a sample lost (all 0) or two alike: no output layer could rebuild both
+        try:
+            w_last, b_last = _last_layer(rng, prev, x, stats)
+        except GenerationError:
+            continue
+        return out | {f"W{layers}": w_last, f"b{layers}": b_last}
+    raise GenerationError("no autoencoder rebuilds X closely enough")
+
+
+def _last_layer(rng: random.Random, a: Tensor, x: Tensor, stats: Stats) -> tuple[Tensor, Tensor]:
+    """The decoder's output layer, row by row: a weight row, then a bias (from the few that fit)
+    so the reconstruction is near X but never equal — |ReLU(z) − x| from 1 to 3 in every cell, the
+    squares adding up to 20 at most (30 for eight entries) — and
+    alive: ReLU zeroes at most a quarter of Y, and one cell at least (something to cross out)."""
+    rows, s = x.shape
+    n = a.shape[0]
+    quota = max(1, rows * s // 4)
+    limit = 20 if rows * s <= 4 else 30  # the sum of the squares stays within the sheet's bound
+    dead = squares = 0
+    w_rows: list[list[int]] = []
+    b_vals: list[int] = []
+    for i in range(rows):
+        xs = x.data[i * s : (i + 1) * s]
+        for _ in range(60):
+            stats.drawn += 1
+            wr = draws(rng, n, -1, 1)
+            if not any(wr) or wr in w_rows:
+                continue
+            p = [sum(wr[k] * a.data[k * s + j] for k in range(n)) for j in range(s)]
+            fits = []
+            for bi in range(-3, 5):
+                z = [v + bi for v in p]
+                zeros = sum(v <= 0 for v in z)
+                if any(abs(v) > 9 for v in z) or dead + zeros > quota:
+                    continue
+                if i == rows - 1 and dead + zeros == 0:
+                    continue
+                errs = [abs(max(v, 0) - xv) for v, xv in zip(z, xs)]
+                sq = sum(e * e for e in errs)
+                if all(1 <= e <= 3 for e in errs) and squares + sq <= limit:
+                    fits.append((bi, zeros, sq))
+            if fits:
+                bi, zeros, sq = rng.choice(fits)
+                dead += zeros
+                squares += sq
+                w_rows.append(wr)
+                b_vals.append(bi)
+                stats.accepted += 1
+                break
+        else:
+            raise GenerationError("no output row rebuilds X closely enough")
+    return Tensor((rows, n), [v for r in w_rows for v in r]), Tensor((rows,), b_vals)
+
+
+def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
+    """Every cell the published sheet computes: each layer's Z and ReLU, then Y − X, the squares,
+    Σ, the mean and the gradient (ask=decoder: the encoder is printed worked, up to the bottleneck)."""
+    enc = (len(widths(o)) - 1) // 2
+    given = {f"{t}{i}" for t in "ZA" for i in range(1, enc + 1)} if o["ask"] == "decoder" else set()
+    return [(n, i) for n in graph.shapes if n not in graph.leaves and n not in given for i in vals[n].indices()]
