@@ -140,7 +140,13 @@ def _modules() -> list[ModuleType]:
         wide,
     )
 
-    return [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow]
+    chapters = [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet]
+    chapters.append(gradient_flow)
+    # the new chapters, appended one block each (issues 12 and 13)
+    from byhand.topics import rnn
+
+    chapters.append(rnn)
+    return chapters
 
 
 _REGISTRY: dict[str, ModuleType] | None = None
@@ -201,6 +207,8 @@ def make(
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
         raise ByHandError(f"seed must be a whole number from 0 to 2^63−1, not {seed!r}")
     o = resolve_options(m, level, options)
+    if values is not None and hasattr(m, "given"):  # the chapter's published names (an RNN's X, split into its steps)
+        o, values = m.given(o, values)
     non_default = {k: v for k, v in o.items() if v != m.OPTIONS[k].default(level)}
     rng = random.Random(f"byhand/1/{m.NAME}/{level}/{seed}/{sorted(non_default.items())}")
     sheet: Sheet = m.build(o)
