@@ -86,7 +86,7 @@ def build(o: dict[str, Any]) -> Sheet:
         labels[f"T{n}"] = f"Y{_s(n)}*"
         notes[f"T{n}"] = "the target"
         nodes += [Node("half_sse", (f"Y{n}", f"T{n}"), "L")]
-        nodes += [grad_node("L", "C", "dC"), grad_node("L", "A", "dA"), grad_node("L", "B", "dB")]
+        nodes += [grad_node("L", "C", "dC"), grad_node("L", "AB", "dAB")]  # d[A | B] = [dA | dB]: one crossing
         text = text.replace("H₀ = 0", "H₀ is the state carried in from the steps before")
         text += (
             f" Then backprop through time with L = ½ (Y{_s(n)} − Y{_s(n)}*)²: dY{_s(n)} = Y{_s(n)} − Y{_s(n)}*, "
@@ -266,12 +266,17 @@ def accept(o: dict[str, Any], vals: dict[str, Tensor]) -> bool:
     """Backward: the gradient must travel back in time — reach step 1 (dZ₁ not all 0)."""
     if o["mode"] != "backward":
         return True
-    return any(vals["dZ1"].data) and any(vals["dA"].data) and any(vals["dB"].data)
+    h = vals["A"].shape[0]
+    dab = vals["dAB"]
+    cols = dab.shape[1]
+    da = [dab.data[i * cols + k] for i in range(h) for k in range(h)]
+    db = [dab.data[i * cols + k] for i in range(h) for k in range(h, cols)]
+    return any(vals["dZ1"].data) and any(da) and any(db)
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
     n = o["steps"]
     names = [m for t in range(1, n + 1) for m in (f"Z{t}", f"H{t}", f"Y{t}")]
     if o["mode"] == "backward":  # forward, then backward (as backprop at hard)
-        names += [m for m in graph.shapes if graph.roles[m] == "grad"]  # copies (dA of d[A | B]) share a badge
+        names += [m for m in graph.shapes if graph.roles[m] == "grad"]  # copies share a badge
     return [(name, i) for name in names for i in vals[name].indices()]
