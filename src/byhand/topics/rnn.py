@@ -73,9 +73,7 @@ def build(o: dict[str, Any]) -> Sheet:
             Node("relu", (f"Z{t}",), f"H{t}"),
             Node("matmul", ("C", f"H{t}"), f"Y{t}"),
         ]
-        notes[f"Z{t}"] = f"A·H{_s(t - 1)} + B·X{_s(t)}"
-        notes[f"H{t}"] = f"hidden state at t = {t}"
-        notes[f"Y{t}"] = f"output at t = {t}"
+    notes[f"Y{n}"] = "the last output"
     text = (
         f"Run the sequence {'X₁, X₂' if n == 2 else f'X₁ … X{_s(n)}'} through the network, one column per time step: "
         f"Zₜ = [A | B]·[Hₜ₋₁ ; Xₜ] = A·Hₜ₋₁ + B·Xₜ, Hₜ = ReLU(Zₜ), Yₜ = C·Hₜ. "
