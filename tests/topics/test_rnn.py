@@ -103,14 +103,16 @@ def test_published_names_in_the_notation() -> None:
         ({"A": [[1] * 5] * 5}, "A gives 5 hidden"),
         ({"Z9": [[1]]}, "does not have"),
         ({"H0": [[0], [0], [0]]}, "H0"),
+        ({"level": "hard"}, 'needs the target of the last output Y₄*: add "target"'),
     ],
 )
 def test_bad_values_say_what_is_wrong(
     values: dict[str, object], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "v.json"
+    level = str(values.pop("level", "medium"))
     path.write_text(json.dumps(PUBLISHED | values))
-    assert main(["make", "rnn", "--values", str(path)]) == 2
+    assert main(["make", "rnn", "--values", str(path), "--level", level]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1

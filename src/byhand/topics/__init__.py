@@ -14,7 +14,9 @@ A chapter is a small module with the same few names (PrairieLearn's lifecycle, b
     which cells the student fills.
 
 A chapter may add ``accept(o, vals) -> bool``, its own rule for a good variant (checked after the
-blanks are proved). A chapter whose variants are few may define ``space(o)`` instead of relying on ``sample``: every
+blanks are proved), and ``given(o, values) -> (o, values)``, which reads a teacher's ``--values`` by
+the published names (an RNN's whole sequence ``X``, split into the steps the sheet draws; the
+sizes taken from the matrices). A chapter whose variants are few may define ``space(o)`` instead of relying on ``sample``: every
 valid set of leaves; seeds then walk a fixed shuffle of it, so consecutive seeds never repeat.
 
 Everything after this point (text, JSON, check, print, web) reads the :class:`Exercise` only.

@@ -126,6 +126,11 @@ def given(o: dict[str, Any], values: Mapping[str, Any]) -> tuple[dict[str, Any],
     _check_sizes(out, o["hidden"])
     if "target" in out:
         out[f"T{o['steps']}"] = out.pop("target")
+    elif o["mode"] == "backward":
+        raise FormatError(
+            f'the backward level needs the target of the last output Y{_s(o["steps"])}*: add "target": '
+            f"{[[0] for _ in range(o['outputs'])]} (your numbers) to the values"
+        )
     return o, out
 
 
