@@ -69,6 +69,7 @@ TOPICS = [
     ("mlp", "easy", {}), ("softmax", "hard", {}), ("softmax", "medium", {"base": "e"}), ("cross-entropy", "medium", {}),
     ("gradient", "hard", {}), ("backprop", "easy", {"depth": 2}), ("resnet", "easy", {"blocks": 1}), ("gradient-flow", "easy", {}),
 ]
+TOPICS.append(("rnn", "hard", {}))  # the new chapters, one line each (issues 12 and 13)
 
 
 def seed_docs() -> list[str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from byhand.cli import main
+from byhand.seal import TOPIC_IDS
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -22,7 +23,9 @@ def test_topics_in_curriculum_order(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["topics"], capsys)
     assert code == 0
     names = [line.split()[1] for line in out.splitlines()]
-    assert names == ["dot", "matmul", "linear", "relu", "mlp", "deep", "wide", "softmax", "cross-entropy", "gradient", "backprop", "resnet", "gradient-flow", "moe", "autoencoder"]
+    assert names[:13] == ["dot", "matmul", "linear", "relu", "mlp", "deep", "wide", "softmax", "cross-entropy", "gradient", "backprop", "resnet", "gradient-flow"]
+    assert names == [t for t in TOPIC_IDS if t in names]  # the new chapters follow in the order of their sealed ids
+    assert {"rnn", "moe", "autoencoder"} <= set(names)
     code, out, _ = run(["topics", "--format", "json"], capsys)
     assert json.loads(out)[0]["name"] == "dot"
 

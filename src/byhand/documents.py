@@ -99,11 +99,11 @@ def print_diagram(ex: Exercise) -> str | None:
     Only where it shows what the grid cannot: a skip connection (the line into a circled "+") or
     a chain of local derivatives with its paths. A plain network's boxes-and-arrows add little to
     its staircase of crossings and pushed the larger ones (deep, backprop) onto a second page."""
-    from byhand.render.diagram import chain_svg, network_svg, routing_svg
+    from byhand.render.diagram import chain_svg, network_svg, special_svg
 
-    routing = routing_svg(ex)  # mixture of experts: which token goes to which expert
-    if routing is not None:
-        return routing
+    special = special_svg(ex)  # a chapter's own drawing: MoE routing, an unrolled RNN …
+    if special is not None:
+        return special
     chain = chain_svg(ex)
     if chain is not None:
         return chain

@@ -212,3 +212,52 @@ def test_every_backward_crossing_multiplies_out(topic: str, seeds: range) -> Non
                     assert got == want, (topic, seed, r["tensor"], i, j)
             checked += 1
         assert checked >= 2, (topic, seed)
+
+
+@pytest.mark.parametrize("seed", range(1, 11))
+def test_rnn_gradients_over_time_are_one_crossing(seed: int) -> None:
+    """Backprop through time: d[A | B] = [dZ₁ | dZ₂]·[H₀ᵀ X₁ᵀ ; H₁ᵀ X₂ᵀ] — the steps side by side on
+    the left, each step's [Hₜ₋₁ ; Xₜ]ᵀ a row on top, as its parts; read off the placed plan, row i of
+    the left times column j of the top gives the engine's d[A | B][i, j]. dC = dY₂·H₂ᵀ,
+    dH₂ = Cᵀ·dY₂ and d[H₁ ; X₂] = [A | B]ᵀ·dZ₂ are crossings too (none left on the shelf)."""
+    d = byhand.make("rnn", seed=seed, level="hard").to_dict()
+    plan = plan_exercise(d, 1, key=True)
+    check_plan(plan, f"rnn hard seed {seed}")
+    blocks = plan["blocks"]
+    (r,) = [b for b in blocks if b["tensor"] == "dAB"]
+    arrows_in = [a for a in plan["arrows"] if a["dir"] == "right" and abs(a["x"] + a["w"] - r["x"]) < 1e-6
+                 and r["y"] - 1e-6 <= a["y"] < r["y"] + r["rows"]]
+    assert len(arrows_in) == r["rows"]
+
+    def at(b: dict[str, Any], i: int, j: int) -> Fraction:
+        cell = next(c for c in b["cells"] if c["r"] == i and c["c"] == j)
+        return _value(d, b["tensor"], cell["i"])
+
+    left = sorted((b for b in blocks if b["tensor"] in ("dZ1", "dZ2") and abs(b["y"] - r["y"]) < 1e-6), key=lambda b: b["x"])
+    assert [b["tensor"] for b in left] == ["dZ1", "dZ2"]
+    assert abs(left[1]["x"] + left[1]["cw"] * left[1]["cols"] + 0.4 - r["x"]) < 1e-6  # right beside d[A | B]
+    rows = []
+    for t in (1, 2):
+        parts = sorted((b for b in blocks if b["tensor"] in (f"H{t - 1}", f"X{t}") and r["y"] - 3 < b["y"] < r["y"]
+                        and b["x"] >= r["x"] - 1e-6 and b["rows"] == 1), key=lambda b: b["x"])
+        assert [b["tensor"] for b in parts] == [f"H{t - 1}", f"X{t}"]
+        assert parts[0]["label"] == f"{tensor_label_of(d, f'H{t - 1}')}ᵀ"
+        assert abs(parts[0]["x"] - r["x"]) < 1e-6
+        rows.append([(b, j) for b in parts for j in range(b["cols"])])
+    assert rows[0][0][0]["y"] < rows[1][0][0]["y"] < r["y"]
+    for i in range(r["rows"]):
+        for j in range(r["cols"]):
+            got = sum((at(lb, i, 0) * at(tb, 0, tj) for lb, (tb, tj) in zip(left, (row[j] for row in rows))), Fraction(0))
+            assert got == at(r, i, j), (seed, i, j)
+    drawn = {b["tensor"] for b in blocks}
+    assert {"dC", "dH2", "dS2", "dZ1", "dZ2", "dY2"} <= drawn
+    shelf = [b for b in blocks if b["tensor"] in ("dC", "dH2", "dS2")]
+    for b in shelf:  # each of these is the result of a crossing: arrows run into its rows
+        assert any(a["dir"] == "right" and abs(a["x"] + a["w"] - b["x"]) < 1e-6 and b["y"] - 1e-6 <= a["y"] < b["y"] + b["rows"]
+                   for a in plan["arrows"]), b["tensor"]
+
+
+def tensor_label_of(d: dict[str, Any], name: str) -> str:
+    from byhand.notation import tensor_label
+
+    return tensor_label(d, name)

@@ -112,3 +112,26 @@ def test_moe_routing_diagram() -> None:
     student = re.sub(r"<[^>]+>", "", mask_svg(svg, answers, ex.precision))
     assert student.count("? → ?") == s.shape[0] * s.shape[1] and "y₁ = [?, ?, ?]" in student
     assert routing_svg(byhand.make("resnet", seed=1, level="easy")) is None
+@pytest.mark.parametrize(("level", "steps"), [("easy", 3), ("medium", 4), ("hard", 2)])
+def test_rnn_is_drawn_unrolled(level: str, steps: int) -> None:
+    """One cell per time step with the same weights, the state carried from cell to cell, the
+    inputs from below and the outputs at the top; backprop through time runs back along the states."""
+    ex = byhand.make("rnn", seed=3, level=level)
+    svg = diagram_svg(ex)
+    assert svg is not None and svg == print_diagram(ex)
+    t = texts(svg)
+    assert t.count("A·H + B·X") == steps and t.count("ReLU") == steps and t.count("C") == steps
+    for k in range(1, steps + 1):
+        x = "[" + ", ".join(fmt(v) for v in ex.values[f"X{k}"].data) + "]"
+        assert f"X{'₀₁₂₃₄₅₆'[k]} = {x}" in t  # a given input, written out
+        y = "[" + ", ".join(fmt(v) for v in ex.values[f"Y{k}"].data) + "]"
+        assert f"Y{'₀₁₂₃₄₅₆'[k]} = {y}" in t
+        assert f"<tspan class='a'>{y}</tspan>" in svg  # a computed output: masked on a student's copy
+    for k in range(1, steps):
+        assert f"H{'₀₁₂₃₄₅₆'[k]}" in t  # the carried state between cells
+    assert (level == "hard") == any("backprop through time" in s for s in t)
+    if level == "hard":
+        dh = "[" + ", ".join(fmt(v) for v in ex.values["dH1"].data) + "]"
+        assert f"dH₁ = {dh}" in t
+    sizes = [int(m) for m in re.findall(r"font-size='(\d+)'", svg)]
+    assert min(sizes) >= MIN_FONT

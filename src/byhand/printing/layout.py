@@ -418,6 +418,9 @@ class _Planner:
                 if op["op"] == "linear":  # backward: Aᵀ over dW, dZ over dA (see _backward)
                     union(op["in"][2], self.grads.get(op["in"][0]))
                     union(self.grads.get(op["out"]), self.grads.get(op["in"][2]))
+                if op["op"] == "matmul" and self.grads:  # the same without a bias (an RNN's steps)
+                    union(op["in"][1], self.grads.get(op["in"][0]))
+                    union(self.grads.get(op["out"]), self.grads.get(op["in"][1]))
             if op["op"] == "vstack":  # blocks stacked on top of each other share their columns
                 for part in op["in"]:
                     union(part, op["out"])
@@ -744,8 +747,16 @@ class _Planner:
                     self._backward_stacked(op, grads)
                 elif op["op"] in CROSS_OUT_OPS:
                     self._backward_gate(op, grads)
+                elif op["op"] == "matmul" and op["out"] in self.parts:  # an RNN step: d[H ; X] = [A | B]ᵀ·dZ
+                    self._backward_stacked(op, grads)
+                elif op["op"] == "matmul":  # W·A without a bias: as linear, dW = dZ·Aᵀ and dA = Wᵀ·dZ
+                    self._backward_linear({**op, "in": [op["in"][0], None, op["in"][1]]}, grads)
             except ExerciseFormatError:
                 continue  # shapes that do not cross as expected: the shelf still prints them
+        try:
+            self._backward_over_time(grads)
+        except ExerciseFormatError:
+            pass  # the shelf still prints it
 
     def _difference(self, pred: str, target: str, out: str) -> None:
         """``pred − Y = out`` in a band of its own: the gradient the backward pass starts from."""
@@ -836,6 +847,58 @@ class _Planner:
             y += sh[1]
         self._commit(*blocks)
         self._crossing_arrows(blocks[0])
+
+    def _backward_over_time(self, grads: dict[str, str]) -> None:
+        """A joined weight used at every time step (an RNN's ``[A | B]``): its gradient adds up
+        over the steps, ``d[A | B] = Σₜ dZₜ·[Hₜ₋₁ ; Xₜ]ᵀ``, drawn as one crossing with the steps side
+        by side as a batch: ``[dZ₁ | dZ₂ | …]`` on the left, the rows ``[Hₜ₋₁ᵀ | Xₜᵀ]`` on top."""
+        uses: dict[str, list[dict[str, Any]]] = {}
+        for op in self.ex["ops"]:
+            if op["op"] == "matmul" and op["out"] in self.parts:
+                uses.setdefault(op["in"][0], []).append(op)
+        for w, ops in uses.items():
+            dw = grads.get(w)
+            steps = [(grads[op["out"]], op) for op in ops if op["out"] in grads]
+            if dw is None or dw in self.current or len(steps) < 2:
+                continue
+            m, k, w_orient = self._display_shape(dw, "col")
+            if w_orient != "matrix":
+                raise ExerciseFormatError("the shared weight's gradient is not a matrix")
+            dw_shape = self._fit_shape(dw, m, k)
+            cw_z = max(self.cell_w[dz] for dz, _ in steps)
+            tparts_all = [self.parts[op["out"]][1] for _, op in steps]
+            cw_w = self.cell_w[dw]  # the steps' [Hₜ₋₁ ; Xₜ] share its columns (see _cell_widths)
+            if any(self.cell_w[t] != cw_w for tp in tparts_all for t in tp):
+                raise ExerciseFormatError("the steps' columns and the weight's are not one width")
+            widths = []
+            for dz, _op in steps:
+                mz, nz, _o = self._display_shape(dz, "col")
+                if mz != m:
+                    raise ExerciseFormatError("a step's gradient does not line up with the weight's")
+                widths.append(nz)
+            y0 = self._new_band()
+            tx = sum(widths) * cw_z + GAP
+            ry = y0 + sum(widths) + GAP
+            blocks = [Block(dw, tx, ry, m, k, cw_w, dw_shape[2], self.style[dw], ("below", "right"))]
+            x, y = 0.0, y0
+            for (dz, op), nz in zip(steps, widths):
+                z_orient = self._display_shape(dz, "col")[2]
+                blocks.append(Block(dz, x, ry, m, nz, cw_z, z_orient, self.style[dz], ("below", "above")))
+                cx = tx
+                for t in self.parts[op["out"]][1]:  # [Hₜ₋₁ ; Xₜ]ᵀ as its parts, side by side
+                    rows, _c, orient = self._display_shape(t, "col")
+                    t_orient = {"matrix": "matrixT", "col": "row"}.get(orient)
+                    if t_orient is None:
+                        raise ExerciseFormatError("no transpose to draw")
+                    blocks.append(Block(t, cx, y, nz, rows, cw_w, t_orient, self.style[t], ("left", "above"),
+                                        self.depth.get(t, 0), label=transposed(self.names.label(t))))
+                    cx += rows * cw_w
+                if abs(cx - tx - k * cw_w) > 1e-9:
+                    raise ExerciseFormatError("the steps' columns do not line up with the weight's")
+                x += nz * cw_z
+                y += nz
+            self._commit(*blocks)
+            self._crossing_arrows(blocks[0])
 
     def _consumers(self, name: str) -> list[dict[str, Any]]:
         return [op for op in self.ex["ops"] if op["op"] != "grad" and name in op["in"]]

@@ -385,6 +385,156 @@ def routing_svg(ex: Exercise) -> str | None:
     return _svg(width, height, parts)
 
 
+@dataclass
+class TimeStep:
+    """One step of a recurrence: ``z = [A | B]·[state ; x]``, ``h = act(z)``, ``y = C·h``."""
+
+    state: str
+    x: str
+    z: str
+    h: str
+    y: str | None
+
+
+def _time_steps(ex: Exercise) -> tuple[str, list[TimeStep]] | None:
+    """The steps of an unrolled recurrence: one stacked weight ``[A | B]`` used by two or more
+    crossings, each with a column ``[previous state ; input]`` whose state is the previous step's
+    output. None when the graph is not one."""
+    g = ex.graph
+    made_by = {n.out: n for n in g.forward_nodes}
+    uses: dict[str, list[str]] = {}
+    for n in g.forward_nodes:
+        if n.op == "matmul" and n.ins[0] in made_by and made_by[n.ins[0]].op == "hstack":
+            col = made_by.get(n.ins[1])
+            if col is not None and col.op == "vstack":
+                uses.setdefault(n.ins[0], []).append(n.out)
+    for w, zs in uses.items():
+        if len(zs) < 2:
+            continue
+        steps: list[TimeStep] = []
+        for z in zs:
+            state, x = made_by[made_by[z].ins[1]].ins
+            act = next((n for n in g.forward_nodes if n.ins == (z,) and n.op in ("relu", "leaky_relu", "sigmoid")), None)
+            h = act.out if act else z
+            y = next((n.out for n in g.forward_nodes if n.op == "matmul" and n.ins[1] == h and n.ins[0] != w), None)
+            steps.append(TimeStep(state, x, z, h, y))
+        if all(b.state == a.h for a, b in zip(steps, steps[1:])):
+            return w, steps
+    return None
+
+
+def recurrent_svg(ex: Exercise) -> str | None:
+    """An unrolled recurrent network: one cell per time step, left to right; the input enters
+    from below, the output leaves at the top, and the hidden state is the arrow carried from one
+    cell to the next — the same weights in every cell. Gradients (backprop through time) run back
+    along the state arrows, right to left."""
+    found = _time_steps(ex)
+    if found is None:
+        return None
+    w, steps = found
+    g, p = ex.graph, ex.precision
+    made_by = {n.out: n for n in g.forward_nodes}
+    a, b = made_by[w].ins
+    hidden = {c[0] for c in ex.blank_cells()}
+    step_w, box_w, box_h = 180, 112, 56
+    top, row = 30, 118  # the outputs' line, the cells' top
+    has_grad = bool(g.grad_nodes)
+    height = row + box_h + 74 + (62 if has_grad else 0)
+    parts = [_defs()]
+
+    def val(name: str) -> tuple[str, str | None]:
+        """A tensor's numbers: written out when given, masked (class 'a') when computed."""
+        v = _vec(ex.values[name], p)
+        return ("", v) if name not in g.leaves or name in hidden else (v, None)
+
+    x0 = 150.0
+    ym = row + box_h / 2
+    # the state carried in
+    h0 = steps[0].state
+    shown, masked = val(h0)
+    parts.append(_text(24, ym - 26, tensor_label(ex, h0), 15, "start", italic=True))
+    parts.append(_text(24, ym + 30, shown, 13, "start", value=masked))
+    prev_right = 24 + 70.0
+    for k, st in enumerate(steps):
+        cx = x0 + k * step_w + box_w / 2
+        bx = cx - box_w / 2
+        parts.append(_arrow(prev_right, ym, bx - 2, ym, INK, width=2.2))
+        if k > 0:  # the state on its way to the next cell
+            shown, masked = val(st.state)
+            mid = (prev_right + bx) / 2
+            parts.append(_text(mid, ym - 12, tensor_label(ex, st.state), 14, italic=True))
+            parts.append(_text(mid, ym + 26, shown, 13, value=masked))
+        parts.append(
+            f"<rect x='{bx:.1f}' y='{row}' width='{box_w}' height='{box_h}' rx='10' fill='white' "
+            f"stroke='{INK}' stroke-width='2'/>"
+        )
+        parts.append(_text(cx, row + 26, f"{tensor_label(ex, a)}·H + {tensor_label(ex, b)}·X", 14))
+        act = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "σ"}.get(made_by[st.h].op if st.h in made_by else "", "")
+        parts.append(_text(cx, row + 48, act, 13, italic=True))
+        # the input from below
+        shown, masked = val(st.x)
+        parts.append(_arrow(cx, row + box_h + 40, cx, row + box_h + 2, FWD, width=2))
+        parts.append(_text(cx, row + box_h + 60, f"{tensor_label(ex, st.x)} = {shown}", 14, value=masked))
+        # the output at the top
+        if st.y is not None:
+            c = made_by[st.y].ins[0]
+            parts.append(_arrow(cx, row - 2, cx, top + 26, FWD, width=2))
+            parts.append(_text(cx + 8, (row + top + 26) / 2 + 5, tensor_label(ex, c), 14, "start", italic=True))
+            shown, masked = val(st.y)
+            parts.append(_text(cx, top + 16, f"{tensor_label(ex, st.y)} = {shown}", 14, value=masked))
+        prev_right = bx + box_w + 2
+    last = steps[-1].h
+    end = prev_right + 64
+    parts.append(_arrow(prev_right, ym, end, ym, INK, width=2.2))
+    shown, masked = val(last)
+    parts.append(_text(end + 4, ym - 10, tensor_label(ex, last), 14, "start", italic=True))
+    parts.append(_text(end + 4, ym + 16, shown, 13, "start", value=masked))
+    width = max(end + 90, 640.0)
+    parts.append(_text(24, 16, "one cell per time step, the same weights in each: the state is carried to the right", 13,
+                       "start", italic=True))
+    if has_grad:
+        yg = row + box_h + 82
+        parts.append(_text(24, yg + 26, "backprop through time: the gradient runs back along the states,", 13, "start",
+                           color=GRAD, italic=True))
+        parts.append(_text(24, yg + 44, "right to left; the gradients of the weights add up over the steps", 13, "start",
+                           color=GRAD, italic=True))
+        ylast = steps[-1].y
+        dy = _grad_of(ex, ylast) if ylast is not None else None
+        if dy is not None:
+            cx = x0 + (len(steps) - 1) * step_w + box_w / 2
+            parts.append(_text(cx + 60, top + 16, f"{tensor_label(ex, dy)} = ", 13, "start", color=GRAD,
+                               value=_vec(ex.values[dy], p)))
+        height += 6
+        for k in range(len(steps) - 1, 0, -1):
+            st = steps[k]
+            x_from = x0 + k * step_w - 4
+            x_to = x0 + (k - 1) * step_w + box_w + 6
+            parts.append(_arrow(x_from, yg, x_to, yg, GRAD, dash="6 4", marker="g"))
+            gname = _grad_of(ex, st.state)
+            if gname is not None:
+                parts.append(_text((x_from + x_to) / 2, yg - 8, f"{tensor_label(ex, gname)} = ", 13, color=GRAD,
+                                   value=_vec(ex.values[gname], p)))
+    return _svg(width, height, parts)
+
+
+def _grad_of(ex: Exercise, name: str) -> str | None:
+    """The tensor that holds the gradient of ``name`` (``dH1``), if the sheet has one."""
+    for cand in (f"d{name}",):
+        if cand in ex.graph.shapes:
+            return cand
+    return None
+
+
 def diagram_svg(ex: Exercise) -> str | None:
     """The whiteboard diagram of an exercise, or None when it has no network or chain to draw."""
-    return routing_svg(ex) or network_svg(ex) or chain_svg(ex)
+    return special_svg(ex) or network_svg(ex) or chain_svg(ex)
+
+
+def special_svg(ex: Exercise) -> str | None:
+    """A chapter's own whiteboard drawing, found by the graph's structure (the first that fits):
+    MoE routing, an unrolled recurrence …; None for the rest."""
+    for draw in (routing_svg, recurrent_svg):
+        svg = draw(ex)
+        if svg is not None:
+            return svg
+    return None

@@ -14,7 +14,9 @@ A chapter is a small module with the same few names (PrairieLearn's lifecycle, b
     which cells the student fills.
 
 A chapter may add ``accept(o, vals) -> bool``, its own rule for a good variant (checked after the
-blanks are proved). A chapter whose variants are few may define ``space(o)`` instead of relying on ``sample``: every
+blanks are proved), and ``given(o, values) -> (o, values)``, which reads a teacher's ``--values`` by
+the published names (an RNN's whole sequence ``X``, split into the steps the sheet draws; the
+sizes taken from the matrices). A chapter whose variants are few may define ``space(o)`` instead of relying on ``sample``: every
 valid set of leaves; seeds then walk a fixed shuffle of it, so consecutive seeds never repeat.
 
 Everything after this point (text, JSON, check, print, web) reads the :class:`Exercise` only.
@@ -143,7 +145,10 @@ def _modules() -> list[ModuleType]:
     )
 
     first = [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow]
-    return first + [moe, autoencoder]  # the new chapters (issues 12 and 13), appended
+    # the new chapters (issues 12 and 13), in the order of byhand.seal.TOPIC_IDS
+    from byhand.topics import rnn
+
+    return first + [rnn, moe, autoencoder]
 
 
 _REGISTRY: dict[str, ModuleType] | None = None
@@ -204,6 +209,8 @@ def make(
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
         raise ByHandError(f"seed must be a whole number from 0 to 2^63−1, not {seed!r}")
     o = resolve_options(m, level, options)
+    if values is not None and hasattr(m, "given"):  # the chapter's published names (an RNN's X, split into its steps)
+        o, values = m.given(o, values)
     non_default = {k: v for k, v in o.items() if v != m.OPTIONS[k].default(level)}
     rng = random.Random(f"byhand/1/{m.NAME}/{level}/{seed}/{sorted(non_default.items())}")
     sheet: Sheet = m.build(o)
