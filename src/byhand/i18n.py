@@ -219,6 +219,22 @@ def _keep_space(original: str, new: str) -> str:
     return lead + new + trail
 
 
+PHRASES = (N_("along each row"), N_("Σ of each column of"))
+"""Words inside a formula or beside a grid ("Σ dZ₂ along each row"): replaced where they occur, the maths kept."""
+
+
+def tr_phrases(text: str, lang: str | None = None) -> str:
+    lang = lang or current_language()
+    if lang == "en":
+        return text
+    for p in PHRASES:
+        if p in text:
+            t = lookup(p, lang)
+            if t is not None:
+                text = text.replace(p, t)
+    return text
+
+
 def tr_joined(text: str, sep: str = " · ") -> str:
     """A line of parts joined by ``sep`` (a footer: "Answer key · Linear layer · seeds 1–30"), each part translated."""
     return sep.join(tr_text(p) for p in text.split(sep))
@@ -297,6 +313,12 @@ def _localize(node: Any, lang: str) -> Any:
                 out[k] = tr_text(v, lang)
             elif isinstance(v, str) and k in _PLAN_LINE_KEYS:
                 out[k] = tr_joined(v)
+            elif k == "symbols" and isinstance(v, list):
+                out[k] = [{**x, "text": tr_phrases(x["text"], lang)} if isinstance(x, dict) and isinstance(x.get("text"), str)
+                          else x for x in v]
+            elif k == "formulas" and isinstance(v, list):
+                out[k] = [[{**x, "s": tr_phrases(x["s"], lang)} if isinstance(x, dict) and isinstance(x.get("s"), str) else x
+                           for x in f] if isinstance(f, list) else f for f in v]
             elif k == "lines" and isinstance(v, list):
                 out[k] = [tr_joined(x) if isinstance(x, str) else x for x in v]
             elif isinstance(v, (dict, list)) and k not in ("formulas", "blocks", "labels", "symbols", "arrows", "copies",
