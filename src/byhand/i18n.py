@@ -273,6 +273,11 @@ TYPST_WORDS: dict[str, str] = {
     "steps_then": N_("{0} steps · then the full solution"),
     "the_task": N_("the task"),
     "forward": N_("forward"),
+    "code": N_("code"),
+    "chapter_lc": N_("chapter"),
+    "seed": N_("seed"),
+    "answers_to": N_("Answers to exercise {0}"),
+    "fold": N_("(fold under or cut off before copying for students)"),
     "backward": N_("backward"),
 }
 """Every word the templates print, by key: the plan carries them translated as ``plan.t``."""
