@@ -19,6 +19,7 @@ The catalogue files live in ``src/byhand/locale``: ``byhand.pot`` (the template)
 from __future__ import annotations
 
 import argparse
+import datetime
 import io
 import re
 import sys
@@ -108,12 +109,19 @@ def _po_path(lang: str) -> Path:
     return LOCALE / lang / "LC_MESSAGES" / "byhand.po"
 
 
+FIXED_DATE = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+"""The dates written into the compiled files: the same .po always compiles to the same .mo bytes."""
+
+
 def read(lang: str) -> Catalog:
     path = _po_path(lang)
     if not path.exists():
-        return Catalog(locale=lang, project="byhand", domain="byhand", fuzzy=False)
-    with path.open("rb") as f:
-        return read_po(f, locale=lang, domain="byhand")
+        cat = Catalog(locale=lang, project="byhand", domain="byhand", fuzzy=False)
+    else:
+        with path.open("rb") as f:
+            cat = read_po(f, locale=lang, domain="byhand")
+    cat.creation_date = cat.revision_date = FIXED_DATE
+    return cat
 
 
 def _dump_po(cat: Catalog, **kw: Any) -> bytes:
