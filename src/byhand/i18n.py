@@ -359,3 +359,32 @@ DOCUMENT_WORDS = (
     N_("(A class set for homework or a test prints sealed codes instead: only the teacher's class secret opens those.)"),
 )
 """Words that documents.py puts into print plans (headings, footers, the title page), looked up by :func:`tr_text`."""
+
+
+JS_WORDS = (
+    N_("The server cannot be reached. Your answers are still in the boxes; try again."),
+    N_("The server said {status}."),
+    N_("{correct} of {total} right."),
+    N_("{n} more follows from your own earlier answer (→): the method is right."),
+    N_("{n} more follow from your own earlier answers (→): the method is right."),
+    N_("All {total} right!"),
+    N_("Try a new variant."),
+    N_("{n} answer is not a number (write −5, 3/4 or 0.75)."),
+    N_("{n} answers are not a number (write −5, 3/4 or 0.75)."),
+    N_("where to look"),
+    N_("the expression"),
+    N_("the step"),
+    N_("Every blank is right already."),
+    N_("Hint {level} of {levels} for [{badge}] {name}: {rung}"),
+    N_("Worked solution: {n} steps"),
+    N_("Press → to see the first step."),
+    N_("After you open the worked solution this exercise takes no more answers. Open it?"),
+)
+"""The practice page script's words (byhand.js): the page carries them translated as JSON (``#byhand-words``)."""
+
+
+def js_words() -> dict[str, str]:
+    """The script's words in the current language (English: none needed, the script has them)."""
+    if current_language() == "en":
+        return {}
+    return {w: gettext(w) for w in JS_WORDS}

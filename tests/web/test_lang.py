@@ -39,3 +39,15 @@ def test_the_browser_language_is_the_default_and_the_fonts_are_served(new_client
     font = c.get("/fonts/NotoSerifDevanagari-Regular.ttf")
     assert font.status_code == 200 and len(font.content) > 100_000
     assert "/fonts/NotoSerifBengali-Regular.ttf" in c.get("/static/app.css").text
+
+
+def test_the_page_script_gets_its_words_in_the_language(new_client: Any) -> None:
+    import json
+    import re
+
+    c = new_client()
+    r = c.get("/practice/linear/hard/7?lang=hi")
+    words = json.loads(re.search(r'<script type="application/json" id="byhand-words">(.*?)</script>', r.text, re.S).group(1))
+    assert words["{correct} of {total} right."] == "{total} में से {correct} सही।"
+    r = c.get("/practice/linear/hard/7?lang=en")
+    assert '<script type="application/json" id="byhand-words">{}</script>' in r.text

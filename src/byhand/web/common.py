@@ -102,7 +102,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
 _env = Environment(loader=PackageLoader("byhand.web", "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True,
                    lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
 _env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
-_env.globals.update(tr=i18n.tr_text, languages=i18n.LANGUAGES, lang=i18n.current_language)
+_env.globals.update(tr=i18n.tr_text, languages=i18n.LANGUAGES, lang=i18n.current_language, js_words=i18n.js_words)
 templates = Jinja2Templates(env=_env)
 
 
