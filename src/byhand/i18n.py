@@ -137,12 +137,45 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (N_("{cell} is hidden."), re.compile(r"(?P<cell>\S+) is hidden\.")),
     (N_("{cell} is hidden: find it from {relation}, so {result}"),
      re.compile(r"(?P<cell>\S+) is hidden: find it from (?P<relation>.+), so (?P<result>\S+ = .+)")),
+    (N_("For {target}, look where {row} meets {column}, and at {rest}."),
+     re.compile(r"For (?P<target>\S+), look where (?P<row>row \d+ of \S+) meets (?P<column>column \d+ of \S+)"
+                r", and at (?P<rest>.+)\.")),
+    (N_("For {target}, look where {row} meets {column}."),
+     re.compile(r"For (?P<target>\S+), look where (?P<row>row \d+ of \S+) meets (?P<column>column \d+ of \S+)\.")),
+    (N_("For {target}, look at {cells}."), re.compile(r"For (?P<target>\S+), look at (?P<cells>.+)\.")),
+    (N_("ReLU({z}): does {z} stay, or is it crossed out (0)? So {cell} = ?"),
+     re.compile(r"ReLU\((?P<z>\S+)\): does (?P=z) stay, or is it crossed out \(0\)\? So (?P<cell>\S+) = \?")),
+    (N_("LeakyReLU({z}): does {z} stay, or is it multiplied by {alpha}? So {cell} = ?"),
+     re.compile(r"LeakyReLU\((?P<z>\S+)\): does (?P=z) stay, or is it multiplied by (?P<alpha>\S+)\? So (?P<cell>\S+) = \?")),
+    (N_("Write the relation that contains {cell}, put in the numbers you know, and solve it."),
+     re.compile(r"Write the relation that contains (?P<cell>\S+), put in the numbers you know, and solve it\.")),
+    (N_("{relation}: solve it for ?"), re.compile(r"(?P<relation>.+): solve it for \?")),
+    (N_("{cell} is not given, but {known} is, and it uses {cell}."),
+     re.compile(r"(?P<cell>\S+) is not given, but (?P<known>\S+) is, and it uses (?P=cell)\.")),
     (N_("{value} ({relation}: stays)"), re.compile(r"(?P<value>\S+) \((?P<relation>.+ > 0): stays\)")),
     (N_("{value} ({relation}: crossed out)"), re.compile(r"(?P<value>\S+) \((?P<relation>.+ ≤ 0): crossed out\)")),
     (N_("{value} (blocked: {relation})"), re.compile(r"(?P<value>\S+) \(blocked: (?P<relation>.+)\)")),
     (N_("{value} (passed: {relation})"), re.compile(r"(?P<value>\S+) \(passed: (?P<relation>.+)\)")),
 ]
 """Sentences built around maths that varies (a cell's name, a relation): the maths is kept, the words translated."""
+
+
+FRAGMENTS: list[tuple[str, re.Pattern[str]]] = [
+    (N_("row {n} of {name}"), re.compile(r"row (?P<n>\d+) of (?P<name>[^\s,]+)")),
+    (N_("column {n} of {name}"), re.compile(r"column (?P<n>\d+) of (?P<name>[^\s,]+)")),
+    (N_("entries {list} of {name}"), re.compile(r"entries (?P<list>[\d, and]+?) of (?P<name>[^\s,]+)")),
+    (N_(" and "), re.compile(r" and ")),
+]
+"""Pieces of a sentence that name cells ("row 2 of W"): translated inside a pattern's parts."""
+
+
+def _fragments(text: str, lang: str) -> str:
+    for msgid, pattern in FRAGMENTS:
+        t = lookup(msgid, lang)
+        if t is None:
+            continue
+        text = pattern.sub(lambda m, t=t: t.format(**m.groupdict()), text)  # type: ignore[misc]
+    return text
 
 
 def catalogue_form(sentence: str) -> str:
@@ -180,7 +213,7 @@ def _tr_sentence(s: str, lang: str) -> str:
         if m:
             t = lookup(msgid, lang)
             if t is not None:
-                parts = m.groupdict()
+                parts = {k: _fragments(v, lang) for k, v in m.groupdict().items()}
                 try:
                     return t.format(**parts)
                 except (KeyError, IndexError, ValueError):

@@ -51,3 +51,12 @@ def test_the_page_script_gets_its_words_in_the_language(new_client: Any) -> None
     assert words["{correct} of {total} right."] == "{total} में से {correct} सही।"
     r = c.get("/practice/linear/hard/7?lang=en")
     assert '<script type="application/json" id="byhand-words">{}</script>' in r.text
+
+
+def test_a_hint_in_hindi_names_the_cells_the_maths_way(new_client: Any) -> None:
+    c = new_client()
+    c.get("/practice/linear/medium/7?lang=hi")
+    r = c.api("/api/practice/linear/medium/7/hint", {"badge": 1, "level": 1})
+    assert r.status_code == 200, r.text
+    text = r.json()["text"]
+    assert "के लिए वहाँ देखो जहाँ" in text and "की पंक्ति 1" in text and "look" not in text
