@@ -60,3 +60,15 @@ def test_a_hint_in_hindi_names_the_cells_the_maths_way(new_client: Any) -> None:
     assert r.status_code == 200, r.text
     text = r.json()["text"]
     assert "के लिए वहाँ देखो जहाँ" in text and "की पंक्ति 1" in text and "look" not in text
+
+
+def test_a_teachers_pages_in_hindi(new_client: Any) -> None:
+    from tests.web.conftest import make_class, make_teacher
+
+    t = make_teacher(new_client())
+    cid, _code = make_class(t)
+    r = t.get("/teacher?lang=hi")
+    assert "मेरी कक्षाएँ" in r.text and "कक्षा बनाएँ" in r.text and "1 विद्यार्थी" not in r.text
+    r = t.get(f"/teacher/classes/{cid}")
+    assert "नया असाइनमेंट" in r.text and "असाइनमेंट बनाएँ" in r.text and "रैखिक परत" in r.text
+    assert '<option value="medium" selected>मध्यम</option>' in r.text  # the form still sends the level's name
