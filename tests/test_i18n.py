@@ -198,3 +198,18 @@ def test_the_extraction_reads_every_chapter_of_the_registry() -> None:
         assert pot.get(m.TITLE) is not None and pot.get(m.SUMMARY) is not None, m.NAME
     assert pot.get("Run all {0} layers forward: [W | b]·[A ; {1}], then ReLU, layer after layer.") is not None
     assert pot.get("{cell} is hidden: find it from {relation}.") is not None
+
+
+def test_check_speaks_hindi(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ex = tmp_path / "ex.json"
+    ans = tmp_path / "answers.json"
+    assert main(["make", "linear", "--seed", "7", "--level", "medium", "--format", "json", "-o", str(ex)]) == 0
+    ans.write_text('{"1": "-8", "2": "−2", "3": "abc"}')
+    capsys.readouterr()
+    assert main(["check", str(ex), str(ans), "--lang", "hi"]) == 0
+    out = capsys.readouterr().out
+    assert "[1] ✗ गलत '-8'" in out and "[2] ✓ सही '−2'" in out and "[3] ? संख्या नहीं है 'abc'" in out
+    assert "[4] · खाली" in out and "अंक: 1/6 (17%)" in out
+    # an error nobody has translated yet stays whole in English (not half Hindi)
+    assert main(["check", str(ex), str(tmp_path / "nope.json"), "--lang", "hi"]) == 2
+    assert capsys.readouterr().err.startswith("byhand: error: answers file")
