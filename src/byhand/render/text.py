@@ -7,6 +7,7 @@ page has them. No chapter-specific code.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from byhand.engine.values import fmt
@@ -114,7 +115,8 @@ def render_text(ex: Exercise, answers: bool = False) -> str:
         + (f"  ·  {seed_word} {ex.seed}" if ex.seed is not None else "")
         + (f"  ·  {_(ex.level)}" if ex.level else "")
     )
-    lines = [head, "=" * len(head)]
+    width = sum(1 for ch in head if unicodedata.category(ch) not in ("Mn", "Cf"))  # a mark above or below takes no column
+    lines = [head, "=" * width]
     if ex.instructions:
         lines += [tr_text(ex.instructions)]
     lines += [""] + ["".join(_piece(p) for p in f) for f in plan["formulas"]] + [""]
