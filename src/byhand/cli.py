@@ -21,6 +21,7 @@ import click
 
 import byhand
 from byhand.errors import ByHandError, FormatError, SolveError
+from byhand.i18n import _, gettext, reset_language, tr_text
 
 FORMATS = ("text", "json", "key")
 PRINT_FORMATS = ("pdf", "png", "svg")
@@ -29,6 +30,19 @@ PAPER = click.Choice(["a4", "letter"])
 
 
 MAX_INPUT_BYTES = 5_000_000
+
+
+def _set_lang(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    from byhand.i18n import set_language
+
+    if value is not None:
+        set_language(value)
+
+
+lang_option = click.option(
+    "--lang", type=click.Choice(["en", "hi", "bn"]), default=None, expose_value=False, is_eager=True, callback=_set_lang,
+    help="Language of the sheet, key and messages: en, hi (Hindi), bn (Bengali) [default: $BYHAND_LANG or en].",
+)
 
 
 def _read(path: str, what: str) -> str:
@@ -137,7 +151,7 @@ def write_files(items: list[tuple[str, bytes]]) -> None:
         raise
     for out, _, _, _ in staged:
         if out != "-":
-            click.echo(f"wrote {out}", err=True)
+            click.echo(gettext("wrote {0}").format(out), err=True)
 
 
 def _stdout_bytes(data: bytes) -> None:
@@ -224,6 +238,7 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@lang_option
 def topics(fmt: str) -> None:
     """The chapters, in curriculum order."""
     ts = byhand.topics()
@@ -232,7 +247,7 @@ def topics(fmt: str) -> None:
         return
     w = max(len(t.name) for t in ts)
     for t in ts:
-        click.echo(f"{t.chapter:2}  {t.name.ljust(w)}  {t.title} — {t.summary}")
+        click.echo(f"{t.chapter:2}  {t.name.ljust(w)}  {_(t.title)} — {_(t.summary)}")
 
 
 @cli.command()
@@ -260,6 +275,7 @@ def topics(fmt: str) -> None:
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of the terminal.")
 @click.option("--paper", type=PAPER, default="a4", show_default=True, help="Paper size (pdf, png, svg).")
 @click.option("--no-answer-strip", is_flag=True, help="Leave out the rotated answers at the foot of each page (pdf, png, svg).")
+@lang_option
 def make(
     topic: str,
     seed: int,
@@ -313,6 +329,7 @@ def solve(file: str, fmt: str, output: str | None) -> None:
 @click.argument("exercise")
 @click.argument("answers")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@lang_option
 def check(exercise: str, answers: str, fmt: str) -> None:
     """Check ANSWERS ({"1": "5", "2": "-2"}) against EXERCISE; per-badge verdicts and a score."""
     ex = byhand.Exercise.from_json(_read(exercise, "exercise file"))
@@ -326,10 +343,10 @@ def check(exercise: str, answers: str, fmt: str) -> None:
     for v in res.verdicts:
         mark = {"correct": "✓", "wrong": "✗", "blank": "·", "not a number": "?"}[v.verdict]
         given_s = "" if v.given is None else f" {v.given!r}"
-        click.echo(f"[{v.badge}] {mark} {v.verdict}{given_s}")
+        click.echo(f"[{v.badge}] {mark} {_(v.verdict)}{given_s}")
     for k in res.unknown_badges:
-        click.echo(f"[{k}] ? no such badge on this exercise (ignored)")
-    click.echo(f"score: {res.correct}/{res.total} ({res.score:.0%})")
+        click.echo(f"[{k}] ? " + _("no such badge on this exercise (ignored)"))
+    click.echo(_("score") + f": {res.correct}/{res.total} ({res.score:.0%})")
 
 
 @cli.command()
@@ -397,6 +414,7 @@ def stress(topic: str, count: int, level: str, seed: int, sets: tuple[str, ...],
               "[default: class-secret.txt in your config folder].")
 @click.option("--open-codes", is_flag=True,
               help="Print each exercise's open identity (seed) instead of a sealed code: for self-study.")
+@lang_option
 def sheet(
     topics: tuple[str, ...],
     students: int,
@@ -479,6 +497,7 @@ def _class_seal(secret_file: str | None, *, create: bool) -> Any:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="key", show_default=True,
               help="key: the answers with their steps; text: the exercise; json: the exercise file.")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of the terminal.")
+@lang_option
 def key_cmd(codes: tuple[str, ...], secret_file: str | None, fmt: str, output: str | None) -> None:
     """Open sealed CODES from a class set (as on the page, or a scanned QR's text): each student's
     exercise and answers, made again with the class secret."""
@@ -506,6 +525,7 @@ def key_cmd(codes: tuple[str, ...], secret_file: str | None, fmt: str, output: s
 @click.option("--paper", type=PAPER, default="a4", show_default=True)
 @click.option("--solutions", is_flag=True, help="Worked solutions at the end of each chapter.")
 @click.option("--no-answer-strip", is_flag=True, help="Leave out the rotated answers at the foot of each page.")
+@lang_option
 def book(
     output: str, chapters: str | None, per_chapter: int, seed: int, paper: str, solutions: bool, no_answer_strip: bool
 ) -> None:
@@ -553,6 +573,7 @@ def book(
     "png, svg: one image per step (PNG at 1280×720).",
 )
 @click.option("-o", "--output", metavar="FILE", help="Output file [default: TOPIC-SEED-slides.FORMAT; png/svg: STEM-K.png].")
+@lang_option
 def slides(topic: str, seed: int, level: str, sets: tuple[str, ...], group: str, fmt: str, output: str | None) -> None:
     """Lecture mode: TOPIC as the whiteboard animation, one step per frame ([1] … [N])."""
     from byhand import documents
@@ -583,6 +604,7 @@ def slides(topic: str, seed: int, level: str, sets: tuple[str, ...], group: str,
 @click.option("--level", type=click.Choice(["easy", "medium", "hard"]), default="medium", show_default=True)
 @click.option("--title", default="byhand", show_default=True, help="The quiz title (QTI) or the top question category (Moodle).")
 @click.option("-o", "--output", metavar="FILE", help="[default: byhand-moodle.xml or byhand-qti.zip]")
+@lang_option
 def export_cmd(topics: tuple[str, ...], students: int, fmt: str, seed: int, level: str, title: str, output: str | None) -> None:
     """TOPICS for an LMS: a question bank with N variants of each chapter (Moodle XML, or QTI for Canvas)."""
     from byhand import documents
@@ -698,7 +720,7 @@ def experiment_resnet(
         )
     click.echo(result.summary())
     for p in (result.png, result.metrics_csv, result.gradients_csv):
-        click.echo(f"wrote {p}", err=True)
+        click.echo(gettext("wrote {0}").format(p), err=True)
 
 
 class _ClosedStream(io.RawIOBase):
@@ -737,6 +759,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None = None) -> int:
+    reset_language()  # each run starts from $BYHAND_LANG or English (--lang sets it for the run)
     try:
         cli.main(args=argv, prog_name="byhand", standalone_mode=False)
     except SolveError as e:
@@ -745,7 +768,8 @@ def _main(argv: list[str] | None = None) -> int:
         click.echo(f"byhand: error: {len(e.problems)} problem{'s' if len(e.problems) != 1 else ''} in the exercise", err=True)
         return e.exit_code
     except ByHandError as e:
-        click.echo(f"byhand: error: {e}", err=True)
+        said = tr_text(str(e))  # a message not translated yet keeps its English prefix too: one language a line
+        click.echo("byhand: " + (_("error") if said != str(e) else "error") + f": {said}", err=True)
         return e.exit_code
     except click.exceptions.Abort:
         click.echo("byhand: aborted", err=True)

@@ -40,6 +40,7 @@ from byhand.engine import values as V
 from byhand.engine.values import MINUS, Value
 from byhand.export._doc import Doc
 from byhand.export.grid import grid_html
+from byhand.i18n import gettext, ngettext, tr_text
 from byhand.notation import cell_label
 
 QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
@@ -173,10 +174,11 @@ def _inverse_explanations(doc: Doc) -> dict[tuple[str, tuple[int, ...]], str]:
 
 def _intro(doc: Doc, lms: str) -> str:
     n = len(doc.blanks)
+    fill = ngettext("Fill the {0} blank.", "Fill the {0} blanks.", n)  # the question in the chosen language (byhand.i18n)
     return (
-        f"<p><b>{escape(doc.title)}</b></p>"
-        f"<p>{escape(doc.instructions)}</p>"
-        f"<p>Fill the {n} blank{'s' if n != 1 else ''}. {escape(what_to_type(doc.precision, lms))}</p>"
+        f"<p><b>{escape(gettext(doc.title))}</b></p>"
+        f"<p>{escape(tr_text(doc.instructions))}</p>"
+        f"<p>{escape(fill.format(n))} {escape(what_to_type(doc.precision, lms))}</p>"
     )
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from byhand.i18n import gettext, tr_text
+
 if TYPE_CHECKING:
     from byhand.exercise import Exercise
 
@@ -65,7 +67,7 @@ def _diagram(ex: Exercise) -> str:
 
 
 def _head(ex: Exercise) -> str:
-    return f'<h3 class="byhand-title">{escape(ex.title)}</h3><p class="task">{escape(ex.instructions)}</p>'
+    return f'<h3 class="byhand-title">{escape(gettext(ex.title))}</h3><p class="task">{escape(tr_text(ex.instructions))}</p>'
 
 
 def exercise_html(ex: Exercise) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 
 import typst
 
+from byhand.i18n import fonts_dir, localize_plan, typst_words_json
 from byhand.printing.errors import PrintError, PrintWarning, TypstCompileError
 from byhand.printing.layout import plan_document, plan_exercise
 from byhand.printing.slides import PROJECTOR_PPI
@@ -56,12 +57,14 @@ def _get_compiler(template: str = "main.typ") -> typst.Compiler:
         # temporary one if the package is zipped). root= keeps Typst inside it; nothing is fetched;
         # embedded fonts only, so the output is identical everywhere
         folder = _files.enter_context(resources.as_file(resources.files("byhand.printing").joinpath("templates")))
-        _compilers[template] = typst.Compiler(input=str(folder / template), root=str(folder), ignore_system_fonts=True)
+        _compilers[template] = typst.Compiler(input=str(folder / template), root=str(folder), ignore_system_fonts=True,
+                                              font_paths=[str(fonts_dir())])  # + the shipped Noto fonts (Hindi, Bengali)
     return _compilers[template]
 
 
 def plan_json(plan: dict[str, Any]) -> str:
     """The plan as the one string the template reads from ``sys.inputs.data``."""
+    plan = localize_plan(plan)  # the words a reader sees, in the current language (byhand.i18n)
     return json.dumps(plan, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
@@ -78,7 +81,7 @@ def compile_data(data: str, fmt: str = "pdf", ppi: float | None = None,
         try:
             out, typst_warnings = _get_compiler(template).compile_with_warnings(
                 format=fmt,  # type: ignore[arg-type]
-                ppi=ppi, sys_inputs={"data": data}, timestamp=FIXED_TIMESTAMP, pdf_tags=tags,
+                ppi=ppi, sys_inputs={"data": data, "words": typst_words_json()}, timestamp=FIXED_TIMESTAMP, pdf_tags=tags,
             )
         except typst.TypstError as exc:
             raise TypstCompileError(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from byhand.engine.relations import Cell
 from byhand.engine.values import fmt
+from byhand.i18n import _, current_language, tr_text
 
 if TYPE_CHECKING:
     from byhand.exercise import Exercise
@@ -221,10 +222,11 @@ def deck_html(ex: Exercise, group: str = "cell") -> str:
     data["blanks"] = [key(c) for c in ex.blank_cells()]
     data.pop("exercise")
     payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
-    title = escape(f"{ex.title} — byhand")
+    title = escape(f"{_(ex.title)} — byhand")
     grid = sheet_html(ex, hidden=set(ex.blank_cells()))
+    keys_word = _("arrow keys, space or a swipe to step · Home/End")
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="{current_language()}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title><style>{CSS}
 body {{ padding: 24px 36px; }} header {{ display: flex; justify-content: space-between; align-items: baseline; }}
 h1 {{ font-size: 1.6em; margin: 0 0 4px; }} .task {{ color: #444; margin: 0 0 18px; }}
@@ -236,12 +238,12 @@ nav {{ margin-top: 14px; }} nav button {{ font-size: 1.1em; padding: .3em 1em; m
 footer {{ margin-top: 18px; color: #777; font-size: .85em; }}
 </style></head>
 <body data-frame="0">
-<header><h1>{escape(ex.title)}</h1><span id="counter"></span></header>
-<p class="task">{escape(ex.instructions)}</p>
+<header><h1>{escape(_(ex.title))}</h1><span id="counter"></span></header>
+<p class="task">{escape(tr_text(ex.instructions))}</p>
 {grid}
 <div id="step" aria-live="polite"></div>
 <nav><button id="prev" aria-label="previous step">←</button><button id="next" aria-label="next step">→</button></nav>
-<footer>{escape(ex.identity)} · arrow keys, space or a swipe to step · Home/End</footer>
+<footer>{escape(ex.identity)} · {escape(keys_word)}</footer>
 <script type="application/json" id="deck-data">{payload}</script>
 <script>{_DECK_JS}</script>
 </body></html>

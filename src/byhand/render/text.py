@@ -7,9 +7,11 @@ page has them. No chapter-specific code.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from byhand.engine.values import fmt
+from byhand.i18n import _, ngettext, tr_text
 from byhand.notation import names
 
 if TYPE_CHECKING:
@@ -107,28 +109,31 @@ def render_text(ex: Exercise, answers: bool = False) -> str:
     from byhand.printing.layout import plan_exercise
 
     plan = plan_exercise(ex.to_dict(), 1, with_answers=False, key=answers)
+    seed_word = _("seed")
     head = (
-        f"{ex.title}  ·  {ex.topic}"
-        + (f"  ·  seed {ex.seed}" if ex.seed is not None else "")
-        + (f"  ·  {ex.level}" if ex.level else "")
+        f"{_(ex.title)}  ·  {ex.topic}"
+        + (f"  ·  {seed_word} {ex.seed}" if ex.seed is not None else "")
+        + (f"  ·  {_(ex.level)}" if ex.level else "")
     )
-    lines = [head, "=" * len(head)]
+    width = sum(1 for ch in head if unicodedata.category(ch) not in ("Mn", "Cf"))  # a mark above or below takes no column
+    lines = [head, "=" * width]
     if ex.instructions:
-        lines += [ex.instructions]
+        lines += [tr_text(ex.instructions)]
     lines += [""] + ["".join(_piece(p) for p in f) for f in plan["formulas"]] + [""]
     lines.append(paint(ex, plan, answers)[0])
     if ex.blanks and not answers:
-        lines += ["", f"Fill the {len(ex.blanks)} blank{'s' if len(ex.blanks) != 1 else ''} [1] … [{len(ex.blanks)}]."]
+        n = len(ex.blanks)
+        lines += ["", ngettext("Fill the {0} blank [1] … [{0}].", "Fill the {0} blanks [1] … [{0}].", n).format(n)]
     return "\n".join(lines)
 
 
 def render_key(ex: Exercise) -> str:
     """The answers, badge by badge, with the step that gives each."""
-    lines = [f"Answers — {ex.identity}"]
+    lines = [_("Answers") + f" — {ex.identity}"]
     nm = names(ex)
     for b in ex.blanks:
         where = ", ".join(nm.cell(x[0], x[1]) for x in b.cells)
-        lines.append(f"[{b.badge}] {fmt(b.answer, ex.precision)}   {where}   {ex.explain(b.cells[0])}")
+        lines.append(f"[{b.badge}] {fmt(b.answer, ex.precision)}   {where}   {tr_text(ex.explain(b.cells[0]))}")
     return "\n".join(lines)
 
 

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from byhand import credit
+from byhand.i18n import tr_text
 from byhand.notation import cell_label
 from byhand.web import hints, sheets
 from byhand.web.common import (
@@ -254,6 +255,7 @@ async def student_hint(request: Request) -> Response:
     h = hints.hint(ex, badge, rung)
     if h is None:
         raise fail(400, "Ask for a hint on one of the blanks.")
+    h["text"] = tr_text(h.get("text", ""))  # in the page's language (byhand.i18n)
 
     def record(s: Session) -> None:
         st, a, k = student_item(s, request)

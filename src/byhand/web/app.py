@@ -24,6 +24,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from byhand.errors import ByHandError
+from byhand.i18n import fonts_dir
 from byhand.web import api, learner, sheets, student, teacher
 from byhand.web.common import (
     MAX_BODY,
@@ -36,6 +37,7 @@ from byhand.web.common import (
     server_error,
 )
 from byhand.web.db import check_secret, derive, make_engine, master_secret, migrate
+from byhand.web.lang import LanguageMiddleware
 from byhand.web.security import BodyLimit, RateLimit
 
 
@@ -86,6 +88,7 @@ def routes() -> Sequence[Route | Mount]:
         Route(T + "/print.pdf", teacher.assignment_print),
         Route(T + "/key.pdf", teacher.assignment_key),
         Mount("/static", StaticFiles(packages=[("byhand.web", "static")]), name="static"),
+        Mount("/fonts", StaticFiles(directory=str(fonts_dir())), name="fonts"),  # Devanagari, Bengali (offline)
     ]
 
 
@@ -122,6 +125,7 @@ def create_app(db: str | None = None, *, engine: Engine | None = None, secure_co
             Middleware(SessionMiddleware, secret_key=derive(master, "cookie").hex(), session_cookie="byhand_session",
                        max_age=int(SESSION_LIFE.total_seconds()), same_site="lax", https_only=secure_cookies or hsts),
             Middleware(WhoMiddleware),
+            Middleware(LanguageMiddleware),
         ],
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )

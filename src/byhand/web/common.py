@@ -25,7 +25,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import byhand
-from byhand import credit
+from byhand import credit, i18n
 from byhand.errors import ByHandError
 from byhand.exercise import parse_json
 from byhand.limits import check_answer
@@ -104,7 +104,9 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 
 _env = Environment(loader=PackageLoader("byhand.web", "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True,
-                   lstrip_blocks=True)
+                   lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+_env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+_env.globals.update(tr=i18n.tr_text, languages=i18n.LANGUAGES, lang=i18n.current_language, js_words=i18n.js_words)
 templates = Jinja2Templates(env=_env)
 
 

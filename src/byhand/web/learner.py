@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
+from byhand.i18n import tr_text
 from byhand.render.html import CSS as SHEET_CSS
 from byhand.topics import LEVELS
 from byhand.web import hints, sheets
@@ -80,6 +81,7 @@ async def practice_hint(request: Request) -> Response:
     h = hints.hint(ex, badge, rung)
     if h is None:
         raise fail(400, "Ask for a hint on one of the blanks.")
+    h["text"] = tr_text(h.get("text", ""))  # in the page's language (byhand.i18n)
     return JSONResponse(h)
 
 

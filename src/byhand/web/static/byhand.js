@@ -1,6 +1,9 @@
 // byhand practice page: blanks as inputs, Check / Hint / Reveal against the server. No answers in the page.
 (() => {
   'use strict';
+  // the page's words in its language (byhand.i18n.JS_WORDS, translated on the server); {name} fills a value in
+  const words = (() => { try { return JSON.parse(document.getElementById('byhand-words').textContent); } catch (e) { return {}; } })();
+  const t = (s, vars) => (words[s] || s).replace(/\{(\w+)\}/g, (m, k) => (vars && k in vars ? String(vars[k]) : m));
   // the home page: chapter links follow the level picked
   const pick = document.getElementById('level');
   const chapters = document.getElementById('chapters');
@@ -15,6 +18,9 @@
 
 (() => {
   'use strict';
+  // the page's words in its language (byhand.i18n.JS_WORDS, translated on the server); {name} fills a value in
+  const words = (() => { try { return JSON.parse(document.getElementById('byhand-words').textContent); } catch (e) { return {}; } })();
+  const t = (s, vars) => (words[s] || s).replace(/\{(\w+)\}/g, (m, k) => (vars && k in vars ? String(vars[k]) : m));
   const root = document.getElementById('exercise');
   if (!root) return;
   const api = root.dataset.api;
@@ -41,13 +47,13 @@
         body: JSON.stringify(body || {}),
       });
     } catch (e) {
-      say('The server cannot be reached. Your answers are still in the boxes; try again.', 'bad');
+      say(t('The server cannot be reached. Your answers are still in the boxes; try again.'), 'bad');
       return null;
     }
     let data = null;
     try { data = await r.json(); } catch (e) { data = null; }
     if (!r.ok) {
-      say((data && data.error) || `The server said ${r.status}.`, 'bad');
+      say((data && data.error) || t('The server said {status}.', {status: r.status}), 'bad');
       return null;
     }
     return data;
@@ -101,10 +107,11 @@
     if (!r) return;
     mark(r.badges);
     const nan = Object.values(r.badges).filter(v => v.verdict === 'not a number').length;
-    let msg = `${r.correct} of ${r.total} right.`;
-    if (r.follows) msg += ` ${r.follows} more follow${r.follows > 1 ? '' : 's'} from your own earlier answer${r.follows > 1 ? 's' : ''} (→): the method is right.`;
-    if (r.correct === r.total) msg = `All ${r.total} right!` + (mode === 'practice' ? ' Try a new variant.' : '');
-    if (nan) msg += ` ${nan} answer${nan > 1 ? 's are' : ' is'} not a number (write −5, 3/4 or 0.75).`;
+    let msg = t('{correct} of {total} right.', {correct: r.correct, total: r.total});
+    if (r.follows) msg += ' ' + t(r.follows > 1 ? '{n} more follow from your own earlier answers (→): the method is right.'
+      : '{n} more follows from your own earlier answer (→): the method is right.', {n: r.follows});
+    if (r.correct === r.total) msg = t('All {total} right!', {total: r.total}) + (mode === 'practice' ? ' ' + t('Try a new variant.') : '');
+    if (nan) msg += ' ' + t(nan > 1 ? '{n} answers are not a number (write −5, 3/4 or 0.75).' : '{n} answer is not a number (write −5, 3/4 or 0.75).', {n: nan});
     if (r.saved) msg += ' Saved.' + (r.late ? ' (after the due date)' : '');
     say(msg, r.correct === r.total ? 'ok' : '');
     root.dataset.checked = String(r.correct);
@@ -119,7 +126,7 @@
 
   // the hint ladder: 1 where to look, 2 the expression without its result, 3 the step
   const rungs = JSON.parse(root.dataset.hints || '{}');
-  const RUNG = ['', 'where to look', 'the expression', 'the step'];
+  const RUNG = ['', t('where to look'), t('the expression'), t('the step')];
   let hintBadge = null;
   const more = document.getElementById('more');
   const isRight = b => { const v = lastVerdicts[b]; return v && (v === 'correct' || v.verdict === 'correct'); };
@@ -130,7 +137,7 @@
       const open = inputs.find(o => !isRight(o.dataset.badge));
       b = open ? open.dataset.badge : null;
     }
-    if (!b) { say('Every blank is right already.', 'ok'); return; }
+    if (!b) { say(t('Every blank is right already.'), 'ok'); return; }
     const level = Math.min(3, (rungs[b] || 0) + (next === true || b !== hintBadge || !rungs[b] ? 1 : 0)) || 1;
     const r = await post('/hint', {badge: parseInt(b, 10), level});
     if (!r) return;
@@ -139,7 +146,7 @@
     stepBox.hidden = false;
     stepBox.dataset.kind = 'hint';
     stepBox.dataset.level = String(r.level);
-    stepCount.textContent = `Hint ${r.level} of ${r.levels} for [${r.badge}] ${r.name}: ${RUNG[r.level]}`;
+    stepCount.textContent = t('Hint {level} of {levels} for [{badge}] {name}: {rung}', {level: r.level, levels: r.levels, badge: r.badge, name: r.name, rung: RUNG[r.level]});
     stepText.textContent = r.text;
     more.hidden = r.level >= r.levels;
     highlight(new Set([r.cell]), new Set(r.uses));
@@ -169,8 +176,8 @@
     stepBox.dataset.kind = 'reveal';
     more.hidden = true;
     if (k < 0) {
-      stepCount.textContent = `Worked solution: ${sol.steps.length} steps`;
-      stepText.textContent = 'Press → to see the first step.';
+      stepCount.textContent = t('Worked solution: {n} steps', {n: sol.steps.length});
+      stepText.textContent = t('Press → to see the first step.');
       highlight(new Set(), new Set());
     } else {
       stepCount.textContent = `[${k + 1}/${sol.steps.length}]`;
@@ -182,7 +189,7 @@
 
   async function reveal() {
     if (mode === 'assignment' && root.dataset.revealed !== 'yes' &&
-        !window.confirm('After you open the worked solution this exercise takes no more answers. Open it?')) return;
+        !window.confirm(t('After you open the worked solution this exercise takes no more answers. Open it?'))) return;
     if (!sol) {
       sol = await post('/reveal', {});
       if (!sol) return;

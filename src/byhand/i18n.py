@@ -1,0 +1,431 @@
+"""Languages: every word a student or teacher reads goes through one gettext catalogue (``byhand``).
+
+The catalogues live in the package (``byhand/locale/LANG/LC_MESSAGES/byhand.po`` and the compiled
+``.mo`` beside it, both committed; ``scripts/i18n.py`` extracts, updates, compiles and reports what is
+untranslated). English is the source language: the exercise file keeps its English text (it is the one
+source of truth), and each view translates what it shows at the moment it shows it, in the language
+of the current context (:func:`use_language`; the CLI's ``--lang``, the web's picker).
+
+Numbers are never translated: they stay in the international digits the textbooks use, and a
+sentence that carries numbers is looked up with its numbers as ``{0}``, ``{1}`` … (:func:`tr_text`),
+so "Run all 4 layers forward" and "Run all 6 layers forward" are one message. Maths notation
+(``Z₁ = W₁·X + b₁``) is copied into the translation unchanged.
+
+    >>> with use_language("hi"):                                   # doctest: +SKIP
+    ...     _("Answer key")
+    'उत्तर कुंजी'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import gettext as _gettext
+import os
+import re
+from collections.abc import Iterator
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+DOMAIN = "byhand"
+LANGUAGES: dict[str, str] = {"en": "English", "hi": "हिन्दी", "bn": "বাংলা"}
+"""The languages byhand speaks, each named in itself (for a language picker)."""
+
+_current: contextvars.ContextVar[str] = contextvars.ContextVar("byhand_language", default="")
+
+
+def N_(message: str) -> str:
+    """Mark a string for the catalogue without translating it here (it is translated where it is shown)."""
+    return message
+
+
+def locale_dir() -> Path:
+    """The folder that holds ``LANG/LC_MESSAGES/byhand.mo`` (package data)."""
+    return Path(str(resources.files("byhand").joinpath("locale")))
+
+
+def fonts_dir() -> Path:
+    """The Noto fonts for Devanagari and Bengali shipped with byhand (Typst and the web page use them)."""
+    return Path(str(resources.files("byhand").joinpath("fonts")))
+
+
+def check_language(lang: str) -> str:
+    """``lang`` if byhand speaks it; otherwise a one-line error naming the choices."""
+    code = (lang or "").strip().lower().replace("_", "-").split("-")[0]
+    if code not in LANGUAGES:
+        from byhand.errors import ByHandError
+
+        raise ByHandError(f"language {lang!r} is not available; choose one of {', '.join(LANGUAGES)}")
+    return code
+
+
+def current_language() -> str:
+    """The language of this context: set by :func:`use_language`, else ``$BYHAND_LANG``, else English."""
+    lang = _current.get()
+    if lang:
+        return lang
+    env = os.environ.get("BYHAND_LANG", "")
+    code = env.strip().lower().replace("_", "-").split("-")[0]
+    return code if code in LANGUAGES else "en"
+
+
+def set_language(lang: str) -> None:
+    """Set the language of the current context (a CLI run, a web request)."""
+    _current.set(check_language(lang))
+
+
+def reset_language() -> None:
+    """Back to the default (``$BYHAND_LANG`` or English): a new CLI run in the same process."""
+    _current.set("")
+
+
+@contextlib.contextmanager
+def use_language(lang: str | None) -> Iterator[str]:
+    """Within the block, everything shown is in ``lang`` (None keeps the current language)."""
+    if lang is None:
+        yield current_language()
+        return
+    token = _current.set(check_language(lang))
+    try:
+        yield _current.get()
+    finally:
+        _current.reset(token)
+
+
+@cache
+def _translations(lang: str) -> _gettext.NullTranslations:
+    if lang == "en":
+        return _gettext.NullTranslations()
+    return _gettext.translation(DOMAIN, localedir=str(locale_dir()), languages=[lang], fallback=True)
+
+
+def lookup(message: str, lang: str | None = None) -> str | None:
+    """The translation of ``message`` exactly as catalogued, or None when there is none."""
+    lang = lang or current_language()
+    if lang == "en" or not message:
+        return None
+    t = _translations(lang)
+    out = t.gettext(message)
+    return out if out != message or message in getattr(t, "_catalog", {}) else None
+
+
+def gettext(message: str) -> str:
+    """``message`` in the current language (the message itself when it has no translation)."""
+    found = lookup(message)
+    return message if found is None else found
+
+
+_ = gettext
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    lang = current_language()
+    if lang == "en":
+        return singular if n == 1 else plural
+    return _translations(lang).ngettext(singular, plural, n)
+
+
+# -- sentences with numbers and maths --------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
+_NUMBER = re.compile(r"(?<![0-9₀-₉⁰-⁹])[0-9]+(?![0-9])")
+
+PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    (N_("{cell} is hidden: find it from {relation}."), re.compile(r"(?P<cell>\S+) is hidden: find it from (?P<relation>.+)\.")),
+    (N_("{cell} is hidden."), re.compile(r"(?P<cell>\S+) is hidden\.")),
+    (N_("{cell} is hidden: find it from {relation}, so {result}"),
+     re.compile(r"(?P<cell>\S+) is hidden: find it from (?P<relation>.+), so (?P<result>\S+ = .+)")),
+    (N_("For {target}, look where {row} meets {column}, and at {rest}."),
+     re.compile(r"For (?P<target>\S+), look where (?P<row>row \d+ of \S+) meets (?P<column>column \d+ of \S+)"
+                r", and at (?P<rest>.+)\.")),
+    (N_("For {target}, look where {row} meets {column}."),
+     re.compile(r"For (?P<target>\S+), look where (?P<row>row \d+ of \S+) meets (?P<column>column \d+ of \S+)\.")),
+    (N_("For {target}, look at {cells}."), re.compile(r"For (?P<target>\S+), look at (?P<cells>.+)\.")),
+    (N_("ReLU({z}): does {z} stay, or is it crossed out (0)? So {cell} = ?"),
+     re.compile(r"ReLU\((?P<z>\S+)\): does (?P=z) stay, or is it crossed out \(0\)\? So (?P<cell>\S+) = \?")),
+    (N_("LeakyReLU({z}): does {z} stay, or is it multiplied by {alpha}? So {cell} = ?"),
+     re.compile(r"LeakyReLU\((?P<z>\S+)\): does (?P=z) stay, or is it multiplied by (?P<alpha>\S+)\? So (?P<cell>\S+) = \?")),
+    (N_("Write the relation that contains {cell}, put in the numbers you know, and solve it."),
+     re.compile(r"Write the relation that contains (?P<cell>\S+), put in the numbers you know, and solve it\.")),
+    (N_("{relation}: solve it for ?"), re.compile(r"(?P<relation>.+): solve it for \?")),
+    (N_("{cell} is not given, but {known} is, and it uses {cell}."),
+     re.compile(r"(?P<cell>\S+) is not given, but (?P<known>\S+) is, and it uses (?P=cell)\.")),
+    (N_("{value} ({relation}: stays)"), re.compile(r"(?P<value>\S+) \((?P<relation>.+ > 0): stays\)")),
+    (N_("{value} ({relation}: crossed out)"), re.compile(r"(?P<value>\S+) \((?P<relation>.+ ≤ 0): crossed out\)")),
+    (N_("{value} (blocked: {relation})"), re.compile(r"(?P<value>\S+) \(blocked: (?P<relation>.+)\)")),
+    (N_("{value} (passed: {relation})"), re.compile(r"(?P<value>\S+) \(passed: (?P<relation>.+)\)")),
+]
+"""Sentences built around maths that varies (a cell's name, a relation): the maths is kept, the words translated."""
+
+
+FRAGMENTS: list[tuple[str, re.Pattern[str]]] = [
+    (N_("row {n} of {name}"), re.compile(r"row (?P<n>\d+) of (?P<name>[^\s,]+)")),
+    (N_("column {n} of {name}"), re.compile(r"column (?P<n>\d+) of (?P<name>[^\s,]+)")),
+    (N_("entries {list} of {name}"), re.compile(r"entries (?P<list>[\d, and]+?) of (?P<name>[^\s,]+)")),
+    (N_(" and "), re.compile(r" and ")),
+]
+"""Pieces of a sentence that name cells ("row 2 of W"): translated inside a pattern's parts."""
+
+
+def _fragments(text: str, lang: str) -> str:
+    for msgid, pattern in FRAGMENTS:
+        t = lookup(msgid, lang)
+        if t is None:
+            continue
+        text = pattern.sub(lambda m, t=t: t.format(**m.groupdict()), text)  # type: ignore[misc]
+    return text
+
+
+def catalogue_form(sentence: str) -> str:
+    """The message a sentence is looked up as: its pattern's (a hidden cell, a ReLU step), else its :func:`template`."""
+    for msgid, pattern in PATTERNS:
+        if pattern.fullmatch(sentence):
+            return msgid
+    return template(sentence)[0]
+
+
+def template(sentence: str) -> tuple[str, list[str]]:
+    """The catalogue form of a sentence: each run of digits becomes ``{0}``, ``{1}`` … (braces doubled)."""
+    nums: list[str] = []
+
+    def sub(m: re.Match[str]) -> str:
+        nums.append(m.group(0))
+        return "\0" + str(len(nums) - 1) + "\1"
+
+    marked = _NUMBER.sub(sub, sentence)
+    marked = marked.replace("{", "{{").replace("}", "}}")
+    return marked.replace("\0", "{").replace("\1", "}"), nums
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` cut into sentences (the pieces :func:`tr_text` looks up one at a time)."""
+    return [s for s in _SENTENCE_END.split(text.strip()) if s]
+
+
+def _tr_sentence(s: str, lang: str) -> str:
+    found = lookup(s, lang)
+    if found is not None:
+        return found
+    for msgid, pattern in PATTERNS:
+        m = pattern.fullmatch(s)
+        if m:
+            t = lookup(msgid, lang)
+            if t is not None:
+                parts = {k: _fragments(v, lang) for k, v in m.groupdict().items()}
+                try:
+                    return t.format(**parts)
+                except (KeyError, IndexError, ValueError):
+                    return s
+    form, nums = template(s)
+    if nums:
+        t = lookup(form, lang)
+        if t is not None:
+            try:
+                return t.format(*nums)
+            except (KeyError, IndexError, ValueError):
+                return s
+    return s
+
+
+def tr_text(text: str, lang: str | None = None) -> str:
+    """A text (an exercise's instructions, a footer) in the current language, sentence by sentence.
+
+    A sentence with no translation stays in English; numbers and maths are kept as they are."""
+    lang = lang or current_language()
+    if lang == "en" or not text:
+        return text
+    whole = _tr_sentence(text.strip(), lang)
+    if whole != text.strip():
+        return _keep_space(text, whole)
+    parts = _SENTENCE_END.split(text.strip())
+    seps = _SENTENCE_END.findall(text.strip())
+    out = [_tr_sentence(p, lang) for p in parts]
+    joined = out[0] + "".join(sep + p for sep, p in zip(seps, out[1:]))
+    return _keep_space(text, joined)
+
+
+def _keep_space(original: str, new: str) -> str:
+    lead = original[: len(original) - len(original.lstrip())]
+    trail = original[len(original.rstrip()):]
+    return lead + new + trail
+
+
+PHRASES = (N_("along each row"), N_("Σ of each column of"), N_("the top rows of"), N_("the bottom rows of"),
+           N_("the left columns of"), N_("the right columns of"), N_("per column"), N_("in every cell"))
+"""Words inside a formula or beside a grid ("Σ dZ₂ along each row"): replaced where they occur, the maths kept."""
+
+
+def tr_phrases(text: str, lang: str | None = None) -> str:
+    lang = lang or current_language()
+    if lang == "en":
+        return text
+    for p in PHRASES:
+        if p in text:
+            t = lookup(p, lang)
+            if t is not None:
+                text = text.replace(p, t)
+    return text
+
+
+def tr_joined(text: str, sep: str = " · ") -> str:
+    """A line of parts joined by ``sep`` (a footer: "Answer key · Linear layer · seeds 1–30"), each part translated."""
+    return sep.join(tr_text(p) for p in text.split(sep))
+
+
+# -- the words printed by the Typst templates ------------------------------------------------------
+
+TYPST_WORDS: dict[str, str] = {
+    "name": N_("Name"),
+    "date": N_("Date"),
+    "answer_key": N_("ANSWER KEY"),
+    "chapter": N_("Chapter"),
+    "worksheet": N_("Worksheet"),
+    "student": N_("Student"),
+    "contents": N_("Contents"),
+    "minutes": N_("about {0} min"),
+    "fill": N_("Fill in every bold box; boxes with the same number hold the same value."),
+    "continued": N_("Exercise {0}, continued"),
+    "exercise": N_("Exercise"),
+    "lecture": N_("lecture"),
+    "relu": N_("ReLU"),
+    "leaky_relu": N_("leaky ReLU"),
+    "sigmoid": N_("sigmoid"),
+    "softmax": N_("softmax"),
+    "transpose": N_("transpose"),
+    "sum": N_("sum"),
+    "solution": N_("solution"),
+    "level": N_("level"),
+    "lv-easy": N_("easy"),
+    "lv-medium": N_("medium"),
+    "lv-hard": N_("hard"),
+    "ex": N_("Ex"),
+    "identity": N_("Identity (QR)"),
+    "badge_answer": N_("Answers: badge → answer"),
+    "page_of": N_("page {0} of {1}"),
+    "steps_then": N_("{0} steps · then the full solution"),
+    "the_task": N_("the task"),
+    "forward": N_("forward"),
+    "code": N_("code"),
+    "chapter_lc": N_("chapter"),
+    "seed": N_("seed"),
+    "answers_to": N_("Answers to exercise {0}"),
+    "fold": N_("(fold under or cut off before copying for students)"),
+    "backward": N_("backward"),
+}
+"""Every word the templates print, by key: the plan carries them translated as ``plan.t``."""
+
+
+def typst_words() -> dict[str, str]:
+    return {k: gettext(v) for k, v in TYPST_WORDS.items()}
+
+
+def typst_words_json() -> str:
+    """The template words and the language, as the ``words`` input the templates read (style.typ)."""
+    import json
+
+    return json.dumps({**typst_words(), "lang": current_language()}, ensure_ascii=False, sort_keys=True)
+
+
+_PLAN_TEXT_KEYS = ("instructions", "note", "text", "title", "subtitle", "summary")
+_PLAN_LINE_KEYS = ("footer",)
+
+
+def localize_plan(plan: Any) -> Any:
+    """A print plan with every text a reader sees in the current language, and the template words as ``t``.
+
+    Only text fields are touched (titles, instructions, notes, headings, legends, footers); values,
+    names, codes and identities are left exactly as they are."""
+    lang = current_language()
+    if isinstance(plan, dict):
+        plan = _localize(plan, lang) if lang != "en" else plan
+        return {**plan, "lang": lang}
+    return plan
+
+
+def _localize(node: Any, lang: str) -> Any:
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            if isinstance(v, str) and k in _PLAN_TEXT_KEYS:
+                out[k] = tr_text(v, lang)
+            elif isinstance(v, str) and k in _PLAN_LINE_KEYS:
+                out[k] = tr_joined(v)
+            elif k == "symbols" and isinstance(v, list):
+                out[k] = [{**x, "text": tr_phrases(x["text"], lang)} if isinstance(x, dict) and isinstance(x.get("text"), str)
+                          else x for x in v]
+            elif k == "formulas" and isinstance(v, list):
+                out[k] = [[{**x, "s": tr_phrases(x["s"], lang)} if isinstance(x, dict) and isinstance(x.get("s"), str) else x
+                           for x in f] if isinstance(f, list) else f for f in v]
+            elif k == "lines" and isinstance(v, list):
+                out[k] = [tr_joined(x) if isinstance(x, str) else x for x in v]
+            elif isinstance(v, (dict, list)) and k not in ("formulas", "blocks", "labels", "symbols", "arrows", "copies",
+                                                          "answers", "bands", "canvas"):
+                out[k] = _localize(v, lang)
+            else:
+                out[k] = v
+        return out
+    if isinstance(node, list):
+        return [_localize(x, lang) for x in node]
+    return node
+
+
+DOCUMENT_WORDS = (
+    N_("Answer key"),
+    N_("Worked solutions"),
+    N_("Worked solutions, chapter {0}"),
+    N_("Student {0}"),
+    N_("Deep learning by hand"),
+    N_("A workbook: {0} chapters, {1} exercises"),
+    N_("Every number is computed by one exact engine; every blank has exactly one answer."),
+    N_("The answers of each page are in the strip at its foot, turned sideways: fold it under before copying."),
+    N_("byhand worksheet"),
+    N_("seed {0}"),
+    N_("seeds {0}–{1}"),
+    N_("student {0}"),
+    N_("students {0}–{1}"),
+    N_("chapter {0}"),
+    N_("chapters {0}–{1}"),
+    N_("with worked solutions"),
+    N_("{0} exercise, easy"),
+    N_("{0} exercises, easy → hard"),
+    N_("{0} exercises, easy → medium → hard"),
+    N_("correct"),
+    N_("wrong"),
+    N_("blank"),
+    N_("not a number"),
+    N_("A workbook: {0} chapter, {1} exercises"),
+    N_("The QR code by each exercise of this workbook regenerates it: byhand make TOPIC --seed N --level L --format key."),
+    N_("(A class set for homework or a test prints sealed codes instead: only the teacher's class secret opens those.)"),
+)
+"""Words that documents.py puts into print plans (headings, footers, the title page), looked up by :func:`tr_text`."""
+
+
+JS_WORDS = (
+    N_("The server cannot be reached. Your answers are still in the boxes; try again."),
+    N_("The server said {status}."),
+    N_("{correct} of {total} right."),
+    N_("{n} more follows from your own earlier answer (→): the method is right."),
+    N_("{n} more follow from your own earlier answers (→): the method is right."),
+    N_("All {total} right!"),
+    N_("Try a new variant."),
+    N_("{n} answer is not a number (write −5, 3/4 or 0.75)."),
+    N_("{n} answers are not a number (write −5, 3/4 or 0.75)."),
+    N_("where to look"),
+    N_("the expression"),
+    N_("the step"),
+    N_("Every blank is right already."),
+    N_("Hint {level} of {levels} for [{badge}] {name}: {rung}"),
+    N_("Worked solution: {n} steps"),
+    N_("Press → to see the first step."),
+    N_("After you open the worked solution this exercise takes no more answers. Open it?"),
+)
+"""The practice page script's words (byhand.js): the page carries them translated as JSON (``#byhand-words``)."""
+
+
+def js_words() -> dict[str, str]:
+    """The script's words in the current language (English: none needed, the script has them)."""
+    if current_language() == "en":
+        return {}
+    return {w: gettext(w) for w in JS_WORDS}
