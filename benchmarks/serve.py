@@ -174,16 +174,22 @@ def fill(db: Path, aid: int, want: int) -> int:
     sids = [r[0] for r in conn.execute("select id from students")]
     rng = random.Random(7)
     rows = []
+    tries: dict[tuple[int, int], int] = {}  # attempt numbers go on from the server's, per student and exercise
+    for sid, item, n in conn.execute("select student_id, item, max(attempt) from submissions where assignment_id = ? "
+                                     "group by student_id, item", (aid,)):
+        tries[(sid, item)] = n
     for _ in range(max(0, want - have)):
+        sid, item = rng.choice(sids), rng.randrange(BOOK_ITEMS)
+        tries[(sid, item)] = tries.get((sid, item), 0) + 1
         v = {str(b): {"verdict": rng.choice(["correct", "wrong", "follows"]), "given": str(rng.randint(-9, 9)),
                       "cell": f"Z[{b},0]"} for b in range(1, 13)}
         given = json.dumps({b: x["given"] for b, x in v.items()})
-        rows.append((rng.choice(sids), aid, rng.randrange(BOOK_ITEMS), given, json.dumps(v),
+        rows.append((sid, aid, item, tries[(sid, item)], given, json.dumps(v),
                      sum(x["verdict"] == "correct" for x in v.values()), 12,
                      sum(x["verdict"] == "follows" for x in v.values()), "".join(x["verdict"][0] for x in v.values()), 0,
                      datetime.now().isoformat(sep=" ")))
-    conn.executemany("insert into submissions (student_id, assignment_id, item, answers, verdicts, correct, total, carried, "
-                     "marks, late, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.executemany("insert into submissions (student_id, assignment_id, item, attempt, answers, verdicts, correct, total, "
+                     "carried, marks, late, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     conn.commit()
     n = conn.execute("select count(*) from submissions where assignment_id = ?", (aid,)).fetchone()[0]
     conn.close()

@@ -106,7 +106,7 @@ def create_app(db: str | None = None, *, engine: Engine | None = None, secure_co
     maker = sessionmaker(engine, expire_on_commit=False)
     master = master_secret(engine.url.render_as_string(hide_password=False), key_file)
     check_secret(maker, master)
-    writer = api.GroupCommit(engine)
+    writer = api.GroupCommit(engine, SESSION_LIFE)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

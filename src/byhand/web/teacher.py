@@ -445,8 +445,22 @@ async def student_action(request: Request) -> Response:
                 raise fail(400, "Choose the student to merge into.") from None
             if into.class_id != cid or into.id == st.id:
                 raise fail(400, "Merge into another student of the same class.")
-            for model in (Submission, HintUse):
-                s.execute(update(model).where(model.student_id == st.id).values(student_id=into.id))
+            # both students' attempts, renumbered 1, 2, … per exercise in the order they were saved (the attempt
+            # number is unique per student and exercise); first out of the way (negative), then in place
+            s.execute(update(Submission).where(Submission.student_id.in_([st.id, into.id]))
+                      .values(student_id=into.id, attempt=-Submission.id))
+            seen: dict[tuple[int, int], int] = defaultdict(int)
+            for rid, aid_, item in s.execute(select(Submission.id, Submission.assignment_id, Submission.item)
+                                             .where(Submission.student_id == into.id).order_by(Submission.id)).all():
+                seen[(aid_, item)] += 1
+                s.execute(update(Submission).where(Submission.id == rid).values(attempt=seen[(aid_, item)]))
+            had = set(s.execute(select(HintUse.assignment_id, HintUse.item, HintUse.badge, HintUse.level)
+                                .where(HintUse.student_id == into.id)).all())
+            for h in list(s.scalars(select(HintUse).where(HintUse.student_id == st.id))):
+                if (h.assignment_id, h.item, h.badge, h.level) in had:
+                    s.delete(h)  # the same rung asked by both: counted once
+                else:
+                    h.student_id = into.id
             theirs = set(s.scalars(select(Reveal.assignment_id * 100 + Reveal.item).where(Reveal.student_id == into.id)))
             for r in list(s.scalars(select(Reveal).where(Reveal.student_id == st.id))):
                 if r.assignment_id * 100 + r.item in theirs:
