@@ -575,3 +575,21 @@ def test_check_applies_the_answer_limits_before_computing(new_client: Any) -> No
     assert r.status_code == 400 and "appears twice" in r.text
     r = c.c.post(API + "/check", content=b"[" * 5000 + b"]" * 5000, headers={"x-csrf-token": token, "content-type": "application/json"})
     assert r.status_code == 400
+
+
+def test_blanks_most_often_wrong_cover_every_page(monkeypatch: Any, classroom: dict[str, Any]) -> None:
+    """The gradebook shows a page of students, but "most often wrong" counts every student's latest answers."""
+    from byhand.web import teacher
+
+    t, s1, s2, aid = classroom["t"], classroom["s1"], classroom["s2"], classroom["aid"]
+    monkeypatch.setattr(teacher, "PAGE", 1)  # Ada on page 1, Bo on page 2
+    for c, tries in ((s1, ["999"]), (s2, ["998", "997"])):  # Bo's earlier try is not counted, only his latest
+        for v in tries:
+            assert c.api(f"/api/student/a/{aid}/0/check", {"answers": {"1": v}}).status_code == 200
+    g = t.get(f"/teacher/assignments/{aid}").text
+    assert 'data-student="Ada"' in g and 'data-student="Bo"' not in g
+    worst = re.search(r'<table class="worst" id="worst">(.*?)</table>', g, re.S)
+    assert worst and "all 2 students" in g
+    assert re.search(r"<td>\[1\][^<]*</td><td>2 of 2</td>", worst.group(1))  # badge 1: both students wrong, once each
+    g2 = t.get(f"/teacher/assignments/{aid}?page=2").text
+    assert 'data-student="Bo"' in g2 and re.search(r"<td>\[1\][^<]*</td><td>2 of 2</td>", g2)

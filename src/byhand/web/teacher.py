@@ -681,20 +681,13 @@ def gradebook_data(s: Session, a: Assignment, page: int | None = 0) -> dict[str,
     topics = [item_topic(a, k) for k in range(a.count)]
     spans = a.count <= 6
     rows = []
-    wrong: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
-    example: dict[str, int] = {}  # a submission per chapter, to name its blanks' cells
     for sid, name in students:
         cells = []
         got = follows = tot = 0
         for k in range(a.count):
             sub = latest.get((sid, k))
             if sub is not None:
-                example.setdefault(topics[k], sub.id)
                 got, follows, tot = got + sub.correct, follows + sub.carried, tot + sub.total
-                for b, m in enumerate(sub.marks, start=1):
-                    w = wrong[(topics[k], b)]
-                    w[1] += 1
-                    w[0] += m != "c"
             if full and sub is not None and sub.verdicts:
                 badges = [{"badge": b, **v} for b, v in sorted(sub.verdicts.items(), key=lambda x: int(x[0]))]
             elif sub is not None and spans:
@@ -708,6 +701,7 @@ def gradebook_data(s: Session, a: Assignment, page: int | None = 0) -> dict[str,
         rows.append({"student": {"id": sid, "name": name}, "cells": cells, "strict": got, "follows": follows, "total": tot,
                      "counted": counted(a, got, follows),
                      "score": f"{got}/{tot}" if tot else "—", "carried": f"{got + follows}/{tot}" if tot else "—"})
+    wrong, example = wrong_blanks(s, a.id, topics)
     worst = sorted(((w[0], w[1], t, b) for (t, b), w in wrong.items() if w[0]), key=lambda x: (-x[0], x[2], x[3]))[:10]
     return {"a": a, "k": a.klass, "rows": rows, "items": [{"k": k, "topic": topics[k]} for k in range(a.count)],
             "worst": [{"wrong": w, "of": n, "topic": t, "cell": _badge_cell(s, example.get(t), b)}
@@ -715,6 +709,27 @@ def gradebook_data(s: Session, a: Assignment, page: int | None = 0) -> dict[str,
             "page": page or 0, "pages": max(1, -(-n_students // PAGE)), "n_students": n_students, "paged": n_students > PAGE,
             "per_page": PAGE,
             "credit_modes": CREDIT_MODES, "closed": _closed(a)}
+
+
+def wrong_blanks(s: Session, aid: int, topics: list[str]) -> tuple[dict[tuple[str, int], list[int]], dict[str, int]]:
+    """Per (chapter, badge): [latest answers not right, latest answers] over every student of the assignment (not only
+    the gradebook's page), from one aggregate query that reads only the latest rows' marks; and a submission per
+    chapter, to name its blanks' cells."""
+    last = (select(func.max(Submission.id).label("last")).where(Submission.assignment_id == aid)
+            .group_by(Submission.student_id, Submission.item).subquery())
+    wrong: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    example: dict[str, int] = {}
+    for item, marks, rid in s.execute(select(Submission.item, Submission.marks, Submission.id)
+                                      .join(last, Submission.id == last.c.last)):
+        if not 0 <= item < len(topics):
+            continue
+        topic = topics[item]
+        example.setdefault(topic, rid)
+        for b, m in enumerate(marks or "", start=1):
+            w = wrong[(topic, b)]
+            w[1] += 1
+            w[0] += m != "c"
+    return wrong, example
 
 
 def _badge_cell(s: Session, sub_id: int | None, badge: int) -> str:
