@@ -155,3 +155,22 @@ def test_an_attempt_number_taken_meanwhile_is_read_again(app: Any, classroom: di
         assert s.execute(select(Submission.attempt).order_by(Submission.id)).scalars().all() == [1, 2, 3]
     r = s1.api(url, {"answers": {"1": "3"}})
     assert r.status_code == 409 and "all 3 attempts" in r.json()["error"]
+
+
+def test_rate_limits_count_failures_from_every_process(app: Any, other: Any, new_client: Any) -> None:
+    """Failed logins alternate between two processes: the limit (10 per address and e-mail) is reached after 10 in
+    all, not 10 in each; the database keeps the e-mail and address only hashed."""
+    from sqlalchemy import text
+
+    make_teacher(new_client(), "pat@school.example")
+    a, b = Client(app), Client(other)
+    for c in (a, b):
+        c.get("/teacher/login")
+    codes = [(a if i % 2 else b).form("/teacher/login", {"email": "pat@school.example", "password": f"guess {i}"}).status_code
+             for i in range(11)]
+    assert codes[:10] == [400] * 10 and codes[10] == 429
+    r = a.form("/teacher/login", {"email": "pat@school.example", "password": "correct horse"})
+    assert r.status_code == 429  # the right password waits too: the guesses were spent
+    with app.state.engine.connect() as conn:
+        buckets = conn.execute(text("select bucket from rate_events")).scalars().all()
+    assert buckets and not any("pat@" in x or "testclient" in x for x in buckets)

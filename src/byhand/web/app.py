@@ -137,9 +137,9 @@ def create_app(db: str | None = None, *, engine: Engine | None = None, secure_co
     app.state.public_url = (public_url or "http://localhost:8000").rstrip("/")
     app.state.trusted_proxies = parse_proxies(trusted_proxy)
     app.state.print_gate = asyncio.Semaphore(1)
-    app.state.join_limit = RateLimit(n=200, window=600)  # wrong class codes per address (a whole class behind one NAT)
-    app.state.pin_limit = RateLimit(n=60, window=600)  # wrong PINs and unlisted names per class and address
-    app.state.login_limit = RateLimit(n=10, window=600)  # failed logins per address and e-mail
-    app.state.account_limit = RateLimit(n=50, window=3600)  # failed logins per e-mail, from any address
-    app.state.signup_limit = RateLimit(n=5, window=3600)  # signups per address
+    app.state.join_limit = RateLimit(engine, "join", n=200, window=600)  # wrong class codes per address (a class behind one NAT)
+    app.state.pin_limit = RateLimit(engine, "pin", n=60, window=600)  # wrong PINs and unlisted names per class and address
+    app.state.login_limit = RateLimit(engine, "login", n=10, window=600)  # failed logins per address and e-mail
+    app.state.account_limit = RateLimit(engine, "account", n=50, window=3600)  # failed logins per e-mail, from any address
+    app.state.signup_limit = RateLimit(engine, "signup", n=5, window=3600)  # signups per address
     return app

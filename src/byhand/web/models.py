@@ -154,3 +154,14 @@ class Invite(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("teachers.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class RateEvent(Base):
+    """One failure counted by a rate limit (a wrong class code, PIN or password, a signup): kept in the database, so
+    every server process counts the same failures. The key (an address, an e-mail) is kept only as a hash."""
+
+    __tablename__ = "rate_events"
+    __table_args__ = (Index("ix_rate_events_bucket", "bucket", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime)

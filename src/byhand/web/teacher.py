@@ -90,7 +90,7 @@ async def signup(request: Request) -> Response:
     invite = f.get("invite", "").strip()[:100]
     ctx = {"name": name, "email": email, "mode": mode, "invite": invite}
     ip = client_ip(request)
-    if request.app.state.signup_limit.blocked(ip):
+    if await request.app.state.signup_limit.blocked(ip):
         return render(request, "signup.html", {**ctx, "error": "Too many accounts from this network. Try again in an hour."}, 429)
     if not name or not EMAIL.match(email):
         return render(request, "signup.html", {**ctx, "error": "Type your name and a valid e-mail address."}, 400)
@@ -121,7 +121,7 @@ async def signup(request: Request) -> Response:
         return "done"
 
     what = await db(request, work)
-    request.app.state.signup_limit.fail(ip)
+    await request.app.state.signup_limit.fail(ip)
     if what == "closed":
         return render(request, "signup.html", {**ctx, "error": "This server does not take new accounts. Ask its admin."}, 403)
     if what == "invite":
@@ -139,7 +139,7 @@ async def login(request: Request) -> Response:
     email, pw = f.get("email", "").strip().lower()[:254], f.get("password", "")[:200]
     key = f"{client_ip(request)}|{email}"
     lim = request.app.state.login_limit
-    if lim.blocked(key) or request.app.state.account_limit.blocked(email):
+    if await lim.blocked(key) or await request.app.state.account_limit.blocked(email):
         return render(request, "login.html", {"email": email, "error": "Too many failed logins. Wait ten minutes."}, 429)
     t = await db(request, lambda s: s.scalar(select(Teacher).where(Teacher.email == email))) if EMAIL.match(email) else None
     ok = False
@@ -148,8 +148,8 @@ async def login(request: Request) -> Response:
     else:
         await run_in_threadpool(burn_time, pw)  # as slow as a wrong password: no hint that the e-mail is unknown
     if t is None or not ok:
-        lim.fail(key)
-        request.app.state.account_limit.fail(email)
+        await lim.fail(key)
+        await request.app.state.account_limit.fail(email)
         return render(request, "login.html", {"email": email, "error": "That e-mail and password do not match."}, 400)
     if needs_rehash(t.password_hash):  # an older, weaker hash: made again at today's cost, now that we know the password
         fresh = await run_in_threadpool(hash_password, pw)

@@ -1,5 +1,6 @@
-"""The attempt limit held by the database: each submission carries its attempt number, unique per student and
-exercise, so two server processes (or two workers) can never both save an exercise's last attempt.
+"""Limits held by the database, so they hold across server processes: each submission carries its attempt number,
+unique per student and exercise (two processes can never both save an exercise's last attempt), and the rate limits'
+failures are rows of ``rate_events`` (every process counts the same wrong codes, PINs and passwords).
 
 Revision ID: 0003
 Revises: 0002
@@ -28,9 +29,17 @@ def upgrade() -> None:
     with op.batch_alter_table("submissions") as b:
         b.alter_column("attempt", existing_type=sa.Integer(), nullable=False)
     op.create_index("ux_submissions_attempt", "submissions", ["assignment_id", "student_id", "item", "attempt"], unique=True)
+    op.create_table(
+        "rate_events",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("bucket", sa.String(64), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+    )
+    op.create_index("ix_rate_events_bucket", "rate_events", ["bucket", "at"])
 
 
 def downgrade() -> None:
+    op.drop_table("rate_events")
     op.drop_index("ux_submissions_attempt", "submissions")
     with op.batch_alter_table("submissions") as b:
         b.drop_column("attempt")
