@@ -590,6 +590,6 @@ def test_blanks_most_often_wrong_cover_every_page(monkeypatch: Any, classroom: d
     assert 'data-student="Ada"' in g and 'data-student="Bo"' not in g
     worst = re.search(r'<table class="worst" id="worst">(.*?)</table>', g, re.S)
     assert worst and "all 2 students" in g
-    assert re.search(r"<td>\[1\][^<]*</td><td>2 of 2</td>", worst.group(1))  # badge 1: both students wrong, once each
+    assert re.search(r"<td>\[1\][^<]*</td><td>2 of 2 answers</td>", worst.group(1))  # badge 1: both students wrong, once each
     g2 = t.get(f"/teacher/assignments/{aid}?page=2").text
-    assert 'data-student="Bo"' in g2 and re.search(r"<td>\[1\][^<]*</td><td>2 of 2</td>", g2)
+    assert 'data-student="Bo"' in g2 and re.search(r"<td>\[1\][^<]*</td><td>2 of 2 answers</td>", g2)

@@ -712,9 +712,10 @@ def gradebook_data(s: Session, a: Assignment, page: int | None = 0) -> dict[str,
 
 
 def wrong_blanks(s: Session, aid: int, topics: list[str]) -> tuple[dict[tuple[str, int], list[int]], dict[str, int]]:
-    """Per (chapter, badge): [latest answers not right, latest answers] over every student of the assignment (not only
-    the gradebook's page), from one aggregate query that reads only the latest rows' marks; and a submission per
-    chapter, to name its blanks' cells."""
+    """Per (chapter, badge): [wrong, answered] over every student's latest answer in the assignment (not only the
+    gradebook's page), from one aggregate query that reads only the latest rows' marks; and a submission per chapter,
+    to name its blanks' cells. Wrong is a wrong value or not a number; a blank left empty is not an answer, and one that
+    follows from the student's own earlier answer is answered but not wrong (the mistake is upstream)."""
     last = (select(func.max(Submission.id).label("last")).where(Submission.assignment_id == aid)
             .group_by(Submission.student_id, Submission.item).subquery())
     wrong: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
@@ -726,9 +727,10 @@ def wrong_blanks(s: Session, aid: int, topics: list[str]) -> tuple[dict[tuple[st
         topic = topics[item]
         example.setdefault(topic, rid)
         for b, m in enumerate(marks or "", start=1):
-            w = wrong[(topic, b)]
-            w[1] += 1
-            w[0] += m != "c"
+            if m != "b":
+                w = wrong[(topic, b)]
+                w[1] += 1
+                w[0] += m in "wn"
     return wrong, example
 
 
