@@ -146,7 +146,7 @@ def pg_app(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[Any]:
 def test_the_app_runs_on_postgresql(pg_app: Any) -> None:
     assert pg_app.state.engine.dialect.name == "postgresql" and pg_app.state.engine.driver == "psycopg"
     with pg_app.state.engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0002"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0003"
         tables = set(conn.execute(text("select tablename from pg_tables where schemaname = 'public'")).scalars())
     assert {"teachers", "classes", "assignments", "students", "submissions", "reveals", "settings"} <= tables
 
@@ -280,6 +280,6 @@ def test_servers_starting_together_migrate_once(cluster: Cluster) -> None:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            assert conn.execute(text("select version_num from alembic_version")).scalars().all() == ["0002"]
+            assert conn.execute(text("select version_num from alembic_version")).scalars().all() == ["0003"]
     finally:
         engine.dispose()

@@ -242,6 +242,21 @@ def _settle(fut: asyncio.Future[tuple[int, int, bool]], value: tuple[int, int, b
         fut.set_result(value)
 
 
+_names: dict[tuple[str, int, str], dict[int, str]] = {}
+
+
+def _cell_names(topic: str, seed: int, level: str, ex: Any) -> dict[int, str]:
+    """Each blank's cell as the method names it (``Z₁[2,1]``), kept per exercise: a class checks the same exercises
+    again and again."""
+    key = (topic, seed, level)
+    got = _names.get(key)
+    if got is None:
+        if len(_names) > 20_000:
+            _names.clear()
+        got = _names[key] = {b.badge: cell_label(ex, *b.cells[0]) for b in ex.blanks}
+    return got
+
+
 async def student_check(request: Request) -> Response:
     """The hot path of a class: check a student's answers, commit them, then answer "saved".
 
@@ -262,7 +277,7 @@ async def student_check(request: Request) -> Response:
         ex = await get_exercise(topic, seed, a.level)
         marks = credit.mark(ex, answers) if len(ex.blanks) < 64 else await run_in_threadpool(credit.mark, ex, answers)
         right, follows, total = credit.scores(marks)
-        cells = {b.badge: cell_label(ex, *b.cells[0]) for b in ex.blanks}
+        cells = _cell_names(topic, seed, a.level, ex)
         verdicts = {str(m.badge): {"verdict": m.verdict, "given": m.given, "cell": cells[m.badge]} for m in marks}
         sub_id, most, late = await request.app.state.writer.insert(dict(
             student_id=sid, assignment_id=aid, item=k, answers=answers, verdicts=verdicts, correct=right, total=total,
