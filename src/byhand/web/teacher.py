@@ -720,8 +720,10 @@ def wrong_blanks(s: Session, aid: int, topics: list[str]) -> tuple[dict[tuple[st
             .group_by(Submission.student_id, Submission.item).subquery())
     wrong: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
     example: dict[str, int] = {}
-    for item, marks, rid in s.execute(select(Submission.item, Submission.marks, Submission.id)
-                                      .join(last, Submission.id == last.c.last)):
+    # students with the same marks on an exercise are one row (a class often has the same right answers)
+    for item, marks, rid, n in s.execute(select(Submission.item, Submission.marks, func.min(Submission.id), func.count())
+                                         .join(last, Submission.id == last.c.last)
+                                         .group_by(Submission.item, Submission.marks)):
         if not 0 <= item < len(topics):
             continue
         topic = topics[item]
@@ -729,8 +731,9 @@ def wrong_blanks(s: Session, aid: int, topics: list[str]) -> tuple[dict[tuple[st
         for b, m in enumerate(marks or "", start=1):
             if m != "b":
                 w = wrong[(topic, b)]
-                w[1] += 1
-                w[0] += m in "wn"
+                w[1] += n
+                if m in "wn":
+                    w[0] += n
     return wrong, example
 
 
