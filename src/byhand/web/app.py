@@ -10,6 +10,7 @@ The handlers are split by who uses them: :mod:`~byhand.web.learner` (practice), 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -137,9 +138,11 @@ def create_app(db: str | None = None, *, engine: Engine | None = None, secure_co
     app.state.public_url = (public_url or "http://localhost:8000").rstrip("/")
     app.state.trusted_proxies = parse_proxies(trusted_proxy)
     app.state.print_gate = asyncio.Semaphore(1)
-    app.state.join_limit = RateLimit(engine, "join", n=200, window=600)  # wrong class codes per address (a class behind one NAT)
-    app.state.pin_limit = RateLimit(engine, "pin", n=60, window=600)  # wrong PINs and unlisted names per class and address
-    app.state.login_limit = RateLimit(engine, "login", n=10, window=600)  # failed logins per address and e-mail
-    app.state.account_limit = RateLimit(engine, "account", n=50, window=3600)  # failed logins per e-mail, from any address
-    app.state.signup_limit = RateLimit(engine, "signup", n=5, window=3600)  # signups per address
+    # failures counted in the database (every process shares them), keys kept as HMACs with a derived key
+    lim = functools.partial(RateLimit, engine, secret=derive(master, "rate-limits"))
+    app.state.join_limit = lim("join", n=200, window=600)  # wrong class codes per address (a class behind one NAT)
+    app.state.pin_limit = lim("pin", n=60, window=600)  # wrong PINs and unlisted names per class and address
+    app.state.login_limit = lim("login", n=10, window=600)  # failed logins per address and e-mail
+    app.state.account_limit = lim("account", n=50, window=3600)  # failed logins per e-mail, from any address
+    app.state.signup_limit = lim("signup", n=5, window=3600)  # signups per address
     return app

@@ -181,16 +181,17 @@ async def _too_large(send: Send) -> None:
 
 class RateLimit:
     """At most ``n`` failures per key in ``window`` seconds, counted in the database (``rate_events``): every server
-    process sees the same count, so running several workers does not multiply the limit. Keys are kept hashed."""
+    process sees the same count, so running several workers does not multiply the limit. Keys are kept as HMACs."""
 
     PRUNE_EVERY = 60.0
 
-    def __init__(self, engine: Engine, name: str, n: int = 10, window: float = 600.0) -> None:
-        self.engine, self.name, self.n, self.window = engine, name, n, window
+    def __init__(self, engine: Engine, name: str, n: int = 10, window: float = 600.0, secret: bytes = b"") -> None:
+        self.engine, self.name, self.n, self.window, self.secret = engine, name, n, window, secret
         self._pruned = 0.0
 
     def _bucket(self, key: str) -> str:
-        return hashlib.sha256(f"{self.name}|{key}".encode()).hexdigest()
+        """The key as kept: an HMAC with the server's secret (an address or e-mail cannot be found by trying them all)."""
+        return hmac.new(self.secret, f"{self.name}|{key}".encode(), hashlib.sha256).hexdigest()
 
     def _since(self) -> datetime:
         return datetime.now() - timedelta(seconds=self.window)
