@@ -515,10 +515,14 @@ def right_ans(ex: Any) -> dict[str, str]:
 
 
 def test_teacher_renames_merges_and_deletes(app: Any, classroom: dict[str, Any]) -> None:
-    from byhand.web.models import Student
+    from sqlalchemy import func
+
+    from byhand.web.models import HintUse, Student, Submission
 
     t, s1, s2, cid, aid = classroom["t"], classroom["s1"], classroom["s2"], classroom["cid"], classroom["aid"]
-    s2.api(f"/api/student/a/{aid}/1/check", {"answers": {"1": "7"}})
+    for c, v in ((s1, "6"), (s2, "7"), (s1, "8")):  # both students tried exercise 2 (and asked the same hint)
+        assert c.api(f"/api/student/a/{aid}/1/check", {"answers": {"1": v}}).status_code == 200
+        assert c.api(f"/api/student/a/{aid}/1/hint", {"badge": 1, "level": 1}).status_code == 200
     with app.state.sessions() as s:
         ids = dict(s.execute(select(Student.name, Student.id)).tuples().all())
     r = t.form(f"/teacher/students/{ids['Ada']}", {"action": "rename", "name": "  ada   LOVELACE "})
@@ -529,6 +533,11 @@ def test_teacher_renames_merges_and_deletes(app: Any, classroom: dict[str, Any])
     g = t.get(f"/teacher/assignments/{aid}").text
     assert 'data-student="Bo"' not in g and 'data-student="Ada Lovelace"' in g and "0/" in g or "1/" in g
     assert s2.c.get("/student", follow_redirects=False).status_code == 303  # Bo's device is signed out with Bo
+    with app.state.sessions() as s:  # their attempts, renumbered in the order they were saved, under one student
+        rows = s.execute(select(Submission.attempt, Submission.answers).where(
+            Submission.student_id == ids["Ada"], Submission.item == 1).order_by(Submission.id)).all()
+        assert [(n, a["1"]) for n, a in rows] == [(1, "6"), (2, "7"), (3, "8")]
+        assert s.scalar(select(func.count()).select_from(HintUse).where(HintUse.student_id == ids["Ada"])) == 1
     view = t.get(f"/teacher/students/{ids['Ada']}/view").text
     assert 'id="preview"' in view and "Hello Ada Lovelace" in view and 'id="leave"' not in view and 'id="pin"' not in view
     assert t.form(f"/teacher/students/{ids['Ada']}", {"action": "delete"}).status_code == 400  # unconfirmed
@@ -566,3 +575,21 @@ def test_check_applies_the_answer_limits_before_computing(new_client: Any) -> No
     assert r.status_code == 400 and "appears twice" in r.text
     r = c.c.post(API + "/check", content=b"[" * 5000 + b"]" * 5000, headers={"x-csrf-token": token, "content-type": "application/json"})
     assert r.status_code == 400
+
+
+def test_blanks_most_often_wrong_cover_every_page(monkeypatch: Any, classroom: dict[str, Any]) -> None:
+    """The gradebook shows a page of students, but "most often wrong" counts every student's latest answers."""
+    from byhand.web import teacher
+
+    t, s1, s2, aid = classroom["t"], classroom["s1"], classroom["s2"], classroom["aid"]
+    monkeypatch.setattr(teacher, "PAGE", 1)  # Ada on page 1, Bo on page 2
+    for c, tries in ((s1, ["999"]), (s2, ["998", "997"])):  # Bo's earlier try is not counted, only his latest
+        for v in tries:
+            assert c.api(f"/api/student/a/{aid}/0/check", {"answers": {"1": v}}).status_code == 200
+    g = t.get(f"/teacher/assignments/{aid}").text
+    assert 'data-student="Ada"' in g and 'data-student="Bo"' not in g
+    worst = re.search(r'<table class="worst" id="worst">(.*?)</table>', g, re.S)
+    assert worst and "all 2 students" in g
+    assert re.search(r"<td>\[1\][^<]*</td><td>2 of 2 answers</td>", worst.group(1))  # badge 1: both students wrong, once each
+    g2 = t.get(f"/teacher/assignments/{aid}?page=2").text
+    assert 'data-student="Bo"' in g2 and re.search(r"<td>\[1\][^<]*</td><td>2 of 2 answers</td>", g2)

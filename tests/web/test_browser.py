@@ -352,3 +352,61 @@ def test_teacher_edits_and_the_student_sees_them(server: Server, browser: Any, s
     assert "Hello Dana Late-Okoro" in s.inner_text("main")
     sctx.close()
     tctx.close()
+
+
+def test_gradebook_of_a_big_class_on_desktop_and_phone(browser: Any, shots: Path, tmp_path: Path) -> None:
+    """55 students (two gradebook pages): "blanks most often wrong" counts all of them on every page, and the teacher's
+    page does not scroll sideways on a phone (only the gradebook table does, inside its box)."""
+    server = Server(tmp_path / "big.sqlite3")  # its own: the module's server has met this address's signup limit
+    try:
+        _big_class(server, browser, shots)
+    finally:
+        server.stop()
+
+
+def _big_class(server: Server, browser: Any, shots: Path) -> None:
+    import httpx
+
+    from tests.web.server import token
+
+    t = httpx.Client(base_url=server.url, timeout=30)
+    r = t.post("/teacher/signup", data={"csrf": token(t, "/teacher/signup"), "name": "Mr Okafor",
+                                        "email": "okafor@school.example", "password": "a long password"})
+    assert r.status_code == 303
+    t.post("/teacher/login", data={"csrf": token(t, "/teacher/login"), "email": "okafor@school.example",
+                                   "password": "a long password"})
+    r = t.post("/teacher/classes", data={"csrf": token(t, "/teacher"), "name": "Year 12 AI"})
+    cid = int(r.headers["location"].rsplit("/", 1)[1])
+    code = re.search(r'id="join-code">([A-Z0-9]+)<', t.get(f"/teacher/classes/{cid}").text).group(1)  # type: ignore[union-attr]
+    r = t.post(f"/teacher/classes/{cid}/assignments", data={
+        "csrf": token(t, f"/teacher/classes/{cid}"), "level": "medium", "count": "3", "topics": ["linear", "relu"],
+        "title": "Layers", "max_attempts": "3", "hints": "on", "credit": "half", "settings": "1"})
+    aid = int(r.headers["location"].rsplit("/", 1)[1])
+    for i in range(55):
+        c = httpx.Client(base_url=server.url, timeout=30)
+        r = c.post("/join", data={"csrf": token(c, "/join"), "name": f"Student {i:02d}", "code": code})
+        assert r.status_code == 303
+        c.headers["x-csrf-token"] = token(c, "/student")
+        ans = {str(b): str((i + b) % 4) for b in range(1, 7)}
+        assert c.post(f"/api/student/a/{aid}/{i % 3}/check", json={"answers": ans}).status_code == 200
+        c.close()
+    t.close()
+
+    for width, name in ((1100, "web-gradebook-big.png"), (390, "web-gradebook-phone.png")):
+        ctx = browser.new_context(viewport={"width": width, "height": 900}, is_mobile=width < 500)
+        page = ctx.new_page()
+        offline(page, server.url)
+        page.goto(server.url + "/teacher/login")
+        page.fill("#email", "okafor@school.example")
+        page.fill("#password", "a long password")
+        page.click("button[type=submit]")
+        page.wait_for_url(server.url + "/teacher")
+        page.goto(server.url + f"/teacher/assignments/{aid}?page=2")
+        assert page.locator("#gradebook tbody tr").count() == 5  # students 51–55
+        assert "all 55 students" in page.inner_text("section.card h2")
+        counts = [int(x) for x in re.findall(r"(\d+) of \d+", page.inner_text("#worst"))]
+        of = [int(x) for x in re.findall(r"\d+ of (\d+)", page.inner_text("#worst"))]
+        assert counts and max(of) > 5 and sum(of) > 55  # counted over every student, not the 5 on this page
+        assert page.evaluate(NO_OVERFLOW), page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        page.screenshot(path=str(shots / name), full_page=True)
+        ctx.close()

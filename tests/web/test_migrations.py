@@ -35,6 +35,9 @@ def test_a_v010_database_is_migrated(tmp_path: Path) -> None:
                           "created_at) values (1, 1, 0, '{\"1\": \"5\", \"2\": \"1\"}', "
                           "'{\"1\": {\"verdict\": \"correct\", \"given\": \"5\", \"cell\": \"c\"}, "
                           "\"2\": {\"verdict\": \"wrong\", \"given\": \"1\", \"cell\": \"d\"}}', 1, 2, 0, '2025-01-01')"))
+        for sid in (1, 2):  # a second attempt of student 1, a first of student 2
+            conn.execute(text("insert into submissions (student_id, assignment_id, item, answers, verdicts, correct, total, "
+                              "late, created_at) values (:sid, 1, 0, '{}', '{}', 0, 2, 0, '2025-01-02')"), {"sid": sid})
     engine.dispose()
     app = create_app(str(db), signup="open")
     try:
@@ -43,11 +46,13 @@ def test_a_v010_database_is_migrated(tmp_path: Path) -> None:
             assert [r[1] for r in rows] == ["dana late", "dana late #2"]  # a clash keeps both, told apart
             assert verify_password("K7PQ", rows[0][2]) and verify_password("M2XY", rows[1][2])
             assert "K7PQ" not in rows[0][2]
-            assert conn.execute(text("select marks from submissions")).scalar() == "cw"
+            assert conn.execute(text("select marks from submissions order by id")).scalar() == "cw"
+            # 0003: each row numbered as the attempt it was, per student and exercise (the limit's unique key)
+            assert conn.execute(text("select attempt from submissions order by id")).scalars().all() == [1, 2, 1]
             assert conn.execute(text("select email from teachers where is_admin")).scalars().all() == ["a@s.example"]
             assert conn.execute(text("select count(*) from settings where key = 'session_secret'")).scalar() == 0
             assert conn.execute(text("select max_attempts, hints, credit from assignments")).one() == (3, 1, "half")
-            assert conn.execute(text("select version_num from alembic_version")).scalar() == "0002"
+            assert conn.execute(text("select version_num from alembic_version")).scalar() == "0003"
         s = Client(app)
         assert join(s, "ABCDEF", "Dana Late", "K7PQ").status_code == 303  # the old PIN still works, now hashed
     finally:

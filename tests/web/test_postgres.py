@@ -146,7 +146,7 @@ def pg_app(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[Any]:
 def test_the_app_runs_on_postgresql(pg_app: Any) -> None:
     assert pg_app.state.engine.dialect.name == "postgresql" and pg_app.state.engine.driver == "psycopg"
     with pg_app.state.engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0002"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0003"
         tables = set(conn.execute(text("select tablename from pg_tables where schemaname = 'public'")).scalars())
     assert {"teachers", "classes", "assignments", "students", "submissions", "reveals", "settings"} <= tables
 
@@ -280,6 +280,47 @@ def test_servers_starting_together_migrate_once(cluster: Cluster) -> None:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            assert conn.execute(text("select version_num from alembic_version")).scalars().all() == ["0002"]
+            assert conn.execute(text("select version_num from alembic_version")).scalars().all() == ["0003"]
     finally:
         engine.dispose()
+
+
+def test_two_processes_race_for_the_last_attempts_on_postgresql(cluster: Cluster) -> None:
+    """PostgreSQL takes no write lock before the writer reads: two server processes on one database, many checks at
+    once for one exercise with 3 attempts. The unique attempt number lets exactly 3 be saved, and a device signed out
+    in one process is refused by the other at once."""
+    from tests.web.test_workers import twin
+
+    url = cluster.create_database("race_for_attempts")
+    apps = [create_app(url, signup="open") for _ in range(2)]
+    try:
+        t = make_teacher(Client(apps[0]))
+        cid, code = make_class(t)
+        aid = make_assignment(t, cid, ["dot"], 1, attempts=3)
+        s = Client(apps[0])
+        assert join(s, code, "Ada").status_code == 303
+        clients = [s, twin(s, apps[1])]
+        for c in clients:
+            c.c.get("/student")
+        codes: list[int] = []
+        lock = threading.Lock()
+
+        def fire(c: Client, i: int) -> None:
+            r = c.api(f"/api/student/a/{aid}/0/check", {"answers": {"1": str(i)}})
+            with lock:
+                codes.append(r.status_code)
+
+        threads = [threading.Thread(target=fire, args=(clients[i % 2], i)) for i in range(16)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert sorted(codes) == [200] * 3 + [409] * 13
+        with apps[1].state.engine.connect() as conn:
+            assert conn.execute(text("select attempt from submissions order by attempt")).scalars().all() == [1, 2, 3]
+        assert s.form("/student/leave", {}).status_code == 303
+        assert clients[1].api(f"/api/student/a/{aid}/0/check", {"answers": {}}).status_code == 401
+    finally:
+        for a in apps:
+            a.state.writer.stop()
+            a.state.engine.dispose()

@@ -10,6 +10,7 @@ The handlers are split by who uses them: :mod:`~byhand.web.learner` (practice), 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -109,7 +110,7 @@ def create_app(db: str | None = None, *, engine: Engine | None = None, secure_co
     maker = sessionmaker(engine, expire_on_commit=False)
     master = master_secret(engine.url.render_as_string(hide_password=False), key_file)
     check_secret(maker, master)
-    writer = api.GroupCommit(engine)
+    writer = api.GroupCommit(engine, SESSION_LIFE)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -141,9 +142,11 @@ def create_app(db: str | None = None, *, engine: Engine | None = None, secure_co
     app.state.public_url = (public_url or "http://localhost:8000").rstrip("/")
     app.state.trusted_proxies = parse_proxies(trusted_proxy)
     app.state.print_gate = asyncio.Semaphore(1)
-    app.state.join_limit = RateLimit(n=200, window=600)  # wrong class codes per address (a whole class behind one NAT)
-    app.state.pin_limit = RateLimit(n=60, window=600)  # wrong PINs and unlisted names per class and address
-    app.state.login_limit = RateLimit(n=10, window=600)  # failed logins per address and e-mail
-    app.state.account_limit = RateLimit(n=50, window=3600)  # failed logins per e-mail, from any address
-    app.state.signup_limit = RateLimit(n=5, window=3600)  # signups per address
+    # failures counted in the database (every process shares them), keys kept as HMACs with a derived key
+    lim = functools.partial(RateLimit, engine, secret=derive(master, "rate-limits"))
+    app.state.join_limit = lim("join", n=200, window=600)  # wrong class codes per address (a class behind one NAT)
+    app.state.pin_limit = lim("pin", n=60, window=600)  # wrong PINs and unlisted names per class and address
+    app.state.login_limit = lim("login", n=10, window=600)  # failed logins per address and e-mail
+    app.state.account_limit = lim("account", n=50, window=3600)  # failed logins per e-mail, from any address
+    app.state.signup_limit = lim("signup", n=5, window=3600)  # signups per address
     return app

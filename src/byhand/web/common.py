@@ -7,7 +7,6 @@ import ipaddress
 import logging
 import secrets
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -288,6 +287,7 @@ class Who:
     student_id: int | None
     class_id: int | None
     name: str
+    token_hash: str = ""
 
 
 SESSION_LIFE = timedelta(days=60)
@@ -296,43 +296,52 @@ SESSION_LIFE = timedelta(days=60)
 
 class SessionStore:
     """Sessions live in the database (``login_sessions``); the cookie holds only a random token. Ending a session
-    deletes its row, so a cookie saved before "Log out" is worth nothing. Looked-up sessions are remembered for
-    a few seconds per process (a revocation in this process forgets them at once)."""
+    deletes its row, so a cookie saved before "Log out" is worth nothing — in every server process at once:
 
-    TTL = 5.0
+    - every page and script call reads the session from the database (one indexed query);
+    - the Check call alone (the hot path of a class) takes who is asking from this process's memory, and the
+      transaction that saves the check reads the session again by its token's hash
+      (:class:`byhand.web.api.GroupCommit`): a revoked device's check is refused and nothing of it is saved.
+    """
+
+    MAX_KNOWN = 50_000
 
     def __init__(self, maker: sessionmaker[Session]) -> None:
         self.maker = maker
-        self._cache: dict[str, tuple[float, Who | None]] = {}
+        self._known: dict[str, Who] = {}
         self._lock = threading.Lock()
+        self._query = (select(LoginSession.id, LoginSession.teacher_id, LoginSession.student_id, LoginSession.created_at,
+                              Teacher.name, Student.class_id, Student.name)
+                       .outerjoin(Teacher, Teacher.id == LoginSession.teacher_id)
+                       .outerjoin(Student, Student.id == LoginSession.student_id)
+                       .where(LoginSession.token_hash == bindparam("h")))
 
-    def cached(self, token: str) -> tuple[bool, Who | None]:
-        h = token_hash(token)
+    def known(self, token: str) -> Who | None:
+        """Who this token was when last read from the database (for the Check call only: see the class doc)."""
         with self._lock:
-            hit = self._cache.get(h)
-        if hit is not None and hit[0] > time.monotonic():
-            return True, hit[1]
-        return False, None
+            return self._known.get(token_hash(token))
 
     def lookup(self, token: str) -> Who | None:
+        """The session named by ``token``, read from the database now (an expired one is deleted)."""
         h = token_hash(token)
         with self.maker() as s:
-            row = s.scalar(select(LoginSession).where(LoginSession.token_hash == h))
-            if row is not None and row.created_at < now() - SESSION_LIFE:  # as old as the cookie may be: over
-                s.delete(row)
+            r = s.execute(self._query, {"h": h}).first()
+            if r is not None and r[3] < now() - SESSION_LIFE:  # as old as the cookie may be: over
+                s.execute(delete(LoginSession).where(LoginSession.id == r[0]))
                 s.commit()
-                row = None
-            w: Who | None = None
-            if row is not None and row.teacher_id is not None:
-                t = s.get(Teacher, row.teacher_id)
-                w = Who(row.id, t.id, None, None, t.name) if t else None
-            elif row is not None and row.student_id is not None:
-                st = s.get(Student, row.student_id)
-                w = Who(row.id, None, st.id, st.class_id, st.name) if st else None
+                r = None
+        w: Who | None = None
+        if r is not None and r[1] is not None and r[4] is not None:
+            w = Who(r[0], r[1], None, None, r[4], h)
+        elif r is not None and r[2] is not None and r[5] is not None:
+            w = Who(r[0], None, r[2], r[5], r[6], h)
         with self._lock:
-            if len(self._cache) > 50_000:
-                self._cache.clear()
-            self._cache[h] = (time.monotonic() + self.TTL, w)
+            if w is None:
+                self._known.pop(h, None)
+            else:
+                if len(self._known) >= self.MAX_KNOWN:
+                    self._known.clear()
+                self._known[h] = w
         return w
 
     def create(self, s: Session, *, teacher_id: int | None = None, student_id: int | None = None, agent: str = "") -> str:
@@ -341,32 +350,55 @@ class SessionStore:
                            created_at=now()))
         return token
 
-    def forget(self) -> None:
-        """Drop every remembered lookup (after a revocation)."""
+    def drop(self, h: str) -> None:
+        """Forget a session this process remembered (by its token's hash): the database said it has ended."""
         with self._lock:
-            self._cache.clear()
+            self._known.pop(h, None)
+
+    def forget(self) -> None:
+        """Drop every remembered session (tidiness only: correctness never depends on this process's memory)."""
+        with self._lock:
+            self._known.clear()
 
     def end(self, token: str) -> None:
         with self.maker.begin() as s:
             s.execute(delete(LoginSession).where(LoginSession.token_hash == token_hash(token)))
-        self.forget()
+        self.drop(token_hash(token))
+
+
+def _token(request: Request) -> str | None:
+    tok = request.session.get("sid") if "session" in request.scope else None
+    return tok if isinstance(tok, str) and 20 <= len(tok) <= 100 else None
 
 
 async def who(request: Request) -> Who | None:
-    """The signed-in teacher or student, from the server-side session named by the cookie."""
+    """The signed-in teacher or student, from the server-side session named by the cookie (read from the database)."""
     if hasattr(request.state, "who"):
         return request.state.who  # type: ignore[no-any-return]
-    tok = request.session.get("sid") if "session" in request.scope else None
+    tok = _token(request)
     w: Who | None = None
-    if isinstance(tok, str) and 20 <= len(tok) <= 100:
-        store: SessionStore = request.app.state.login_sessions
-        hit, w = store.cached(tok)
-        if not hit:
-            w = await run_in_threadpool(store.lookup, tok)
+    if tok is not None:
+        w = await run_in_threadpool(request.app.state.login_sessions.lookup, tok)
         if w is None:
             request.session.pop("sid", None)
     request.state.who = w
     return w
+
+
+async def who_for_check(request: Request) -> Who | None:
+    """Who sends a Check: from this process's memory when it has read the session before (the saving transaction
+    reads it again), else from the database."""
+    tok = _token(request)
+    if tok is None:
+        return None
+    w = request.app.state.login_sessions.known(tok)
+    return w if w is not None else await who(request)
+
+
+def is_check(scope: Scope) -> bool:
+    """A student's Check call: its session is verified where it is saved (see :class:`SessionStore`)."""
+    p: str = scope["path"]
+    return scope["method"] == "POST" and p.startswith("/api/student/a/") and p.endswith("/check")
 
 
 class WhoMiddleware:
@@ -376,7 +408,7 @@ class WhoMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith("/static/"):
+        if scope["type"] == "http" and not scope["path"].startswith("/static/") and not is_check(scope):
             await who(Request(scope))
         await self.app(scope, receive, send)
 
@@ -395,7 +427,8 @@ async def signin(request: Request, *, teacher_id: int | None = None, student_id:
             return store.create(s, teacher_id=teacher_id, student_id=student_id, agent=agent)
 
     tok = await run_in_threadpool(run)
-    store.forget()
+    if isinstance(old, str):
+        store.drop(token_hash(old))
     request.session.clear()
     request.session["sid"] = tok
     csrf_token(request.session)

@@ -86,11 +86,14 @@ class Student(Base):
 class Submission(Base):
     __tablename__ = "submissions"
     __table_args__ = (Index("ix_submissions_work", "assignment_id", "student_id", "item"),
-                      Index("ix_submissions_latest", "assignment_id", "student_id", "item", "id"))
+                      Index("ix_submissions_latest", "assignment_id", "student_id", "item", "id"),
+                      Index("ux_submissions_attempt", "assignment_id", "student_id", "item", "attempt", unique=True))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"))
     item: Mapped[int] = mapped_column(Integer)
+    attempt: Mapped[int] = mapped_column(Integer)
+    """1, 2, … per student and exercise; unique, so the attempt limit holds across server processes."""
     answers: Mapped[dict[str, str]] = mapped_column(JSON)
     verdicts: Mapped[dict[str, dict[str, str | None]]] = mapped_column(JSON)
     correct: Mapped[int] = mapped_column(Integer)
@@ -151,3 +154,14 @@ class Invite(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("teachers.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class RateEvent(Base):
+    """One failure counted by a rate limit (a wrong class code, PIN or password, a signup): kept in the database, so
+    every server process counts the same failures. The key (an address, an e-mail) is kept only as a hash."""
+
+    __tablename__ = "rate_events"
+    __table_args__ = (Index("ix_rate_events_bucket", "bucket", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime)

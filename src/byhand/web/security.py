@@ -8,10 +8,14 @@ import hmac
 import secrets
 import threading
 import time
-from collections import deque
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Engine, delete, func, insert, select
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from byhand.web.models import RateEvent
 
 # -- passwords: hashlib.scrypt (RFC 7914), a standard memory-hard KDF ------------------------
 
@@ -176,27 +180,45 @@ async def _too_large(send: Send) -> None:
 
 
 class RateLimit:
-    """At most ``n`` failures per key in ``window`` seconds (in memory: per server process)."""
+    """At most ``n`` failures per key in ``window`` seconds, counted in the database (``rate_events``): every server
+    process sees the same count, so running several workers does not multiply the limit. Keys are kept as HMACs."""
 
-    def __init__(self, n: int = 10, window: float = 600.0) -> None:
-        self.n, self.window = n, window
-        self._fails: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+    PRUNE_EVERY = 60.0
 
-    def blocked(self, key: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            q = self._fails.get(key)
-            while q and now - q[0] > self.window:
-                q.popleft()
-            return q is not None and len(q) >= self.n
+    def __init__(self, engine: Engine, name: str, n: int = 10, window: float = 600.0, secret: bytes = b"") -> None:
+        self.engine, self.name, self.n, self.window, self.secret = engine, name, n, window, secret
+        self._pruned = 0.0
 
-    def reset(self, key: str) -> None:
-        with self._lock:
-            self._fails.pop(key, None)
+    def _bucket(self, key: str) -> str:
+        """The key as kept: an HMAC with the server's secret (an address or e-mail cannot be found by trying them all)."""
+        return hmac.new(self.secret, f"{self.name}|{key}".encode(), hashlib.sha256).hexdigest()
 
-    def fail(self, key: str) -> None:
-        with self._lock:
-            if len(self._fails) > 100_000:
-                self._fails.clear()
-            self._fails.setdefault(key, deque()).append(time.monotonic())
+    def _since(self) -> datetime:
+        return datetime.now() - timedelta(seconds=self.window)
+
+    def _blocked(self, key: str) -> bool:
+        with self.engine.connect() as conn:
+            n = conn.execute(select(func.count()).select_from(RateEvent).where(
+                RateEvent.bucket == self._bucket(key), RateEvent.at > self._since())).scalar_one()
+        return int(n) >= self.n
+
+    def _fail(self, key: str) -> None:
+        t = time.monotonic()
+        with self.engine.begin() as conn:
+            conn.execute(insert(RateEvent).values(bucket=self._bucket(key), at=datetime.now()))
+            if t - self._pruned > self.PRUNE_EVERY:  # failures older than any window are forgotten
+                self._pruned = t
+                conn.execute(delete(RateEvent).where(RateEvent.at < datetime.now() - timedelta(days=1)))
+
+    def _reset(self, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(RateEvent).where(RateEvent.bucket == self._bucket(key)))
+
+    async def blocked(self, key: str) -> bool:
+        return await run_in_threadpool(self._blocked, key)
+
+    async def fail(self, key: str) -> None:
+        await run_in_threadpool(self._fail, key)
+
+    async def reset(self, key: str) -> None:
+        await run_in_threadpool(self._reset, key)

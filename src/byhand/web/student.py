@@ -67,7 +67,7 @@ async def join(request: Request) -> Response:
 
     if not name or not code:
         return again("Type your name and the class code.")
-    if state.join_limit.blocked(ip):
+    if await state.join_limit.blocked(ip):
         return again("Too many wrong class codes from this network. Wait ten minutes, or ask your teacher.", 429)
 
     def find(s: Session) -> tuple[Klass | None, Student | None]:
@@ -77,20 +77,20 @@ async def join(request: Request) -> Response:
 
     k, st = await db(request, find)
     if k is None:
-        state.join_limit.fail(ip)
+        await state.join_limit.fail(ip)
         return again("No class has that code. Check it with your teacher.")
     class_key = f"{k.id}|{ip}"
-    if state.pin_limit.blocked(class_key):
+    if await state.pin_limit.blocked(class_key):
         return again("Too many wrong PINs for this class from this network. Wait ten minutes, or ask your teacher.", 429)
     if st is None:
         if k.roster_only:
-            state.pin_limit.fail(class_key)
+            await state.pin_limit.fail(class_key)
             return again("That name is not on this class's list. Type it as your teacher wrote it, "
                          "or ask your teacher to add you.")
         return await _new_student(request, k, name, key, again)
     if st.locked_until is not None and st.locked_until > now():
         if pin:
-            state.pin_limit.fail(class_key)  # hammering a locked name is guessing too
+            await state.pin_limit.fail(class_key)  # hammering a locked name is guessing too
         return again("Too many wrong PINs for this name. Wait 15 minutes, or ask your teacher for a new PIN.", 429, True)
     if not pin:
         return again("Someone in this class already uses that name. If it is you, type your PIN.", 400, True)
@@ -113,7 +113,7 @@ async def join(request: Request) -> Response:
         return ok
 
     if not await db(request, settle):
-        state.pin_limit.fail(class_key)
+        await state.pin_limit.fail(class_key)
         return again("That PIN is not right for this name.", 400, True)
     await signin(request, student_id=sid)
     return RedirectResponse("/student", status_code=303)

@@ -90,7 +90,7 @@ async def signup(request: Request) -> Response:
     invite = f.get("invite", "").strip()[:100]
     ctx = {"name": name, "email": email, "mode": mode, "invite": invite}
     ip = client_ip(request)
-    if request.app.state.signup_limit.blocked(ip):
+    if await request.app.state.signup_limit.blocked(ip):
         return render(request, "signup.html", {**ctx, "error": "Too many accounts from this network. Try again in an hour."}, 429)
     if not name or not EMAIL.match(email):
         return render(request, "signup.html", {**ctx, "error": "Type your name and a valid e-mail address."}, 400)
@@ -121,7 +121,7 @@ async def signup(request: Request) -> Response:
         return "done"
 
     what = await db(request, work)
-    request.app.state.signup_limit.fail(ip)
+    await request.app.state.signup_limit.fail(ip)
     if what == "closed":
         return render(request, "signup.html", {**ctx, "error": "This server does not take new accounts. Ask its admin."}, 403)
     if what == "invite":
@@ -139,7 +139,7 @@ async def login(request: Request) -> Response:
     email, pw = f.get("email", "").strip().lower()[:254], f.get("password", "")[:200]
     key = f"{client_ip(request)}|{email}"
     lim = request.app.state.login_limit
-    if lim.blocked(key) or request.app.state.account_limit.blocked(email):
+    if await lim.blocked(key) or await request.app.state.account_limit.blocked(email):
         return render(request, "login.html", {"email": email, "error": "Too many failed logins. Wait ten minutes."}, 429)
     t = await db(request, lambda s: s.scalar(select(Teacher).where(Teacher.email == email))) if EMAIL.match(email) else None
     ok = False
@@ -148,8 +148,8 @@ async def login(request: Request) -> Response:
     else:
         await run_in_threadpool(burn_time, pw)  # as slow as a wrong password: no hint that the e-mail is unknown
     if t is None or not ok:
-        lim.fail(key)
-        request.app.state.account_limit.fail(email)
+        await lim.fail(key)
+        await request.app.state.account_limit.fail(email)
         return render(request, "login.html", {"email": email, "error": "That e-mail and password do not match."}, 400)
     if needs_rehash(t.password_hash):  # an older, weaker hash: made again at today's cost, now that we know the password
         fresh = await run_in_threadpool(hash_password, pw)
@@ -445,8 +445,22 @@ async def student_action(request: Request) -> Response:
                 raise fail(400, "Choose the student to merge into.") from None
             if into.class_id != cid or into.id == st.id:
                 raise fail(400, "Merge into another student of the same class.")
-            for model in (Submission, HintUse):
-                s.execute(update(model).where(model.student_id == st.id).values(student_id=into.id))
+            # both students' attempts, renumbered 1, 2, … per exercise in the order they were saved (the attempt
+            # number is unique per student and exercise); first out of the way (negative), then in place
+            s.execute(update(Submission).where(Submission.student_id.in_([st.id, into.id]))
+                      .values(student_id=into.id, attempt=-Submission.id))
+            seen: dict[tuple[int, int], int] = defaultdict(int)
+            for rid, aid_, item in s.execute(select(Submission.id, Submission.assignment_id, Submission.item)
+                                             .where(Submission.student_id == into.id).order_by(Submission.id)).all():
+                seen[(aid_, item)] += 1
+                s.execute(update(Submission).where(Submission.id == rid).values(attempt=seen[(aid_, item)]))
+            had = set(s.execute(select(HintUse.assignment_id, HintUse.item, HintUse.badge, HintUse.level)
+                                .where(HintUse.student_id == into.id)).all())
+            for h in list(s.scalars(select(HintUse).where(HintUse.student_id == st.id))):
+                if (h.assignment_id, h.item, h.badge, h.level) in had:
+                    s.delete(h)  # the same rung asked by both: counted once
+                else:
+                    h.student_id = into.id
             theirs = set(s.scalars(select(Reveal.assignment_id * 100 + Reveal.item).where(Reveal.student_id == into.id)))
             for r in list(s.scalars(select(Reveal).where(Reveal.student_id == st.id))):
                 if r.assignment_id * 100 + r.item in theirs:
@@ -667,20 +681,13 @@ def gradebook_data(s: Session, a: Assignment, page: int | None = 0) -> dict[str,
     topics = [item_topic(a, k) for k in range(a.count)]
     spans = a.count <= 6
     rows = []
-    wrong: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
-    example: dict[str, int] = {}  # a submission per chapter, to name its blanks' cells
     for sid, name in students:
         cells = []
         got = follows = tot = 0
         for k in range(a.count):
             sub = latest.get((sid, k))
             if sub is not None:
-                example.setdefault(topics[k], sub.id)
                 got, follows, tot = got + sub.correct, follows + sub.carried, tot + sub.total
-                for b, m in enumerate(sub.marks, start=1):
-                    w = wrong[(topics[k], b)]
-                    w[1] += 1
-                    w[0] += m != "c"
             if full and sub is not None and sub.verdicts:
                 badges = [{"badge": b, **v} for b, v in sorted(sub.verdicts.items(), key=lambda x: int(x[0]))]
             elif sub is not None and spans:
@@ -694,6 +701,7 @@ def gradebook_data(s: Session, a: Assignment, page: int | None = 0) -> dict[str,
         rows.append({"student": {"id": sid, "name": name}, "cells": cells, "strict": got, "follows": follows, "total": tot,
                      "counted": counted(a, got, follows),
                      "score": f"{got}/{tot}" if tot else "—", "carried": f"{got + follows}/{tot}" if tot else "—"})
+    wrong, example = wrong_blanks(s, a.id, topics)
     worst = sorted(((w[0], w[1], t, b) for (t, b), w in wrong.items() if w[0]), key=lambda x: (-x[0], x[2], x[3]))[:10]
     return {"a": a, "k": a.klass, "rows": rows, "items": [{"k": k, "topic": topics[k]} for k in range(a.count)],
             "worst": [{"wrong": w, "of": n, "topic": t, "cell": _badge_cell(s, example.get(t), b)}
@@ -701,6 +709,32 @@ def gradebook_data(s: Session, a: Assignment, page: int | None = 0) -> dict[str,
             "page": page or 0, "pages": max(1, -(-n_students // PAGE)), "n_students": n_students, "paged": n_students > PAGE,
             "per_page": PAGE,
             "credit_modes": CREDIT_MODES, "closed": _closed(a)}
+
+
+def wrong_blanks(s: Session, aid: int, topics: list[str]) -> tuple[dict[tuple[str, int], list[int]], dict[str, int]]:
+    """Per (chapter, badge): [wrong, answered] over every student's latest answer in the assignment (not only the
+    gradebook's page), from one aggregate query that reads only the latest rows' marks; and a submission per chapter,
+    to name its blanks' cells. Wrong is a wrong value or not a number; a blank left empty is not an answer, and one that
+    follows from the student's own earlier answer is answered but not wrong (the mistake is upstream)."""
+    last = (select(func.max(Submission.id).label("last")).where(Submission.assignment_id == aid)
+            .group_by(Submission.student_id, Submission.item).subquery())
+    wrong: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    example: dict[str, int] = {}
+    # students with the same marks on an exercise are one row (a class often has the same right answers)
+    for item, marks, rid, n in s.execute(select(Submission.item, Submission.marks, func.min(Submission.id), func.count())
+                                         .join(last, Submission.id == last.c.last)
+                                         .group_by(Submission.item, Submission.marks)):
+        if not 0 <= item < len(topics):
+            continue
+        topic = topics[item]
+        example.setdefault(topic, rid)
+        for b, m in enumerate(marks or "", start=1):
+            if m != "b":
+                w = wrong[(topic, b)]
+                w[1] += n
+                if m in "wn":
+                    w[0] += n
+    return wrong, example
 
 
 def _badge_cell(s: Session, sub_id: int | None, badge: int) -> str:
