@@ -125,6 +125,13 @@ OP_CASES: dict[str, tuple[dict[str, tuple[int, ...]], dict[str, object]]] = {
     "vstack": ({"A": (2, 2), "B": (1, 2)}, {}),
     "stack": ({"s0": (), "s1": (2,)}, {}),
 }
+OP_CASES |= {  # next-token sampling
+    "sort": ({"Z": (3, 2)}, {}),
+    "argsort": ({"Z": (3, 2)}, {}),
+    "cumsum": ({"Z": (3, 2)}, {}),
+    "pick": ({"C": (3, 1), "I": (3, 1), "r": (1, 1)}, {}),
+    "topk": ({"Z": (3, 2)}, {"k": 2}),
+}
 
 
 @pytest.mark.parametrize("name", sorted(OP_CASES))

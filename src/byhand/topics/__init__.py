@@ -136,11 +136,13 @@ def _modules() -> list[ModuleType]:
         matmul,
         mlp,
         resnet,
+        sampling,
         softmax,
         wide,
     )
 
-    return [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow]
+    return [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow,
+            sampling]
 
 
 _REGISTRY: dict[str, ModuleType] | None = None
