@@ -1122,7 +1122,7 @@ class Pick(Op):
         def text(v: list[Value], res: Value, p: int) -> str:
             k = self.rank(v[:m], v[2 * m])
             lo = fmt(v[k - 1], p) if k else "0"
-            return f"{fmt(v[2 * m], p)} is in [{lo}, {fmt(v[k], p)}): rank {k + 1}, token {fmt(res, p)}"
+            return f"{fmt(v[2 * m], p)} is in [{lo}, {fmt(v[k], p)}): rank {k + 1}, word {fmt(res, p)}"
 
         return FuncRelation((out, idx), uses, "pick", fn, text)
 

@@ -92,7 +92,8 @@ def build(o: dict[str, Any]) -> Sheet:
     return Sheet(
         nodes,
         {"Z": (n, 1), "R": (1, 1)},
-        f"Pick the next word: {first}, add them up (Σ), divide (P); sort P, largest first, with the word numbers; "
+        f"Pick the next word: {first}, add them up (Σ), divide (P); "
+        "sort P, largest first (equal ones keep their order), with the word numbers; "
         f"{top}running totals give the cumulative column C; the random number r picks the word whose range "
         "[C above, C) holds it.",
         labels=labels,
@@ -121,7 +122,10 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
         if len(set(e)) < min(n, len(allowed)) or sum(3**x for x in e) > MAX_SUM:
             continue  # ties only where the temperature forces them (T = ½: they keep their order)
         z = [int(x * t) for x in e]
-        ws = sorted((3**x for x in e), reverse=True)[: k or n]
+        ws = sorted((3**x for x in e), reverse=True)
+        if k and ws[k - 1] == ws[k]:
+            continue  # the top k must not cut between two equal probabilities
+        ws = ws[: k or n]
         total = sum(ws)
         bounds = [Fraction(sum(ws[: i + 1]), total) for i in range(len(ws))]
         ranges = []  # for each rank: the r that lie inside its range, 1/20 or more from both edges
