@@ -127,6 +127,7 @@ def _modules() -> list[ModuleType]:
     from byhand.topics import (
         activation,
         backprop,
+        connections,
         cross_entropy,
         deep,
         dot,
@@ -142,7 +143,7 @@ def _modules() -> list[ModuleType]:
     )
 
     return [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow,
-            sampling]
+            sampling, connections]
 
 
 _REGISTRY: dict[str, ModuleType] | None = None
