@@ -98,6 +98,10 @@ def apply(op: str, xs: list[torch.Tensor], attrs: dict[str, Any]) -> torch.Tenso
         return t2.gather(0, k.reshape(1, -1)).reshape(r.shape)
     if op == "topk":
         return xs[0][: attrs["k"]]
+    if op == "dropmask":  # kept where r >= p
+        return (xs[0] >= num(attrs.get("p", "1/2"))).to(torch.float64)
+    if op == "diag":
+        return torch.diag(xs[0]) * num(attrs.get("by", 1))
     raise AssertionError(f"the oracle does not know op {op}")
 
 

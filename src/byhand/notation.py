@@ -580,6 +580,17 @@ NOTATION |= {
                      lambda n, o, k, d: f"{factor(d)}, then 0 for the rows left out", "the top k"),
 }
 
+# dropout (the dropout chapter): the mask from printed random numbers, the scaled diagonal matrix
+NOTATION |= {
+    "dropmask": Notation(lambda n, o: f"[{_l(n, o, 0)} ≥ {value_text(o.attrs.get('p', '1/2'))}]",
+                         lambda n, o, k, d: f"0·{factor(d)} (a step)", "the mask"),
+    "diag": Notation(
+        lambda n, o: f"diag({_l(n, o, 0)})" + ("" if str(o.attrs.get("by", 1)) == "1" else f"·{value_text(o.attrs.get('by'))}"),
+        lambda n, o, k, d: f"the diagonal of {factor(d)}" + ("" if str(o.attrs.get("by", 1)) == "1"
+                                                              else f"·{value_text(o.attrs.get('by'))}"),
+        "the diagonal matrix"),
+}
+
 
 # ---------------------------------------------------------------------------------------------
 # the public API

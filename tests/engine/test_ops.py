@@ -93,6 +93,11 @@ def cases(draw: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
         return {"C": [[cols[j][i] for j in range(n)] for i in range(m)], "I": draw(mat(m, n)), "r": draw(mat(1, n, st.integers(-1, 7)))}, {}
     if name == "topk":
         return {"Z": draw(st.one_of(mat(m, n), vec(m)))}, {"k": draw(st.integers(1, m))}
+    if name == "dropmask":
+        r = st.integers(0, 10).map(lambda v: f"{v}/10")
+        return {"R": draw(st.one_of(vec(m, r), mat(m, n, r)))}, {"p": draw(st.sampled_from(["1/2", "1/4", "3/10"]))}
+    if name == "diag":
+        return {"v": draw(vec(m))}, {"by": draw(st.sampled_from([1, 2, "4/3"]))}
     raise AssertionError(name)
 
 
@@ -189,6 +194,9 @@ def test_gradient_steps_match_torch(name: str, data: st.DataObject) -> None:
     doc_vals = {k: tensor(v).requires_grad_(True) for k, v in ins.items()}
     t_out = apply(name, list(doc_vals.values()), attrs)
     loss = (t_out * tensor(g_nested)).sum()
+    if not loss.requires_grad:  # a step (dropout's mask): no gradient in torch, 0 on the sheet
+        assert all(v == 0 for k in wrt for v in vals[f"d{k}"].data)
+        return
     tg = torch.autograd.grad(loss, [doc_vals[k] for k in wrt], allow_unused=True)
     for k, g in zip(wrt, tg):
         _close(vals[f"d{k}"], g if g is not None else torch.zeros_like(doc_vals[k]))

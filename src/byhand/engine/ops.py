@@ -1173,3 +1173,76 @@ class TopK(Op):
     def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
         (a,) = xs
         return [Tensor(a.shape, list(dy.data) + [0] * (len(a.data) - len(dy.data)))]
+
+
+# ---------------------------------------------------------------------------------------------
+# dropout: printed random numbers give the mask, a diagonal matrix scales the kept units
+
+
+@register
+class DropMask(Op):
+    """``dropmask``: 1 where the printed random number r ≥ p (the unit is kept), 0 where r < p
+    (dropped). A step function: its gradient is 0."""
+
+    name, arity, summary = "dropmask", 1, "1 where r ≥ p (kept), 0 where r < p (dropped); attribute p"
+    attrs = {"p": 'the dropout rate, a value such as "1/2"'}
+
+    @staticmethod
+    def p(attrs: Attrs) -> Value:
+        p = value_attr(attrs, "p", Fraction(1, 2))
+        _need(0 < p < 1, f"dropmask: p must be between 0 and 1, not {p}")
+        return p
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        self.p(attrs)
+        return shapes[0]
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        p = self.p(attrs)
+        return Tensor(xs[0].shape, [1 if r >= p else 0 for r in xs[0].data])
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        p = self.p(attrs)
+
+        def text(v: list[Value], res: Value, prec: int) -> str:
+            return f"{fmt(v[0], prec)} {'≥' if res else '<'} {fmt(p, prec)}: {'keep' if res else 'drop'} → {res}"
+
+        return FuncRelation((out, idx), [(ins[0], idx)], "dropmask", lambda v: 1 if v[0] >= p else 0, text)
+
+    def partials(self, rel: Relation, ins: Sequence[str], attrs: Attrs) -> dict[Cell, list[Term]]:
+        return {}  # a step: 0 everywhere it is defined
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        return [Tensor.full(xs[0].shape, 0)]
+
+
+@register
+class Diag(Op):
+    """``diag``: a vector v as the diagonal of a square matrix, times a constant c (attribute
+    ``by``, default 1): ``D[i,i] = c·v[i]``, 0 elsewhere. Dropout's ``diag(mask)·1/(1 − p)``."""
+
+    name, arity, summary = "diag", 1, 'the vector on the diagonal of a square matrix, times c (attribute "by")'
+    attrs = {"by": 'the constant c, a value such as "2" (default 1)'}
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        (a,) = shapes
+        _need(len(a) == 1, f"diag needs a vector, {names[0]} is a {shape_str(a)}")
+        value_attr(attrs, "by", 1)
+        return (a[0], a[0])
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        c = value_attr(attrs, "by", 1)
+        n = xs[0].shape[0]
+        return Tensor((n, n), [norm(c * xs[0].data[i]) if i == j else 0 for i in range(n) for j in range(n)])
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        i, j = idx
+        if i != j:
+            return PolyRelation((out, idx), [], "diag", style="const")
+        c = value_attr(attrs, "by", 1)
+        return PolyRelation((out, idx), [Term(c, ((ins[0], (i,)),))], "diag")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        c = value_attr(attrs, "by", 1)
+        n = xs[0].shape[0]
+        return [Tensor((n,), [norm(c * dy.data[i * n + i]) for i in range(n)])]

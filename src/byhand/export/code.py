@@ -208,6 +208,11 @@ _COMMON: dict[str, Fwd] = {
     "scale": lambda o, a, s: _scaled(_by(o), a[0]),
 }
 
+def _p(o: OpRec) -> str:
+    """Dropout's rate p as a Python expression (1/2)."""
+    return str(Fraction(str(o.attrs.get("p", "1/2")).replace("\u2212", "-")))
+
+
 def _sorted(lib: str, what: str) -> Fwd:
     """Each column from its largest value down (stable): the values, or the 1-based row numbers."""
 
@@ -278,6 +283,8 @@ TORCH: dict[str, Fwd] = {
     "cumsum": _cumsum("torch"),
     "pick": _pick("torch"),
     "topk": lambda o, a, s: f"{a[0]}[:{o.attrs.get('k')}]",
+    "dropmask": lambda o, a, s: f"({a[0]} >= {_p(o)}).to(torch.float64)",
+    "diag": lambda o, a, s: _scaled(_by(o), f"torch.diag({a[0]})"),
 }
 """Each registry op as PyTorch code (the inputs' variable names and shapes in, an expression out)."""
 
@@ -299,6 +306,8 @@ NUMPY: dict[str, Fwd] = {
     "cumsum": _cumsum("np"),
     "pick": _pick("np"),
     "topk": lambda o, a, s: f"{a[0]}[:{o.attrs.get('k')}]",
+    "dropmask": lambda o, a, s: f"({a[0]} >= {_p(o)}).astype(float)",
+    "diag": lambda o, a, s: _scaled(_by(o), f"np.diag({a[0]})"),
 }
 """Each registry op as NumPy code."""
 
@@ -325,6 +334,8 @@ COMMENTS: dict[str, str] = {
     "cumsum": "the cumulative column: running totals down each column",
     "pick": "the token whose range [C[k-1], C[k]) holds the random number r",
     "topk": "top-k: only the k most likely (the first k rows after the sort)",
+    "dropmask": "dropout's mask: keep (1) where the random number r >= p, drop (0) where r < p",
+    "diag": "the mask on the diagonal, times 1/(1 - p): the kept units scaled up",
 }
 
 # -- the backward pass in NumPy: one vector-Jacobian product per op and input -----------------
@@ -451,6 +462,8 @@ NUMPY_VJP: dict[str, Vjp] = {
     "topk": lambda o, a, s, k, g: (
         f"np.concatenate([{_g(g)} * np.ones_like({a[0]}[:{o.attrs.get('k')}]), np.zeros_like({a[0]}[{o.attrs.get('k')}:])])"
     ),
+    "dropmask": lambda o, a, s, k, g: f"np.zeros_like({a[0]})",
+    "diag": lambda o, a, s, k, g: _scaled(_by(o), f"np.diag({_g(g)})"),
     "half_sse": lambda o, a, s, k, g: (
         (f"{a[0]} - {a[1]}" if g is None else f"{g} * ({a[0]} - {a[1]})") if k == 0 else f"{_times(g, f'({a[1]} - {a[0]})')}"
     ),

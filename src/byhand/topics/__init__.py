@@ -131,6 +131,7 @@ def _modules() -> list[ModuleType]:
         cross_entropy,
         deep,
         dot,
+        dropout,
         gradient,
         gradient_flow,
         linear,
@@ -143,7 +144,7 @@ def _modules() -> list[ModuleType]:
     )
 
     return [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow,
-            sampling, connections]
+            sampling, connections, dropout]
 
 
 _REGISTRY: dict[str, ModuleType] | None = None
