@@ -76,34 +76,39 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
     so at least one dropped unit is alive."""
     p = Fraction(o["p"])
     m, b = o["units"], o["batch"]
+    scale = 1 / (1 - p)
+    tenths = [norm(Fraction(k, 10)) for k in range(0, 10) if Fraction(k, 10) != p]
     for _ in range(MAX_TRIES):
         vals = sample_chain(rng, stats, [o["inputs"], m], b, bound=8)
-        a = [[max(vals_z, 0) for vals_z in _row(vals, i, b)] for i in range(m)]
-        tenths = [Fraction(k, 10) for k in range(0, 10) if Fraction(k, 10) != p]
-        r = [norm(rng.choice(tenths)) for _ in range(m)]
-        keep = [x >= p for x in r]
-        if all(keep) or not any(keep):
-            continue
-        if not any(not keep[i] and any(a[i]) for i in range(m)) or not any(keep[i] and any(a[i]) for i in range(m)):
-            continue  # a dropped unit with a value, and a kept one
-        vals["R"] = Tensor((m,), r)
-        scale = 1 / (1 - p)
-        z = [v for i in range(m) for v in _row(vals, i, b)]
-        answers: list[Any] = z + [v for row in a for v in row] + [int(k) for k in keep] + [scale if k else 0 for k in keep]
-        answers += [a[i][j] * scale if keep[i] else 0 for i in range(m) for j in range(b)]
-        if o["next"]:
-            w2 = [rng.choice((-2, -1, 1, 2)) for _ in range(2 * m)]
-            vals["W2"] = Tensor((2, m), w2)
+        z = [_row(vals, i, b) for i in range(m)]
+        a = [[max(v, 0) for v in row] for row in z]
+        dead = sum(1 for row in a if not any(row))
+        if dead > (1 if b == 1 else 0) or all(all(row) for row in a):
+            continue  # units alive (one sample: one may be 0), and ReLU crosses something out
+        for _ in range(30):  # the random numbers (and the next layer) for this layer
+            r = [rng.choice(tenths) for _ in range(m)]
+            keep = [x >= p for x in r]
+            if not any(not keep[i] and any(a[i]) for i in range(m)) or not any(keep[i] and any(a[i]) for i in range(m)):
+                continue  # a dropped unit with a value, and a kept one
+            answers: list[Any] = [v for row in z for v in row] + [v for row in a for v in row]
+            answers += [int(k) for k in keep] + [scale if k else 0 for k in keep]
             ad = [[a[i][j] * scale if keep[i] else 0 for j in range(b)] for i in range(m)]
-            y = [sum(w2[k * m + i] * ad[i][j] for i in range(m)) for k in range(2) for j in range(b)]
-            yi = [sum(w2[k * m + i] * a[i][j] for i in range(m)) for k in range(2) for j in range(b)]
-            if any(abs(v) > 30 or (isinstance(v, Fraction) and v.denominator > 3) for v in y + yi):
+            answers += [v for row in ad for v in row]
+            if o["next"]:
+                w2 = [rng.choice((-2, -1, 1, 2)) for _ in range(2 * m)]
+                y = [sum(w2[k * m + i] * ad[i][j] for i in range(m)) for k in range(2) for j in range(b)]
+                yi = [sum(w2[k * m + i] * a[i][j] for i in range(m)) for k in range(2) for j in range(b)]
+                if any(abs(v) > 30 or (isinstance(v, Fraction) and v.denominator > 3) for v in y + yi):
+                    continue
+                answers += y + yi
+            answers = [norm(v) for v in answers]  # Fraction(0) counts as a 0
+            sh = _rules.shares(answers)
+            if 3 * sh.zeros > sh.blanks or 3 * max((answers.count(v) for v in set(answers) if v != 0), default=0) > sh.blanks:
                 continue
-            answers += y + yi
-        sh = _rules.shares(answers)
-        if 3 * sh.zeros > sh.blanks or 3 * max((answers.count(v) for v in set(answers) if v != 0), default=0) > sh.blanks:
-            continue
-        return vals
+            vals["R"] = Tensor((m,), r)
+            if o["next"]:
+                vals["W2"] = Tensor((2, m), w2)
+            return vals
     raise GenerationError(f"no friendly dropout variant after {MAX_TRIES} tries")
 
 
