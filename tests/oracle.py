@@ -102,6 +102,8 @@ def apply(op: str, xs: list[torch.Tensor], attrs: dict[str, Any]) -> torch.Tenso
         return (xs[0] >= num(attrs.get("p", "1/2"))).to(torch.float64)
     if op == "diag":
         return torch.diag(xs[0]) * num(attrs.get("by", 1))
+    if op == "sqrt":
+        return torch.sqrt(xs[0])
     raise AssertionError(f"the oracle does not know op {op}")
 
 

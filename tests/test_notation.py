@@ -133,6 +133,7 @@ OP_CASES |= {  # next-token sampling
     "topk": ({"Z": (3, 2)}, {"k": 2}),
     "dropmask": ({"R": (3,)}, {"p": "1/2"}),
     "diag": ({"v": (3,)}, {"by": 2}),
+    "sqrt": ({"Z": (2, 2)}, {}),
 }
 
 

@@ -591,6 +591,12 @@ NOTATION |= {
         "the diagonal matrix"),
 }
 
+# batch normalisation: σ from σ²
+NOTATION |= {
+    "sqrt": Notation(lambda n, o: f"√{factor(_l(n, o, 0))}",
+                     lambda n, o, k, d: f"{factor(d)} / (2·{factor(n.label(o.out))})", "the square root"),
+}
+
 
 # ---------------------------------------------------------------------------------------------
 # the public API

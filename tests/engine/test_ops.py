@@ -98,6 +98,9 @@ def cases(draw: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
         return {"R": draw(st.one_of(vec(m, r), mat(m, n, r)))}, {"p": draw(st.sampled_from(["1/2", "1/4", "3/10"]))}
     if name == "diag":
         return {"v": draw(vec(m))}, {"by": draw(st.sampled_from([1, 2, "4/3"]))}
+    if name == "sqrt":  # perfect squares (exact) and fractions of them, never 0 (its slope is infinite)
+        sq = st.sampled_from([1, 4, 9, 16, "1/4", "9/4", 2])
+        return {"Z": draw(st.one_of(mat(m, n, sq), vec(m, sq)))}, {}
     raise AssertionError(name)
 
 

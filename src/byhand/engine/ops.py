@@ -1246,3 +1246,42 @@ class Diag(Op):
         c = value_attr(attrs, "by", 1)
         n = xs[0].shape[0]
         return [Tensor((n,), [norm(c * dy.data[i * n + i]) for i in range(n)])]
+
+
+# ---------------------------------------------------------------------------------------------
+# batch normalisation: the standard deviation from the variance
+
+
+@register
+class Sqrt(_Elementwise1):
+    """``sqrt``: √Z cell by cell — exact for perfect squares (of whole numbers or fractions), a
+    float otherwise. Backward: 1/(2·√Z)."""
+
+    name, summary = "sqrt", "√Z cell by cell (exact for perfect squares: σ from σ²)"
+
+    @staticmethod
+    def f(z: Value) -> Value:
+        if isinstance(z, float):
+            return math.sqrt(z)
+        if z < 0:
+            raise GraphError(f"sqrt of a negative number ({fmt(z)})")
+        q = Fraction(z)
+        n, d = math.isqrt(q.numerator), math.isqrt(q.denominator)
+        if n * n == q.numerator and d * d == q.denominator:
+            return norm(Fraction(n, d))
+        return math.sqrt(float(q))
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        return Tensor(xs[0].shape, [self.f(z) for z in xs[0].data])
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        def text(v: list[Value], r: Value, p: int) -> str:
+            return f"√{fmt_factor(v[0], p)} = {fmt(r, p)}"
+
+        return FuncRelation((out, idx), [(ins[0], idx)], "sqrt", lambda v: self.f(v[0]), text)
+
+    def partials(self, rel: Relation, ins: Sequence[str], attrs: Attrs) -> dict[Cell, list[Term]]:
+        return {rel.uses[0]: [Term(Fraction(1, 2), (), (rel.out,))]}  # (√z)' = 1/(2√z)
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        return [Tensor(y.shape, [norm(vdiv(g, 2 * s)) for s, g in zip(y.data, dy.data)])]

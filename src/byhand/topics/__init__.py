@@ -127,6 +127,7 @@ def _modules() -> list[ModuleType]:
     from byhand.topics import (
         activation,
         backprop,
+        batch_norm,
         connections,
         cross_entropy,
         deep,
@@ -144,7 +145,7 @@ def _modules() -> list[ModuleType]:
     )
 
     return [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow,
-            sampling, connections, dropout]
+            sampling, connections, dropout, batch_norm]
 
 
 _REGISTRY: dict[str, ModuleType] | None = None
