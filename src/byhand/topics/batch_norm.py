@@ -15,7 +15,6 @@ whole numbers (the published post rounds them; here nothing is rounded).
 from __future__ import annotations
 
 import random
-from fractions import Fraction
 from typing import Any
 
 from byhand.engine.graph import Graph, Node
