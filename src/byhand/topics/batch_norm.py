@@ -37,7 +37,7 @@ N = 4  # samples per batch: two above the mean and two below, so σ is whole
 RULES_BUILT_IN = True
 """Normalising makes answers repeat by design — every X̂ is ±1 and (X − μ)² is σ² in each cell —
 so the general "no value more than a third of the answers" rule cannot hold; the sampler keeps
-its own: no answer is 0 (μ ≠ 0, σ ≥ 1) and no two features alike."""
+its own: no statistic is 0 (μ ≠ 0, σ ≥ 1; only a Y may be) and no two features alike."""
 
 
 def build(o: dict[str, Any]) -> Sheet:
