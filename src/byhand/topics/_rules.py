@@ -136,6 +136,9 @@ ADD_SECONDS = 5
 GATE_SECONDS = 3
 FUNC_SECONDS = 40
 FRACTION_FACTOR = 2
+#: Value-dependent steps that are not a softmax entry: find the next largest (sort, argsort), find
+#: the range r falls in (pick), compare r with p (dropmask), a square root of a perfect square.
+QUICK_FUNC_SECONDS = {"sort": 10, "argsort": 10, "pick": 20, "dropmask": 5, "sqrt": 10}
 
 _COSTS: weakref.WeakKeyDictionary[Graph, dict[tuple[Cell, ...], list[float]]] = weakref.WeakKeyDictionary()
 
@@ -147,7 +150,7 @@ def _cell_seconds(graph: Graph, cell: Cell) -> float:
     if r is None:  # a hidden given (an inverse problem): found from the relation that uses it
         return WRITE_SECONDS + 4 * PRODUCT_SECONDS
     if not isinstance(r, PolyRelation):
-        return FUNC_SECONDS
+        return QUICK_FUNC_SECONDS.get(r.op, FUNC_SECONDS)
     sec = WRITE_SECONDS
     for t in r.terms:
         if len(t.cells) >= 2 or (t.cells and t.coef not in (1, -1)):
