@@ -91,6 +91,26 @@ def apply(op: str, xs: list[torch.Tensor], attrs: dict[str, Any]) -> torch.Tenso
         return hot if xs[0].dim() == 2 else hot[:, 0]
     if op == "row_of":
         return xs[0][int(attrs["row"])].reshape(1, -1)
+    if op in ("sort", "argsort"):  # per column, largest first, equal values in row order
+        x = xs[0] if xs[0].dim() == 2 else xs[0].reshape(-1, 1)
+        v, i = torch.sort(x, dim=0, descending=True, stable=True)
+        out = v if op == "sort" else (i + 1).to(torch.float64)
+        return out.reshape(xs[0].shape)
+    if op == "cumsum":
+        return torch.cumsum(xs[0], dim=0)
+    if op == "pick":  # the rank k where r falls: how many cumulative values are <= r, at most the last
+        c, t, r = xs
+        c2, t2 = (c, t) if c.dim() == 2 else (c.reshape(-1, 1), t.reshape(-1, 1))
+        k = (c2 <= r.reshape(1, -1)).sum(dim=0).clamp(max=c2.shape[0] - 1)
+        return t2.gather(0, k.reshape(1, -1)).reshape(r.shape)
+    if op == "topk":
+        return xs[0][: attrs["k"]]
+    if op == "dropmask":  # kept where r >= p
+        return (xs[0] >= num(attrs.get("p", "1/2"))).to(torch.float64)
+    if op == "diag":
+        return torch.diag(xs[0]) * num(attrs.get("by", 1))
+    if op == "sqrt":
+        return torch.sqrt(xs[0])
     raise AssertionError(f"the oracle does not know op {op}")
 
 

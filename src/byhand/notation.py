@@ -576,6 +576,38 @@ NOTATION: dict[str, Notation] = {
     ),
 }
 
+# next-token sampling (the sampling chapter): sort, the token numbers, the cumulative column, the pick
+NOTATION |= {
+    "sort": Notation(lambda n, o: f"{factor(_l(n, o, 0))} sorted, the largest first",
+                     lambda n, o, k, d: f"{factor(d)} back in the rows the sort took them from", "the sort"),
+    "argsort": Notation(lambda n, o: f"the rows of {factor(_l(n, o, 0))}, the largest first",
+                        lambda n, o, k, d: f"0·{factor(d)} (row numbers do not move)", "the order"),
+    "cumsum": Notation(lambda n, o: f"running Σ of {factor(_l(n, o, 0))}",
+                       lambda n, o, k, d: f"running Σ of {factor(d)} from the bottom up", "the running sum"),
+    "pick": Notation(lambda n, o: f"the {_l(n, o, 1)} whose range of {_l(n, o, 0)} holds {_l(n, o, 2)}",
+                     lambda n, o, k, d: (f"{factor(d)} at the picked rank" if k == 1 else f"0·{factor(d)} (it only chooses)"),
+                     "the pick"),
+    "topk": Notation(lambda n, o: f"the first {o.attrs.get('k')} rows of {factor(_l(n, o, 0))}",
+                     lambda n, o, k, d: f"{factor(d)}, then 0 for the rows left out", "the top k"),
+}
+
+# dropout (the dropout chapter): the mask from printed random numbers, the scaled diagonal matrix
+NOTATION |= {
+    "dropmask": Notation(lambda n, o: f"[{_l(n, o, 0)} ≥ {value_text(o.attrs.get('p', '1/2'))}]",
+                         lambda n, o, k, d: f"0·{factor(d)} (a step)", "the mask"),
+    "diag": Notation(
+        lambda n, o: f"diag({_l(n, o, 0)})" + ("" if str(o.attrs.get("by", 1)) == "1" else f"·{value_text(o.attrs.get('by'))}"),
+        lambda n, o, k, d: f"the diagonal of {factor(d)}" + ("" if str(o.attrs.get("by", 1)) == "1"
+                                                              else f"·{value_text(o.attrs.get('by'))}"),
+        "the diagonal matrix"),
+}
+
+# batch normalisation: σ from σ²
+NOTATION |= {
+    "sqrt": Notation(lambda n, o: f"√{factor(_l(n, o, 0))}",
+                     lambda n, o, k, d: f"{factor(d)} / (2·{factor(n.label(o.out))})", "the square root"),
+}
+
 
 # ---------------------------------------------------------------------------------------------
 # the public API

@@ -1033,3 +1033,359 @@ class RowOf(Op):
         m, n = a.shape
         r = attrs["row"]
         return [Tensor(a.shape, [dy.data[j] if i == r else 0 for i in range(m) for j in range(n)])]
+
+
+# ---------------------------------------------------------------------------------------------
+# next-token sampling: sort by probability, cumulative ranges, a random number picks the token
+
+
+def _column(t: Tensor, j: int) -> list[Value]:
+    m, n = _as2(t.shape)
+    return [t.data[i * n + j] for i in range(m)]
+
+
+def _order(col: Sequence[Value]) -> list[int]:
+    """Row numbers (0-based) from the largest value down; equal values keep their row order."""
+    return sorted(range(len(col)), key=lambda i: (-col[i], i))
+
+
+def _ordinal(k: int) -> str:
+    """1 → 1st, 2 → 2nd, 3 → 3rd, 4 → 4th (the rank written on a step)."""
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
+class _SortLike(Op):
+    """Per column, the rows in order of value, largest first (a stable order: equal values keep
+    their rows' order). Value-dependent: each cell is a :class:`FuncRelation` over its column."""
+
+    arity = 1
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        (a,) = shapes
+        _need(len(a) in (1, 2), f"{self.name} needs a vector or matrix, {names[0]} is a {shape_str(a)}")
+        return a
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        (a,) = xs
+        m, n = _as2(a.shape)
+        out: list[Value] = [0] * (m * n)
+        for j in range(n):
+            col = _column(a, j)
+            order = _order(col)
+            for i in range(m):
+                out[i * n + j] = self.pick(col, order, i)
+        return Tensor(a.shape, out)
+
+    def pick(self, col: Sequence[Value], order: list[int], i: int) -> Value:
+        raise NotImplementedError
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        shape = shapes[0]
+        i, j = (idx[0], 0) if len(idx) == 1 else idx
+        uses = [(ins[0], _idx2(shape, k, j)) for k in range(shape[0])]
+
+        def fn(v: list[Value]) -> Value:
+            return self.pick(v, _order(v), i)
+
+        def text(v: list[Value], r: Value, p: int) -> str:
+            return self.step(v, _order(v), i, r, p)
+
+        return FuncRelation((out, idx), uses, self.name, fn, text)
+
+    def step(self, col: Sequence[Value], order: list[int], i: int, r: Value, p: int) -> str:
+        raise NotImplementedError
+
+    def partials(self, rel: Relation, ins: Sequence[str], attrs: Attrs) -> dict[Cell, list[Term]]:
+        raise GraphError(
+            f"{self.name} has no gradient step written cell by cell (its derivative depends on the order); "
+            "take the gradient of what comes before it"
+        )
+
+
+@register
+class Sort(_SortLike):
+    """``sort``: each column's values from the largest down. Backward: the permutation undone
+    (the gradient of the k-th largest goes back to the row it came from)."""
+
+    name, summary = "sort", "each column sorted, the largest first (equal values keep their order)"
+
+    def pick(self, col: Sequence[Value], order: list[int], i: int) -> Value:
+        return col[order[i]]
+
+    def step(self, col: Sequence[Value], order: list[int], i: int, r: Value, p: int) -> str:
+        return f"the {_ordinal(i + 1)} largest of {', '.join(fmt(v, p) for v in col)} = {fmt(r, p)}"
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        (a,) = xs
+        m, n = _as2(a.shape)
+        g: list[Value] = [0] * (m * n)
+        for j in range(n):
+            for i, src in enumerate(_order(_column(a, j))):
+                g[src * n + j] = dy.data[i * n + j]
+        return [Tensor(a.shape, g)]
+
+
+@register
+class ArgSort(_SortLike):
+    """``argsort``: for each rank, the row (1-based: the token's number) it came from. A whole
+    number that does not change when the values move a little: its gradient is 0."""
+
+    name, summary = "argsort", "for each column, the row numbers (1-based) from the largest value down"
+
+    def pick(self, col: Sequence[Value], order: list[int], i: int) -> Value:
+        return order[i] + 1
+
+    def step(self, col: Sequence[Value], order: list[int], i: int, r: Value, p: int) -> str:
+        return f"the {_ordinal(i + 1)} largest, {fmt(col[order[i]], p)}, is in row {r}"
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        return [Tensor.full(xs[0].shape, 0)]
+
+
+@register
+class CumSum(Op):
+    """``cumsum``: running totals down each column, ``C[i] = X[1] + … + X[i]``: the cumulative
+    column whose ranges [C[i−1], C[i]) a random number falls into. Backward: a reversed running
+    total, ``dX[i] = dC[i] + … + dC[m]``."""
+
+    name, arity, summary = "cumsum", 1, "running totals down each column: C[i] = X[1] + … + X[i]"
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        (a,) = shapes
+        _need(len(a) in (1, 2), f"cumsum needs a vector or matrix, {names[0]} is a {shape_str(a)}")
+        return a
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        (a,) = xs
+        m, n = _as2(a.shape)
+        out: list[Value] = [0] * (m * n)
+        for j in range(n):
+            s: Value = 0
+            for i in range(m):
+                s = norm(s + a.data[i * n + j])
+                out[i * n + j] = s
+        return Tensor(a.shape, out)
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        shape = shapes[0]
+        i, j = (idx[0], 0) if len(idx) == 1 else idx
+        return PolyRelation((out, idx), [Term(1, ((ins[0], _idx2(shape, k, j)),)) for k in range(i + 1)], "cumsum")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        (a,) = xs
+        m, n = _as2(a.shape)
+        g: list[Value] = [0] * (m * n)
+        for j in range(n):
+            s: Value = 0
+            for i in reversed(range(m)):
+                s = norm(s + dy.data[i * n + j])
+                g[i * n + j] = s
+        return [Tensor(a.shape, g)]
+
+
+@register
+class Pick(Op):
+    """``pick(C, I, r)``: the token a random number r picks. Per column, the ranges are
+    [0, C[1]), [C[1], C[2]), …; r falls in range k when k − 1 cumulative values are ≤ r (counted,
+    at most m), and the answer is I[k], the token in that rank. r is one row (one number per
+    column) or, for vectors, a scalar. Gradient: to I[k] only (C and r only choose)."""
+
+    name, arity, summary = "pick", 3, "the token r picks: I[k] for the range [C[k−1], C[k]) that holds r, per column"
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        c, t, r = shapes
+        _need(len(c) in (1, 2), f"pick needs the cumulative column {names[0]} as a vector or matrix, not a {shape_str(c)}")
+        _need(t == c, f"pick: the tokens {names[1]} ({shape_str(t)}) must have the shape of {names[0]} ({shape_str(c)})")
+        want: Shape = () if len(c) == 1 else (1, c[1])
+        what = shape_str(want) if want else "a scalar"
+        _need(r == want, f"pick: the random number {names[2]} must be {what}, not {shape_str(r)}")
+        return want
+
+    @staticmethod
+    def rank(cs: Sequence[Value], r: Value) -> int:
+        """0-based: how many cumulative values are ≤ r (at most the last row)."""
+        return min(sum(1 for c in cs if c <= r), len(cs) - 1)
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        c, t, r = xs
+        m, n = _as2(c.shape)
+        out = [t.data[self.rank(_column(c, j), r.data[j]) * n + j] for j in range(n)]
+        return Tensor(r.shape, out)
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        shape = shapes[0]
+        m = shape[0]
+        j = idx[1] if idx else 0
+        uses = [(ins[0], _idx2(shape, k, j)) for k in range(m)] + [(ins[1], _idx2(shape, k, j)) for k in range(m)]
+        uses.append((ins[2], idx))
+
+        def fn(v: list[Value]) -> Value:
+            return v[m + self.rank(v[:m], v[2 * m])]
+
+        def text(v: list[Value], res: Value, p: int) -> str:
+            k = self.rank(v[:m], v[2 * m])
+            lo = fmt(v[k - 1], p) if k else "0"
+            return f"{fmt(v[2 * m], p)} is in [{lo}, {fmt(v[k], p)}): rank {k + 1}, word {fmt(res, p)}"
+
+        return FuncRelation((out, idx), uses, "pick", fn, text)
+
+    def partials(self, rel: Relation, ins: Sequence[str], attrs: Attrs) -> dict[Cell, list[Term]]:
+        raise GraphError("pick has no gradient step written cell by cell (which token it picks depends on r)")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        c, t, r = xs
+        m, n = _as2(c.shape)
+        g: list[Value] = [0] * (m * n)
+        for j in range(n):
+            g[self.rank(_column(c, j), r.data[j]) * n + j] = dy.data[j]
+        return [Tensor.full(c.shape, 0), Tensor(t.shape, g), Tensor.full(r.shape, 0)]
+
+
+@register
+class TopK(Op):
+    """``topk``: the first k rows of each column (after a sort: the k largest). Backward: the
+    gradient of those rows, 0 for the rows left out."""
+
+    name, arity, summary = "topk", 1, "the first k rows (after a sort: the k most likely), attribute k"
+    attrs = {"k": "how many rows to keep, a whole number ≥ 1"}
+    copies = True
+
+    @staticmethod
+    def k(attrs: Attrs) -> int:
+        k = attrs.get("k")
+        _need(type(k) is int and k >= 1, f'topk needs the attribute "k", a whole number ≥ 1, not {k!r}')
+        assert isinstance(k, int)
+        return k
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        (a,) = shapes
+        _need(len(a) in (1, 2), f"topk needs a vector or matrix, {names[0]} is a {shape_str(a)}")
+        k = self.k(attrs)
+        _need(k <= a[0], f"topk: k = {k} but {names[0]} has only {a[0]} rows")
+        return (k,) if len(a) == 1 else (k, a[1])
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        (a,) = xs
+        k = self.k(attrs)
+        _, n = _as2(a.shape)
+        return Tensor((k,) if len(a.shape) == 1 else (k, n), list(a.data[: k * n]))
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        return PolyRelation((out, idx), [Term(1, ((ins[0], idx),))], "topk", style="copy")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        (a,) = xs
+        return [Tensor(a.shape, list(dy.data) + [0] * (len(a.data) - len(dy.data)))]
+
+
+# ---------------------------------------------------------------------------------------------
+# dropout: printed random numbers give the mask, a diagonal matrix scales the kept units
+
+
+@register
+class DropMask(Op):
+    """``dropmask``: 1 where the printed random number r ≥ p (the unit is kept), 0 where r < p
+    (dropped). A step function: its gradient is 0."""
+
+    name, arity, summary = "dropmask", 1, "1 where r ≥ p (kept), 0 where r < p (dropped); attribute p"
+    attrs = {"p": 'the dropout rate, a value such as "1/2"'}
+
+    @staticmethod
+    def p(attrs: Attrs) -> Value:
+        p = value_attr(attrs, "p", Fraction(1, 2))
+        _need(0 < p < 1, f"dropmask: p must be between 0 and 1, not {p}")
+        return p
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        self.p(attrs)
+        return shapes[0]
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        p = self.p(attrs)
+        return Tensor(xs[0].shape, [1 if r >= p else 0 for r in xs[0].data])
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        p = self.p(attrs)
+
+        def text(v: list[Value], res: Value, prec: int) -> str:
+            return f"{fmt(v[0], prec)} {'≥' if res else '<'} {fmt(p, prec)}: {'keep' if res else 'drop'} → {res}"
+
+        return FuncRelation((out, idx), [(ins[0], idx)], "dropmask", lambda v: 1 if v[0] >= p else 0, text)
+
+    def partials(self, rel: Relation, ins: Sequence[str], attrs: Attrs) -> dict[Cell, list[Term]]:
+        return {}  # a step: 0 everywhere it is defined
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        return [Tensor.full(xs[0].shape, 0)]
+
+
+@register
+class Diag(Op):
+    """``diag``: a vector v as the diagonal of a square matrix, times a constant c (attribute
+    ``by``, default 1): ``D[i,i] = c·v[i]``, 0 elsewhere. Dropout's ``diag(mask)·1/(1 − p)``."""
+
+    name, arity, summary = "diag", 1, 'the vector on the diagonal of a square matrix, times c (attribute "by")'
+    attrs = {"by": 'the constant c, a value such as "2" (default 1)'}
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        (a,) = shapes
+        _need(len(a) == 1, f"diag needs a vector, {names[0]} is a {shape_str(a)}")
+        value_attr(attrs, "by", 1)
+        return (a[0], a[0])
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        c = value_attr(attrs, "by", 1)
+        n = xs[0].shape[0]
+        return Tensor((n, n), [norm(c * xs[0].data[i]) if i == j else 0 for i in range(n) for j in range(n)])
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        i, j = idx
+        if i != j:
+            return PolyRelation((out, idx), [], "diag", style="const")
+        c = value_attr(attrs, "by", 1)
+        return PolyRelation((out, idx), [Term(c, ((ins[0], (i,)),))], "diag")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        c = value_attr(attrs, "by", 1)
+        n = xs[0].shape[0]
+        return [Tensor((n,), [norm(c * dy.data[i * n + i]) for i in range(n)])]
+
+
+# ---------------------------------------------------------------------------------------------
+# batch normalisation: the standard deviation from the variance
+
+
+@register
+class Sqrt(_Elementwise1):
+    """``sqrt``: √Z cell by cell — exact for perfect squares (of whole numbers or fractions), a
+    float otherwise. Backward: 1/(2·√Z)."""
+
+    name, summary = "sqrt", "√Z cell by cell (exact for perfect squares: σ from σ²)"
+
+    @staticmethod
+    def f(z: Value) -> Value:
+        if isinstance(z, float):
+            return math.sqrt(z)
+        if z < 0:
+            raise GraphError(f"sqrt of a negative number ({fmt(z)})")
+        q = Fraction(z)
+        n, d = math.isqrt(q.numerator), math.isqrt(q.denominator)
+        if n * n == q.numerator and d * d == q.denominator:
+            return norm(Fraction(n, d))
+        return math.sqrt(float(q))
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        return Tensor(xs[0].shape, [self.f(z) for z in xs[0].data])
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        def text(v: list[Value], r: Value, p: int) -> str:
+            return f"√{fmt_factor(v[0], p)} = {fmt(r, p)}"
+
+        return FuncRelation((out, idx), [(ins[0], idx)], "sqrt", lambda v: self.f(v[0]), text)
+
+    def partials(self, rel: Relation, ins: Sequence[str], attrs: Attrs) -> dict[Cell, list[Term]]:
+        return {rel.uses[0]: [Term(Fraction(1, 2), (), (rel.out,))]}  # (√z)' = 1/(2√z)
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        return [Tensor(y.shape, [norm(vdiv(g, 2 * s)) for s, g in zip(y.data, dy.data)])]

@@ -208,6 +208,63 @@ _COMMON: dict[str, Fwd] = {
     "scale": lambda o, a, s: _scaled(_by(o), a[0]),
 }
 
+def _p(o: OpRec) -> str:
+    """Dropout's rate p as a Python expression (1/2)."""
+    return str(Fraction(str(o.attrs.get("p", "1/2")).replace("\u2212", "-")))
+
+
+def _sorted(lib: str, what: str) -> Fwd:
+    """Each column from its largest value down (stable): the values, or the 1-based row numbers."""
+
+    def f(o: OpRec, a: list[str], s: list[Shape]) -> str:
+        if lib == "torch":
+            r = f"torch.sort({a[0]}, dim=0, descending=True, stable=True)"
+            return f"{r}.values" if what == "values" else f"({r}.indices + 1).to(torch.float64)"
+        order = f"np.argsort(-{a[0]}, axis=0, kind='stable')"
+        return f"np.take_along_axis({a[0]}, {order}, axis=0)" if what == "values" else f"({order} + 1).astype(float)"
+
+    return f
+
+
+def _cumsum(lib: str) -> Fwd:
+    return lambda o, a, s: f"{lib}.cumsum({a[0]}, {'dim' if lib == 'torch' else 'axis'}=0)"
+
+
+def _pick(lib: str) -> Fwd:
+    """The rank k where r falls (how many cumulative values are <= r, at most the last), then the token there."""
+
+    def f(o: OpRec, a: list[str], s: list[Shape]) -> str:
+        c, t, r = a
+        m = s[0][0]
+        if len(s[0]) == 1:
+            k = f"min(int(({c} <= {r}).sum()), {m - 1})"
+            return f"{t}[{k}]"
+        if lib == "torch":
+            k = f"({c} <= {r}).sum(dim=0, keepdim=True).clamp(max={m - 1})"
+            return f"{t}.gather(0, {k})"
+        k = f"np.minimum(({c} <= {r}).sum(axis=0, keepdims=True), {m - 1})"
+        return f"np.take_along_axis({t}, {k}, axis=0)"
+
+    return f
+
+
+def _vjp_sort(o: OpRec, a: list[str], s: list[Shape], k: int, g: str | None) -> str:
+    order = f"np.argsort(-{a[0]}, axis=0, kind='stable')"
+    back = f"np.argsort({order}, axis=0)"  # where each row went: the permutation undone
+    return f"np.take_along_axis({_g(g)} * np.ones_like({a[0]}), {back}, axis=0)"
+
+
+def _vjp_pick(o: OpRec, a: list[str], s: list[Shape], k: int, g: str | None) -> str:
+    c, _, r = a
+    if k != 1:
+        return f"np.zeros_like({a[k]})"
+    m = s[0][0]
+    if len(s[0]) == 1:
+        return f"{_g(g)} * (np.arange({m}) == min(int(({c} <= {r}).sum()), {m - 1}))"
+    k_row = f"np.minimum(({c} <= {r}).sum(axis=0, keepdims=True), {m - 1})"
+    return f"{_g(g)} * (np.arange({m})[:, None] == {k_row})"
+
+
 TORCH: dict[str, Fwd] = {
     **_COMMON,
     "dot": lambda o, a, s: f"torch.dot({a[0]}, {a[1]})",
@@ -221,6 +278,14 @@ TORCH: dict[str, Fwd] = {
     "cross_entropy": _ce("torch"),
     "exp": _exp("torch"),
     "colsum": _colsum("torch"),
+    "sort": _sorted("torch", "values"),
+    "argsort": _sorted("torch", "rows"),
+    "cumsum": _cumsum("torch"),
+    "pick": _pick("torch"),
+    "topk": lambda o, a, s: f"{a[0]}[:{o.attrs.get('k')}]",
+    "dropmask": lambda o, a, s: f"({a[0]} >= {_p(o)}).to(torch.float64)",
+    "diag": lambda o, a, s: _scaled(_by(o), f"torch.diag({a[0]})"),
+    "sqrt": lambda o, a, s: f"torch.sqrt({a[0]})",
 }
 """Each registry op as PyTorch code (the inputs' variable names and shapes in, an expression out)."""
 
@@ -237,6 +302,14 @@ NUMPY: dict[str, Fwd] = {
     "cross_entropy": _ce("np"),
     "exp": _exp("np"),
     "colsum": _colsum("np"),
+    "sort": _sorted("np", "values"),
+    "argsort": _sorted("np", "rows"),
+    "cumsum": _cumsum("np"),
+    "pick": _pick("np"),
+    "topk": lambda o, a, s: f"{a[0]}[:{o.attrs.get('k')}]",
+    "dropmask": lambda o, a, s: f"({a[0]} >= {_p(o)}).astype(float)",
+    "diag": lambda o, a, s: _scaled(_by(o), f"np.diag({a[0]})"),
+    "sqrt": lambda o, a, s: f"np.sqrt({a[0]})",
 }
 """Each registry op as NumPy code."""
 
@@ -258,6 +331,14 @@ COMMENTS: dict[str, str] = {
     "exp": "the softmax written out, as on the sheet: 3^z under each z, Σ under each column, then 3^z / Σ",
     "colsum": "Σ down each column (keepdim: one row, so the division below goes column by column)",
     "scale": "z/T: the temperature divides every z",
+    "sort": "each column sorted, the largest probability first (stable: equal values keep their order)",
+    "argsort": "the token numbers (1-based rows) in that order",
+    "cumsum": "the cumulative column: running totals down each column",
+    "pick": "the token whose range [C[k-1], C[k]) holds the random number r",
+    "topk": "top-k: only the k most likely (the first k rows after the sort)",
+    "dropmask": "dropout's mask: keep (1) where the random number r >= p, drop (0) where r < p",
+    "diag": "the mask on the diagonal, times 1/(1 - p): the kept units scaled up",
+    "sqrt": "the standard deviation: the square root of the variance",
 }
 
 # -- the backward pass in NumPy: one vector-Jacobian product per op and input -----------------
@@ -377,6 +458,16 @@ NUMPY_VJP: dict[str, Vjp] = {
     ),
     "colsum": lambda o, a, s, k, g: f"{_g(g)} * np.ones_like({a[0]})",
     "scale": lambda o, a, s, k, g: _scaled(_by(o), _g(g)),
+    "sort": _vjp_sort,
+    "argsort": lambda o, a, s, k, g: f"np.zeros_like({a[0]})",
+    "cumsum": lambda o, a, s, k, g: f"np.flip(np.cumsum(np.flip({_g(g)} * np.ones_like({a[0]}), 0), axis=0), 0)",
+    "pick": _vjp_pick,
+    "topk": lambda o, a, s, k, g: (
+        f"np.concatenate([{_g(g)} * np.ones_like({a[0]}[:{o.attrs.get('k')}]), np.zeros_like({a[0]}[{o.attrs.get('k')}:])])"
+    ),
+    "dropmask": lambda o, a, s, k, g: f"np.zeros_like({a[0]})",
+    "diag": lambda o, a, s, k, g: _scaled(_by(o), f"np.diag({_g(g)})"),
+    "sqrt": lambda o, a, s, k, g: f"{_g(g)} / (2 * {o.out})",
     "half_sse": lambda o, a, s, k, g: (
         (f"{a[0]} - {a[1]}" if g is None else f"{g} * ({a[0]} - {a[1]})") if k == 0 else f"{_times(g, f'({a[1]} - {a[0]})')}"
     ),

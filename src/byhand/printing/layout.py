@@ -62,6 +62,9 @@ STACK_OPS = frozenset({"hstack", "vstack"})
 ACTIVATION_OPS = frozenset({"relu", "leaky_relu", "sigmoid", "softmax"})
 #: Unary ops drawn as ``input | symbol | output`` side by side.
 SIDE_OPS = ACTIVATION_OPS | frozenset({"transpose", "sum"})
+#: Next-token sampling: the sorted column, its word numbers, the top k and the running totals,
+#: each beside the column it comes from (argsort beside the sorted column: word and P↓ side by side).
+SIDE_OPS |= frozenset({"sort", "argsort", "topk", "cumsum"})
 #: Binary ops drawn in their own row as ``in0 symbol in1 = out``.
 INFIX_SYMBOLS = {"add": "+", "sub": "−", "mul": "⊙"}
 #: Ops whose results are fractions whatever their inputs (everything else: only from a fraction in).
@@ -627,6 +630,10 @@ class _Planner:
         """Unary op: ``input | symbol | output`` on the same rows."""
         src, out = op["in"][0], op["out"]
         placed = self.current.get(src)
+        if op["op"] == "argsort":  # the word numbers go beside the sorted probabilities
+            sort = next((o for o in self.ex["ops"] if o["op"] == "sort" and o["in"] == op["in"]), None)
+            if sort is not None and sort["out"] in self.current:
+                placed = self.current[sort["out"]]
         if placed is None:
             placed = self._standalone(src)
         blocks = self._side_blocks(op, placed)
@@ -646,6 +653,8 @@ class _Planner:
             out_shape = self._fit_shape(out, src.cols, src.rows)
         elif op["op"] == "sum":
             out_shape = self._fit_shape(out, 1, 1)
+        elif op["op"] == "topk":
+            out_shape = self._fit_shape(out, int((op.get("attrs") or {}).get("k", src.rows)), src.cols)
         else:
             out_shape = self._fit_shape(out, src.rows, src.cols)
         sym = Rect(src.rect.right + SIDE_GAP, src.y, SYMBOL_W, max(src.rows, out_shape[0]))

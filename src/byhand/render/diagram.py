@@ -532,9 +532,69 @@ def diagram_svg(ex: Exercise) -> str | None:
 
 def special_svg(ex: Exercise) -> str | None:
     """A chapter's own whiteboard drawing, found by the graph's structure (the first that fits):
-    MoE routing, an unrolled recurrence …; None for the rest."""
-    for draw in (routing_svg, recurrent_svg):
+    MoE routing, an unrolled recurrence, 0/1 connections as wires …; None for the rest."""
+    for draw in (routing_svg, recurrent_svg, wiring_svg):
         svg = draw(ex)
         if svg is not None:
             return svg
     return None
+
+
+
+# -- connections: 0/1 weight matrices drawn as wires ------------------------------------------------
+
+
+def _wirings(ex: Exercise) -> list[tuple[str, str, str]]:
+    """(weight, input, output) of every product whose weight is a given 0/1 matrix — when every
+    forward op of the sheet is such a product (the Connections chapter's picture)."""
+    g = ex.graph
+    out = []
+    for n in g.forward_nodes:
+        if n.op != "matmul" or n.ins[0] not in g.leaves:
+            return []
+        w = ex.values[n.ins[0]]
+        if len(w.shape) != 2 or any(v not in (0, 1) for v in w.data):
+            return []
+        out.append((n.ins[0], n.ins[1], n.out))
+    return out
+
+
+def wiring_svg(ex: Exercise) -> str | None:
+    """Each 0/1 weight matrix as the whiteboard draws it: the inputs in a column on the left, the
+    outputs on the right, a line from input j to output i for every 1 in row i, column j. One
+    panel per matrix, side by side, captioned with its name and kind (one-to-one …)."""
+    from byhand.notation import tensor_caption
+
+    wires = _wirings(ex)
+    if not wires:
+        return None
+    pitch, r, panel_w, top = 44.0, 15.0, 210.0, 58.0
+    rows = max(max(ex.values[w].shape) for w, _, _ in wires)
+    height = top + rows * pitch + 20
+    parts = [_defs()]
+    for k, (w, x, z) in enumerate(wires):
+        m, n = ex.values[w].shape
+        x0 = 20 + k * panel_w
+        xl, xr = x0 + 30, x0 + panel_w - 50
+        parts.append(_text(x0 + (panel_w - 20) / 2, 24, tensor_caption(ex, w), 15))
+        parts.append(_text(xl, 46, tensor_label(ex, x), 14, italic=True))
+        parts.append(_text(xr, 46, tensor_label(ex, z), 14, italic=True))
+
+        def y(i: int, count: int) -> float:
+            return top + (rows - count) * pitch / 2 + i * pitch + pitch / 2
+
+        for i in range(m):
+            for j in range(n):
+                if ex.values[w][i, j] == 1:
+                    parts.append(_arrow(xl + r, y(j, n), xr - r - 2, y(i, m), FWD, width=1.8))
+        for j in range(n):
+            parts.append(f"<circle cx='{xl:.1f}' cy='{y(j, n):.1f}' r='{r}' fill='white' stroke='{INK}' stroke-width='1.5'/>")
+            parts.append(_text(xl, y(j, n) + 5, f"x{_sub(j + 1)}", 14, italic=True))
+        for i in range(m):
+            parts.append(f"<circle cx='{xr:.1f}' cy='{y(i, m):.1f}' r='{r}' fill='white' stroke='{INK}' stroke-width='1.5'/>")
+            parts.append(_text(xr, y(i, m) + 5, f"z{_sub(i + 1)}", 14, italic=True))
+    return _svg(20 + len(wires) * panel_w, height, parts)
+
+
+def _sub(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))

@@ -86,6 +86,7 @@ def _block_html(ex: Exercise, block: dict[str, Any], hidden: set[Cell], badges: 
 
 _SYMBOL_WORDS = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "σ", "softmax": "softmax", "transpose": "ᵀ",
                  "sum": "Σ"}
+_SYMBOL_WORDS |= {"sort": "sort ↓", "argsort": "word no.", "topk": "top k", "cumsum": "running Σ"}  # next-token sampling
 
 
 def _symbol_html(sym: dict[str, Any]) -> str:

@@ -130,9 +130,12 @@ def _modules() -> list[ModuleType]:
         activation,
         autoencoder,
         backprop,
+        batch_norm,
+        connections,
         cross_entropy,
         deep,
         dot,
+        dropout,
         gradient,
         gradient_flow,
         linear,
@@ -140,6 +143,7 @@ def _modules() -> list[ModuleType]:
         mlp,
         moe,
         resnet,
+        sampling,
         softmax,
         wide,
     )
@@ -148,7 +152,7 @@ def _modules() -> list[ModuleType]:
     # the new chapters (issues 12 and 13), in the order of byhand.seal.TOPIC_IDS
     from byhand.topics import rnn
 
-    return first + [rnn, moe, autoencoder]
+    return first + [sampling, rnn, batch_norm, dropout, moe, autoencoder, connections]
 
 
 _REGISTRY: dict[str, ModuleType] | None = None

@@ -136,9 +136,10 @@ ADD_SECONDS = 5
 GATE_SECONDS = 3
 FUNC_SECONDS = 40
 FRACTION_FACTOR = 2
-#: A function cell that is quicker than a softmax entry: a one-hot of the largest in a column
-#: (moe) is a comparison and a 0 or 1.
-FUNC_OP_SECONDS = {"top_onehot": WRITE_SECONDS}
+#: Value-dependent steps quicker than a softmax entry: a one-hot of the largest in a column (moe)
+#: is a comparison and a 0 or 1; find the next largest (sort, argsort), find the range r falls in
+#: (pick), compare r with p (dropmask), a square root of a perfect square.
+QUICK_FUNC_SECONDS = {"top_onehot": WRITE_SECONDS, "sort": 10, "argsort": 10, "pick": 20, "dropmask": 5, "sqrt": 10}
 
 _COSTS: weakref.WeakKeyDictionary[Graph, dict[tuple[Cell, ...], list[float]]] = weakref.WeakKeyDictionary()
 
@@ -150,7 +151,7 @@ def _cell_seconds(graph: Graph, cell: Cell) -> float:
     if r is None:  # a hidden given (an inverse problem): found from the relation that uses it
         return WRITE_SECONDS + 4 * PRODUCT_SECONDS
     if not isinstance(r, PolyRelation):
-        return FUNC_OP_SECONDS.get(r.op, FUNC_SECONDS)
+        return QUICK_FUNC_SECONDS.get(r.op, FUNC_SECONDS)
     sec = WRITE_SECONDS
     for t in r.terms:
         if len(t.cells) >= 2 or (t.cells and t.coef not in (1, -1)):

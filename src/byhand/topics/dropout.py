@@ -1,0 +1,132 @@
+"""Dropout, by hand. A layer's output A (one row per unit, one column per sample); a printed random
+number r per unit; the unit is kept where r ≥ p and dropped where r < p (the mask M); the kept
+units are scaled by 1/(1 − p) (p = ½: ×2) so the layer's expected output stays the same. The
+scaling is a crossing: ``A_drop = D·A`` with ``D = diag(M)·1/(1 − p)`` on the left. At inference
+there is no dropout: the same layer passes A on unchanged (hard: the next layer is computed both
+ways, with and without dropout).
+"""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+from typing import Any
+
+from byhand.engine.graph import Graph, Node
+from byhand.engine.tensor import Tensor
+from byhand.engine.values import norm
+from byhand.errors import GenerationError
+from byhand.topics import Option, Sheet, _rules
+from byhand.topics._nets import all_cells, chain, sample_chain
+from byhand.topics._sampling import Stats
+
+NAME = "dropout"
+TITLE = "Dropout"
+SUMMARY = (
+    "printed random numbers r: keep a unit where r ≥ p, drop it where r < p; the kept units ×1/(1 − p) "
+    "as a diagonal matrix crossing; at inference the same layer without dropout"
+)
+OPTIONS = {
+    "inputs": Option(3, 3, 3, "features per sample", lo=2, hi=5),
+    "units": Option(4, 4, 4, "units of the layer that dropout acts on", lo=3, hi=6),
+    "batch": Option(1, 2, 2, "samples", lo=1, hi=3),
+    "p": Option("1/2", "1/2", "1/4", "dropout rate p (1/2: ×2; 1/4: ×4/3)", choices=("1/2", "1/4")),
+    "next": Option(0, 0, 1, "1: the next layer, with dropout (training) and without (inference)", lo=0, hi=1),
+}
+MAX_TRIES = 1000
+RULES_BUILT_IN = True
+"""Dropout writes zeros by design (a ReLU's, and every dropped unit's: its mask, its D entry, its
+row of A_drop): the sampler keeps them to at most a third of the answers, and no other value more
+than a third, itself (the general rule allows a quarter)."""
+
+
+def build(o: dict[str, Any]) -> Sheet:
+    p = Fraction(o["p"])
+    scale = 1 / (1 - p)
+    nodes, leaves = chain([o["inputs"], o["units"]], o["batch"], act="relu")
+    leaves["R"] = (o["units"],)
+    nodes += [
+        Node("dropmask", ("R",), "M", {"p": o["p"]}),
+        Node("diag", ("M",), "D", {"by": str(scale)}),
+        Node("matmul", ("D", "A1"), "AD"),
+    ]
+    labels = {"R": "r", "M": "mask", "D": "D", "AD": "A_drop"}
+    notes = {"R": "printed random numbers", "M": f"1: r ≥ {o['p']}, keep; 0: drop",
+             "D": f"diag(mask)·{scale}", "AD": "training: with dropout"}
+    roles = {"R": "input"}
+    words = f"×{scale}" if scale.denominator == 1 else f"×{scale.numerator}/{scale.denominator}"
+    text = (
+        f"Compute Z₁ = W₁·X + b₁ and A₁ = ReLU(Z₁). Dropout with p = {o['p']}: for each unit compare its printed "
+        f"random number r with p — keep it (1) where r ≥ p, drop it (0) where r < p; put the mask on the "
+        f"diagonal of D, {words} (= 1/(1 − p)), and multiply A_drop = D·A₁."
+    )
+    if o["next"]:
+        leaves["W2"] = (2, o["units"])
+        nodes += [Node("matmul", ("W2", "AD"), "Y"), Node("matmul", ("W2", "A1"), "YI")]
+        labels |= {"Y": "Y_train", "YI": "Y_infer"}
+        notes |= {"Y": "with dropout", "YI": "inference: no dropout, A₁ as it is"}
+        roles["W2"] = "weight"
+        text += " Then the next layer twice: Y_train = W₂·A_drop (training) and Y_infer = W₂·A₁ (inference: no dropout)."
+    return Sheet(nodes, leaves, text, labels=labels, notes=notes, roles=roles, bound=30)
+
+
+def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
+    """A ReLU layer (something crossed out, nothing dead), then random numbers in tenths that
+    keep some units and drop others — a dropped unit that was already 0 after ReLU teaches nothing,
+    so at least one dropped unit is alive."""
+    p = Fraction(o["p"])
+    m, b = o["units"], o["batch"]
+    scale = 1 / (1 - p)
+    tenths = [norm(Fraction(k, 10)) for k in range(0, 10) if Fraction(k, 10) != p]
+    for _ in range(MAX_TRIES):
+        vals = sample_chain(rng, stats, [o["inputs"], m], b, bound=8)
+        z = [_row(vals, i, b) for i in range(m)]
+        a = [[max(v, 0) for v in row] for row in z]
+        dead = sum(1 for row in a if not any(row))
+        if dead > (1 if b == 1 else 0) or all(all(row) for row in a):
+            continue  # units alive (one sample: one may be 0), and ReLU crosses something out
+        for _ in range(30):  # the random numbers (and the next layer) for this layer
+            r = [rng.choice(tenths) for _ in range(m)]
+            keep = [x >= p for x in r]
+            if not any(not keep[i] and any(a[i]) for i in range(m)) or not any(keep[i] and any(a[i]) for i in range(m)):
+                continue  # a dropped unit with a value, and a kept one
+            answers: list[Any] = [v for row in z for v in row] + [v for row in a for v in row]
+            answers += [int(k) for k in keep] + [scale if k else 0 for k in keep]
+            ad = [[a[i][j] * scale if keep[i] else 0 for j in range(b)] for i in range(m)]
+            answers += [v for row in ad for v in row]
+            if o["next"]:
+                w2 = [rng.choice((-2, -1, 1, 2)) for _ in range(2 * m)]
+                y = [sum(w2[k * m + i] * ad[i][j] for i in range(m)) for k in range(2) for j in range(b)]
+                yi = [sum(w2[k * m + i] * a[i][j] for i in range(m)) for k in range(2) for j in range(b)]
+                if any(abs(v) > 30 or (isinstance(v, Fraction) and v.denominator > 3) for v in y + yi):
+                    continue
+                answers += y + yi
+            answers = [norm(v) for v in answers]  # Fraction(0) counts as a 0
+            sh = _rules.shares(answers)
+            if 3 * sh.zeros > sh.blanks or 3 * max((answers.count(v) for v in set(answers) if v != 0), default=0) > sh.blanks:
+                continue
+            vals["R"] = Tensor((m,), r)
+            if o["next"]:
+                vals["W2"] = Tensor((2, m), w2)
+            return vals
+    raise GenerationError(f"no friendly dropout variant after {MAX_TRIES} tries")
+
+
+def _row(vals: dict[str, Tensor], i: int, b: int) -> list[Any]:
+    """Z₁'s row i (W₁·X + b₁) for each sample."""
+    w, bias, x = vals["W1"], vals["b1"], vals["X"]
+    n = x.shape[0]
+    return [sum(w[i, t] * x[t, j] for t in range(n)) + bias[(i,)] for j in range(b)]
+
+
+def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
+    names = ["Z1", "A1", "M"] + [("D", (i, i)) for i in range(o["units"])] + ["AD"]  # type: ignore[list-item]
+    out: list[Any] = []
+    for n in names:
+        if isinstance(n, tuple):
+            out.append(n)
+        else:
+            out += all_cells(vals, [n])
+    if o["next"]:
+        out += all_cells(vals, ["Y", "YI"])
+    return out

@@ -1,0 +1,65 @@
+"""The connections chapter: a hand-worked example pinned as literal numbers, the four kinds of
+wiring as the sampler makes them, and the wires drawn from the same 0/1 matrices."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import byhand
+from byhand.render.diagram import wiring_svg
+from tests.oracle import assert_matches
+
+X = [[2], [-1], [3]]
+W = {
+    "W1": [[0, 0, 1], [1, 0, 0], [0, 1, 0]],  # one-to-one: x₃, x₁, x₂
+    "W2": [[1, 0, 0], [0, 0, 1], [1, 0, 0], [0, 1, 0]],  # one-to-many: x₁ feeds z₁ and z₃
+    "W3": [[1, 1, 0], [0, 0, 1]],  # many-to-one: z₁ = x₁ + x₂
+    "W4": [[1, 1, 1], [1, 1, 1]],  # dense: every output the sum of all inputs
+}
+
+
+def test_hand_worked_example() -> None:
+    ex = byhand.make("connections", level="easy", values={"X": X, **W})
+    col = {k: list(ex.values[k].data) for k in ("Z1", "Z2", "Z3", "Z4")}
+    assert col == {"Z1": [3, 2, -1], "Z2": [2, 3, 2, -1], "Z3": [1, 3], "Z4": [4, 4]}
+    assert_matches(ex.to_dict())
+
+
+@pytest.mark.parametrize("level", ["easy", "medium", "hard"])
+def test_the_four_kinds_of_wiring(level: str) -> None:
+    for seed in range(40):
+        ex = byhand.make("connections", seed=seed, level=level)
+        n = ex.values["X"].shape[0]
+
+        def rows(name: str, ex: byhand.Exercise = ex) -> list[list[object]]:
+            t = ex.values[name]
+            return [list(t.row(i)) for i in range(t.shape[0])]
+
+        def cols(name: str, n: int = n) -> list[list[object]]:
+            r = rows(name)
+            return [[row[j] for row in r] for j in range(n)]
+
+        w1, w2, w3, w4 = (rows(f"W{k}") for k in range(1, 5))
+        assert all(sum(r) == 1 for r in w1) and all(sum(c) == 1 for c in cols("W1"))  # type: ignore[arg-type]
+        assert w1 != [[int(i == j) for j in range(n)] for i in range(n)]  # a permutation that moves something
+        assert all(sum(r) == 1 for r in w2) and all(sum(c) >= 1 for c in cols("W2"))  # type: ignore[arg-type]
+        assert any(sum(c) >= 2 for c in cols("W2"))  # type: ignore[arg-type]  # one input fans out
+        assert all(sum(c) == 1 for c in cols("W3")) and all(sum(r) >= 1 for r in w3)  # type: ignore[arg-type]
+        assert any(sum(r) >= 2 for r in w3)  # type: ignore[arg-type]  # one output adds inputs
+        assert all(v == 1 for r in w4 for v in r)
+
+
+def test_the_wires_are_the_ones() -> None:
+    """One line per 1 of each matrix, a circle per input and output, captions with the kind."""
+    ex = byhand.make("connections", level="easy", values={"X": X, **W})
+    svg = wiring_svg(ex)
+    assert svg is not None
+    ones = sum(v for k in W for row in W[k] for v in row)
+    assert svg.count("<line") == ones
+    assert svg.count("<circle") == sum(len(W[k]) + 3 for k in W)
+    for kind in ("one-to-one", "one-to-many", "many-to-one", "dense"):
+        assert kind in svg
+    assert re.search(r"font-size='(\d+)'", svg) and min(int(s) for s in re.findall(r"font-size='(\d+)'", svg)) >= 14
+    assert wiring_svg(byhand.make("matmul", seed=1)) is None  # not 0/1 weights: no wiring picture

@@ -1,0 +1,53 @@
+"""The dropout chapter: a hand-worked example pinned as literal numbers, and what every variant
+teaches (a dropped unit that had a value, a kept one, inference without dropout)."""
+
+from __future__ import annotations
+
+from fractions import Fraction as F
+
+import pytest
+
+import byhand
+from tests.oracle import assert_matches
+
+
+def test_hand_worked_example() -> None:
+    """X = [1, 2, −1], one layer of 3 units, p = ½; r = 0.3, 0.8, 0.5 → drop, keep, keep;
+    D = diag(0, 2, 2); A = [3, 0, 4] → A_drop = [0, 0, 8]."""
+    values = {
+        "X": [[1], [2], [-1]],
+        "W1": [[1, 1, 0], [0, -1, 1], [2, 1, 0]],
+        "b1": [0, 1, 0],
+        "R": ["3/10", "4/5", "1/2"],
+    }
+    ex = byhand.make("dropout", level="easy", units=3, values=values)
+    assert list(ex.values["Z1"].data) == [3, -2, 4]
+    assert list(ex.values["A1"].data) == [3, 0, 4]
+    assert list(ex.values["M"].data) == [0, 1, 1]  # 0.5 ≥ ½: kept (r < p drops)
+    assert list(ex.values["D"].data) == [0, 0, 0, 0, 2, 0, 0, 0, 2]
+    assert list(ex.values["AD"].data) == [0, 0, 8]
+    assert_matches(ex.to_dict())
+
+
+def test_inference_has_no_dropout() -> None:
+    """Hard: p = ¼, so the kept units ×4/3; Y_infer uses A₁ as it is."""
+    ex = byhand.make("dropout", seed=1, level="hard")
+    a, ad, m = ex.values["A1"], ex.values["AD"], ex.values["M"]
+    rows, cols = a.shape
+    for i in range(rows):
+        for j in range(cols):
+            assert ad[i, j] == (a[i, j] * F(4, 3) if m[(i,)] else 0)
+    w2, yi = ex.values["W2"], ex.values["YI"]
+    assert yi[0, 0] == sum(w2[0, k] * a[k, 0] for k in range(rows))
+
+
+@pytest.mark.parametrize("level", ["easy", "medium", "hard"])
+def test_every_variant_drops_something_that_matters(level: str) -> None:
+    for seed in range(60):
+        ex = byhand.make("dropout", seed=seed, level=level)
+        a, m = ex.values["A1"], ex.values["M"]
+        rows, cols = a.shape
+        live = [any(a[i, j] for j in range(cols)) for i in range(rows)]
+        assert any(live[i] and not m[(i,)] for i in range(rows))  # a unit with a value is dropped
+        assert any(live[i] and m[(i,)] for i in range(rows))  # and one is kept
+        assert any(v < 0 for v in ex.values["Z1"].data)  # ReLU crosses something out
