@@ -124,6 +124,7 @@ OP_CASES: dict[str, tuple[dict[str, tuple[int, ...]], dict[str, object]]] = {
     "hstack": ({"A": (2, 2), "B": (2, 1)}, {}),
     "vstack": ({"A": (2, 2), "B": (1, 2)}, {}),
     "stack": ({"s0": (), "s1": (2,)}, {}),
+    "mask_causal": ({"E": (3, 3)}, {}),
 }
 
 

@@ -563,6 +563,9 @@ NOTATION: dict[str, Notation] = {
     "stack": Notation(_stack_parts(", "), _part_back(_spart), "in a row"),
     "grad": Notation(lambda n, o: n.backward(str(o.attrs.get("of")), str(o.attrs.get("wrt"))).split(" = ", 1)[-1],
                      None, "the gradient"),
+    # attention
+    "mask_causal": Notation(lambda n, o: f"causal mask({_l(n, o, 0)})",
+                            lambda n, o, k, d: f"{factor(d)} where kept, 0 where crossed out", "the causal mask"),
 }
 
 
@@ -712,6 +715,8 @@ def row_words(exercise: Any, op: Mapping[str, Any] | Any) -> list[str]:
         return ["["] + [";"] * (k - 1) + ["] ="]
     if o.op == "sum" and k == 1:
         return ["Σ", "="]
+    if o.op == "mask_causal" and k == 1:
+        return ["causal mask (", ") ="]
     words = op_words(o.op)
     return [f"{words} ("] + [","] * (k - 1) + [") ="] if k else ["="]
 

@@ -83,6 +83,8 @@ def cases(draw: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
         if kind == "vec":
             return {"A": draw(vec(m)), "B": draw(st.one_of(vec(k), small))}, {}
         return {"A": draw(small), "B": draw(small)}, {}
+    if name == "mask_causal":  # square: keys × queries
+        return {"E": draw(mat(m, m, st.integers(-3, 30)))}, {}
     raise AssertionError(name)
 
 
@@ -122,7 +124,7 @@ def test_forward_relations_and_backward_match_torch(name: str, data: st.DataObje
     ty = apply(name, txs, attrs)
     _close(y, ty)
     # exactness: integers in, integers out for the integer ops
-    if name in ("dot", "matmul", "linear", "add", "sub", "mul", "relu", "sum", "transpose", "half_sse", "colsum") and all(
+    if name in ("dot", "matmul", "linear", "add", "sub", "mul", "relu", "sum", "transpose", "half_sse", "colsum", "mask_causal") and all(
         type(v) is int for x in xs for v in x.data
     ):
         assert all(type(v) in (int, Fraction) for v in y.data)

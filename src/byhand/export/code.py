@@ -221,6 +221,7 @@ TORCH: dict[str, Fwd] = {
     "cross_entropy": _ce("torch"),
     "exp": _exp("torch"),
     "colsum": _colsum("torch"),
+    "mask_causal": lambda o, a, s: f"{a[0]} * torch.ones_like({a[0]}).triu()",
 }
 """Each registry op as PyTorch code (the inputs' variable names and shapes in, an expression out)."""
 
@@ -237,6 +238,7 @@ NUMPY: dict[str, Fwd] = {
     "cross_entropy": _ce("np"),
     "exp": _exp("np"),
     "colsum": _colsum("np"),
+    "mask_causal": lambda o, a, s: f"np.triu({a[0]})",
 }
 """Each registry op as NumPy code."""
 
@@ -258,6 +260,7 @@ COMMENTS: dict[str, str] = {
     "exp": "the softmax written out, as on the sheet: 3^z under each z, Σ under each column, then 3^z / Σ",
     "colsum": "Σ down each column (keepdim: one row, so the division below goes column by column)",
     "scale": "z/T: the temperature divides every z",
+    "mask_causal": "the causal mask: a key after its query (below the diagonal) is 3^−∞ = 0",
 }
 
 # -- the backward pass in NumPy: one vector-Jacobian product per op and input -----------------
@@ -377,6 +380,7 @@ NUMPY_VJP: dict[str, Vjp] = {
     ),
     "colsum": lambda o, a, s, k, g: f"{_g(g)} * np.ones_like({a[0]})",
     "scale": lambda o, a, s, k, g: _scaled(_by(o), _g(g)),
+    "mask_causal": lambda o, a, s, k, g: f"np.triu({_g(g)})",
     "half_sse": lambda o, a, s, k, g: (
         (f"{a[0]} - {a[1]}" if g is None else f"{g} * ({a[0]} - {a[1]})") if k == 0 else f"{_times(g, f'({a[1]} - {a[0]})')}"
     ),

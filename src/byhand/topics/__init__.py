@@ -126,6 +126,7 @@ class TopicInfo:
 def _modules() -> list[ModuleType]:
     from byhand.topics import (
         activation,
+        attention,
         backprop,
         cross_entropy,
         deep,
@@ -140,7 +141,8 @@ def _modules() -> list[ModuleType]:
         wide,
     )
 
-    return [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow]
+    return [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow,
+            attention]
 
 
 _REGISTRY: dict[str, ModuleType] | None = None
