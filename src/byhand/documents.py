@@ -99,8 +99,11 @@ def print_diagram(ex: Exercise) -> str | None:
     Only where it shows what the grid cannot: a skip connection (the line into a circled "+") or
     a chain of local derivatives with its paths. A plain network's boxes-and-arrows add little to
     its staircase of crossings and pushed the larger ones (deep, backprop) onto a second page."""
-    from byhand.render.diagram import chain_svg, network_svg
+    from byhand.render.diagram import attention_svg, chain_svg, network_svg
 
+    attention = attention_svg(ex)  # the attention block: X → Q, K, V; Kᵀ·Q → softmax → ·V
+    if attention is not None:
+        return attention
     chain = chain_svg(ex)
     if chain is not None:
         return chain

@@ -98,3 +98,20 @@ def test_printed_hard_sheet_names_every_step() -> None:
         assert name in text, name
     for internal in ("EM", "SUM", "mask_causal", "WQ"):
         assert internal not in text.split(), internal
+
+
+def test_the_whiteboard_diagram_follows_the_graph() -> None:
+    """X → Wq·X, Wk·X, Wv·X; Kᵀ·Q → ÷ √dₖ → causal mask → softmax → A; V·A → Z — found by structure."""
+    from byhand.documents import print_diagram
+    from byhand.render.diagram import attention_parts, attention_svg, diagram_svg
+
+    hard = byhand.make("attention", seed=2, level="hard")
+    (h,) = attention_parts(hard)
+    assert (h.q, h.k, h.v, h.scores, h.scaled, h.masked, h.a, h.z) == ("Q", "K", "V", "S", "SC", True, "A", "Z")
+    svg = attention_svg(hard)
+    assert svg is not None and print_diagram(hard) == svg and diagram_svg(hard) == svg
+    for word in ("Wq·X", "Wk·X", "Wv·X", "Kᵀ·Q", "÷ √dₖ", "causal mask", "softmax", "V·A"):
+        assert word in svg, word
+    easy = attention_svg(byhand.make("attention", seed=2, level="easy"))
+    assert easy is not None and "causal mask" not in easy and "√dₖ" not in easy
+    assert attention_svg(byhand.make("resnet", seed=1, level="easy")) is None

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from byhand.engine.tensor import Tensor
 from byhand.engine.values import Value, fmt
@@ -302,4 +302,137 @@ def _svg(width: float, height: float, parts: list[str]) -> str:
 
 def diagram_svg(ex: Exercise) -> str | None:
     """The whiteboard diagram of an exercise, or None when it has no network or chain to draw."""
-    return network_svg(ex) or chain_svg(ex)
+    return attention_svg(ex) or network_svg(ex) or chain_svg(ex)
+
+
+# -- attention (chapter attention): the block as the whiteboard draws it ---------------------------
+
+
+@dataclass
+class AttentionParts:
+    """The tensors of one attention head, found by structure: ``K`` transposed into ``Kᵀ·Q``, a
+    softmax written out (``exp`` → ``colsum`` → ``div``) and the weights ``A`` meeting ``V``."""
+
+    x: str
+    q: str
+    k: str
+    v: str
+    scores: str
+    scaled: str | None
+    scale_by: str | None
+    masked: bool
+    a: str
+    z: str
+    weights: dict[str, str] = field(default_factory=dict)  # Q/K/V → its weight
+
+
+def attention_parts(ex: Exercise) -> list[AttentionParts]:
+    g = ex.graph
+    by_out = {n.out: n for n in g.forward_nodes}
+    users: dict[str, list[Any]] = {}
+    for n in g.forward_nodes:
+        for i in n.ins:
+            users.setdefault(i, []).append(n)
+    heads = []
+    for t in g.forward_nodes:
+        if t.op != "transpose":
+            continue
+        mm = next((u for u in users.get(t.out, []) if u.op == "matmul" and u.ins[0] == t.out), None)
+        if mm is None:
+            continue
+        k, q = t.ins[0], mm.ins[1]
+        cur, scaled, by, masked = mm.out, None, None, False
+        nxt = users.get(cur, [])
+        if nxt and nxt[0].op == "scale":
+            scaled, by, cur = nxt[0].out, str(nxt[0].attrs.get("by")), nxt[0].out
+            nxt = users.get(cur, [])
+        if not nxt or nxt[0].op != "exp":
+            continue
+        cur = nxt[0].out
+        nxt = users.get(cur, [])
+        if nxt and nxt[0].op == "mask_causal":
+            masked, cur = True, nxt[0].out
+        div = next((u for u in users.get(cur, []) if u.op == "div"), None)
+        if div is None:
+            continue
+        zmm = next((u for u in users.get(div.out, []) if u.op == "matmul" and u.ins[1] == div.out), None)
+        if zmm is None:
+            continue
+        v = zmm.ins[0]
+        weights = {}
+        x = "X"
+        for name in (q, k, v):
+            src = by_out.get(name)
+            if src is not None and src.op == "matmul":
+                weights[name] = src.ins[0]
+                x = src.ins[1]
+        heads.append(AttentionParts(x, q, k, v, mm.out, scaled, by, masked, div.out, zmm.out, weights))
+    return heads
+
+
+def _box(x: float, y: float, w: float, h: float, text: str, size: int = 14, fill: str = "white") -> str:
+    return (
+        f"<rect x='{x:.1f}' y='{y:.1f}' width='{w:.0f}' height='{h:.0f}' rx='8' fill='{fill}' stroke='{INK}' "
+        f"stroke-width='1.8'/>" + _text(x + w / 2, y + h / 2 + 5, text, size)
+    )
+
+
+def attention_svg(ex: Exercise) -> str | None:
+    """X → Q, K, V (each its weight times X); Kᵀ·Q → ÷ √dₖ → (the causal mask) → softmax per column →
+    A; V·A → Z: the order the whiteboard draws it, left to right."""
+    heads = attention_parts(ex)
+    if len(heads) != 1:
+        return None
+    h = heads[0]
+    lab = lambda n: tensor_label(ex, n)  # noqa: E731
+    parts = [_defs()]
+    ys = {h.q: 40.0, h.k: 120.0, h.v: 230.0}
+    bw, bh = 96, 44
+    # X, fanning out to the three products
+    parts.append(_text(30, 140, lab(h.x), 18, "start", italic=True))
+    for name, y in ys.items():
+        w = h.weights.get(name)
+        parts.append(_arrow(56, 136, 130, y + bh / 2, INK))
+        parts.append(_box(130, y, bw, bh, f"{lab(w)}·{lab(h.x)}" if w else lab(name)))
+        parts.append(_arrow(130 + bw, y + bh / 2, 262, y + bh / 2, INK))
+        parts.append(_text(268, y + bh / 2 + 6, lab(name), 16, "start", italic=True))
+    # Kᵀ
+    parts.append(_arrow(292, ys[h.k] + bh / 2, 330, ys[h.k] + bh / 2, INK))
+    parts.append(_text(336, ys[h.k] + bh / 2 + 6, f"{lab(h.k)}ᵀ", 16, "start", italic=True))
+    # Kᵀ·Q: Q comes down from above, Kᵀ from the left — the crossing
+    sx, sy = 400.0, 80.0
+    parts.append(
+        f"<line x1='292' y1='{ys[h.q] + bh / 2:.1f}' x2='{sx + bw / 2:.1f}' y2='{ys[h.q] + bh / 2:.1f}' stroke='{INK}' "
+        "stroke-width='1.6'/>"
+    )
+    parts.append(_arrow(sx + bw / 2, ys[h.q] + bh / 2, sx + bw / 2, sy, INK))
+    parts.append(_arrow(368, ys[h.k] + bh / 2, sx, sy + bh / 2 + 18, INK))
+    parts.append(_box(sx, sy, bw, bh + 36, f"{lab(h.k)}ᵀ·{lab(h.q)}"))
+    parts.append(_text(sx + bw / 2, sy + bh + 26, "scores", 12))
+    x = sx + bw
+    steps = []
+    if h.scaled is not None:
+        steps.append("÷ √dₖ")  # no number in the text: a student's copy hides numbers equal to an answer
+    if h.masked:
+        steps.append("causal mask")
+    steps.append("softmax")
+    y_mid = sy + (bh + 36) / 2
+    for s in steps:
+        sw = {"softmax": 100, "causal mask": 112}.get(s, 76)
+        parts.append(_arrow(x, y_mid, x + 28, y_mid, INK))
+        parts.append(_box(x + 28, y_mid - bh / 2, sw, bh, s, 14))
+        if s == "softmax":
+            parts.append(_text(x + 28 + sw / 2, y_mid + bh / 2 + 18, "each column", 12))
+        if s == "causal mask":
+            parts.append(_text(x + 28 + sw / 2, y_mid + bh / 2 + 18, "later keys out", 12))
+        x += 28 + sw
+    # A, then V·A under it: V comes from the left, A from above
+    parts.append(_arrow(x, y_mid, x + 30, y_mid, INK))
+    parts.append(_text(x + 36, y_mid + 6, lab(h.a), 16, "start", italic=True))
+    vx = x + 36 - bw / 2 + 6
+    parts.append(_arrow(x + 42, y_mid + 12, x + 42, ys[h.v], INK))
+    parts.append(_arrow(292, ys[h.v] + bh / 2, vx, ys[h.v] + bh / 2, INK))
+    parts.append(_box(vx, ys[h.v], bw, bh, f"{lab(h.v)}·{lab(h.a)}"))
+    parts.append(_arrow(vx + bw, ys[h.v] + bh / 2, vx + bw + 36, ys[h.v] + bh / 2, INK))
+    parts.append(_text(vx + bw + 42, ys[h.v] + bh / 2 + 6, lab(h.z), 16, "start", italic=True))
+    return _svg(vx + bw + 70, 290, parts)
