@@ -52,6 +52,8 @@ class Stage:
     act: str | None = None
     act_out: str | None = None
     skips: list[str] = field(default_factory=list)
+    sum_out: str | None = None  # the output of an ``add`` skip (``R = X + Z``), when the skip is an add
+    data_first: bool = False  # ``X·A``: the data on the left, a given matrix (attention) on the right
 
 
 def _is_identity(t: Tensor) -> bool:
@@ -69,10 +71,13 @@ def _stages(ex: Exercise) -> list[Stage]:
         if n.op not in ("linear", "matmul"):
             continue
         w, x = n.ins[0], n.ins[-1]
+        data_first = n.op == "matmul" and g.roles.get(w) == "input" and n.ins[1] in g.leaves
+        if data_first:  # X·A (the transformer's fixed attention): X flows in, A is the matrix
+            w, x = n.ins[1], n.ins[0]
         weights, inputs = [w], [x]
         if w in made_by and made_by[w].op == "hstack" and x in made_by and made_by[x].op == "vstack":
             weights, inputs = list(made_by[w].ins), list(made_by[x].ins)
-        st = Stage(weight="", inp="", out=n.out)
+        st = Stage(weight="", inp="", out=n.out, data_first=data_first)
         for wi, xi in zip(weights, inputs):
             if _is_identity(ex.values[wi]):
                 st.skips.append(xi)
@@ -92,6 +97,7 @@ def _stages(ex: Exercise) -> list[Stage]:
                 if s.out in (a, b) or s.act_out in (a, b):
                     other = b if s.out == a or s.act_out == a else a
                     s.skips.append(other)
+                    s.sum_out = n.out
     return stages
 
 
@@ -150,7 +156,7 @@ def network_svg(ex: Exercise) -> str | None:
     x_prev_end = x + 30
     pos: dict[str, float] = {first: x_prev_end}
     for k, s in enumerate(stages):
-        bx = 40 + k * (box_w + gap) + gap * 0.75
+        bx = max(40 + k * (box_w + gap) + gap * 0.75, x_prev_end + 12)  # after a circled +, one step on
         parts.append(_arrow(x_prev_end, y_mid, bx, y_mid, INK))
         parts.append(
             f"<rect x='{bx:.1f}' y='{top}' width='{box_w}' height='{box_h}' rx='8' "
@@ -158,6 +164,8 @@ def network_svg(ex: Exercise) -> str | None:
         )
         b = next((n.ins[1] for n in g.forward_nodes if n.out == s.out and n.op == "linear"), None)
         written = f"{tensor_label(ex, s.weight)}·{tensor_label(ex, s.inp)}" + (f" + {tensor_label(ex, b)}" if b else "")
+        if s.data_first:
+            written = f"{tensor_label(ex, s.inp)}·{tensor_label(ex, s.weight)}"
         parts.append(_text(bx + box_w / 2, top + 24, written, 13))
         act = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "σ", "softmax": "softmax"}.get(s.act or "", "")
         end_x = bx + box_w
@@ -178,7 +186,7 @@ def network_svg(ex: Exercise) -> str | None:
             end_x = cx + 12
         if act:
             parts.append(_text(end_x + 30, y_mid - 8, act, 12, italic=True))
-        out = s.act_out or s.out
+        out = s.sum_out or s.act_out or s.out
         ox = end_x + gap * 0.7
         parts.append(_arrow(end_x, y_mid, ox - 4, y_mid, INK))
         parts.append(_text(ox + 2, y_mid - 18, tensor_label(ex, out), 14, "start", italic=True))

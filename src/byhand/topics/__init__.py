@@ -138,11 +138,12 @@ def _modules() -> list[ModuleType]:
         mlp,
         resnet,
         softmax,
+        transformer,
         wide,
     )
 
     return [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow,
-            attention]
+            attention, transformer]
 
 
 _REGISTRY: dict[str, ModuleType] | None = None

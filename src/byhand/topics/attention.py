@@ -1,4 +1,4 @@
-"""Chapter 14 — self-attention, by hand (the published sheet Self-Attention.xlsx, made exact).
+"""Self-attention, by hand (the published sheet Self-Attention.xlsx, made exact).
 
 Tokens are columns: ``Q = W_Q·X``, ``K = W_K·X``, ``V = W_V·X``; the scores ``Kᵀ·Q`` with ``Kᵀ``
 written out as its own block; scaled by ``1/√d_k``; a softmax per column, the method's way (``3ᶻ``,
