@@ -136,6 +136,7 @@ def _modules() -> list[ModuleType]:
         linear,
         matmul,
         mlp,
+        multi_head,
         resnet,
         softmax,
         transformer,
@@ -143,7 +144,7 @@ def _modules() -> list[ModuleType]:
     )
 
     return [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow,
-            attention, transformer]
+            attention, transformer, multi_head]
 
 
 _REGISTRY: dict[str, ModuleType] | None = None

@@ -18,6 +18,7 @@ the softmax, so their ``3ᶻ`` is crossed out and written 0, and their weight is
 
 from __future__ import annotations
 
+import functools
 import random
 from typing import Any
 
@@ -106,7 +107,7 @@ def _tensor(rows: list[list[int]]) -> Tensor:
 
 
 _NONZERO_WEIGHT = (0, 1, 6, 12, 20)
-_PAIRS: dict[tuple[int, int], list[tuple[list[list[int]], list[list[int]], list[list[int]]]]] = {}
+_PAIRS: dict[tuple[int, int], list[tuple[list[list[int]], list[list[int]], tuple[tuple[int, ...], ...]]]] = {}
 _TOKENS: dict[int, list[tuple[int, ...]]] = {}
 
 
@@ -115,7 +116,7 @@ def _rows(d: int) -> list[list[int]]:
     return [[1 if c in (a, b) else 0 for c in range(d)] for a in range(d) for b in range(a, d)]
 
 
-def _pairs(d: int, dk: int) -> list[tuple[list[list[int]], list[list[int]], list[list[int]]]]:
+def _pairs(d: int, dk: int) -> list[tuple[list[list[int]], list[list[int]], tuple[tuple[int, ...], ...]]]:
     """Every (W_K, W_Q, M) with 0/1 weights (each row picking one or two features, W_Q's columns
     not all zero) and ``W_Kᵀ·W_Q`` even, M its half: then ``(Kᵀ·Q)/2 = Xᵀ·M·X`` is whole for any X.
     Listed once per size; for d_k = 1 (no scaling) M = W_Kᵀ·W_Q itself."""
@@ -144,7 +145,7 @@ def _pairs(d: int, dk: int) -> list[tuple[list[list[int]], list[list[int]], list
             m = [[sum(wk[r][a] * wq[r][b] for r in range(dk)) for b in range(d)] for a in range(d)]
             if sum(not any(m[a][b] for a in range(d)) for b in range(d)) > (1 if dk == 1 else 0):
                 continue  # a feature of a query that no key ever meets (one at most with d_k = 1)
-            out.append(([list(r) for r in wk], wq, [[v // scale for v in row] for row in m]))
+            out.append(([list(r) for r in wk], wq, tuple(tuple(v // scale for v in row) for row in m)))
     _PAIRS[key] = out
     return out
 
@@ -157,11 +158,13 @@ def _tokens(d: int) -> list[tuple[int, ...]]:
     return _TOKENS[d]
 
 
-def _form(a: tuple[int, ...], m: list[list[int]], b: tuple[int, ...]) -> int:
+@functools.lru_cache(maxsize=1 << 16)
+def _form(a: tuple[int, ...], m: tuple[tuple[int, ...], ...], b: tuple[int, ...]) -> int:
+    """aᵀ·M·b: the scaled score of key token a and query token b."""
     return sum(a[i] * m[i][j] * b[j] for i in range(len(a)) for j in range(len(b)) if a[i] and b[j])
 
 
-def _draw_tokens(rng: random.Random, m: list[list[int]], d: int, n: int) -> list[tuple[int, ...]] | None:
+def _draw_tokens(rng: random.Random, m: tuple[tuple[int, ...], ...], d: int, n: int) -> list[tuple[int, ...]] | None:
     """Tokens (the columns of X) one by one, each among those whose scaled scores with the tokens
     already chosen (both ways, and with itself) stay within 0 … SCORE_MAX."""
     chosen: list[tuple[int, ...]] = []
