@@ -23,7 +23,8 @@ def test_topics_in_curriculum_order(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     names = [line.split()[1] for line in out.splitlines()]
     assert names == ["dot", "matmul", "linear", "relu", "mlp", "deep", "wide", "softmax", "cross-entropy", "gradient", "backprop", "resnet", "gradient-flow",
-                     "attention", "transformer", "multi-head"]
+                     "attention", "transformer", "multi-head",
+                     "embeddings"]
     code, out, _ = run(["topics", "--format", "json"], capsys)
     assert json.loads(out)[0]["name"] == "dot"
 

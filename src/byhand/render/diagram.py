@@ -93,9 +93,12 @@ def _stages(ex: Exercise) -> list[Stage]:
             s.act, s.act_out = n.op, n.out
         if n.op == "add":
             a, b = n.ins
+            on_path = {s.inp for s in stages} | {t for s in stages for t in (s.out, s.act_out, s.sum_out) if t}
             for s in stages:
                 if s.out in (a, b) or s.act_out in (a, b):
                     other = b if s.out == a or s.act_out == a else a
+                    if other not in on_path:
+                        continue  # a given added in (positions), not a skip from earlier on the path
                     s.skips.append(other)
                     s.sum_out = n.out
     return stages

@@ -131,6 +131,7 @@ def _modules() -> list[ModuleType]:
         cross_entropy,
         deep,
         dot,
+        embeddings,
         gradient,
         gradient_flow,
         linear,
@@ -144,7 +145,7 @@ def _modules() -> list[ModuleType]:
     )
 
     return [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow,
-            attention, transformer, multi_head]
+            attention, transformer, multi_head, embeddings]
 
 
 _REGISTRY: dict[str, ModuleType] | None = None
