@@ -91,10 +91,12 @@ def build(o: dict[str, Any]) -> Sheet:
         if o["mask"]
         else ""
     )
-    text = (
-        "Tokens are columns. Compute Q = Wq·X, K = Wk·X and V = Wv·X; write Kᵀ and the scores Kᵀ·Q"
-        f"{scale} then the softmax of each column (3ᶻ, their Σ, A = 3ᶻ ÷ Σ), and Z = V·A.{mask}"
+    first = (
+        "Compute Q = Wq·X, K = Wk·X and V = Wv·X; write Kᵀ and the scores Kᵀ·Q"
+        if o["start"] == "qkv"
+        else "Q = Wq·X, K = Wk·X, V = Wv·X and Kᵀ are given; compute the scores Kᵀ·Q"
     )
+    text = f"Tokens are columns. {first}{scale} then the softmax of each column (3ᶻ, their Σ, A = 3ᶻ ÷ Σ), and Z = V·A.{mask}"
     return Sheet(nodes, leaves, text, labels=labels, notes=notes, roles={"X": "input"}, bound=100)
 
 
@@ -182,7 +184,7 @@ def _draw_tokens(rng: random.Random, m: tuple[tuple[int, ...], ...], d: int, n: 
     return chosen
 
 
-def _columns_ok(sc: list[list[int]], mask: bool) -> bool:
+def _columns_ok(sc: list[list[int]], mask: bool, distinct: bool = True) -> bool:
     """Each column's Σ small, and columns not all alike (else A is uniform)."""
     n = len(sc)
     varied = 0
@@ -192,6 +194,8 @@ def _columns_ok(sc: list[list[int]], mask: bool) -> bool:
             return False
         if len(set(col)) > 1:
             varied += 1
+    if distinct and not mask and len({tuple(sc[i][j] for i in range(n)) for j in range(n)}) < n:
+        return False  # two tokens with the same scores: the same weights, a column copied
     return varied >= (n - 1 if not mask else max(1, n - 2))
 
 

@@ -97,7 +97,7 @@ def _head(rng: random.Random, x_cols: list[tuple[int, ...]], d: int) -> Head | N
     for _ in range(40):
         wk, wq, m = rng.choice(pairs)
         sc = [[_form(x_cols[i], m, x_cols[j]) for j in range(n)] for i in range(n)]
-        if any(v < 0 or v > SCORE_MAX for r in sc for v in r) or not _columns_ok(sc, False):
+        if any(v < 0 or v > SCORE_MAX for r in sc for v in r) or not _columns_ok(sc, False, distinct=False):
             continue
         wv = [[rng.choice((0, 1, 1, 2, -1)) for _ in range(d)]]
         return wq, wk, wv
