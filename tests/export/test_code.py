@@ -196,7 +196,11 @@ def test_every_op_runs_in_both_libraries(tmp_path: Path) -> None:
             {"op": "mul", "in": ["pa", "b"], "out": "pb"},
             {"op": "sum", "in": ["pb"], "out": "spb"},
             {"op": "add", "in": ["L1", "ce2"], "out": "L2"},
-            {"op": "add", "in": ["L2", "spb"], "out": "L"},
+            # the causal mask (attention): a key after its query is 0, its gradient 0 too
+            {"op": "mask_causal", "in": ["W"], "out": "Wm"},
+            {"op": "sum", "in": ["Wm"], "out": "swm"},
+            {"op": "add", "in": ["L2", "spb"], "out": "L3"},
+            {"op": "add", "in": ["L3", "swm"], "out": "L"},
             {"op": "grad", "in": [], "out": "gW", "attrs": {"of": "L", "wrt": "W"}},
             {"op": "grad", "in": [], "out": "ga", "attrs": {"of": "L", "wrt": "a"}},
             {"op": "grad", "in": [], "out": "gs", "attrs": {"of": "L", "wrt": "s"}},
