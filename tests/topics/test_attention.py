@@ -115,3 +115,14 @@ def test_the_whiteboard_diagram_follows_the_graph() -> None:
     easy = attention_svg(byhand.make("attention", seed=2, level="easy"))
     assert easy is not None and "causal mask" not in easy and "√dₖ" not in easy
     assert attention_svg(byhand.make("resnet", seed=1, level="easy")) is None
+
+
+def test_the_hint_for_a_masked_cell_asks_the_question() -> None:
+    """Hint 2 for the masked 3ᶻ asks whether the key comes after the query, never gives the answer."""
+    from byhand.web.hints import hint
+
+    ex = byhand.make("attention", seed=3, level="hard")
+    badge = next(b.badge for b in ex.blanks if b.cells[0] == ("EM", (2, 1)))
+    h = hint(ex, badge, 2)
+    assert h is not None
+    assert h["text"].startswith("The causal mask: row 3 is key 3, column 2 is query 2.") and h["text"].endswith("= ?")
