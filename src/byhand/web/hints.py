@@ -127,7 +127,8 @@ def hint(ex: Exercise, badge: int, level: int) -> dict[str, Any] | None:
         elif inv is not None:
             out["text"] = f"{inv[2]}: solve it for ?"
         else:
-            out["text"] = f"Write the relation that contains {cell_str(c)}, put in the numbers you know, and solve it."
+            out["text"] = (f"Write the relation that contains {cell_str(c)}, put in the numbers you know, and solve it: "
+                           f"{cell_str(c)} = ?")
     else:
         out["text"] = f"{cell_str(c)} = {step.text}" if step is not None else ex.explain(c)
     return out
