@@ -68,6 +68,7 @@ TOPICS = [
     ("dot", "medium", {}), ("dot", "hard", {}), ("matmul", "hard", {}), ("linear", "hard", {}), ("relu", "hard", {}),
     ("mlp", "easy", {}), ("softmax", "hard", {}), ("softmax", "medium", {"base": "e"}), ("cross-entropy", "medium", {}),
     ("gradient", "hard", {}), ("backprop", "easy", {"depth": 2}), ("resnet", "easy", {"blocks": 1}), ("gradient-flow", "easy", {}),
+    ("attention", "hard", {}), ("transformer", "easy", {}), ("multi-head", "easy", {}), ("embeddings", "hard", {}),
 ]
 TOPICS.append(("rnn", "hard", {}))  # the new chapters, one line each (issues 12 and 13)
 

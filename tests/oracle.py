@@ -111,6 +111,8 @@ def apply(op: str, xs: list[torch.Tensor], attrs: dict[str, Any]) -> torch.Tenso
         return torch.diag(xs[0]) * num(attrs.get("by", 1))
     if op == "sqrt":
         return torch.sqrt(xs[0])
+    if op == "mask_causal":  # keys are rows, queries columns: a key after its query is 0
+        return xs[0] * torch.ones_like(xs[0]).triu()
     raise AssertionError(f"the oracle does not know op {op}")
 
 

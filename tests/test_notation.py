@@ -137,6 +137,7 @@ OP_CASES |= {  # next-token sampling
     "dropmask": ({"R": (3,)}, {"p": "1/2"}),
     "diag": ({"v": (3,)}, {"by": 2}),
     "sqrt": ({"Z": (2, 2)}, {}),
+    "mask_causal": ({"E": (3, 3)}, {}),
 }
 
 

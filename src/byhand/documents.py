@@ -101,7 +101,7 @@ def print_diagram(ex: Exercise) -> str | None:
     its staircase of crossings and pushed the larger ones (deep, backprop) onto a second page."""
     from byhand.render.diagram import chain_svg, network_svg, special_svg
 
-    special = special_svg(ex)  # a chapter's own drawing: MoE routing, an unrolled RNN …
+    special = special_svg(ex)  # a chapter's own drawing: the attention block, MoE routing, an unrolled RNN …
     if special is not None:
         return special
     chain = chain_svg(ex)

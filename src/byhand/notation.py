@@ -606,6 +606,9 @@ NOTATION |= {
 NOTATION |= {
     "sqrt": Notation(lambda n, o: f"√{factor(_l(n, o, 0))}",
                      lambda n, o, k, d: f"{factor(d)} / (2·{factor(n.label(o.out))})", "the square root"),
+    # attention
+    "mask_causal": Notation(lambda n, o: f"causal mask({_l(n, o, 0)})",
+                            lambda n, o, k, d: f"{factor(d)} where kept, 0 where crossed out", "the causal mask"),
 }
 
 
@@ -755,6 +758,8 @@ def row_words(exercise: Any, op: Mapping[str, Any] | Any) -> list[str]:
         return ["["] + [";"] * (k - 1) + ["] ="]
     if o.op == "sum" and k == 1:
         return ["Σ", "="]
+    if o.op == "mask_causal" and k == 1:
+        return ["causal mask (", ") ="]
     words = op_words(o.op)
     return [f"{words} ("] + [","] * (k - 1) + [") ="] if k else ["="]
 

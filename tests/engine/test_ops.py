@@ -108,6 +108,8 @@ def cases(draw: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     if name == "sqrt":  # perfect squares (exact) and fractions of them, never 0 (its slope is infinite)
         sq = st.sampled_from([1, 4, 9, 16, "1/4", "9/4", 2])
         return {"Z": draw(st.one_of(mat(m, n, sq), vec(m, sq)))}, {}
+    if name == "mask_causal":  # square: keys × queries
+        return {"E": draw(mat(m, m, st.integers(-3, 30)))}, {}
     raise AssertionError(name)
 
 
@@ -151,7 +153,7 @@ def test_forward_relations_and_backward_match_torch(name: str, data: st.DataObje
     ty = apply(name, txs, attrs)
     _close(y, ty)
     # exactness: integers in, integers out for the integer ops
-    if name in ("dot", "matmul", "linear", "add", "sub", "mul", "relu", "sum", "transpose", "half_sse", "colsum") and all(
+    if name in ("dot", "matmul", "linear", "add", "sub", "mul", "relu", "sum", "transpose", "half_sse", "colsum", "mask_causal") and all(
         type(v) is int for x in xs for v in x.data
     ):
         assert all(type(v) in (int, Fraction) for v in y.data)

@@ -227,7 +227,11 @@ def test_every_op_runs_in_both_libraries(tmp_path: Path) -> None:
             {"op": "row_of", "in": ["Sg"], "out": "sr", "attrs": {"row": 1}},
             {"op": "mul", "in": ["oh", "sr"], "out": "ohs"},
             {"op": "sum", "in": ["ohs"], "out": "soh"},
-            {"op": "add", "in": ["L4", "soh"], "out": "L"},
+            {"op": "add", "in": ["L4", "soh"], "out": "L5"},
+            # the causal mask (attention): a key after its query is 0, its gradient 0 too
+            {"op": "mask_causal", "in": ["W"], "out": "Wm"},
+            {"op": "sum", "in": ["Wm"], "out": "swm"},
+            {"op": "add", "in": ["L5", "swm"], "out": "L"},
             {"op": "grad", "in": [], "out": "gS", "attrs": {"of": "L", "wrt": "Sg"}},
             {"op": "grad", "in": [], "out": "gW", "attrs": {"of": "L", "wrt": "W"}},
             {"op": "grad", "in": [], "out": "ga", "attrs": {"of": "L", "wrt": "a"}},

@@ -1389,3 +1389,41 @@ class Sqrt(_Elementwise1):
 
     def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
         return [Tensor(y.shape, [norm(vdiv(g, 2 * s)) for s, g in zip(y.data, dy.data)])]
+
+
+# ---------------------------------------------------------------------------------------------
+# attention (chapter attention): the causal mask
+
+
+@register
+class MaskCausal(_Elementwise1):
+    """The causal mask, applied to the ``3ᶻ`` of square scores (keys are rows, queries columns):
+    query ``j`` may look at keys ``i ≤ j`` only. A cell below the diagonal would be ``3^−∞ = 0``;
+    on paper it is crossed out and written 0, like a negative under ReLU. The others stay."""
+
+    name, summary = "mask_causal", "the causal mask: keep cell [i,j] when i ≤ j (a key not after its query), else 0 (crossed out)"
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        (a,) = shapes
+        _need(len(a) == 2 and a[0] == a[1], f"mask_causal needs a square matrix (keys × queries), {names[0]} is a {shape_str(a)}")
+        return a
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        (a,) = xs
+        n = a.shape[1]
+        return Tensor(a.shape, [v if k // n <= k % n else 0 for k, v in enumerate(a.data)])
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        i, j = idx
+        src = (ins[0], idx)
+        if i <= j:
+            return PolyRelation((out, idx), [Term(1, (src,))], "mask_causal", style="copy")
+
+        def text(v: list[Value], r: Value, p: int) -> str:
+            return f"0 (key {i + 1} comes after query {j + 1}: crossed out)"
+
+        return PolyRelation((out, idx), [], "mask_causal", style="const", uses=(src,), text_fn=text)
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        n = y.shape[1]
+        return [Tensor(y.shape, [g if k // n <= k % n else 0 for k, g in enumerate(dy.data)])]

@@ -286,6 +286,7 @@ TORCH: dict[str, Fwd] = {
     "dropmask": lambda o, a, s: f"({a[0]} >= {_p(o)}).to(torch.float64)",
     "diag": lambda o, a, s: _scaled(_by(o), f"torch.diag({a[0]})"),
     "sqrt": lambda o, a, s: f"torch.sqrt({a[0]})",
+    "mask_causal": lambda o, a, s: f"{a[0]} * torch.ones_like({a[0]}).triu()",
 }
 """Each registry op as PyTorch code (the inputs' variable names and shapes in, an expression out)."""
 
@@ -310,6 +311,7 @@ NUMPY: dict[str, Fwd] = {
     "dropmask": lambda o, a, s: f"({a[0]} >= {_p(o)}).astype(float)",
     "diag": lambda o, a, s: _scaled(_by(o), f"np.diag({a[0]})"),
     "sqrt": lambda o, a, s: f"np.sqrt({a[0]})",
+    "mask_causal": lambda o, a, s: f"np.triu({a[0]})",
 }
 """Each registry op as NumPy code."""
 
@@ -339,6 +341,7 @@ COMMENTS: dict[str, str] = {
     "dropmask": "dropout's mask: keep (1) where the random number r >= p, drop (0) where r < p",
     "diag": "the mask on the diagonal, times 1/(1 - p): the kept units scaled up",
     "sqrt": "the standard deviation: the square root of the variance",
+    "mask_causal": "the causal mask: a key after its query (below the diagonal) is 3^−∞ = 0",
 }
 
 # -- the backward pass in NumPy: one vector-Jacobian product per op and input -----------------
@@ -468,6 +471,7 @@ NUMPY_VJP: dict[str, Vjp] = {
     "dropmask": lambda o, a, s, k, g: f"np.zeros_like({a[0]})",
     "diag": lambda o, a, s, k, g: _scaled(_by(o), f"np.diag({_g(g)})"),
     "sqrt": lambda o, a, s, k, g: f"{_g(g)} / (2 * {o.out})",
+    "mask_causal": lambda o, a, s, k, g: f"np.triu({_g(g)})",
     "half_sse": lambda o, a, s, k, g: (
         (f"{a[0]} - {a[1]}" if g is None else f"{g} * ({a[0]} - {a[1]})") if k == 0 else f"{_times(g, f'({a[1]} - {a[0]})')}"
     ),

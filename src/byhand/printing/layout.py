@@ -1224,6 +1224,7 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
             badge_of[(tensor, tuple(index))] = blank["badge"]
 
     crossed_from = {op["out"]: op["in"][0] for op in exercise["ops"] if op["op"] in CROSS_OUT_OPS}
+    masked_from = {op["out"]: op["in"][0] for op in exercise["ops"] if op["op"] == "mask_causal"}
 
     # shift everything so the drawing starts at (0, 0); obstacles hold blocks, labels, symbols
     items = plan.obstacles + [Rect(a["x"], a["y"], a["w"], a["h"]) for a in plan.arrows]
@@ -1262,6 +1263,9 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
                         before = _at(tensors[src]["values"], index)
                         if _is_negative(before):
                             cell["struck"] = value_atom(before, precision)
+                    src = masked_from.get(b.tensor) if b.label is None else None
+                    if key and src is not None and index[0] > index[1]:  # a future key: its 3ᶻ crossed out
+                        cell["struck"] = value_atom(_at(tensors[src]["values"], index), precision)
                 cells.append(cell)
         blocks_out.append({
             "label": b.label,

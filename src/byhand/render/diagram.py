@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from byhand.engine.tensor import Tensor
 from byhand.engine.values import Value, fmt
@@ -52,6 +52,8 @@ class Stage:
     act: str | None = None
     act_out: str | None = None
     skips: list[str] = field(default_factory=list)
+    sum_out: str | None = None  # the output of an ``add`` skip (``R = X + Z``), when the skip is an add
+    data_first: bool = False  # ``X·A``: the data on the left, a given matrix (attention) on the right
 
 
 def _is_identity(t: Tensor) -> bool:
@@ -69,10 +71,13 @@ def _stages(ex: Exercise) -> list[Stage]:
         if n.op not in ("linear", "matmul"):
             continue
         w, x = n.ins[0], n.ins[-1]
+        data_first = n.op == "matmul" and g.roles.get(w) == "input" and n.ins[1] in g.leaves
+        if data_first:  # X·A (the transformer's fixed attention): X flows in, A is the matrix
+            w, x = n.ins[1], n.ins[0]
         weights, inputs = [w], [x]
         if w in made_by and made_by[w].op == "hstack" and x in made_by and made_by[x].op == "vstack":
             weights, inputs = list(made_by[w].ins), list(made_by[x].ins)
-        st = Stage(weight="", inp="", out=n.out)
+        st = Stage(weight="", inp="", out=n.out, data_first=data_first)
         for wi, xi in zip(weights, inputs):
             if _is_identity(ex.values[wi]):
                 st.skips.append(xi)
@@ -88,10 +93,14 @@ def _stages(ex: Exercise) -> list[Stage]:
             s.act, s.act_out = n.op, n.out
         if n.op == "add":
             a, b = n.ins
+            on_path = {s.inp for s in stages} | {t for s in stages for t in (s.out, s.act_out, s.sum_out) if t}
             for s in stages:
                 if s.out in (a, b) or s.act_out in (a, b):
                     other = b if s.out == a or s.act_out == a else a
+                    if other not in on_path:
+                        continue  # a given added in (positions), not a skip from earlier on the path
                     s.skips.append(other)
+                    s.sum_out = n.out
     return stages
 
 
@@ -150,7 +159,7 @@ def network_svg(ex: Exercise) -> str | None:
     x_prev_end = x + 30
     pos: dict[str, float] = {first: x_prev_end}
     for k, s in enumerate(stages):
-        bx = 40 + k * (box_w + gap) + gap * 0.75
+        bx = max(40 + k * (box_w + gap) + gap * 0.75, x_prev_end + 12)  # after a circled +, one step on
         parts.append(_arrow(x_prev_end, y_mid, bx, y_mid, INK))
         parts.append(
             f"<rect x='{bx:.1f}' y='{top}' width='{box_w}' height='{box_h}' rx='8' "
@@ -158,6 +167,8 @@ def network_svg(ex: Exercise) -> str | None:
         )
         b = next((n.ins[1] for n in g.forward_nodes if n.out == s.out and n.op == "linear"), None)
         written = f"{tensor_label(ex, s.weight)}·{tensor_label(ex, s.inp)}" + (f" + {tensor_label(ex, b)}" if b else "")
+        if s.data_first:
+            written = f"{tensor_label(ex, s.inp)}·{tensor_label(ex, s.weight)}"
         parts.append(_text(bx + box_w / 2, top + 24, written, 13))
         act = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "σ", "softmax": "softmax"}.get(s.act or "", "")
         end_x = bx + box_w
@@ -178,7 +189,7 @@ def network_svg(ex: Exercise) -> str | None:
             end_x = cx + 12
         if act:
             parts.append(_text(end_x + 30, y_mid - 8, act, 12, italic=True))
-        out = s.act_out or s.out
+        out = s.sum_out or s.act_out or s.out
         ox = end_x + gap * 0.7
         parts.append(_arrow(end_x, y_mid, ox - 4, y_mid, INK))
         parts.append(_text(ox + 2, y_mid - 18, tensor_label(ex, out), 14, "start", italic=True))
@@ -532,8 +543,8 @@ def diagram_svg(ex: Exercise) -> str | None:
 
 def special_svg(ex: Exercise) -> str | None:
     """A chapter's own whiteboard drawing, found by the graph's structure (the first that fits):
-    MoE routing, an unrolled recurrence, 0/1 connections as wires …; None for the rest."""
-    for draw in (routing_svg, recurrent_svg, wiring_svg):
+    the attention block, MoE routing, an unrolled recurrence, 0/1 connections as wires …; None for the rest."""
+    for draw in (attention_svg, routing_svg, recurrent_svg, wiring_svg):
         svg = draw(ex)
         if svg is not None:
             return svg
@@ -598,3 +609,136 @@ def wiring_svg(ex: Exercise) -> str | None:
 
 def _sub(n: int) -> str:
     return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+# -- attention (chapter attention): the block as the whiteboard draws it ---------------------------
+
+
+@dataclass
+class AttentionParts:
+    """The tensors of one attention head, found by structure: ``K`` transposed into ``Kᵀ·Q``, a
+    softmax written out (``exp`` → ``colsum`` → ``div``) and the weights ``A`` meeting ``V``."""
+
+    x: str
+    q: str
+    k: str
+    v: str
+    scores: str
+    scaled: str | None
+    scale_by: str | None
+    masked: bool
+    a: str
+    z: str
+    weights: dict[str, str] = field(default_factory=dict)  # Q/K/V → its weight
+
+
+def attention_parts(ex: Exercise) -> list[AttentionParts]:
+    g = ex.graph
+    by_out = {n.out: n for n in g.forward_nodes}
+    users: dict[str, list[Any]] = {}
+    for n in g.forward_nodes:
+        for i in n.ins:
+            users.setdefault(i, []).append(n)
+    heads = []
+    for t in g.forward_nodes:
+        if t.op != "transpose":
+            continue
+        mm = next((u for u in users.get(t.out, []) if u.op == "matmul" and u.ins[0] == t.out), None)
+        if mm is None:
+            continue
+        k, q = t.ins[0], mm.ins[1]
+        cur, scaled, by, masked = mm.out, None, None, False
+        nxt = users.get(cur, [])
+        if nxt and nxt[0].op == "scale":
+            scaled, by, cur = nxt[0].out, str(nxt[0].attrs.get("by")), nxt[0].out
+            nxt = users.get(cur, [])
+        if not nxt or nxt[0].op != "exp":
+            continue
+        cur = nxt[0].out
+        nxt = users.get(cur, [])
+        if nxt and nxt[0].op == "mask_causal":
+            masked, cur = True, nxt[0].out
+        div = next((u for u in users.get(cur, []) if u.op == "div"), None)
+        if div is None:
+            continue
+        zmm = next((u for u in users.get(div.out, []) if u.op == "matmul" and u.ins[1] == div.out), None)
+        if zmm is None:
+            continue
+        v = zmm.ins[0]
+        weights = {}
+        x = "X"
+        for name in (q, k, v):
+            src = by_out.get(name)
+            if src is not None and src.op == "matmul":
+                weights[name] = src.ins[0]
+                x = src.ins[1]
+        heads.append(AttentionParts(x, q, k, v, mm.out, scaled, by, masked, div.out, zmm.out, weights))
+    return heads
+
+
+def _box(x: float, y: float, w: float, h: float, text: str, size: int = 14, fill: str = "white") -> str:
+    return (
+        f"<rect x='{x:.1f}' y='{y:.1f}' width='{w:.0f}' height='{h:.0f}' rx='8' fill='{fill}' stroke='{INK}' "
+        f"stroke-width='1.8'/>" + _text(x + w / 2, y + h / 2 + 5, text, size)
+    )
+
+
+def attention_svg(ex: Exercise) -> str | None:
+    """X → Q, K, V (each its weight times X); Kᵀ·Q → ÷ √dₖ → (the causal mask) → softmax per column →
+    A; V·A → Z: the order the whiteboard draws it, left to right."""
+    heads = attention_parts(ex)
+    if len(heads) != 1:
+        return None
+    h = heads[0]
+    lab = lambda n: tensor_label(ex, n)  # noqa: E731
+    parts = [_defs()]
+    ys = {h.q: 40.0, h.k: 120.0, h.v: 230.0}
+    bw, bh = 96, 44
+    # X, fanning out to the three products
+    parts.append(_text(30, 140, lab(h.x), 18, "start", italic=True))
+    for name, y in ys.items():
+        w = h.weights.get(name)
+        parts.append(_arrow(56, 136, 130, y + bh / 2, INK))
+        parts.append(_box(130, y, bw, bh, f"{lab(w)}·{lab(h.x)}" if w else lab(name)))
+        parts.append(_arrow(130 + bw, y + bh / 2, 262, y + bh / 2, INK))
+        parts.append(_text(268, y + bh / 2 + 6, lab(name), 16, "start", italic=True))
+    # Kᵀ
+    parts.append(_arrow(292, ys[h.k] + bh / 2, 330, ys[h.k] + bh / 2, INK))
+    parts.append(_text(336, ys[h.k] + bh / 2 + 6, f"{lab(h.k)}ᵀ", 16, "start", italic=True))
+    # Kᵀ·Q: Q comes down from above, Kᵀ from the left — the crossing
+    sx, sy = 400.0, 80.0
+    parts.append(
+        f"<line x1='292' y1='{ys[h.q] + bh / 2:.1f}' x2='{sx + bw / 2:.1f}' y2='{ys[h.q] + bh / 2:.1f}' stroke='{INK}' "
+        "stroke-width='1.6'/>"
+    )
+    parts.append(_arrow(sx + bw / 2, ys[h.q] + bh / 2, sx + bw / 2, sy, INK))
+    parts.append(_arrow(368, ys[h.k] + bh / 2, sx, sy + bh / 2 + 18, INK))
+    parts.append(_box(sx, sy, bw, bh + 36, f"{lab(h.k)}ᵀ·{lab(h.q)}"))
+    parts.append(_text(sx + bw / 2, sy + bh + 26, "scores", 12))
+    x = sx + bw
+    steps = []
+    if h.scaled is not None:
+        steps.append("÷ √dₖ")  # no number in the text: a student's copy hides numbers equal to an answer
+    if h.masked:
+        steps.append("causal mask")
+    steps.append("softmax")
+    y_mid = sy + (bh + 36) / 2
+    for s in steps:
+        sw = {"softmax": 100, "causal mask": 112}.get(s, 76)
+        parts.append(_arrow(x, y_mid, x + 28, y_mid, INK))
+        parts.append(_box(x + 28, y_mid - bh / 2, sw, bh, s, 14))
+        if s == "softmax":
+            parts.append(_text(x + 28 + sw / 2, y_mid + bh / 2 + 18, "each column", 12))
+        if s == "causal mask":
+            parts.append(_text(x + 28 + sw / 2, y_mid + bh / 2 + 18, "later keys out", 12))
+        x += 28 + sw
+    # A, then V·A under it: V comes from the left, A from above
+    parts.append(_arrow(x, y_mid, x + 30, y_mid, INK))
+    parts.append(_text(x + 36, y_mid + 6, lab(h.a), 16, "start", italic=True))
+    vx = x + 36 - bw / 2 + 6
+    parts.append(_arrow(x + 42, y_mid + 12, x + 42, ys[h.v], INK))
+    parts.append(_arrow(292, ys[h.v] + bh / 2, vx, ys[h.v] + bh / 2, INK))
+    parts.append(_box(vx, ys[h.v], bw, bh, f"{lab(h.v)}·{lab(h.a)}"))
+    parts.append(_arrow(vx + bw, ys[h.v] + bh / 2, vx + bw + 36, ys[h.v] + bh / 2, INK))
+    parts.append(_text(vx + bw + 42, ys[h.v] + bh / 2 + 6, lab(h.z), 16, "start", italic=True))
+    return _svg(vx + bw + 70, 290, parts)

@@ -128,6 +128,7 @@ class TopicInfo:
 def _modules() -> list[ModuleType]:
     from byhand.topics import (
         activation,
+        attention,
         autoencoder,
         backprop,
         batch_norm,
@@ -136,15 +137,18 @@ def _modules() -> list[ModuleType]:
         deep,
         dot,
         dropout,
+        embeddings,
         gradient,
         gradient_flow,
         linear,
         matmul,
         mlp,
         moe,
+        multi_head,
         resnet,
         sampling,
         softmax,
+        transformer,
         wide,
     )
 
@@ -152,7 +156,8 @@ def _modules() -> list[ModuleType]:
     # the new chapters (issues 12 and 13), in the order of byhand.seal.TOPIC_IDS
     from byhand.topics import rnn
 
-    return first + [sampling, rnn, batch_norm, dropout, moe, autoencoder, connections]
+    new = [embeddings, attention, multi_head, transformer, sampling, rnn, batch_norm, dropout, moe, autoencoder, connections]
+    return first + new
 
 
 _REGISTRY: dict[str, ModuleType] | None = None

@@ -116,12 +116,19 @@ def hint(ex: Exercise, badge: int, level: int) -> dict[str, Any] | None:
                 expr = f"LeakyReLU({z}): does {z} stay, or is it multiplied by {alpha}? So {cell_str(c)} = ?"
             out["text"] = expr
             return out
+        if step is not None and node is not None and node.op == "mask_causal" and step.uses:
+            # attention's causal mask: the same question for every cell, kept or crossed out
+            i, j = c[1]
+            out["text"] = (f"The causal mask: row {i + 1} is key {i + 1}, column {j + 1} is query {j + 1}. Does the key come "
+                           f"after the query (crossed out, 0), or does {cell_str(step.uses[0])} stay? So {cell_str(c)} = ?")
+            return out
         if expr:
             out["text"] = f"{cell_str(c)} = {expr}"
         elif inv is not None:
             out["text"] = f"{inv[2]}: solve it for ?"
         else:
-            out["text"] = f"Write the relation that contains {cell_str(c)}, put in the numbers you know, and solve it."
+            out["text"] = (f"Write the relation that contains {cell_str(c)}, put in the numbers you know, and solve it: "
+                           f"{cell_str(c)} = ?")
     else:
         out["text"] = f"{cell_str(c)} = {step.text}" if step is not None else ex.explain(c)
     return out
