@@ -110,6 +110,44 @@ def viewport(ex_plan: dict[str, Any], new: list[str], uses: list[str]) -> dict[s
     return {"x": x, "y": y, "w": ww, "h": wh}
 
 
+#: The lines a step's panel holds at the floor size (85 mm wide, about 30 characters a line).
+PANEL_ROWS = 16
+PANEL_CHARS = 30
+
+
+def panel_lines(lines: list[str]) -> list[str]:
+    """A step's arithmetic as the panel can show it at the projector floor: the first lines that
+    fit, then how many more there are (their values are on the grid beside it)."""
+    out: list[str] = []
+    rows = 0
+    for i, line in enumerate(lines):
+        need = -(-len(line) // PANEL_CHARS)
+        if rows + need > PANEL_ROWS - (1 if i < len(lines) - 1 else 0):
+            rest = len(lines) - i
+            out.append(f"… and {rest} more, on the grid")
+            break
+        out.append(line)
+        rows += need
+    return out
+
+
+def tiles(width: float, height: float) -> list[dict[str, float]]:
+    """Windows of SLIDE_WINDOW that together cover a grid, row by row, each overlapping the one
+    before by a cell (so a label at a window's edge is whole in the next); every cell's centre
+    lies in at least one window."""
+    ww, wh = SLIDE_WINDOW
+
+    def starts(total: float, size: float) -> list[float]:
+        if total <= size:
+            return [0.0]
+        out = [0.0]
+        while out[-1] + size < total:
+            out.append(min(out[-1] + size - 1.0, total - size))
+        return out
+
+    return [{"x": x, "y": y, "w": ww, "h": wh} for y in starts(height, wh) for x in starts(width, ww)]
+
+
 def plan_deck(exercise: dict[str, Any], frames: list[dict[str, Any]], *,
               group: str = "cell") -> dict[str, Any]:
     """The print plan of a lecture deck: the exercise's grid once, then every frame's states.
@@ -130,18 +168,27 @@ def plan_deck(exercise: dict[str, Any], frames: list[dict[str, Any]], *,
     given = every - ever
     grads = {b["tensor"] for b in ex_plan["blocks"] if b["style"] == "grad"}
     out_frames = []
+    canvas = ex_plan["canvas"]
+    big = canvas["width"] > SLIDE_WINDOW[0] or canvas["height"] > SLIDE_WINDOW[1]
     for f in frames:
         lines = list(f.get("lines") or [])
         if f["kind"] == "step" and group == "cell" and f["new"] and lines:
             name, _, idx = f["new"][0].partition(":")
             index = [int(i) for i in idx.split(",")] if idx else []
             lines = [f"{cell_label(exercise, name, index)} = {lines[0]}"]  # Z₁[1,1]: 1-based, as people count
-        out_frames.append({
+        frame = {
             "kind": f["kind"], "k": f["k"], "n": f["n"], "phase": f.get("phase", "forward"),
-            "text": f.get("text", ""), "lines": lines,
+            "text": f.get("text", ""), "lines": panel_lines(lines),
             "states": frame_states(ex_plan, f, given, grads),
             "view": viewport(ex_plan, f["new"], f["uses"]) if f["kind"] == "step" else None,
-        })
+        }
+        if not big or f["kind"] == "step":
+            out_frames.append(frame)
+        elif f["kind"] == "title":  # the task: where the sheet starts, at the projector pitch
+            out_frames.append(frame | {"view": {"x": 0.0, "y": 0.0, "w": SLIDE_WINDOW[0], "h": SLIDE_WINDOW[1]}})
+        else:  # the solution: the whole grid, one window a frame, never shrunk below the floor
+            views = tiles(canvas["width"], canvas["height"])
+            out_frames += [frame | {"view": v, "part": i, "parts": len(views)} for i, v in enumerate(views, start=1)]
     return {
         "format": SLIDES_FORMAT,
         "title": ex_plan["title"],
