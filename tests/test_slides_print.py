@@ -241,3 +241,24 @@ def test_a_long_step_panel_says_what_it_leaves_out() -> None:
     assert 1 < len(out) < len(lines) and out[-1] == f"… and {len(lines) - len(out) + 1} more, on the grid"
     assert len(out) <= PANEL_ROWS
     assert panel_lines(lines[:3]) == lines[:3]
+
+
+def test_the_relu_gate_is_lit_where_its_backward_step_uses_it() -> None:
+    """dZ = dA ⊙ [Z > 0]: the frame of each dZ cell lights dA's cell and the gate's cell beside it
+    (not the forward Z far above), in print and in the HTML deck."""
+    ex = byhand.make("backprop", seed=1, level="medium")
+    fs = [f.to_json() for f in frames(ex)]
+    plan = plan_deck(ex.to_dict(), fs)
+    blocks = plan["exercise"]["blocks"]
+    gate = next(i for i, b in enumerate(blocks) if b.get("gate") == "Z1")
+    seen = 0
+    for f, pf in zip(fs, plan["frames"]):
+        if not (f["new"] and f["new"][0].startswith("dZ1:")):
+            continue
+        seen += 1
+        lit = [i for i, s in enumerate(pf["states"][gate]) if s == "u"]
+        assert [blocks[gate]["cells"][i]["g"] for i in lit] == [[int(v) for v in f["new"][0][4:].split(",")]]
+        assert not any("u" in s for b, s in zip(blocks, pf["states"]) if b["tensor"] == "Z1")
+    assert seen == 4
+    html = documents.slides(ex, fmt="html")[0].decode()
+    assert html.count('data-gate="Z1:') == 4 and "us.has(td.dataset.gate)" in html

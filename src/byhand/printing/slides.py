@@ -51,10 +51,13 @@ def frame_states(ex_plan: dict[str, Any], frame: dict[str, Any], given: set[str]
     # step uses it: in the drawing nearest to the cell being computed
     spots: dict[str, list[tuple[int, int, float, float]]] = {}
     for bi, b in enumerate(ex_plan["blocks"]):
-        if b["tensor"] is None:
+        if b["tensor"] is None and not b.get("gate"):
             continue
         for ci, cell in enumerate(b["cells"]):
-            spots.setdefault(cell_key(b["tensor"], cell["i"]), []).append(
+            # a ReLU gate's cell stands for the sign of its Z: the backward step through that
+            # ReLU uses it there, beside dA, rather than in the far-away forward Z
+            key = cell_key(b["gate"], cell["g"]) if b["tensor"] is None else cell_key(b["tensor"], cell["i"])
+            spots.setdefault(key, []).append(
                 (bi, ci, b["x"] + (cell["c"] + 0.5) * b["cw"], b["y"] + cell["r"] + 0.5))
     targets = [(x, y) for k in new for _, _, x, y in spots.get(k, [])[:1]]
     lit: set[tuple[int, int]] = set()
@@ -65,8 +68,8 @@ def frame_states(ex_plan: dict[str, Any], frame: dict[str, Any], given: set[str]
         lit.update((bi, ci) for bi, ci, _, _ in places)
     out = []
     for bi, b in enumerate(ex_plan["blocks"]):
-        if b["tensor"] is None:  # the row of 1s is always there
-            out.append("s" * len(b["cells"]))
+        if b["tensor"] is None:  # the row of 1s and the ReLU gates are always there; a gate lit when used
+            out.append("".join("u" if (bi, ci) in lit else "s" for ci in range(len(b["cells"]))))
             continue
         letters = []
         for ci, cell in enumerate(b["cells"]):
