@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from fractions import Fraction
 from typing import Any
 
@@ -212,3 +213,21 @@ def test_every_backward_crossing_multiplies_out(topic: str, seeds: range) -> Non
                     assert got == want, (topic, seed, r["tensor"], i, j)
             checked += 1
         assert checked >= 2, (topic, seed)
+
+
+@pytest.mark.parametrize(("topic", "level"), [("resnet", "medium"), ("resnet", "hard"), ("deep", "hard"),
+                                              ("backprop", "hard"), ("mlp", "hard")])
+def test_the_answer_strip_stays_with_its_exercise(topic: str, level: str) -> None:
+    """An exercise that ends near the foot of a page moves its last part to the next page with its
+    answer strip, rather than leave the strip alone on a page (resnet medium used to)."""
+    for seed in (1, 2):
+        ex = byhand.make(topic, seed=seed, level=level)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            pdf = documents.worksheet(ex)[0]
+        assert not [w for w in caught if "stabilize" in str(w.message) or "converge" in str(w.message)]
+        texts = [(p.extract_text() or "") for p in PdfReader(io.BytesIO(pdf)).pages]
+        strip = [k for k, t in enumerate(texts) if "Answers to exercise" in t]
+        assert len(strip) == 1, (seed, strip)
+        page = texts[strip[0]].replace("Answers to exercise", "")
+        assert re.search(r"Exercise \d", page), f"{topic} {level} seed {seed}: page {strip[0] + 1} holds only the strip"
