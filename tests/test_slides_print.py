@@ -36,13 +36,16 @@ def bp() -> byhand.Exercise:
 @pytest.mark.parametrize("group", ["cell", "row", "layer"])
 def test_one_page_per_frame(bp: byhand.Exercise, group: str) -> None:
     fs = frames(bp, group)
-    assert len(PdfReader(io.BytesIO(documents.slides(bp, group=group)[0])).pages) == len(fs)
+    plan = plan_deck(bp.to_dict(), [f.to_json() for f in fs], group=group)
+    solution = [f for f in plan["frames"] if f["kind"] == "final"]
+    assert len(solution) == solution[0]["parts"] > 1  # a big grid: the solution one window a page
+    assert len(PdfReader(io.BytesIO(documents.slides(bp, group=group)[0])).pages) == len(fs) - 1 + len(solution)
 
 
 def test_one_page_per_frame_resnet_png() -> None:
     ex = byhand.make("resnet", seed=3, level="easy")
     pngs = documents.slides(ex, fmt="png")
-    assert len(pngs) == len(frames(ex))
+    assert len(pngs) == len(plan_deck(ex.to_dict(), [f.to_json() for f in frames(ex)])["frames"])
     assert pngs[0][:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -134,15 +137,22 @@ def test_a_large_grid_is_shown_through_a_window_that_follows_the_step(bp: byhand
             assert view["y"] <= y and y + 1 <= view["y"] + view["h"] + 1e-6, (f.k, k)
     # a window holds far fewer numbers than the whole grid
     step = next(i for i, f in enumerate(fs) if f.kind == "step")
-    assert sum(tokens(text[step]).values()) < sum(tokens(text[-1]).values())
+    assert sum(tokens(text[step]).values()) < sum(sum(tokens(t).values()) for t in text[len(fs) - 1:])
     # the pitch is the projector floor: 0.4 × pitch ≥ 24 px at 1280 px per 841.89 pt
     assert 0.4 * SLIDE_PITCH_MM / 25.4 * 72 * 1280 / 841.89 >= 24
 
 
-def test_last_frame_holds_the_key(bp: byhand.Exercise) -> None:
-    last = tokens(pages(documents.slides(bp)[0])[-1])
+def test_the_solution_frames_hold_the_key(bp: byhand.Exercise) -> None:
+    """The solution of a big grid comes one window a page, at the projector pitch; together its
+    pages show every answer."""
+    text = pages(documents.slides(bp)[0])
+    n = len(frames(bp)) - 1  # the pages before the solution
+    assert all("solution" in t for t in text[n:]) and not any("solution" in t for t in text[1:n])
+    shown: Counter[str] = Counter()
+    for t in text[n:]:
+        shown |= tokens(t)
     answers = Counter(str(b.answer) for b in bp.blanks)
-    assert not answers - last
+    assert not set(answers) - set(shown)
     first = pages(documents.slides(bp, group="layer")[0])[0]
     assert "the task" in first
 
@@ -164,7 +174,8 @@ def test_cli_pdf_and_png(tmp_path: Path) -> None:
     pdf = tmp_path / "bp.pdf"
     assert main(["slides", "backprop", "--seed", "1", "--group", "row", "-o", str(pdf)]) == 0
     ex = byhand.make("backprop", seed=1)
-    assert len(PdfReader(str(pdf)).pages) == len(frames(ex, "row"))
+    plan = plan_deck(ex.to_dict(), [f.to_json() for f in frames(ex, "row")], group="row")
+    assert len(PdfReader(str(pdf)).pages) == len(plan["frames"])
     assert main(["slides", "mlp", "--seed", "7", "--level", "easy", "--format", "png", "-o", str(tmp_path / "m.png")]) == 0
     n = len(frames(byhand.make("mlp", seed=7, level="easy")))
     assert sorted(p.name for p in tmp_path.glob("m-*.png")) == sorted(f"m-{k}.png" for k in range(1, n + 1))
@@ -188,3 +199,66 @@ def test_a_cell_drawn_twice_is_lit_only_where_the_step_uses_it() -> None:
                 lit[cell_key(b["tensor"], cell["i"])] += 1
     assert lit and max(lit.values()) == 1
     assert {k.split(":")[0] for k in lit} >= {"X", "A1", "W2", "I", "b2"}
+
+
+FLOOR_PX = 24  # every word on a frame, at 1280×720
+
+
+def text_sizes_px(pdf: bytes) -> list[tuple[int, str, float]]:
+    """(page, text, height in projector pixels) of every piece of text on every frame."""
+    out: list[tuple[int, str, float]] = []
+    reader = PdfReader(io.BytesIO(pdf))
+    for k, page in enumerate(reader.pages):
+        px = 1280 / float(page.mediabox.width)
+
+        def visit(text: str, cm: list[float], tm: list[float], font: object, size: float, k: int = k, px: float = px) -> None:
+            if text.strip():
+                sy = ((tm[2] * cm[0] + tm[3] * cm[2]) ** 2 + (tm[2] * cm[1] + tm[3] * cm[3]) ** 2) ** 0.5
+                out.append((k, text.strip(), size * sy * px))
+
+        page.extract_text(visitor_text=visit)
+    return out
+
+
+@pytest.mark.parametrize("topic", ["backprop", "resnet", "deep", "gradient-flow", "wide"])
+def test_every_word_of_a_hard_deck_is_readable_at_projector_size(topic: str) -> None:
+    """Title, step and solution frames alike: no text under 24 px at 1280×720 (the grid is never
+    shrunk to fit; a big grid's task and solution come through windows at the projector pitch)."""
+    ex = byhand.make(topic, seed=2, level="hard")
+    group = "layer" if topic == "wide" else "cell"  # wide's layer frames: many lines in the panel
+    pdf = documents.slides(ex, group=group)[0]
+    sizes = text_sizes_px(pdf)
+    assert {k for k, _, _ in sizes} == set(range(len(PdfReader(io.BytesIO(pdf)).pages)))
+    small = [(k, t, round(s, 1)) for k, t, s in sizes if s < FLOOR_PX - 0.05]
+    assert not small, small[:10]
+
+
+def test_a_long_step_panel_says_what_it_leaves_out() -> None:
+    from byhand.printing.slides import PANEL_ROWS, panel_lines
+
+    lines = [f"Z₁[{i},1] = 1·1 + 0·(−1) + 1·1 + 0·0 + 1 = 3" for i in range(1, 17)]
+    out = panel_lines(lines)
+    assert 1 < len(out) < len(lines) and out[-1] == f"… and {len(lines) - len(out) + 1} more, on the grid"
+    assert len(out) <= PANEL_ROWS
+    assert panel_lines(lines[:3]) == lines[:3]
+
+
+def test_the_relu_gate_is_lit_where_its_backward_step_uses_it() -> None:
+    """dZ = dA ⊙ [Z > 0]: the frame of each dZ cell lights dA's cell and the gate's cell beside it
+    (not the forward Z far above), in print and in the HTML deck."""
+    ex = byhand.make("backprop", seed=1, level="medium")
+    fs = [f.to_json() for f in frames(ex)]
+    plan = plan_deck(ex.to_dict(), fs)
+    blocks = plan["exercise"]["blocks"]
+    gate = next(i for i, b in enumerate(blocks) if b.get("gate") == "Z1")
+    seen = 0
+    for f, pf in zip(fs, plan["frames"]):
+        if not (f["new"] and f["new"][0].startswith("dZ1:")):
+            continue
+        seen += 1
+        lit = [i for i, s in enumerate(pf["states"][gate]) if s == "u"]
+        assert [blocks[gate]["cells"][i]["g"] for i in lit] == [[int(v) for v in f["new"][0][4:].split(",")]]
+        assert not any("u" in s for b, s in zip(blocks, pf["states"]) if b["tensor"] == "Z1")
+    assert seen == 4
+    html = documents.slides(ex, fmt="html")[0].decode()
+    assert html.count('data-gate="Z1:') == 4 and "us.has(td.dataset.gate)" in html

@@ -44,7 +44,7 @@ def test_published_example_through_the_cli(tmp_path: Path, capsys: pytest.Captur
     assert_matches(doc)
     code, out = run(["make", "moe", "--level", "easy", "--values", str(f), "--format", "key"], capsys)
     assert code == 0
-    assert "4 is the largest of 3, 4 → 1" in out
+    assert "[2] 4   S[1,2]" in out and "largest" not in out  # the routing is printed (X_k shows it), not asked
     assert "0 (−1 ≤ 0: crossed out)" in out
 
 

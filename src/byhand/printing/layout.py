@@ -1242,6 +1242,7 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
                 if b.gate is not None:  # ReLU's gate: 1 where Z > 0, else 0 (or the slope)
                     z, alpha = b.gate
                     index = b.index_of(r, c)
+                    cell["g"] = list(index)  # the Z cell it reads (a lecture frame lights it when used)
                     if key or (z, index) not in badge_of:  # the sign of a hidden Z is not given away
                         positive = not _is_negative(_at(tensors[z]["values"], index)) and \
                             _at(tensors[z]["values"], index) not in (0, "0")
@@ -1271,6 +1272,7 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
             "label": b.label,
             "tensor": b.tensor, "x": b.x - min_x, "y": b.y - min_y, "rows": b.rows,
             "cols": b.cols, "cw": b.cw, "style": b.style, "depth": b.depth, "cells": cells,
+            **({"gate": b.gate[0]} if b.gate is not None else {}),
         })
 
     def shifted(item: dict[str, Any]) -> dict[str, Any]:

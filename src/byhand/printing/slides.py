@@ -51,10 +51,13 @@ def frame_states(ex_plan: dict[str, Any], frame: dict[str, Any], given: set[str]
     # step uses it: in the drawing nearest to the cell being computed
     spots: dict[str, list[tuple[int, int, float, float]]] = {}
     for bi, b in enumerate(ex_plan["blocks"]):
-        if b["tensor"] is None:
+        if b["tensor"] is None and not b.get("gate"):
             continue
         for ci, cell in enumerate(b["cells"]):
-            spots.setdefault(cell_key(b["tensor"], cell["i"]), []).append(
+            # a ReLU gate's cell stands for the sign of its Z: the backward step through that
+            # ReLU uses it there, beside dA, rather than in the far-away forward Z
+            key = cell_key(b["gate"], cell["g"]) if b["tensor"] is None else cell_key(b["tensor"], cell["i"])
+            spots.setdefault(key, []).append(
                 (bi, ci, b["x"] + (cell["c"] + 0.5) * b["cw"], b["y"] + cell["r"] + 0.5))
     targets = [(x, y) for k in new for _, _, x, y in spots.get(k, [])[:1]]
     lit: set[tuple[int, int]] = set()
@@ -65,8 +68,8 @@ def frame_states(ex_plan: dict[str, Any], frame: dict[str, Any], given: set[str]
         lit.update((bi, ci) for bi, ci, _, _ in places)
     out = []
     for bi, b in enumerate(ex_plan["blocks"]):
-        if b["tensor"] is None:  # the row of 1s is always there
-            out.append("s" * len(b["cells"]))
+        if b["tensor"] is None:  # the row of 1s and the ReLU gates are always there; a gate lit when used
+            out.append("".join("u" if (bi, ci) in lit else "s" for ci in range(len(b["cells"]))))
             continue
         letters = []
         for ci, cell in enumerate(b["cells"]):
@@ -110,6 +113,44 @@ def viewport(ex_plan: dict[str, Any], new: list[str], uses: list[str]) -> dict[s
     return {"x": x, "y": y, "w": ww, "h": wh}
 
 
+#: The lines a step's panel holds at the floor size (85 mm wide, about 30 characters a line).
+PANEL_ROWS = 16
+PANEL_CHARS = 30
+
+
+def panel_lines(lines: list[str]) -> list[str]:
+    """A step's arithmetic as the panel can show it at the projector floor: the first lines that
+    fit, then how many more there are (their values are on the grid beside it)."""
+    out: list[str] = []
+    rows = 0
+    for i, line in enumerate(lines):
+        need = -(-len(line) // PANEL_CHARS)
+        if rows + need > PANEL_ROWS - (1 if i < len(lines) - 1 else 0):
+            rest = len(lines) - i
+            out.append(f"… and {rest} more, on the grid")
+            break
+        out.append(line)
+        rows += need
+    return out
+
+
+def tiles(width: float, height: float) -> list[dict[str, float]]:
+    """Windows of SLIDE_WINDOW that together cover a grid, row by row, each overlapping the one
+    before by a cell (so a label at a window's edge is whole in the next); every cell's centre
+    lies in at least one window."""
+    ww, wh = SLIDE_WINDOW
+
+    def starts(total: float, size: float) -> list[float]:
+        if total <= size:
+            return [0.0]
+        out = [0.0]
+        while out[-1] + size < total:
+            out.append(min(out[-1] + size - 1.0, total - size))
+        return out
+
+    return [{"x": x, "y": y, "w": ww, "h": wh} for y in starts(height, wh) for x in starts(width, ww)]
+
+
 def plan_deck(exercise: dict[str, Any], frames: list[dict[str, Any]], *,
               group: str = "cell") -> dict[str, Any]:
     """The print plan of a lecture deck: the exercise's grid once, then every frame's states.
@@ -130,18 +171,27 @@ def plan_deck(exercise: dict[str, Any], frames: list[dict[str, Any]], *,
     given = every - ever
     grads = {b["tensor"] for b in ex_plan["blocks"] if b["style"] == "grad"}
     out_frames = []
+    canvas = ex_plan["canvas"]
+    big = canvas["width"] > SLIDE_WINDOW[0] or canvas["height"] > SLIDE_WINDOW[1]
     for f in frames:
         lines = list(f.get("lines") or [])
         if f["kind"] == "step" and group == "cell" and f["new"] and lines:
             name, _, idx = f["new"][0].partition(":")
             index = [int(i) for i in idx.split(",")] if idx else []
             lines = [f"{cell_label(exercise, name, index)} = {lines[0]}"]  # Z₁[1,1]: 1-based, as people count
-        out_frames.append({
+        frame = {
             "kind": f["kind"], "k": f["k"], "n": f["n"], "phase": f.get("phase", "forward"),
-            "text": f.get("text", ""), "lines": lines,
+            "text": f.get("text", ""), "lines": panel_lines(lines),
             "states": frame_states(ex_plan, f, given, grads),
             "view": viewport(ex_plan, f["new"], f["uses"]) if f["kind"] == "step" else None,
-        })
+        }
+        if not big or f["kind"] == "step":
+            out_frames.append(frame)
+        elif f["kind"] == "title":  # the task: where the sheet starts, at the projector pitch
+            out_frames.append(frame | {"view": {"x": 0.0, "y": 0.0, "w": SLIDE_WINDOW[0], "h": SLIDE_WINDOW[1]}})
+        else:  # the solution: the whole grid, one window a frame, never shrunk below the floor
+            views = tiles(canvas["width"], canvas["height"])
+            out_frames += [frame | {"view": v, "part": i, "parts": len(views)} for i, v in enumerate(views, start=1)]
     return {
         "format": SLIDES_FORMAT,
         "title": ex_plan["title"],

@@ -70,7 +70,8 @@ def _fixed_cell(block: dict[str, Any], cell: dict[str, Any]) -> str:
     """A cell of the row of 1s or of a ReLU gate (no tensor of its own)."""
     v = cell.get("v")
     text = escape(v["s"]) if v else ""
-    return f'<td class="cell role-{block["style"]}">{text}</td>'
+    gate = f' data-gate="{escape(block["gate"])}:{",".join(map(str, cell["g"]))}"' if block.get("gate") else ""
+    return f'<td class="cell role-{block["style"]}"{gate}>{text}</td>'
 
 
 def _block_html(ex: Exercise, block: dict[str, Any], hidden: set[Cell], badges: dict[Cell, int],
@@ -173,6 +174,7 @@ _DECK_JS = """
 const D = JSON.parse(document.getElementById('deck-data').textContent);
 const F = D.frames; let k = 0;
 const cells = [...document.querySelectorAll('td[data-cell]')];
+const gates = [...document.querySelectorAll('td[data-gate]')];
 const computed = new Set(Object.keys(D.values).filter(c => !D.leaves.includes(c.split(':')[0])));
 const blanks = new Set(D.blanks);
 function show(n) {
@@ -187,6 +189,7 @@ function show(n) {
     td.classList.toggle('new', nw.has(c));
     td.classList.toggle('uses', us.has(c));
   }
+  for (const td of gates) td.classList.toggle('uses', us.has(td.dataset.gate));  // ReLU's gate, when used
   document.getElementById('counter').textContent =
     f.kind === 'title' ? 'task' : f.kind === 'final' ? 'solution' : `[${f.k}/${f.n}]`;
   document.getElementById('step').innerHTML = '';

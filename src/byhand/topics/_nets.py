@@ -424,8 +424,10 @@ def sample_backprop(
     rows = len(yhat)
     forward: list[Any] = []
     p_int: list[list[int]] = []
-    if ask == "all":  # the forward cells are answers too
-        forward = [v for layer_z in pre for r in layer_z for v in r] + [v for layer_a in acts[1:-1] for r in layer_a for v in r]
+    if ask == "all":  # the forward cells are answers too (with a softmax, not the logits: its
+        # printed 3ᶻ column gives them, so the sheet prints them; ``backprop.blanks`` does the same)
+        zs = pre[:-1] if loss == "ce" else pre
+        forward = [v for layer_z in zs for r in layer_z for v in r] + [v for layer_a in acts[1:-1] for r in layer_a for v in r]
     if loss == "sse":
         targets: list[Any] = [None] * TARGET_TRIES
     else:

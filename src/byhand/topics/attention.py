@@ -231,6 +231,7 @@ def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random
     if o["start"] == "scores":
         names = names[4:]  # Q, K, V and Kᵀ given
     cells = [(name, i) for name in names for i in vals[name].indices()]
-    if o["mask"]:  # a future key's 3ᶻ is crossed out anyway: given, not asked
-        cells = [c for c in cells if not (c[0] == "E" and c[1][0] > c[1][1])]
+    if o["mask"]:  # a future key is crossed out anyway: its score, scaled score and 3ᶻ are given, not
+        # asked (and a printed 3ᶻ would give its scaled score away, so they go together)
+        cells = [c for c in cells if not (c[0] in ("S", "SC", "E") and c[1][0] > c[1][1])]
     return cells

@@ -90,5 +90,10 @@ def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random
     elif o["ask"] == "grads":
         names = grads
     else:
-        names = [n for n in graph.shapes if n[0] in "ZA" and n not in graph.leaves] + grads
+        names = [n for n in graph.shapes if n[0] in "ZA" and n not in graph.leaves]
+        if o["loss"] == "ce":
+            # the logits are given: the printed 3ᶻ column (3ᶻ, Σ and P are the softmax chapter's
+            # work) would give them away through an invertible step
+            names.remove(f"Z{d}")
+        names += grads
     return [(name, i) for name in names for i in vals[name].indices()]

@@ -184,11 +184,13 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
-    """The method's steps: the scores S, the one-hot M (its rows m_k are copies, asked with it),
-    each expert's crossing for the tokens routed to it, H and the ReLU. The routed tokens X_k are
-    printed (a copy or 0 each), and so is a column of 0s where an expert got no token."""
+    """The method's steps: the scores S, each expert's crossing for the tokens routed to it, H and
+    the ReLU. The routed tokens X_k are printed (a copy or 0 each), and so is a column of 0s where an
+    expert got no token — which shows the routing, so the one-hot M is printed too rather than asked
+    (asking it would be asking what the page already shows): the student checks it against the
+    scores they computed."""
     m = vals["M"]
-    cells: list[Any] = [("S", i) for i in vals["S"].indices()] + [("M", i) for i in m.indices()]
+    cells: list[Any] = [("S", i) for i in vals["S"].indices()]
     for k in range(1, o["experts"] + 1):
         cells += [(f"Z{k}", (r, j)) for r, j in vals[f"Z{k}"].indices() if m[(k - 1, j)] == 1]
     sums = [n for n in graph.shapes if n[:1] == "H"]  # Z₁ + Z₂, …, H: the partial sums too, else they give Z away
