@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -717,20 +718,35 @@ def _blanks_from_doc(d: Mapping[str, Any], graph: Graph, vals: Mapping[str, Tens
     return out
 
 
+_COPIES: weakref.WeakKeyDictionary[Graph, list[tuple[Cell, Cell]]] = weakref.WeakKeyDictionary()
+
+
+def copy_pairs(graph: Graph) -> list[tuple[Cell, Cell]]:
+    """Every (copy, source) cell pair of the copying ops (transpose, stack), in sheet order. A graph
+    never changes once built, so the pairs are listed once per graph, not once per variant."""
+    pairs = _COPIES.get(graph)
+    if pairs is None:
+        pairs = []
+        for n in graph.forward_nodes:
+            op = OPS[n.op]
+            if not op.copies:
+                continue
+            shapes = [graph.shapes[i] for i in n.ins]
+            attrs = dict(n.attrs)
+            for idx in indices(graph.shapes[n.out]):
+                pairs.append(((n.out, idx), op.relation(idx, n.ins, n.out, shapes, attrs).uses[0]))
+        _COPIES[graph] = pairs
+    return pairs
+
+
 def close_over_copies(graph: Graph, cells: Sequence[Cell]) -> list[Cell]:
     """A copy (transpose, stack) of a blank cell is blank too, or it would show the answer."""
     out = list(dict.fromkeys(cells))
     blank = set(out)
-    for n in graph.forward_nodes:
-        op = OPS[n.op]
-        if not op.copies:
-            continue
-        shapes = [graph.shapes[i] for i in n.ins]
-        for idx in indices(graph.shapes[n.out]):
-            src = op.relation(idx, n.ins, n.out, shapes, dict(n.attrs)).uses[0]
-            if src in blank and (n.out, idx) not in blank:
-                blank.add((n.out, idx))
-                out.append((n.out, idx))
+    for dst, src in copy_pairs(graph):  # in sheet order: a copy of a copy follows its source
+        if src in blank and dst not in blank:
+            blank.add(dst)
+            out.append(dst)
     return out
 
 
@@ -744,16 +760,9 @@ def badges_for(graph: Graph, vals: Mapping[str, Tensor], cells: Sequence[Cell]) 
             c = parent[c]
         return c
 
-    cellset = set(cells)
-    for n in graph.forward_nodes:
-        op = OPS[n.op]
-        if not op.copies or not any(c[0] in (n.out, *n.ins) for c in cellset):
-            continue
-        shapes = [graph.shapes[i] for i in n.ins]
-        for idx in indices(graph.shapes[n.out]):
-            src = op.relation(idx, n.ins, n.out, shapes, dict(n.attrs)).uses[0]
-            if (n.out, idx) in cellset and src in cellset:
-                parent[find((n.out, idx))] = find(src)
+    for dst, src in copy_pairs(graph):
+        if dst in parent and src in parent:
+            parent[find(dst)] = find(src)
     groups: dict[Cell, list[Cell]] = {}
     for c in sorted(cells, key=lambda c: (order[c[0]], c[1])):
         groups.setdefault(find(c), []).append(c)
