@@ -38,10 +38,11 @@ OPTIONS = {
         choices=("forward", "compare", "backward"),
     ),
     "blocks": Option(1, 1, 2, "residual blocks in a row", lo=1, hi=3),
-    "width": Option(3, 3, 3, "features (the skip needs X and f(X) of one size)", lo=2, hi=5),
-    # two hidden units at medium: the block with and without the skip and the read-out then come to
-    # about 20 minutes, the medium budget (three: about 24)
-    "hidden": Option(3, 2, 3, "hidden units of f (rows of W1)", lo=1, hi=5),
+    # two features at medium: the block with and without the skip and the read-out then come to
+    # about 16 minutes, within the medium budget of about 20 (three features: about 24; three
+    # features with two hidden units make 20, but the sheet is then too tall for one page band)
+    "width": Option(3, 2, 3, "features (the skip needs X and f(X) of one size)", lo=2, hi=5),
+    "hidden": Option(3, 3, 3, "hidden units of f (rows of W1)", lo=1, hi=5),
     "batch": Option(1, 2, 1, "samples", lo=1, hi=3),
     "head": Option(0, 1, 0, "1: an output layer after the blocks, a linear read-out ŷ = W·A + b (no ReLU)", lo=0, hi=1),
 }
