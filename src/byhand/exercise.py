@@ -209,7 +209,9 @@ class Exercise:
 
     # -- the file ---------------------------------------------------------------------------
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, steps: bool = True) -> dict[str, Any]:
+        """The exercise file as a dict. ``steps=False`` leaves out the worked steps (not a complete
+        file: for a printer that draws the grid and never reads them)."""
         g = self.graph
         tensors: dict[str, Any] = {}
         for name in g.shapes:
@@ -234,7 +236,7 @@ class Exercise:
             "tensors": tensors,
             "ops": [n.to_json() for n in g.nodes],
             "blanks": [b.to_json() for b in self.blanks],
-            "steps": [
+            "steps": [] if not steps else [
                 {
                     "cell": [s.cell[0], list(s.cell[1])],
                     "uses": [[c[0], list(c[1])] for c in s.uses],
