@@ -15,8 +15,6 @@ The identity ``I`` of the skip is implied: a teacher's values never contain it (
 from __future__ import annotations
 
 import random
-from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 from byhand.engine.graph import Graph, Node, grad_node
@@ -24,7 +22,7 @@ from byhand.engine.tensor import Tensor
 from byhand.notation import subscript
 from byhand.topics import Option, Sheet
 from byhand.topics._nets import input_matrix, planned_layer, relu_plan
-from byhand.topics._sampling import Stats, linear_layer, relu_t
+from byhand.topics._sampling import AnswerBudget, Stats, linear_layer, relu_t
 
 NAME = "resnet"
 TITLE = "Residual block (ResNet)"
@@ -114,7 +112,7 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
     x = input_matrix(rng, stats, d, s, (-1, 3))
     out: dict[str, Tensor] = {"X": x} | implied({"X": x})
     prev = x
-    zeros = _ZeroBudget(o)
+    zeros = _budget(o)
     for k in range(1, o["blocks"] + 1):
         wa, wb = 2 * k - 1, 2 * k
         if o["mode"] == "backward":
@@ -160,64 +158,13 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
     return out
 
 
-class _ZeroBudget:
-    """The zeros (and repeats) a forward or compare sheet may hold, spent row by row while the
-    weights are drawn.
-
-    Its answers are Z and A of every layer (and Z′, A′ without the skip): a z > 0 is written twice
-    (in Z and in A), a z ≤ 0 gives a 0 in A. At most a quarter of the answers may be 0 and no value
-    more than a third of them (``_rules``), and without the skip ReLU must still cross something
-    out; so a row that would break that, or leave too few zeros for the rows still to come (each
-    ReLU crosses something out), is drawn again on its own, instead of the whole sheet being drawn
-    again and again."""
-
-    def __init__(self, o: dict[str, Any]) -> None:
-        s, d, h = o["batch"], o["width"], o["hidden"]
-        compare = o["mode"] == "compare"
-        answers = o["blocks"] * (2 * h * s + 2 * d * s * (2 if compare else 1)) + (s if o["head"] else 0)
-        self.left = answers // 4
-        self.top = answers // 3
-        self.seen: Counter[Any] = Counter()
-        self.per_block = 3 if compare else 2  # a crossed-out z in A₁ and in A₂ (and in A₂′)
-
-    def rule(
-        self, rows: int, reserve: int, skip: Tensor | None = None, relu: bool = True
-    ) -> Callable[[int, list[int], int, list[Any]], bool]:
-        """A ``linear_layer`` row rule; ``skip``: the X added to f(X), whose row is taken away again
-        for the same layer without the skip (Z′ = Z − X), which is a blank too; ``relu=False``: the
-        read-out, each value written once."""
-        crossed = [False]  # without the skip: has ReLU crossed something out yet?
-
-        def ok(i: int, wr: list[int], bi: int, zr: list[Any]) -> bool:
-            vs = zr
-            if skip is not None:
-                ps = [v - x for v, x in zip(zr, skip.row(i))]
-                if i == rows - 1 and not crossed[0] and not any(p < 0 for p in ps):
-                    return False
-                vs = zr + ps
-            if relu:
-                z = sum((v <= 0) + (v == 0) for v in vs)
-            else:
-                z = sum(v == 0 for v in vs)
-            keep = reserve + (1 if i < rows - 1 else 0)  # a later row of this layer may have to cross out
-            if z > self.left - keep:
-                return False
-            top = self.top
-            seen = self.seen
-            for v in vs:  # a z > 0 is written twice, in Z and in A
-                if v > 0 and relu:
-                    if seen[v] + 2 * vs.count(v) > top:
-                        return False
-                elif v != 0 and seen[v] + vs.count(v) > top:
-                    return False
-            self.left -= z
-            for v in vs:
-                seen[v] += 2 if v > 0 and relu else 1
-            if skip is not None and any(p < 0 for p in ps):
-                crossed[0] = True
-            return True
-
-        return ok
+def _budget(o: dict[str, Any]) -> AnswerBudget:
+    """A forward or compare sheet's answers: Z and A of every layer (and Z′, A′ without the skip),
+    and the read-out."""
+    s, d, h = o["batch"], o["width"], o["hidden"]
+    compare = o["mode"] == "compare"
+    answers = o["blocks"] * (2 * h * s + 2 * d * s * (2 if compare else 1)) + (s if o["head"] else 0)
+    return AnswerBudget(answers, per_block=3 if compare else 2)  # a crossed-out z in A₁ and A₂ (and A₂′)
 
 
 def accept(o: dict[str, Any], vals: dict[str, Tensor]) -> bool:
