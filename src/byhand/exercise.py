@@ -752,9 +752,24 @@ def close_over_copies(graph: Graph, cells: Sequence[Cell]) -> list[Cell]:
     return out
 
 
+_RANKS: weakref.WeakKeyDictionary[Graph, dict[Cell, int]] = weakref.WeakKeyDictionary()
+
+
+def _sheet_rank(graph: Graph) -> dict[Cell, int]:
+    """Every cell's place in sheet order (tensor by tensor, row-major), listed once per graph."""
+    rank = _RANKS.get(graph)
+    if rank is None:
+        rank = {}
+        for name, shp in graph.shapes.items():
+            for idx in indices(shp):
+                rank[(name, idx)] = len(rank)
+        _RANKS[graph] = rank
+    return rank
+
+
 def badges_for(graph: Graph, vals: Mapping[str, Tensor], cells: Sequence[Cell]) -> list[Blank]:
     """Number blank cells in sheet order; cells that are copies of each other (a transpose) share a badge."""
-    order = {name: k for k, name in enumerate(graph.shapes)}
+    rank = _sheet_rank(graph)
     parent: dict[Cell, Cell] = {c: c for c in cells}
 
     def find(c: Cell) -> Cell:
@@ -766,12 +781,10 @@ def badges_for(graph: Graph, vals: Mapping[str, Tensor], cells: Sequence[Cell]) 
         if dst in parent and src in parent:
             parent[find(dst)] = find(src)
     groups: dict[Cell, list[Cell]] = {}
-    for c in sorted(cells, key=lambda c: (order[c[0]], c[1])):
+    for c in sorted(cells, key=rank.__getitem__):
         groups.setdefault(find(c), []).append(c)
-    blanks = []
-    for k, (_, cs) in enumerate(sorted(groups.items(), key=lambda kv: (order[kv[1][0][0]], kv[1][0][1])), start=1):
-        blanks.append(Blank(k, cs, vals[cs[0][0]][cs[0][1]]))
-    return blanks
+    # the groups were met in the order of their first cells: that is the badge order
+    return [Blank(k, cs, vals[cs[0][0]][cs[0][1]]) for k, cs in enumerate(groups.values(), start=1)]
 
 
 def solve_document(doc: str | bytes | Mapping[str, Any]) -> Exercise:
