@@ -115,7 +115,7 @@ def _plan(ex: Exercise, number: int | str, code: str | None = None, **kw: Any) -
     """The print plan of one exercise, with its whiteboard diagram (see :func:`print_diagram`).
 
     With a sealed ``code`` the plan prints the code (footer and QR) in place of the seed and identity."""
-    d = ex.to_dict()
+    d = ex.to_dict(steps=False)  # the printed grid never reads the worked steps: not derived for it
     if code is None:
         return plan_exercise(d, number, diagram=print_diagram(ex), **kw)
     d["identity"] = f"{QR_PREFIX}{code}"  # what the QR code holds

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -208,7 +209,9 @@ class Exercise:
 
     # -- the file ---------------------------------------------------------------------------
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, steps: bool = True) -> dict[str, Any]:
+        """The exercise file as a dict. ``steps=False`` leaves out the worked steps (not a complete
+        file: for a printer that draws the grid and never reads them)."""
         g = self.graph
         tensors: dict[str, Any] = {}
         for name in g.shapes:
@@ -233,7 +236,7 @@ class Exercise:
             "tensors": tensors,
             "ops": [n.to_json() for n in g.nodes],
             "blanks": [b.to_json() for b in self.blanks],
-            "steps": [
+            "steps": [] if not steps else [
                 {
                     "cell": [s.cell[0], list(s.cell[1])],
                     "uses": [[c[0], list(c[1])] for c in s.uses],
@@ -717,26 +720,56 @@ def _blanks_from_doc(d: Mapping[str, Any], graph: Graph, vals: Mapping[str, Tens
     return out
 
 
+_COPIES: weakref.WeakKeyDictionary[Graph, list[tuple[Cell, Cell]]] = weakref.WeakKeyDictionary()
+
+
+def copy_pairs(graph: Graph) -> list[tuple[Cell, Cell]]:
+    """Every (copy, source) cell pair of the copying ops (transpose, stack), in sheet order. A graph
+    never changes once built, so the pairs are listed once per graph, not once per variant."""
+    pairs = _COPIES.get(graph)
+    if pairs is None:
+        pairs = []
+        for n in graph.forward_nodes:
+            op = OPS[n.op]
+            if not op.copies:
+                continue
+            shapes = [graph.shapes[i] for i in n.ins]
+            attrs = dict(n.attrs)
+            for idx in indices(graph.shapes[n.out]):
+                pairs.append(((n.out, idx), op.relation(idx, n.ins, n.out, shapes, attrs).uses[0]))
+        _COPIES[graph] = pairs
+    return pairs
+
+
 def close_over_copies(graph: Graph, cells: Sequence[Cell]) -> list[Cell]:
     """A copy (transpose, stack) of a blank cell is blank too, or it would show the answer."""
     out = list(dict.fromkeys(cells))
     blank = set(out)
-    for n in graph.forward_nodes:
-        op = OPS[n.op]
-        if not op.copies:
-            continue
-        shapes = [graph.shapes[i] for i in n.ins]
-        for idx in indices(graph.shapes[n.out]):
-            src = op.relation(idx, n.ins, n.out, shapes, dict(n.attrs)).uses[0]
-            if src in blank and (n.out, idx) not in blank:
-                blank.add((n.out, idx))
-                out.append((n.out, idx))
+    for dst, src in copy_pairs(graph):  # in sheet order: a copy of a copy follows its source
+        if src in blank and dst not in blank:
+            blank.add(dst)
+            out.append(dst)
     return out
+
+
+_RANKS: weakref.WeakKeyDictionary[Graph, dict[Cell, int]] = weakref.WeakKeyDictionary()
+
+
+def _sheet_rank(graph: Graph) -> dict[Cell, int]:
+    """Every cell's place in sheet order (tensor by tensor, row-major), listed once per graph."""
+    rank = _RANKS.get(graph)
+    if rank is None:
+        rank = {}
+        for name, shp in graph.shapes.items():
+            for idx in indices(shp):
+                rank[(name, idx)] = len(rank)
+        _RANKS[graph] = rank
+    return rank
 
 
 def badges_for(graph: Graph, vals: Mapping[str, Tensor], cells: Sequence[Cell]) -> list[Blank]:
     """Number blank cells in sheet order; cells that are copies of each other (a transpose) share a badge."""
-    order = {name: k for k, name in enumerate(graph.shapes)}
+    rank = _sheet_rank(graph)
     parent: dict[Cell, Cell] = {c: c for c in cells}
 
     def find(c: Cell) -> Cell:
@@ -744,23 +777,14 @@ def badges_for(graph: Graph, vals: Mapping[str, Tensor], cells: Sequence[Cell]) 
             c = parent[c]
         return c
 
-    cellset = set(cells)
-    for n in graph.forward_nodes:
-        op = OPS[n.op]
-        if not op.copies or not any(c[0] in (n.out, *n.ins) for c in cellset):
-            continue
-        shapes = [graph.shapes[i] for i in n.ins]
-        for idx in indices(graph.shapes[n.out]):
-            src = op.relation(idx, n.ins, n.out, shapes, dict(n.attrs)).uses[0]
-            if (n.out, idx) in cellset and src in cellset:
-                parent[find((n.out, idx))] = find(src)
+    for dst, src in copy_pairs(graph):
+        if dst in parent and src in parent:
+            parent[find(dst)] = find(src)
     groups: dict[Cell, list[Cell]] = {}
-    for c in sorted(cells, key=lambda c: (order[c[0]], c[1])):
+    for c in sorted(cells, key=rank.__getitem__):
         groups.setdefault(find(c), []).append(c)
-    blanks = []
-    for k, (_, cs) in enumerate(sorted(groups.items(), key=lambda kv: (order[kv[1][0][0]], kv[1][0][1])), start=1):
-        blanks.append(Blank(k, cs, vals[cs[0][0]][cs[0][1]]))
-    return blanks
+    # the groups were met in the order of their first cells: that is the badge order
+    return [Blank(k, cs, vals[cs[0][0]][cs[0][1]]) for k, cs in enumerate(groups.values(), start=1)]
 
 
 def solve_document(doc: str | bytes | Mapping[str, Any]) -> Exercise:

@@ -146,6 +146,8 @@ def test_identity_is_implied_and_checked() -> None:
 @pytest.mark.parametrize("seed", range(20))
 def test_medium_has_the_output_layer(seed: int) -> None:
     ex = byhand.make("resnet", seed=seed, level="medium")
-    assert ex.graph.shapes["W3"] == (1, 3) and ex.graph.shapes["W1"] == (3, 3) and ex.graph.shapes["Z3"] == (1, 2)
+    # two features at medium: the block, its no-skip twin and the read-out fit the 20-minute budget
+    assert ex.graph.shapes["W3"] == (1, 2) and ex.graph.shapes["W1"] == (3, 2) and ex.graph.shapes["Z3"] == (1, 2)
     assert any(b.cells[0][0] == "Z3" for b in ex.blanks)
+    assert ex.minutes is not None and ex.minutes <= 20
     assert_matches(ex.to_dict())

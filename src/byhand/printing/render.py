@@ -134,17 +134,20 @@ def render_pieces(plans: Iterable[dict[str, Any]], *, title: str | None = None) 
     from byhand.printing.join import PdfJoiner
 
     joiner = PdfJoiner(title=title)
-    for plan in plans:
-        joiner.add(render_piece(plan), bookmark=plan.get("bookmark"))
+    for k, plan in enumerate(plans):
+        if k:  # Typst forgets the piece before; after the last one there is nothing to make room
+            evict_caches()  # for, and the next compiles (of this run or a later one) age it out
+        joiner.add(render_piece(plan, forget=False), bookmark=plan.get("bookmark"))
     return joiner.finish()
 
 
-def render_piece(plan: dict[str, Any]) -> bytes:
-    """One piece of a document printed in pieces: an untagged PDF, after which Typst forgets it.
-    A plan's ``bookmark`` (if any) names the piece in the joined file's outline."""
+def render_piece(plan: dict[str, Any], forget: bool = True) -> bytes:
+    """One piece of a document printed in pieces: an untagged PDF, after which Typst forgets it
+    (``forget``). A plan's ``bookmark`` (if any) names the piece in the joined file's outline."""
     _check_plan(plan)
     out = compile_data(plan_json(plan), "pdf", tags=False)
-    evict_caches()
+    if forget:
+        evict_caches()
     return out if isinstance(out, bytes) else out[0]
 
 

@@ -16,7 +16,7 @@ from byhand.engine.graph import Node
 from byhand.engine.tensor import Shape, Tensor
 from byhand.errors import GenerationError
 from byhand.topics._rules import shares, shares_ok
-from byhand.topics._sampling import _WEIGHTS, Stats, draws, linear_layer, relu_t, vector
+from byhand.topics._sampling import _WEIGHTS, AnswerBudget, Stats, draws, linear_layer, relu_t, vector
 
 
 def chain(
@@ -76,16 +76,24 @@ def sample_chain(
     col_limit: int | None = None,
     gain_limit: int | None = None,
     keep: dict[str, Tensor] | None = None,
+    budget: bool = False,
 ) -> dict[str, Tensor]:
-    """Hand-friendly leaves for :func:`chain`, drawn layer by layer, row by row."""
+    """Hand-friendly leaves for :func:`chain`, drawn layer by layer, row by row. ``budget``: every
+    Z and A is an answer, and each row keeps the sheet's zero and repeat rules as it is drawn
+    (:class:`AnswerBudget`; ReLU on every layer)."""
     depth = len(sizes) - 1
     x = input_matrix(rng, stats, sizes[0], batch, x_range)
     out: dict[str, Tensor] = {"X": x}
     acts = [x]  # the input of each layer
     layer = 1
     backtracks = 0
+    answers = AnswerBudget(2 * sum(sizes[1:]) * batch) if budget and last_act and alpha == 0 else None
+    states: list[tuple[int, Counter[Any]]] = []  # the budget before each layer, for a layer drawn again
     while layer <= depth:
         act = layer < depth or last_act
+        if answers is not None:
+            del states[layer - 1:]
+            states.append(answers.snapshot())
         try:
             wt, bt, z = linear_layer(
                 rng,
@@ -99,6 +107,7 @@ def sample_chain(
                 even_negatives=even_negatives and act,
                 col_limit=col_limit if act else None,
                 gain_limit=gain_limit if act else None,
+                row_rule=answers.rule(sizes[layer], reserve=depth - layer, spread=True) if answers is not None else None,
             )
         except GenerationError:
             # this layer's input leaves no friendly row: draw the layer before it again
@@ -107,6 +116,8 @@ def sample_chain(
                 raise
             layer -= 1
             acts.pop()
+            if answers is not None:
+                answers.restore(states[layer - 1])
             continue
         assert bt is not None
         out[f"W{layer}"], out[f"b{layer}"] = wt, bt

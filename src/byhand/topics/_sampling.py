@@ -10,8 +10,10 @@ acceptance rate.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from byhand.engine.tensor import Tensor
 from byhand.engine.values import Value
@@ -173,6 +175,77 @@ def linear_layer(
     bt = Tensor((rows,), b_vals) if b is not None else None
     zt = Tensor((rows, s) if len(x.shape) == 2 else (rows,), [v for r in z_rows for v in r])
     return wt, bt, zt
+
+
+class AnswerBudget:
+    """The zeros and repeats a forward sheet may hold (its answers: Z and A of every layer), spent
+    row by row while the weights are drawn (a :func:`linear_layer` ``row_rule``).
+
+    A z > 0 is written twice (in Z and in A), a z ≤ 0 gives a 0 in A (and a z = 0 one more). At
+    most a quarter of the answers may be 0 and no value more than a third of them (``_rules``); so
+    a row that would break that, or leave too few zeros for the rows still to come (each ReLU
+    crosses something out), is drawn again on its own, instead of the whole sheet being drawn again
+    and again. ``per_block``: the zeros to keep for each block of layers still to come."""
+
+    def __init__(self, answers: int, per_block: int = 1) -> None:
+        self.left = answers // 4
+        self.top = answers // 3
+        self.seen: Counter[Any] = Counter()
+        self.per_block = per_block
+
+    def snapshot(self) -> tuple[int, Counter[Any]]:
+        return self.left, Counter(self.seen)
+
+    def restore(self, state: tuple[int, Counter[Any]]) -> None:
+        """Back to a snapshot: the layers drawn since are drawn again."""
+        self.left, self.seen = state[0], Counter(state[1])
+
+    def rule(
+        self, rows: int, reserve: int, skip: Tensor | None = None, relu: bool = True, spread: bool = False
+    ) -> Callable[[int, list[int], int, list[Any]], bool]:
+        """A ``linear_layer`` row rule; ``skip``: the X added to f(X), whose row is taken away again
+        for the same layer without the skip (Z′ = Z − X), which is a blank too; ``relu=False``: the
+        read-out, each value written once."""
+        crossed = [False]  # without the skip: has ReLU crossed something out yet?
+        layer_crossed = [False]  # has a row of this layer crossed something out?
+        # ``spread``: the zeros spread over the layers still to come (``reserve`` of them), so the
+        # last layers of a deep chain are not left with none to cross out
+        cap = [max(1, self.left // (reserve + 1)) if spread else self.left]
+
+        def ok(i: int, wr: list[int], bi: int, zr: list[Any]) -> bool:
+            vs = zr
+            if skip is not None:
+                ps = [v - x for v, x in zip(zr, skip.row(i))]
+                if i == rows - 1 and not crossed[0] and not any(p < 0 for p in ps):
+                    return False
+                vs = zr + ps
+            if relu:
+                z = sum((v <= 0) + (v == 0) for v in vs)
+            else:
+                z = sum(v == 0 for v in vs)
+            crosses = relu and z > 0
+            # a later row of this layer has to cross out if none has yet
+            keep = reserve + (1 if i < rows - 1 and not (layer_crossed[0] or crosses) else 0)
+            if z > self.left - keep or z > cap[0]:
+                return False
+            top = self.top
+            seen = self.seen
+            for v in vs:  # a z > 0 is written twice, in Z and in A
+                if v > 0 and relu:
+                    if seen[v] + 2 * vs.count(v) > top:
+                        return False
+                elif v != 0 and seen[v] + vs.count(v) > top:
+                    return False
+            self.left -= z
+            cap[0] -= z
+            layer_crossed[0] = layer_crossed[0] or crosses
+            for v in vs:
+                seen[v] += 2 if v > 0 and relu else 1
+            if skip is not None and any(p < 0 for p in ps):
+                crossed[0] = True
+            return True
+
+        return ok
 
 
 def relu_t(z: Tensor, alpha: Value = 0) -> Tensor:

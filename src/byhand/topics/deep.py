@@ -28,7 +28,7 @@ def build(o: dict[str, Any]) -> Sheet:
 
 
 def sample(o: dict[str, Any], rng: random.Random, stats: Any) -> dict[str, Tensor]:
-    return sample_chain(rng, stats, [o["width"]] * (o["depth"] + 1), o["batch"], w=(-1, 1), b=(-1, 1), bound=9)
+    return sample_chain(rng, stats, [o["width"]] * (o["depth"] + 1), o["batch"], w=(-1, 1), b=(-1, 1), bound=9, budget=True)
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:

@@ -22,7 +22,7 @@ from byhand.engine.tensor import Tensor
 from byhand.notation import subscript
 from byhand.topics import Option, Sheet
 from byhand.topics._nets import input_matrix, planned_layer, relu_plan
-from byhand.topics._sampling import Stats, linear_layer, relu_t
+from byhand.topics._sampling import AnswerBudget, Stats, linear_layer, relu_t
 
 NAME = "resnet"
 TITLE = "Residual block (ResNet)"
@@ -36,7 +36,10 @@ OPTIONS = {
         choices=("forward", "compare", "backward"),
     ),
     "blocks": Option(1, 1, 2, "residual blocks in a row", lo=1, hi=3),
-    "width": Option(3, 3, 3, "features (the skip needs X and f(X) of one size)", lo=2, hi=5),
+    # two features at medium: the block with and without the skip and the read-out then come to
+    # about 16 minutes, within the medium budget of about 20 (three features: about 24; three
+    # features with two hidden units make 20, but the sheet is then too tall for one page band)
+    "width": Option(3, 2, 3, "features (the skip needs X and f(X) of one size)", lo=2, hi=5),
     "hidden": Option(3, 3, 3, "hidden units of f (rows of W1)", lo=1, hi=5),
     "batch": Option(1, 2, 1, "samples", lo=1, hi=3),
     "head": Option(0, 1, 0, "1: an output layer after the blocks, a linear read-out ŷ = W·A + b (no ReLU)", lo=0, hi=1),
@@ -109,6 +112,7 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
     x = input_matrix(rng, stats, d, s, (-1, 3))
     out: dict[str, Tensor] = {"X": x} | implied({"X": x})
     prev = x
+    zeros = _budget(o)
     for k in range(1, o["blocks"] + 1):
         wa, wb = 2 * k - 1, 2 * k
         if o["mode"] == "backward":
@@ -125,15 +129,25 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
             }
             prev = Tensor((d, s), [v if v > 0 else 0 for r in z2 for v in r])
             continue
-        w1t, b1t, z1t = linear_layer(rng, prev, h, w=(-1, 2), b=(-1, 1), bound=8, stats=stats, relu=True)
+        later = o["blocks"] - k  # blocks still to come, each needing zeros of its own
+        w1t, b1t, z1t = linear_layer(
+            rng, prev, h, w=(-1, 2), b=(-1, 1), bound=8, stats=stats, relu=True,
+            row_rule=zeros.rule(h, reserve=zeros.per_block * (later + 1)),
+        )
         a1t = relu_t(z1t)
-        w2t, b2t, z2t = linear_layer(rng, a1t, d, w=(-1, 1), b=(-1, 1), bound=9, stats=stats, relu=True, offset=prev)
+        w2t, b2t, z2t = linear_layer(
+            rng, a1t, d, w=(-1, 1), b=(-1, 1), bound=9, stats=stats, relu=True, offset=prev,
+            row_rule=zeros.rule(d, reserve=zeros.per_block * later, skip=prev if o["mode"] == "compare" else None),
+        )
         assert b1t is not None and b2t is not None
         out |= {f"W{wa}": w1t, f"b{wa}": b1t, f"W{wb}": w2t, f"b{wb}": b2t}
         prev = relu_t(z2t)
     if o["head"]:
         n = _head(o)
-        w3, b3, prev = linear_layer(rng, prev, 1, w=(-1, 1), b=(-2, 2), bound=20, stats=stats)
+        w3, b3, prev = linear_layer(
+            rng, prev, 1, w=(-1, 1), b=(-2, 2), bound=20, stats=stats,
+            row_rule=zeros.rule(1, reserve=0, relu=False) if o["mode"] != "backward" else None,
+        )
         assert b3 is not None
         out |= {f"W{n}": w3, f"b{n}": b3}
     if o["mode"] == "backward":  # ŷ − Y: no entry 0, so every output passes a gradient back
@@ -142,6 +156,15 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
         stats.accepted += 1
         out["Y"] = Tensor(prev.shape, [a - b for a, b in zip(prev.data, e)])
     return out
+
+
+def _budget(o: dict[str, Any]) -> AnswerBudget:
+    """A forward or compare sheet's answers: Z and A of every layer (and Z′, A′ without the skip),
+    and the read-out."""
+    s, d, h = o["batch"], o["width"], o["hidden"]
+    compare = o["mode"] == "compare"
+    answers = o["blocks"] * (2 * h * s + 2 * d * s * (2 if compare else 1)) + (s if o["head"] else 0)
+    return AnswerBudget(answers, per_block=3 if compare else 2)  # a crossed-out z in A₁ and A₂ (and A₂′)
 
 
 def accept(o: dict[str, Any], vals: dict[str, Tensor]) -> bool:
