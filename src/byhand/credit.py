@@ -24,6 +24,7 @@ from typing import Any
 from byhand.engine import values as V
 from byhand.engine.relations import Cell
 from byhand.engine.values import Value
+from byhand.errors import GraphError
 from byhand.exercise import Exercise, Verdict, _accept
 
 FOLLOWS = "follows"
@@ -74,8 +75,8 @@ def carried_values(ex: Exercise, answers: Mapping[str, Any]) -> dict[Cell, Value
             continue  # nothing it uses differs (a badge shown in two places does not carry into itself)
         try:
             v = rel.evaluate(get)
-        except (ArithmeticError, ValueError, TypeError, OverflowError):
-            continue  # the student's values leave this cell undefined (a division by zero, a log of 0)
+        except (ArithmeticError, ValueError, TypeError, OverflowError, GraphError):
+            continue  # the student's values leave this cell undefined (a division by zero, a log of 0, √ of a negative)
         if v != ex.value(cell):
             carried[cell] = v
             if cell not in given:
