@@ -70,6 +70,7 @@ TOPICS = [
     ("gradient", "hard", {}), ("backprop", "easy", {"depth": 2}), ("resnet", "easy", {"blocks": 1}), ("gradient-flow", "easy", {}),
 ]
 TOPICS.append(("rnn", "hard", {}))  # the new chapters, one line each (issues 12 and 13)
+TOPICS.append(("lstm", "hard", {}))
 
 
 def seed_docs() -> list[str]:

@@ -84,6 +84,12 @@ def apply(op: str, xs: list[torch.Tensor], attrs: dict[str, Any]) -> torch.Tenso
         if xs[0].dim() <= 1 and xs[1].dim() <= 1:
             return torch.cat([xs[0].reshape(-1), xs[1].reshape(-1)])
         return torch.cat([xs[0], xs[1]], dim=0)
+    if op == "hard_sigmoid":  # the LSTM's exact σ: clamp(z/6 + 1/2, 0, 1), the same as F.hardsigmoid
+        # (and its slope is 0 at the corners, as F.hardsigmoid's); written through hardtanh because
+        # F.hardsigmoid's backward multiplies by a float32 1/6 even in float64 (off by 3e-8)
+        return F.hardtanh(xs[0] / 6 + 0.5, 0.0, 1.0)
+    if op == "hard_tanh":  # the LSTM's exact tanh: clamp(z, -1, 1)
+        return F.hardtanh(xs[0])
     raise AssertionError(f"the oracle does not know op {op}")
 
 

@@ -124,6 +124,8 @@ OP_CASES: dict[str, tuple[dict[str, tuple[int, ...]], dict[str, object]]] = {
     "hstack": ({"A": (2, 2), "B": (2, 1)}, {}),
     "vstack": ({"A": (2, 2), "B": (1, 2)}, {}),
     "stack": ({"s0": (), "s1": (2,)}, {}),
+    "hard_sigmoid": ({"Z": (2, 2)}, {}),  # the LSTM's exact σ and tanh
+    "hard_tanh": ({"Z": (2, 2)}, {}),
 }
 
 

@@ -68,6 +68,10 @@ INFIX_SYMBOLS = {"add": "+", "sub": "−", "mul": "⊙"}
 FRACTION_OPS = frozenset({"softmax", "sigmoid", "div", "cross_entropy"})
 #: Ops whose printed key crosses out negative inputs (the student does it by hand).
 CROSS_OUT_OPS = frozenset({"relu", "leaky_relu"})
+# the LSTM's exact σ and tanh (issue 13): activations beside their input, values in sixths
+ACTIVATION_OPS = ACTIVATION_OPS | {"hard_sigmoid", "hard_tanh"}
+SIDE_OPS = SIDE_OPS | {"hard_sigmoid", "hard_tanh"}
+FRACTION_OPS = FRACTION_OPS | {"hard_sigmoid"}
 
 ROLES = ("input", "weight", "bias", "computed", "target", "grad", "loss")
 #: Roles the printer has no style of its own for, drawn like one it has; unknown roles print as computed.

@@ -148,6 +148,9 @@ def _modules() -> list[ModuleType]:
     from byhand.topics import rnn
 
     chapters.append(rnn)
+    from byhand.topics import lstm
+
+    chapters.append(lstm)
     return chapters
 
 
