@@ -151,6 +151,8 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Any) -> dict[str, Tenso
             w[f"W{k}"] = [rng.choice(_W) for _i in range(h * d)]
             w[f"U{k}"] = [rng.choice(_W[:5]) for _i in range(h * h)]
             w[f"b{k}"] = [rng.choice((-1, 0, 1)) for _i in range(h)]
+        if any(not any(w[f"W{k}"][r * d:(r + 1) * d] + w[f"U{k}"][r * h:(r + 1) * h]) for k in "fgio" for r in range(h)):
+            continue  # a gate row of 0s ignores its input: nothing to cross
         hp = [Fraction(rng.choice((-1, 1, 1, 0))) for _i in range(h)]
         cp = [Fraction(rng.choice(_STATE)) for _i in range(h)]
         h0, c0 = list(hp), list(cp)
