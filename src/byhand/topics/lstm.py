@@ -112,17 +112,17 @@ def _step(
     w: dict[str, list[int]], h: int, d: int, x: list[int], hp: list[Fraction], cp: list[Fraction]
 ) -> tuple[list[Fraction], list[Fraction], list[Fraction]] | None:
     """One step in plain fractions: (all the answers, new H, new C), or None if not hand-friendly."""
-    col = [Fraction(v) for v in x] + hp
-    zs: dict[str, list[Fraction]] = {}
+    col: list[Any] = list(x) + [int(v) if v.denominator == 1 else v for v in hp]  # whole numbers stay ints (fast)
+    zs: dict[str, list[Any]] = {}
     acts: dict[str, list[Fraction]] = {}
     for k, big, op, _w in GATES:
         wk, uk, bk = w[f"W{k}"], w[f"U{k}"], w[f"b{k}"]
-        z = [sum((Fraction(v) * c for v, c in zip(wk[r * d:(r + 1) * d] + uk[r * h:(r + 1) * h], col)), Fraction(bk[r]))
-             for r in range(h)]
-        if any(v.denominator != 1 or abs(v) > 6 for v in z):
-            return None  # whole pre-activations within ±6: σ lands on a sixth
-        zs[k] = z
-        acts[big] = [_ACT[op](v) for v in z]
+        z = [sum([v * c for v, c in zip(wk[r * d:(r + 1) * d] + uk[r * h:(r + 1) * h], col)], bk[r]) for r in range(h)]
+        for v in z:
+            if (type(v) is not int and v.denominator != 1) or not -6 <= v <= 6:
+                return None  # whole pre-activations within ±6: σ lands on a sixth
+        zs[k] = z = [int(v) for v in z]
+        acts[big] = [_ACT[op](Fraction(v)) for v in z]
     gates = acts["F"] + acts["I"] + acts["O"]
     if not any(0 < v < 1 for v in gates) or not any(v in (0, 1) for v in gates) or len(set(gates)) < 2:
         return None  # some gates saturate, some do not: both halves of σ are used
