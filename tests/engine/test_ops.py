@@ -197,7 +197,7 @@ def test_ops_without_a_cell_gradient_say_so(name: str) -> None:
     graph = Graph(nodes, {"Z": (2,)})
     vals = graph.evaluate({"Z": Tensor((2,), [2, 7])})
     assert vals["dZ"].data == ([Fraction(1, 6), 0] if name == "hard_sigmoid" else [0, 0])  # the exact vjp
-    with pytest.raises(GraphError, match="two corners"):
+    with pytest.raises(GraphError, match="two corners.*no grad may pass through it"):
         graph.relations()
 
 

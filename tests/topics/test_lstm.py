@@ -80,7 +80,8 @@ def test_the_sheet_says_which_sigmoid(level: str) -> None:
 
 @pytest.mark.parametrize("seed", range(5))
 def test_each_gate_is_a_crossing(seed: int) -> None:
-    """[Wk | Uk | bk] left of Zk, on its rows; [X₁ ; H₀ ; 1] on top, in its column."""
+    """[Wk | Uk | bk] left of Zk, on its rows; [X₁ ; H₀ ; 1] on top, in its column, drawn once
+    for the four gates (the published sheet: the gate blocks one under the other)."""
     ex = byhand.make("lstm", seed=seed, level="hard")
     plan = plan_exercise(ex.to_dict(), 1)
     by: dict[str | None, list[dict]] = {}
@@ -97,6 +98,8 @@ def test_each_gate_is_a_crossing(seed: int) -> None:
         x = next(t for t in by["X1"] if t["x"] == z["x"] and t["y"] < z["y"])
         h = next(t for t in by["H0"] if t["x"] == z["x"] and t["y"] == x["y"] + x["rows"])
         assert h["y"] + h["rows"] < z["y"] + 1e-9
+    assert len(by["X1"]) == 1 and len(by["H0"]) == 1  # the column is not drawn again for each gate
+    assert [by[f"Z{k}1"][0]["y"] for k in "fgio"] == sorted(by[f"Z{k}1"][0]["y"] for k in "fgio")
 
 
 def test_two_steps_carry_the_state() -> None:

@@ -981,7 +981,7 @@ class _Clamp(_Elementwise1):
         # for it (the LSTM is forward only); the whole-tensor backward (vjp) is exact.
         raise GraphError(
             f"the gradient of {self.symbol} (the hard {'sigmoid' if self.name == 'hard_sigmoid' else 'tanh'}) "
-            "is not written cell by cell on a sheet; it has two corners"
+            "is not written cell by cell on a sheet (its slope has two corners); no grad may pass through it"
         )
 
     def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
