@@ -99,11 +99,14 @@ def print_diagram(ex: Exercise) -> str | None:
     Only where it shows what the grid cannot: a skip connection (the line into a circled "+") or
     a chain of local derivatives with its paths. A plain network's boxes-and-arrows add little to
     its staircase of crossings and pushed the larger ones (deep, backprop) onto a second page."""
-    from byhand.render.diagram import chain_svg, network_svg, recurrent_svg
+    from byhand.render.diagram import chain_svg, lstm_svg, network_svg, recurrent_svg
 
     unrolled = recurrent_svg(ex)  # an RNN: the recurrence, which the grid's separate crossings do not show
     if unrolled is not None:
         return unrolled
+    cell = lstm_svg(ex)  # an LSTM: the cell's two memories and its gates, which the grid does not show
+    if cell is not None:
+        return cell
     chain = chain_svg(ex)
     if chain is not None:
         return chain
