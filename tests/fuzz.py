@@ -71,6 +71,7 @@ TOPICS = [
     ("attention", "hard", {}), ("transformer", "easy", {}), ("multi-head", "easy", {}), ("embeddings", "hard", {}),
 ]
 TOPICS.append(("rnn", "hard", {}))  # the new chapters, one line each (issues 12 and 13)
+TOPICS.append(("lstm", "hard", {}))
 
 
 def seed_docs() -> list[str]:

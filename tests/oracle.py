@@ -113,6 +113,12 @@ def apply(op: str, xs: list[torch.Tensor], attrs: dict[str, Any]) -> torch.Tenso
         return torch.sqrt(xs[0])
     if op == "mask_causal":  # keys are rows, queries columns: a key after its query is 0
         return xs[0] * torch.ones_like(xs[0]).triu()
+    if op == "hard_sigmoid":  # the LSTM's exact σ: clamp(z/6 + 1/2, 0, 1), the same as F.hardsigmoid
+        # (and its slope is 0 at the corners, as F.hardsigmoid's); written through hardtanh because
+        # F.hardsigmoid's backward multiplies by a float32 1/6 even in float64 (off by 3e-8)
+        return F.hardtanh(xs[0] / 6 + 0.5, 0.0, 1.0)
+    if op == "hard_tanh":  # the LSTM's exact tanh: clamp(z, -1, 1)
+        return F.hardtanh(xs[0])
     raise AssertionError(f"the oracle does not know op {op}")
 
 

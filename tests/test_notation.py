@@ -138,6 +138,8 @@ OP_CASES |= {  # next-token sampling
     "diag": ({"v": (3,)}, {"by": 2}),
     "sqrt": ({"Z": (2, 2)}, {}),
     "mask_causal": ({"E": (3, 3)}, {}),
+    "hard_sigmoid": ({"Z": (2, 2)}, {}),  # the LSTM's exact σ and tanh
+    "hard_tanh": ({"Z": (2, 2)}, {}),
 }
 
 

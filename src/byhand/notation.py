@@ -611,6 +611,16 @@ NOTATION |= {
                             lambda n, o, k, d: f"{factor(d)} where kept, 0 where crossed out", "the causal mask"),
 }
 
+# the LSTM's exact activations (issue 13): written σ and tanh as on the published sheet; the sheet
+# says in words that they are the hard sigmoid and the hard tanh (their slope: 1/6, and 1, between
+# the corners, 0 outside)
+NOTATION["hard_sigmoid"] = Notation(
+    lambda n, o: f"σ({_l(n, o, 0)})", lambda n, o, k, d: f"{factor(d)} {HADAMARD} σ′({_l(n, o, 0)})", "σ"
+)
+NOTATION["hard_tanh"] = Notation(
+    lambda n, o: f"tanh({_l(n, o, 0)})", lambda n, o, k, d: f"{factor(d)} {HADAMARD} tanh′({_l(n, o, 0)})", "tanh"
+)
+
 
 # ---------------------------------------------------------------------------------------------
 # the public API

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -110,10 +111,12 @@ def cases(draw: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
         return {"Z": draw(st.one_of(mat(m, n, sq), vec(m, sq)))}, {}
     if name == "mask_causal":  # square: keys × queries
         return {"E": draw(mat(m, m, st.integers(-3, 30)))}, {}
+    if name in ("hard_sigmoid", "hard_tanh"):  # both corners (±3, ±1) and the flat ends hit often
+        return {"Z": draw(st.one_of(mat(m, n, st.integers(-5, 5)), vec(m, st.integers(-5, 5))))}, {}
     raise AssertionError(name)
 
 
-NO_CELL_GRADIENT = {"sort", "argsort", "pick"}
+NO_CELL_GRADIENT = {"sort", "argsort", "pick", "hard_sigmoid", "hard_tanh"}
 """Ops whose derivative depends on the order of the values: a backward (vjp) but no per-cell
 gradient step on a sheet (their partials refuse with a message)."""
 
@@ -153,7 +156,8 @@ def test_forward_relations_and_backward_match_torch(name: str, data: st.DataObje
     ty = apply(name, txs, attrs)
     _close(y, ty)
     # exactness: integers in, integers out for the integer ops
-    if name in ("dot", "matmul", "linear", "add", "sub", "mul", "relu", "sum", "transpose", "half_sse", "colsum", "mask_causal") and all(
+    if name in ("dot", "matmul", "linear", "add", "sub", "mul", "relu", "sum", "transpose", "half_sse", "colsum", "mask_causal", "hard_sigmoid",
+                "hard_tanh") and all(
         type(v) is int for x in xs for v in x.data
     ):
         assert all(type(v) in (int, Fraction) for v in y.data)
@@ -213,3 +217,22 @@ def test_gradient_steps_match_torch(name: str, data: st.DataObject) -> None:
     for k, g in zip(wrt, tg):
         _close(vals[f"d{k}"], g if g is not None else torch.zeros_like(doc_vals[k]))
     assert all(to_json(v) is not None for t in vals.values() for v in t.data)
+
+
+@pytest.mark.parametrize("name", ["hard_sigmoid", "hard_tanh"])
+def test_ops_without_a_cell_gradient_say_so(name: str) -> None:
+    """The hard sigmoid's and hard tanh's slopes have two corners each: their vjp is exact, but a
+    per-cell gradient step through them is a clear error, not a wrong number."""
+    from byhand.errors import GraphError
+
+    nodes = [Node(name, ("Z",), "OUT", {}), Node("sum", ("OUT",), "L"), grad_node("L", "Z", "dZ")]
+    graph = Graph(nodes, {"Z": (2,)})
+    vals = graph.evaluate({"Z": Tensor((2,), [2, 7])})
+    assert vals["dZ"].data == ([Fraction(1, 6), 0] if name == "hard_sigmoid" else [0, 0])  # the exact vjp
+    with pytest.raises(GraphError, match="two corners.*no grad may pass through it"):
+        graph.relations()
+
+
+def test_the_oracles_hard_sigmoid_is_torchs() -> None:
+    z = torch.arange(-5.0, 6.0)
+    assert torch.allclose(apply("hard_sigmoid", [z], {}), F.hardsigmoid(z), rtol=1e-15, atol=1e-15)

@@ -179,6 +179,8 @@ def test_every_op_runs_in_both_libraries(tmp_path: Path) -> None:
             {"op": "leaky_relu", "in": ["m5"], "out": "h", "attrs": {"alpha": "1/4"}},
             {"op": "relu", "in": ["m5"], "out": "h2"},
             {"op": "sigmoid", "in": ["h"], "out": "sg"},
+            {"op": "hard_sigmoid", "in": ["m"], "out": "hs"},  # forward only: no gradient step through them
+            {"op": "hard_tanh", "in": ["m"], "out": "ht"},
             {"op": "softmax", "in": ["h2"], "out": "p", "attrs": {"base": "e"}},
             {"op": "softmax", "in": ["sg"], "out": "q", "attrs": {"base": 3, "temperature": 2}},
             {"op": "cross_entropy", "in": ["p", "Y"], "out": "ce", "attrs": {"base": "e"}},

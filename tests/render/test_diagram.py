@@ -135,3 +135,23 @@ def test_rnn_is_drawn_unrolled(level: str, steps: int) -> None:
         assert f"dH₁ = {dh}" in t
     sizes = [int(m) for m in re.findall(r"font-size='(\d+)'", svg)]
     assert min(sizes) >= MIN_FONT
+
+
+@pytest.mark.parametrize(("level", "steps"), [("easy", 1), ("hard", 1), ("hard", 2)])
+def test_lstm_cell_is_drawn(level: str, steps: int) -> None:
+    """The LSTM cell from the graph: one cell per step, four gate boxes (σ, σ, tanh, σ) each,
+    the states carried in written out, the computed C and H masked on a student's copy."""
+    ex = byhand.make("lstm", seed=3, level=level, steps=steps)
+    svg = diagram_svg(ex)
+    assert svg is not None and svg == print_diagram(ex)
+    t = texts(svg)
+    assert t.count("σ") == 3 * steps and t.count("tanh") == 2 * steps  # the candidate's and tanh(C)
+    for name in ("F", "I", "G", "O"):  # each gate named at its box (F, or F₁ and F₂)
+        assert sum(1 for s in t if s == name or (s.startswith(name) and s[1:] in "₁₂" and s[1:])) == steps
+    c0 = "[" + ", ".join(fmt(v) for v in ex.values["C0"].data) + "]"
+    assert c0 in t  # a given state, written out
+    for k in range(1, steps + 1):
+        for name in (f"C{k}", f"H{k}"):
+            v = "[" + ", ".join(fmt(x) for x in ex.values[name].data) + "]"
+            assert f"<tspan class='a'>{v}</tspan>" in svg, name  # computed: masked on a student's copy
+    assert diagram_svg(byhand.make("rnn", seed=3)) is not None and "σ, tanh" not in diagram_svg(byhand.make("rnn", seed=3))

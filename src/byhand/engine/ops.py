@@ -1427,3 +1427,79 @@ class MaskCausal(_Elementwise1):
     def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
         n = y.shape[1]
         return [Tensor(y.shape, [g if k // n <= k % n else 0 for k, g in enumerate(dy.data)])]
+
+
+# ---------------------------------------------------------------------------------------------
+# the LSTM's exact activations (issue 13): PyTorch's hard sigmoid and hard tanh, piecewise linear,
+# so every gate value is exact (0, 1, or a multiple of 1/6) and torch computes the same numbers.
+
+
+class _Clamp(_Elementwise1):
+    """``clamp(a·z + c, lo, hi)``: flat at both ends, a straight line between. The slope is 0 at
+    the two corners themselves, as in PyTorch's backward (``-3 < z < 3`` for the hard sigmoid)."""
+
+    slope: Value = 1
+    shift: Value = 0
+    lo_z: Value = -1  # the corners, in z
+    hi_z: Value = 1
+    lo: Value = -1
+    hi: Value = 1
+    symbol = ""
+
+    def f(self, z: Value) -> Value:
+        if z <= self.lo_z:
+            return self.lo
+        if z >= self.hi_z:
+            return self.hi
+        return norm(self.slope * z + self.shift)
+
+    def df(self, z: Value) -> Value:
+        return self.slope if self.lo_z < z < self.hi_z else 0
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        return Tensor(xs[0].shape, [self.f(z) for z in xs[0].data])
+
+    def between(self, z: str, r: str) -> str:
+        raise NotImplementedError
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        def text(v: list[Value], r: Value, p: int) -> str:
+            z = v[0]
+            if z <= self.lo_z:
+                return f"{self.symbol}({fmt(z, p)}) = {fmt(r, p)} ({fmt(z, p)} ≤ {fmt(self.lo_z, p)})"
+            if z >= self.hi_z:
+                return f"{self.symbol}({fmt(z, p)}) = {fmt(r, p)} ({fmt(z, p)} ≥ {fmt(self.hi_z, p)})"
+            return self.between(fmt(z, p), fmt(r, p))
+
+        return FuncRelation((out, idx), [(ins[0], idx)], self.name, lambda v: self.f(v[0]), text)
+
+    def partials(self, rel: Relation, ins: Sequence[str], attrs: Attrs) -> dict[Cell, list[Term]]:
+        # A per-cell gradient step is a sum of products gated by one sign (z > 0); this slope has
+        # two corners (1/6 between −3 and 3, else 0) and cannot be written as one. No chapter asks
+        # for it (the LSTM is forward only); the whole-tensor backward (vjp) is exact.
+        raise GraphError(
+            f"the gradient of {self.symbol} (the hard {'sigmoid' if self.name == 'hard_sigmoid' else 'tanh'}) "
+            "is not written cell by cell on a sheet (its slope has two corners); no grad may pass through it"
+        )
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        return [Tensor(y.shape, [norm(g * self.df(z)) for z, g in zip(xs[0].data, dy.data)])]
+
+
+@register
+class HardSigmoid(_Clamp):
+    name, summary = "hard_sigmoid", "σ(z) = clamp(z/6 + ½, 0, 1): 0 for z ≤ −3, 1 for z ≥ 3, z/6 + ½ between (exact)"
+    slope, shift, lo_z, hi_z, lo, hi = Fraction(1, 6), Fraction(1, 2), -3, 3, 0, 1
+    symbol = "σ"
+
+    def between(self, z: str, r: str) -> str:
+        return f"{z}/6 + 1/2 = {r}"
+
+
+@register
+class HardTanh(_Clamp):
+    name, summary = "hard_tanh", "tanh(z) = clamp(z, −1, 1): −1 for z ≤ −1, 1 for z ≥ 1, z between (exact)"
+    symbol = "tanh"
+
+    def between(self, z: str, r: str) -> str:
+        return f"tanh({z}) = {r}"

@@ -491,6 +491,16 @@ COMMENTS["row_of"] = "one expert's row of the one-hot: 1 under each token routed
 NUMPY_VJP["top_onehot"] = lambda o, a, s, k, g: f"np.zeros_like({a[0]})"  # a choice has no gradient
 NUMPY_VJP["row_of"] = lambda o, a, s, k, g: f"np.eye({s[0][0]})[:, [{int(o.attrs['row'])}]] @ {_g(g)}"
 
+# the LSTM's exact activations (issue 13): PyTorch's hard sigmoid and hard tanh
+TORCH["hard_sigmoid"] = lambda o, a, s: f"torch.nn.functional.hardsigmoid({a[0]})"
+TORCH["hard_tanh"] = lambda o, a, s: f"torch.nn.functional.hardtanh({a[0]})"
+NUMPY["hard_sigmoid"] = lambda o, a, s: f"np.clip({a[0]} / 6 + 0.5, 0, 1)"
+NUMPY["hard_tanh"] = lambda o, a, s: f"np.clip({a[0]}, -1, 1)"
+NUMPY_VJP["hard_sigmoid"] = lambda o, a, s, k, g: f"{_g(g)} * ((-3 < {a[0]}) & ({a[0]} < 3)) / 6"
+NUMPY_VJP["hard_tanh"] = lambda o, a, s, k, g: f"{_g(g)} * ((-1 < {a[0]}) & ({a[0]} < 1))"
+COMMENTS["hard_sigmoid"] = "the hard sigmoid: 0 below −3, 1 above 3, z/6 + 1/2 between (exact, as on the sheet)"
+COMMENTS["hard_tanh"] = "the hard tanh: −1 below −1, 1 above 1, z between (exact, as on the sheet)"
+
 
 # -- the script ---------------------------------------------------------------------------------
 

@@ -75,6 +75,10 @@ CROSS_OUT_OPS = frozenset({"relu", "leaky_relu"})
 #: (under X_k in the expert's crossing, in X ⊙ m_k), not on a line of its own.
 SIDE_OPS = SIDE_OPS | frozenset({"top_onehot"})
 DRAWN_WHERE_USED = frozenset({"row_of"})
+# the LSTM's exact σ and tanh (issue 13): activations beside their input, values in sixths
+ACTIVATION_OPS = ACTIVATION_OPS | {"hard_sigmoid", "hard_tanh"}
+SIDE_OPS = SIDE_OPS | {"hard_sigmoid", "hard_tanh"}
+FRACTION_OPS = FRACTION_OPS | {"hard_sigmoid"}
 
 ROLES = ("input", "weight", "bias", "computed", "target", "grad", "loss")
 #: Roles the printer has no style of its own for, drawn like one it has; unknown roles print as computed.
@@ -611,9 +615,48 @@ class _Planner:
                 self._commit(*blocks)
                 self._crossing_arrows(blocks[0])
                 return
+        below = self._below_shared_column(op, tparts, tshapes, out_shape, bias_shape, left_w, lparts, lshapes)
+        if below is not None:  # the same column again (an LSTM's gates): the next rows under it
+            self._commit(*below)
+            self._crossing_arrows(below[0])
+            return
         blocks = arrange(left_w + GAP, self._new_band(), skip_first=False)
         self._commit(*blocks)
         self._crossing_arrows(blocks[0])
+
+    def _below_shared_column(self, op: dict[str, Any], tparts: list[str], tshapes: list[tuple[int, int, str]],
+                             out_shape: tuple[int, int, str], bias_shape: tuple[int, int, str] | None, left_w: float,
+                             lparts: list[str], lshapes: list[tuple[int, int, str]]) -> list[Block] | None:
+        """A joined column already drawn whole, with its row of 1s, that another crossing used
+        (the published LSTM sheet: one ``[Xₜ ; Hₜ₋₁ ; 1]``, four gate blocks ``[W | U | b]``
+        under it): the new weight rows and result go below everything in a band of their own,
+        in the same column, rather than drawing the column again."""
+        placed = [self.current.get(t) for t in tparts]
+        if any(p is None for p in placed) or op["op"] != "linear":
+            return None
+        first = placed[0]
+        assert first is not None
+        y = first.y
+        for p, s in zip(placed, tshapes):
+            assert p is not None
+            if abs(p.x - first.x) > 1e-9 or abs(p.y - y) > 1e-9 or (p.rows, p.cols) != s[:2]:
+                return None
+            y += s[0]
+        used = any(o["op"] == "linear" and o["out"] != op["out"] and o["out"] in self.parts
+                   and self.parts[o["out"]][1] == tparts and o["out"] in self.current for o in self.ex["ops"])
+        if not used or first.x - GAP - left_w < -1e-9:
+            return None
+        tx, ry = first.x, self._new_band() + GAP
+        bias = op["in"][1]
+        cw_bias = self.cell_w[bias]
+        blocks = [self._block(op["out"], tx, ry, out_shape, ("below", "right", "left"))]
+        if bias_shape is not None:
+            blocks.append(self._block(bias, tx - GAP - cw_bias, ry, bias_shape, ("above", "below")))
+        x = tx - GAP - left_w
+        for t, s in zip(lparts, lshapes):
+            blocks.append(self._block(t, x, ry, s, ("above", "below", "left")))
+            x += s[1] * self.cell_w[t]
+        return blocks if self.fits([b.rect for b in blocks]) else None
 
     def _crossing_arrows(self, result: Block, extra: list[Block] | None = None) -> None:
         """→ into each result row from the left, ↓ into each result column from the top (also

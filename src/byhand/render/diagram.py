@@ -544,7 +544,7 @@ def diagram_svg(ex: Exercise) -> str | None:
 def special_svg(ex: Exercise) -> str | None:
     """A chapter's own whiteboard drawing, found by the graph's structure (the first that fits):
     the attention block, MoE routing, an unrolled recurrence, 0/1 connections as wires …; None for the rest."""
-    for draw in (attention_svg, routing_svg, recurrent_svg, wiring_svg):
+    for draw in (attention_svg, routing_svg, recurrent_svg, lstm_svg, wiring_svg):
         svg = draw(ex)
         if svg is not None:
             return svg
@@ -742,3 +742,139 @@ def attention_svg(ex: Exercise) -> str | None:
     parts.append(_arrow(vx + bw, ys[h.v] + bh / 2, vx + bw + 36, ys[h.v] + bh / 2, INK))
     parts.append(_text(vx + bw + 42, ys[h.v] + bh / 2 + 6, lab(h.z), 16, "start", italic=True))
     return _svg(vx + bw + 70, 290, parts)
+
+
+# -- the LSTM cell (issue 13) -------------------------------------------------------------------
+
+
+@dataclass
+class LstmStep:
+    """One LSTM step found in the graph: the gates, the states in and out."""
+
+    f: str
+    i: str
+    g: str
+    o: str
+    c_in: str
+    c: str
+    h_in: str
+    x: str
+    h: str
+
+
+def _lstm_steps(ex: Exercise) -> list[LstmStep] | None:
+    """``C = F ⊙ C₋₁ + I ⊙ G``, ``H = O ⊙ tanh(C)`` with F, I, O hard sigmoids and G a hard tanh
+    of crossings with ``[X ; H₋₁ ; 1]``; None when the graph has none."""
+    g = ex.graph
+    made_by = {n.out: n for n in g.forward_nodes}
+    steps: list[LstmStep] = []
+
+    def op(name: str) -> str:
+        n = made_by.get(name)
+        return n.op if n is not None else ""
+
+    for n in g.forward_nodes:
+        if n.op != "add" or not all(op(i) == "mul" for i in n.ins):
+            continue
+        fc, ig = (made_by[i] for i in n.ins)
+        f, c_in = fc.ins
+        i, gg = ig.ins
+        if (op(f), op(i), op(gg)) != ("hard_sigmoid", "hard_sigmoid", "hard_tanh"):
+            continue
+        t = next((m for m in g.forward_nodes if m.op == "hard_tanh" and m.ins == (n.out,)), None)
+        hn = next((m for m in g.forward_nodes if t is not None and m.op == "mul" and m.ins[1] == t.out), None)
+        if t is None or hn is None or op(hn.ins[0]) != "hard_sigmoid":
+            continue
+        z = made_by[made_by[f].ins[0]]
+        col = made_by.get(z.ins[-1])
+        if z.op != "linear" or col is None or col.op != "vstack":
+            continue
+        x, h_in = col.ins
+        steps.append(LstmStep(f, i, gg, hn.ins[0], c_in, n.out, h_in, x, hn.out))
+    return steps or None
+
+
+def lstm_svg(ex: Exercise) -> str | None:
+    """The LSTM cell as drawn on a whiteboard: the long-term memory C runs along the top (× the
+    forget gate, + the input gate × the candidate), the short-term memory H and the input X enter
+    at the bottom and feed the four gates, and the new H leaves as O × tanh(C). One cell per step,
+    the states carried to the right."""
+    steps = _lstm_steps(ex)
+    if steps is None:
+        return None
+    g, p = ex.graph, ex.precision
+    hidden = {c[0] for c in ex.blank_cells()}
+
+    def val(name: str) -> tuple[str, str | None]:
+        v = _vec(ex.values[name], p)
+        return ("", v) if name not in g.leaves or name in hidden else (v, None)
+
+    def lbl(name: str) -> str:
+        return tensor_label(ex, name)
+
+    cell_w, top, bot = 420.0, 52.0, 196.0
+    parts = [_defs(), _text(12, 18, "C: long-term memory · H: short-term memory · σ, tanh: the hard ones",
+                            13, "start", italic=True)]
+
+    def node(x: float, y: float, sym: str) -> None:
+        parts.append(f"<circle cx='{x:.1f}' cy='{y:.1f}' r='12' fill='white' stroke='{INK}' stroke-width='1.8'/>")
+        parts.append(_text(x, y + 5, sym, 15))
+
+    def box(x: float, y: float, sym: str, name: str) -> None:
+        parts.append(f"<rect x='{x - 24:.1f}' y='{y - 15:.1f}' width='48' height='30' rx='5' fill='#dff3df' "
+                     f"stroke='{INK}' stroke-width='1.6'/>")
+        parts.append(_text(x, y + 5, sym, 14, italic=sym != "tanh"))
+        parts.append(_text(x + 28, y - 18, lbl(name), 13, "start", italic=True))
+
+    x0 = 110.0
+    for k, st in enumerate(steps):
+        ox = x0 + k * cell_w
+        parts.append(f"<rect x='{ox - 60:.1f}' y='{top - 26:.1f}' width='{cell_w - 40:.1f}' height='{bot - top + 42:.1f}' "
+                     f"rx='14' fill='none' stroke='#999' stroke-width='1.2' stroke-dasharray='5 4'/>")
+        fx, ix, gx, ox_, tx = ox, ox + 70, ox + 140, ox + 210, ox + 280
+        gy = 132.0
+        # the inputs: H₋₁ from the left along the bottom, X from below, joined
+        if k == 0:
+            shown, masked = val(st.h_in)
+            parts.append(_text(ox - 100, bot - 8, lbl(st.h_in), 14, "start", italic=True))
+            parts.append(_text(ox - 100, bot + 18, shown, 12, "start", value=masked))
+            parts.append(_arrow(ox - 100, bot, ox - 30, bot, INK, width=2))
+            shown, masked = val(st.c_in)
+            parts.append(_text(ox - 100, top - 8, lbl(st.c_in), 14, "start", italic=True))
+            parts.append(_text(ox - 100, top + 18, shown, 12, "start", value=masked))
+        parts.append(_arrow(ox - 30, bot + 40, ox - 30, bot + 2, FWD, width=2))
+        shown, masked = val(st.x)
+        parts.append(_text(ox - 30, bot + 56, f"{lbl(st.x)} = {shown}", 13, value=masked))
+        parts.append(f"<line x1='{ox - 30:.1f}' y1='{bot:.1f}' x2='{ox_ :.1f}' y2='{bot:.1f}' stroke='{INK}' stroke-width='2'/>")
+        for x, sym, name in ((fx, "σ", st.f), (ix, "σ", st.i), (gx, "tanh", st.g), (ox_, "σ", st.o)):
+            parts.append(_arrow(x, bot, x, gy + 17, INK, width=1.6))
+            box(x, gy, sym, name)
+        # the long-term memory along the top: × F, + I × G
+        start = ox - 100 if k == 0 else ox - 60
+        parts.append(_arrow(start, top, fx - 14, top, INK, width=2))
+        node(fx, top, "×")
+        parts.append(_arrow(fx, gy - 17, fx, top + 14, INK))
+        parts.append(_arrow(fx + 12, top, gx - 14, top, INK, width=2))
+        node((ix + gx) / 2, 92, "×")
+        parts.append(_arrow(ix, gy - 17, (ix + gx) / 2 - 10, 99, INK))
+        parts.append(_arrow(gx, gy - 17, (ix + gx) / 2 + 10, 99, INK))
+        parts.append(_arrow((ix + gx) / 2 + 8, 83, gx - 8, top + 10, INK))
+        node(gx, top, "+")
+        end = ox + cell_w - 60
+        parts.append(_arrow(gx + 12, top, end, top, INK, width=2))
+        shown, masked = val(st.c)
+        parts.append(_text(end - 40, top - 10, f"{lbl(st.c)} = ", 13, italic=True, value=masked or shown))
+        # the new short-term memory: O × tanh(C)
+        parts.append(_arrow(tx, top, tx, 80, INK))
+        parts.append(f"<rect x='{tx - 24:.1f}' y='80' width='48' height='26' rx='13' fill='white' "
+                     f"stroke='{INK}' stroke-width='1.4'/>")
+        parts.append(_text(tx, 98, "tanh", 13))
+        node(tx, 155, "×")
+        parts.append(_arrow(tx, 106, tx, 143, INK))
+        parts.append(_arrow(ox_ + 24, gy, tx - 10, 149, INK))
+        parts.append(_arrow(tx, 167, tx, bot - 2, INK))
+        parts.append(_arrow(tx, bot, end, bot, INK, width=2))
+        shown, masked = val(st.h)
+        parts.append(_text(end - 40, bot + 20, f"{lbl(st.h)} = ", 13, italic=True, value=masked or shown))
+    width = x0 + len(steps) * cell_w - 20
+    return _svg(width, bot + 64, parts)

@@ -88,6 +88,7 @@ def _block_html(ex: Exercise, block: dict[str, Any], hidden: set[Cell], badges: 
 _SYMBOL_WORDS = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "σ", "softmax": "softmax", "transpose": "ᵀ",
                  "sum": "Σ"}
 _SYMBOL_WORDS |= {"sort": "sort ↓", "argsort": "word no.", "topk": "top k", "cumsum": "running Σ"}  # next-token sampling
+_SYMBOL_WORDS |= {"hard_sigmoid": "σ", "hard_tanh": "tanh"}  # the LSTM's exact σ and tanh (issue 13)
 
 
 def _symbol_html(sym: dict[str, Any]) -> str:

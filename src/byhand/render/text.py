@@ -102,6 +102,7 @@ def paint(ex: Exercise, plan: dict[str, Any], answers: bool = False) -> tuple[st
 #: An activation's mark in its narrow column (the method writes ReLU as a little wave, ≈).
 _SYMBOL_WORDS = {"relu": "≈", "leaky_relu": "≈½", "sigmoid": "σ", "softmax": "3ᶻ/Σ", "transpose": "ᵀ", "sum": "Σ"}
 _SYMBOL_WORDS |= {"sort": "↓", "argsort": "#↓", "topk": "top", "cumsum": "Σ…"}  # next-token sampling
+_SYMBOL_WORDS |= {"hard_sigmoid": "σ", "hard_tanh": "th"}  # the LSTM's exact σ and tanh (issue 13)
 
 
 def render_text(ex: Exercise, answers: bool = False) -> str:
