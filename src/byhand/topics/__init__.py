@@ -128,6 +128,7 @@ def _modules() -> list[ModuleType]:
         activation,
         autoencoder,
         backprop,
+        conv,
         cross_entropy,
         deep,
         dot,
@@ -143,7 +144,7 @@ def _modules() -> list[ModuleType]:
     )
 
     first = [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow]
-    return first + [moe, autoencoder]  # the new chapters (issues 12 and 13), appended
+    return first + [moe, autoencoder, conv]  # the new chapters (issues 12 and 13), appended
 
 
 _REGISTRY: dict[str, ModuleType] | None = None
