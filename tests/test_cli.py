@@ -22,7 +22,7 @@ def test_topics_in_curriculum_order(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["topics"], capsys)
     assert code == 0
     names = [line.split()[1] for line in out.splitlines()]
-    assert names == ["dot", "matmul", "linear", "relu", "mlp", "deep", "wide", "softmax", "cross-entropy", "gradient", "backprop", "resnet", "gradient-flow", "moe", "autoencoder"]
+    assert names == ["dot", "matmul", "linear", "relu", "mlp", "deep", "wide", "softmax", "cross-entropy", "gradient", "backprop", "resnet", "gradient-flow", "moe", "autoencoder", "conv"]
     code, out, _ = run(["topics", "--format", "json"], capsys)
     assert json.loads(out)[0]["name"] == "dot"
 

@@ -15,6 +15,7 @@ from byhand.engine.graph import Graph, Node, grad_node
 from byhand.engine.ops import OPS
 from byhand.engine.tensor import Tensor, indices
 from byhand.engine.values import to_json
+from byhand.errors import GraphError
 from tests.oracle import apply, tensor
 
 small = st.integers(-5, 5)
@@ -90,6 +91,19 @@ def cases(draw: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
         return {"S": z if draw(st.booleans()) or n > 1 else [r[0] for r in z]}, k_attrs
     if name == "row_of":
         return {"A": draw(mat(m, n))}, {"row": draw(st.integers(0, m - 1))}
+    if name == "pad_zeros":  # conv
+        return {"X": draw(mat(m, n))}, {"pad": draw(st.integers(0, 2))}
+    if name == "im2col":
+        size, stride = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+        h, w = draw(st.integers(size, 4)), draw(st.integers(size, 4))  # at most 16 patches (a sheet's widest)
+        return {"X": draw(mat(h, w))}, {"size": size, "stride": stride}
+    if name == "row_to_map":
+        return {"Y": draw(mat(1, m * n))}, {"rows": m}
+    if name == "max_pool":  # distinct values, so every window has one largest (a tie is refused, tested apart)
+        size = draw(st.integers(1, 2))
+        h, w = draw(st.integers(size, 5)), draw(st.integers(size, 5))
+        flat = draw(st.lists(st.integers(-30, 30), unique=True, min_size=h * w, max_size=h * w))
+        return {"M": [flat[i * w : (i + 1) * w] for i in range(h)]}, {"size": size}
     raise AssertionError(name)
 
 
@@ -157,6 +171,11 @@ def test_forward_relations_and_backward_match_torch(name: str, data: st.DataObje
 def test_gradient_steps_match_torch(name: str, data: st.DataObject) -> None:
     """The per-cell gradient relations the graph derives (the backward steps a student writes)
     evaluate to the same gradients as autograd."""
+    if name == "max_pool":  # its gradient depends on which entry is largest: not drawn cell by cell
+        graph = Graph([Node("max_pool", ("M",), "P"), Node("sum", ("P",), "L"), grad_node("L", "M", "dM")], {"M": (2, 2)})
+        with pytest.raises(GraphError, match="max_pool: its gradient is not drawn cell by cell"):
+            graph.relations()
+        return
     ins, attrs = data.draw(cases(name))
     names = list(ins)
     xs = {k: _exact(v) for k, v in ins.items()}

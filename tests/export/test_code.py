@@ -161,6 +161,8 @@ def test_every_op_runs_in_both_libraries(tmp_path: Path) -> None:
             "T": {"values": [0, 1]},
             "Yw": {"values": [[1, 0], [0, 1]]},
             "Sg": {"values": [[3, 1], [0, 2], [1, 5]]},  # moe: gate scores, no tie
+            "Im": {"values": [[1, 0, 2, 1], [0, 1, 1, 2], [2, 0, 1, 0], [1, 1, 0, 2]]},  # conv: an image
+            "Fr": {"values": [[1, -1, 0, 1, 2, -1, 0, 1, 1]]},  # … and a filter, row by row
         },
         "ops": [
             {"op": "dot", "in": ["a", "b"], "out": "d"},
@@ -203,12 +205,22 @@ def test_every_op_runs_in_both_libraries(tmp_path: Path) -> None:
             {"op": "row_of", "in": ["Sg"], "out": "sr", "attrs": {"row": 1}},
             {"op": "mul", "in": ["oh", "sr"], "out": "ohs"},
             {"op": "sum", "in": ["ohs"], "out": "soh"},
-            {"op": "add", "in": ["L3", "soh"], "out": "L"},
+            # convolution: pad, im2col with stride 2, the filter's crossing, the map, a 2×2 max-pool (no tie), forward
+            {"op": "pad_zeros", "in": ["Im"], "out": "Ip", "attrs": {"pad": 1}},
+            {"op": "im2col", "in": ["Ip"], "out": "Ic", "attrs": {"size": 3, "stride": 2}},
+            {"op": "matmul", "in": ["Fr", "Ic"], "out": "Yc"},
+            {"op": "row_to_map", "in": ["Yc"], "out": "Mc", "attrs": {"rows": 2}},
+            {"op": "max_pool", "in": ["Mc"], "out": "Pc", "attrs": {"size": 2}},
+            {"op": "sum", "in": ["Mc"], "out": "sMc"},  # the pool is forward only (its gradient has no cell-by-cell step)
+            {"op": "add", "in": ["L3", "soh"], "out": "L4"},
+            {"op": "add", "in": ["L4", "sMc"], "out": "L"},
             {"op": "grad", "in": [], "out": "gS", "attrs": {"of": "L", "wrt": "Sg"}},
             {"op": "grad", "in": [], "out": "gW", "attrs": {"of": "L", "wrt": "W"}},
             {"op": "grad", "in": [], "out": "ga", "attrs": {"of": "L", "wrt": "a"}},
             {"op": "grad", "in": [], "out": "gs", "attrs": {"of": "L", "wrt": "s"}},
             {"op": "grad", "in": [], "out": "gp", "attrs": {"of": "L", "wrt": "p"}},
+            {"op": "grad", "in": [], "out": "gIm", "attrs": {"of": "L", "wrt": "Im"}},
+            {"op": "grad", "in": [], "out": "gFr", "attrs": {"of": "L", "wrt": "Fr"}},
         ],
     }
     ex = byhand.Exercise.from_json(byhand.solve(doc).to_json())

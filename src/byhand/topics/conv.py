@@ -31,7 +31,7 @@ OPTIONS = {
     "size": Option(4, 4, 4, "the image's side (a square image)", lo=3, hi=6),
     "pad": Option(0, 1, 1, "rows and columns of 0s around the image", lo=0, hi=1),
     "stride": Option(1, 2, 2, "how far the filter moves each time", lo=1, hi=2),
-    "image": Option("binary", "small", "small", "binary: pixels 0 or 1; small: pixels 0, 1 or 2",
+    "image": Option("binary", "small", "small", "binary: pixels 0 or 1; small: pixels 0 to 3",
                     choices=("binary", "small")),
     "patches": Option(0, 1, 1, "columns of im2col the student writes (the patches, from the image)", lo=0, hi=2),
     "grad": Option(0, 0, 1, "1: the gradient of the filter, dF = dY·Cᵀ and db = Σ dY, from a given dY", lo=0, hi=1),
@@ -56,6 +56,8 @@ def build(o: dict[str, Any]) -> Sheet:
             f"the output map is {ho}×{wo}: too small for a 2×2 max-pool; use a larger size or stride=1"
         )
     p = ho * wo
+    if p > 16:
+        raise ByHandError(f"the image has {p} patches; at most 16 fit on a sheet: use a smaller size or stride=2")
     leaves: dict[str, Any] = {"X": (o["size"], o["size"]), "F": (1, K * K), "b": (1,)}
     roles = {"X": "input", "F": "weight", "b": "bias"}
     nodes: list[Node] = []
@@ -75,7 +77,7 @@ def build(o: dict[str, Any]) -> Sheet:
         Node("max_pool", ("M",), "P", {"size": 2}),
     ]
     moves = "one cell" if o["stride"] == 1 else f"{o['stride']} cells"
-    padded = f" First the image gets a border of 0s (Xₚ)." if o["pad"] else ""
+    padded = " First the image gets a border of 0s (Xₚ)." if o["pad"] else ""
     text = (
         f"Convolve the {o['size']}×{o['size']} image X with the 3×3 filter F (read row by row), "
         f"moving {moves} at a time.{padded} Each 3×3 patch, read row by row, is a column of C = im2col; "
@@ -116,9 +118,15 @@ def _no_ties(y: list[int], ho: int, wo: int) -> bool:
     return True
 
 
+def _asked_patches(cols: list[list[Any]], k: int) -> list[int]:
+    """The ``k`` patches the student cuts out: those with the fewest 0s (the padding's border is
+    a poor exercise), the first of equals."""
+    return sorted(sorted(range(len(cols)), key=lambda j: (sum(v == 0 for v in cols[j]), j))[:k])
+
+
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
     n = o["size"]
-    hi = 1 if o["image"] == "binary" else 2
+    hi = 1 if o["image"] == "binary" else 3
     ho, wo = geometry(o)
     for _ in range(TRIES):
         stats.drawn += 1
@@ -135,7 +143,8 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
             continue
         pooled = [max(y[(2 * i + di) * wo + 2 * j + dj] for di in range(2) for dj in range(2))
                   for i in range(ho // 2) for j in range(wo // 2)]
-        if not _rules.shares_ok(_rules.shares(y + pooled)):
+        asked = [v for j in _asked_patches(cols, o["patches"]) for v in cols[j]]
+        if not _rules.shares_ok(_rules.shares(asked + y + pooled)):
             continue
         out = {
             "X": Tensor((n, n), [v for r in x for v in r]),
@@ -158,7 +167,8 @@ def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random
     (the student cuts those patches out of the image); at hard the filter's gradient."""
     cells: list[Any] = []
     c = vals["C"]
-    for j in sorted(rng.sample(range(c.shape[1]), min(o["patches"], c.shape[1]))):
+    cols = [list(c.col(j)) for j in range(c.shape[1])]
+    for j in _asked_patches(cols, o["patches"]):
         cells += [("C", (r, j)) for r in range(c.shape[0])]
     cells += [("Y", i) for i in vals["Y"].indices()] + [("P", i) for i in vals["P"].indices()]
     if o["grad"]:
