@@ -1105,14 +1105,15 @@ class Im2Col(Op):
 
     @staticmethod
     def geometry(shape: Shape, attrs: Attrs) -> tuple[int, int, int, int]:
-        """(size, stride, output rows, output columns)."""
-        k = _ints(attrs, "size", 3, 1, "im2col")
-        s = _ints(attrs, "stride", 1, 1, "im2col")
-        return k, s, conv_out(shape[0], k, s), conv_out(shape[1], k, s)
+        """(size, stride, output rows, output columns); the attributes are checked by ``check``."""
+        k, s = attrs.get("size", 3), attrs.get("stride", 1)
+        return k, s, (shape[0] - k) // s + 1, (shape[1] - k) // s + 1
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         (a,) = shapes
         _need(len(a) == 2, f"im2col needs a matrix (an image), {names[0]} is a {shape_str(a)}")
+        _ints(attrs, "size", 3, 1, "im2col")
+        _ints(attrs, "stride", 1, 1, "im2col")
         k, _, ho, wo = self.geometry(a, attrs)
         _need(a[0] >= k and a[1] >= k, f"im2col: the {k}×{k} window does not fit in {names[0]} ({shape_str(a)})")
         return (k * k, ho * wo)

@@ -139,6 +139,8 @@ FRACTION_FACTOR = 2
 #: A function cell that is quicker than a softmax entry: a one-hot of the largest in a column
 #: (moe) is a comparison and a 0 or 1.
 FUNC_OP_SECONDS = {"top_onehot": WRITE_SECONDS}
+#: conv: the largest of a 2×2 window is four comparisons and a write.
+FUNC_OP_SECONDS["max_pool"] = WRITE_SECONDS + 4 * GATE_SECONDS
 
 _COSTS: weakref.WeakKeyDictionary[Graph, dict[tuple[Cell, ...], list[float]]] = weakref.WeakKeyDictionary()
 

@@ -134,31 +134,33 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
         cols = _patches(x, o)
         if any(not any(c) for c in cols) or len({tuple(c) for c in cols}) < len(cols):
             continue  # every patch sees something, and no two patches alike
-        f = draws(rng, K * K, -1, 1)
-        if f.count(0) > 3 or not any(v > 0 for v in f) or not any(v < 0 for v in f):
-            continue  # a filter that weighs: few 0s, some +, some −
-        b = rng.choice([-1, 0, 1])
-        y = [sum(fv * cv for fv, cv in zip(f, c)) + b for c in cols]
-        if any(abs(v) > 12 for v in y) or not _no_ties(y, ho, wo):
-            continue
-        pooled = [max(y[(2 * i + di) * wo + 2 * j + dj] for di in range(2) for dj in range(2))
-                  for i in range(ho // 2) for j in range(wo // 2)]
         asked = [v for j in _asked_patches(cols, o["patches"]) for v in cols[j]]
-        if not _rules.shares_ok(_rules.shares(asked + y + pooled)):
-            continue
-        out = {
-            "X": Tensor((n, n), [v for r in x for v in r]),
-            "F": Tensor((1, K * K), f),
-            "b": Tensor((1,), [b]),
-        }
-        if o["grad"]:
-            dy = draws(rng, len(y), -2, 2)
-            df = [sum(g * c[r] for g, c in zip(dy, cols)) for r in range(K * K)]
-            if dy.count(0) > 1 or any(abs(v) > 12 for v in df) or not _rules.shares_ok(_rules.shares(df + [sum(dy)])):
+        for _ in range(10):  # filters for this image
+            stats.drawn += 1
+            f = draws(rng, K * K, -1, 1)
+            if f.count(0) > 3 or 1 not in f or -1 not in f:
+                continue  # a filter that weighs: few 0s, some +, some −
+            b = rng.choice((-1, 0, 1))
+            y = [sum(fv * cv for fv, cv in zip(f, c)) + b for c in cols]
+            if any(abs(v) > 12 for v in y) or not _no_ties(y, ho, wo):
                 continue
-            out["dY"] = Tensor((1, len(y)), dy)
-        stats.accepted += 1
-        return out
+            pooled = [max(y[(2 * i + di) * wo + 2 * j + dj] for di in range(2) for dj in range(2))
+                      for i in range(ho // 2) for j in range(wo // 2)]
+            if not _rules.shares_ok(_rules.shares(asked + y + pooled)):
+                continue
+            out = {
+                "X": Tensor((n, n), [v for r in x for v in r]),
+                "F": Tensor((1, K * K), f),
+                "b": Tensor((1,), [b]),
+            }
+            if o["grad"]:
+                dy = draws(rng, len(y), -2, 2)
+                df = [sum(g * c[r] for g, c in zip(dy, cols)) for r in range(K * K)]
+                if dy.count(0) > 1 or any(abs(v) > 12 for v in df) or not _rules.shares_ok(_rules.shares(df + [sum(dy)])):
+                    continue
+                out["dY"] = Tensor((1, len(y)), dy)
+            stats.accepted += 1
+            return out
     raise GenerationError("no hand-friendly convolution")
 
 
