@@ -63,11 +63,11 @@ def build(o: dict[str, Any]) -> Sheet:
     nodes: list[Node] = []
     src = "X"
     labels = {"Xp": "Xₚ", "C": "C", "M": "M", "P": "P"}
-    notes = {"F": "the 3×3 filter, row by row", "C": "im2col: a patch per column", "Y": "one output per patch",
-             "M": f"Y as the {ho}×{wo} output map", "P": "2×2 max-pool"}
+    notes = {"F": "the 3×3 filter, row by row", "C": "im2col: a patch per column", "Y": "per patch",
+             "M": "output map", "P": "2×2 max-pool"}
     if o["pad"]:
         nodes.append(Node("pad_zeros", ("X",), "Xp", {"pad": o["pad"]}))
-        notes["Xp"] = f"X with a border of {o['pad']} zero{'s' if o['pad'] > 1 else ''}"
+        notes["Xp"] = "padded with 0s"
         src = "Xp"
     attrs: dict[str, Any] = {"size": K} | ({"stride": o["stride"]} if o["stride"] != 1 else {})
     nodes += [
@@ -89,7 +89,7 @@ def build(o: dict[str, Any]) -> Sheet:
         roles["dY"] = "grad"
         nodes += [Node("transpose", ("C",), "Ct"), Node("matmul", ("dY", "Ct"), "dF"), Node("sum", ("dY",), "db")]
         labels |= {"Ct": "Cᵀ", "dY": "∂L/∂Y", "dF": "∂L/∂F", "db": "∂L/∂b"}
-        notes |= {"dY": "given", "Ct": "the patches as rows", "dF": "dY·Cᵀ", "db": "Σ dY"}
+        notes |= {"dY": "given", "Ct": "patches as rows", "dF": "dY·Cᵀ", "db": "Σ dY"}
         roles |= {"dF": "grad", "db": "grad"}
         text += (
             " Then the gradient of the filter, from the given ∂L/∂Y: ∂L/∂F = ∂L/∂Y·Cᵀ (each patch, now a row, "
