@@ -142,8 +142,10 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
                 continue  # a filter that weighs: few 0s, some +, some −
             b = rng.choice((-1, 0, 1))
             y = [sum(fv * cv for fv, cv in zip(f, c)) + b for c in cols]
-            if any(abs(v) > 12 for v in y) or not _no_ties(y, ho, wo):
+            if any(abs(v) > 12 for v in y) or not _no_ties(y, ho, wo) or max(y) <= 0:
                 continue
+            if 2 * max(y.count(v) for v in y) > len(y):
+                continue  # the outputs vary: no value in more than half of them
             pooled = [max(y[(2 * i + di) * wo + 2 * j + dj] for di in range(2) for dj in range(2))
                       for i in range(ho // 2) for j in range(wo // 2)]
             if not _rules.shares_ok(_rules.shares(asked + y + pooled)):
