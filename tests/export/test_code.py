@@ -272,3 +272,33 @@ def test_a_teachers_awkward_file_still_gives_a_script_that_runs(tmp_path: Path) 
         paths.append(p)
     results = _run_all(paths)
     assert all(v[0] == "ok" for v in results.values()), {k: v[0] for k, v in results.items()}
+
+
+def test_the_numpy_backward_of_the_conv_ops_is_the_registrys() -> None:
+    """The NumPy lines for pad_zeros, im2col (col2im), row_to_map and max_pool (no script takes a
+    gradient through the pool: checked here against the registry's exact vjp, odd sizes included)."""
+    import numpy as np
+
+    from byhand.engine.tensor import Tensor
+    from byhand.export._doc import OpRec
+
+    rng = np.random.default_rng(0)
+    cases = [
+        ("pad_zeros", (3, 2), {"pad": 1}),
+        ("im2col", (5, 4), {"size": 3, "stride": 2}),
+        ("im2col", (4, 4), {"size": 2}),
+        ("row_to_map", (1, 6), {"rows": 2}),
+        ("max_pool", (5, 4), {"size": 2}),
+    ]
+    for name, shape, attrs in cases:
+        x = rng.permutation(100)[: shape[0] * shape[1]].reshape(shape).astype(float)  # distinct: no pool ties
+        xt = Tensor(shape, [int(v) for v in x.reshape(-1)])
+        y = OPS[name].forward([xt], attrs)
+        g = rng.integers(-3, 4, size=y.shape).astype(float)
+        want = OPS[name].vjp([xt], y, Tensor(y.shape, [int(v) for v in g.reshape(-1)]), attrs)[0]
+        assert want is not None
+        o = OpRec(name, ("x",), "y", attrs)
+        env = {"np": np, "x": x, "y": np.array(y.to_nested(), dtype=float), "g": g}
+        assert np.array_equal(eval(NUMPY[name](o, ["x"], [shape]), env), env["y"])  # noqa: S307
+        got = eval(NUMPY_VJP[name](o, ["x"], [shape], 0, "g"), env)  # noqa: S307
+        assert np.array_equal(got, np.array(want.to_nested(), dtype=float)), name
