@@ -101,6 +101,8 @@ def apply(op: str, xs: list[torch.Tensor], attrs: dict[str, Any]) -> torch.Tenso
     if op == "max_pool":
         k = int(attrs.get("size", 2))
         return torch.nn.functional.max_pool2d(xs[0][None, None], k)[0, 0]
+    if op == "map_to_row":
+        return xs[0].reshape(1, -1)
     raise AssertionError(f"the oracle does not know op {op}")
 
 

@@ -132,6 +132,7 @@ OP_CASES: dict[str, tuple[dict[str, tuple[int, ...]], dict[str, object]]] = {
     "im2col": ({"X": (4, 4)}, {"size": 3, "stride": 1}),
     "row_to_map": ({"Y": (1, 4)}, {"rows": 2}),
     "max_pool": ({"A": (2, 4)}, {"size": 2}),
+    "map_to_row": ({"K": (3, 3)}, {}),
 }
 
 

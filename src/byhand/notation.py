@@ -596,6 +596,11 @@ NOTATION: dict[str, Notation] = {
         lambda n, o, k, d: f"{d} at the largest of each window, 0 elsewhere",
         "the max-pool",
     ),
+    "map_to_row": Notation(
+        lambda n, o: f"{_l(n, o, 0)} read row by row",
+        lambda n, o, k, d: f"{d} as the map",
+        "row by row",
+    ),
 }
 
 

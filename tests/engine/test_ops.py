@@ -104,6 +104,8 @@ def cases(draw: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
         h, w = draw(st.integers(size, 5)), draw(st.integers(size, 5))
         flat = draw(st.lists(st.integers(-30, 30), unique=True, min_size=h * w, max_size=h * w))
         return {"M": [flat[i * w : (i + 1) * w] for i in range(h)]}, {"size": size}
+    if name == "map_to_row":
+        return {"K": draw(mat(m, n))}, {}
     raise AssertionError(name)
 
 

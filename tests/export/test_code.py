@@ -162,7 +162,7 @@ def test_every_op_runs_in_both_libraries(tmp_path: Path) -> None:
             "Yw": {"values": [[1, 0], [0, 1]]},
             "Sg": {"values": [[3, 1], [0, 2], [1, 5]]},  # moe: gate scores, no tie
             "Im": {"values": [[1, 0, 2, 1], [0, 1, 1, 2], [2, 0, 1, 0], [1, 1, 0, 2]]},  # conv: an image
-            "Fr": {"values": [[1, -1, 0, 1, 2, -1, 0, 1, 1]]},  # … and a filter, row by row
+            "Fk": {"values": [[1, -1, 0], [1, 2, -1], [0, 1, 1]]},  # … and a 3×3 filter
         },
         "ops": [
             {"op": "dot", "in": ["a", "b"], "out": "d"},
@@ -208,6 +208,7 @@ def test_every_op_runs_in_both_libraries(tmp_path: Path) -> None:
             # convolution: pad, im2col with stride 2, the filter's crossing, the map, a 2×2 max-pool (no tie), forward
             {"op": "pad_zeros", "in": ["Im"], "out": "Ip", "attrs": {"pad": 1}},
             {"op": "im2col", "in": ["Ip"], "out": "Ic", "attrs": {"size": 3, "stride": 2}},
+            {"op": "map_to_row", "in": ["Fk"], "out": "Fr"},
             {"op": "matmul", "in": ["Fr", "Ic"], "out": "Yc"},
             {"op": "row_to_map", "in": ["Yc"], "out": "Mc", "attrs": {"rows": 2}},
             {"op": "max_pool", "in": ["Mc"], "out": "Pc", "attrs": {"size": 2}},
@@ -220,7 +221,7 @@ def test_every_op_runs_in_both_libraries(tmp_path: Path) -> None:
             {"op": "grad", "in": [], "out": "gs", "attrs": {"of": "L", "wrt": "s"}},
             {"op": "grad", "in": [], "out": "gp", "attrs": {"of": "L", "wrt": "p"}},
             {"op": "grad", "in": [], "out": "gIm", "attrs": {"of": "L", "wrt": "Im"}},
-            {"op": "grad", "in": [], "out": "gFr", "attrs": {"of": "L", "wrt": "Fr"}},
+            {"op": "grad", "in": [], "out": "gFr", "attrs": {"of": "L", "wrt": "Fk"}},
         ],
     }
     ex = byhand.Exercise.from_json(byhand.solve(doc).to_json())
@@ -289,6 +290,7 @@ def test_the_numpy_backward_of_the_conv_ops_is_the_registrys() -> None:
         ("im2col", (4, 4), {"size": 2}),
         ("row_to_map", (1, 6), {"rows": 2}),
         ("max_pool", (5, 4), {"size": 2}),
+        ("map_to_row", (3, 3), {}),
     ]
     for name, shape, attrs in cases:
         x = rng.permutation(100)[: shape[0] * shape[1]].reshape(shape).astype(float)  # distinct: no pool ties

@@ -27,8 +27,9 @@ def test_the_convolution_is_one_crossing(level: str) -> None:
     ex = byhand.make("conv", seed=1, level=level)
     plan = plan_exercise(ex.to_dict(), 1)
     by = _by(plan)
-    (f,) = by["F"]
-    (y,) = [b for b in by["Y"] if b["y"] == f["y"]]  # Y on F's row (it is drawn again as the map's input)
+    ys = {b["y"] for b in by["Y"]}  # (Y is drawn again as the map's input, F as K read row by row)
+    (f,) = [b for b in by["F"] if b["y"] in ys]
+    (y,) = [b for b in by["Y"] if b["y"] == f["y"]]
     (bias,) = [b for b in by["b"] if b["y"] == y["y"]]
     assert f["x"] + f["cols"] * f["cw"] == pytest.approx(bias["x"])  # [F | b] on Y's row, touching
     c = next(b for b in by["C"] if b["x"] == y["x"] and b["y"] < y["y"])  # C on top of Y, in its columns
@@ -42,7 +43,7 @@ def test_the_convolution_is_one_crossing(level: str) -> None:
 def test_the_filters_gradient_is_a_crossing() -> None:
     ex = byhand.make("conv", seed=1, level="hard")
     by = _by(plan_exercise(ex.to_dict(), 1))
-    (df,) = by["dF"]  # drawn once
+    df = next(b for b in by["dF"] if any(d["y"] == b["y"] and d["x"] < b["x"] for d in by["dY"]))  # (again as dK's input)
     dy = next(b for b in by["dY"] if b["y"] == df["y"] and b["x"] < df["x"])  # ∂L/∂Y on its left
     ct = next(b for b in by["Ct"] if b["x"] == df["x"] and b["y"] < df["y"])  # Cᵀ on top
     assert dy["cols"] == ct["rows"] and ct["cols"] == df["cols"] == 9
@@ -59,7 +60,7 @@ def test_the_printed_hard_sheet() -> None:
     ex = byhand.make("conv", seed=1, level="hard")
     pdf = documents.worksheet(ex, answer_strip=False)[0]
     text = "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf)).pages)
-    for want in ("im2col", "∂L/∂F", "the 3×3 filter, row by row", "2×2 max-pool", "padded with 0s"):
+    for want in ("im2col", "∂L/∂F", "∂L/∂K", "the 3×3 filter", "K row by row", "2×2 max-pool", "padded with 0s"):
         assert want in text, want
-    for internal in ("row_to_map", "pad_zeros", "max_pool", "Ct", "Xp"):
+    for internal in ("row_to_map", "map_to_row", "pad_zeros", "max_pool", "Ct", "Xp"):
         assert internal not in text, internal

@@ -16,7 +16,7 @@ from tests.oracle import assert_matches, tensor
 
 WORKED = {  # easy geometry (4×4, no padding, stride 1) with the gradient asked
     "X": [[1, 0, 1, 0], [0, 1, 1, 0], [1, 1, 0, 1], [0, 1, 0, 1]],
-    "F": [[1, 0, -1, 0, 2, 0, -1, 0, 1]],  # the filter [[1, 0, −1], [0, 2, 0], [−1, 0, 1]], row by row
+    "K": [[1, 0, -1], [0, 2, 0], [-1, 0, 1]],  # the 3×3 filter
     "b": [1],
     "dY": [[1, -1, 2, 1]],
 }
@@ -42,7 +42,9 @@ def test_worked_by_hand() -> None:
     assert v["Y"] == [[2, 3, 2, 2]]
     assert v["M"] == [[2, 3], [2, 2]]
     assert v["P"] == [[3]]
+    assert v["F"] == [[1, 0, -1, 0, 2, 0, -1, 0, 1]]
     assert v["dF"] == [[2, 2, 3, 2, 2, 2, 1, 3, 0]]
+    assert v["dK"] == [[2, 2, 3], [2, 2, 2], [1, 3, 0]]
     assert v["db"] == 3
     assert_matches(ex.to_dict())
 

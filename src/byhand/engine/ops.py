@@ -1234,3 +1234,28 @@ class MaxPool(Op):
             )
             out[best[0]] = dy.data[q]
         return [Tensor(a.shape, out)]
+
+
+@register
+class MapToRow(Op):
+    """A matrix read row by row as one row (``1×(m·n)``): the 3×3 filter as the row that crosses
+    the patches. The inverse of ``row_to_map``."""
+
+    name, arity = "map_to_row", 1
+    summary = "a matrix read row by row as a 1-row matrix: the filter as one row"
+    copies = True
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        (a,) = shapes
+        _need(len(a) == 2, f"map_to_row needs a matrix, {names[0]} is a {shape_str(a)}")
+        return (1, a[0] * a[1])
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        return Tensor((1, len(xs[0].data)), list(xs[0].data))
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        n = shapes[0][1]
+        return PolyRelation((out, idx), [Term(1, ((ins[0], divmod(idx[1], n)),))], "map_to_row", style="copy")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        return [Tensor(xs[0].shape, list(dy.data))]

@@ -797,6 +797,8 @@ COMMENTS["pad_zeros"] = "the image with a border of 0s"
 COMMENTS["im2col"] = "every patch of the image as a column, read row by row"
 COMMENTS["row_to_map"] = "the outputs, one per patch, laid out as the output map"
 COMMENTS["max_pool"] = "the largest of each window"
+TORCH["map_to_row"] = NUMPY["map_to_row"] = lambda o, a, s: f"{a[0]}.reshape(1, -1)"
+COMMENTS["map_to_row"] = "the filter read row by row, as one row"
 
 
 def _vjp_pad(o: OpRec, a: list[str], s: list[Shape], k: int, g: str | None) -> str:
@@ -823,3 +825,4 @@ NUMPY_VJP["pad_zeros"] = _vjp_pad
 NUMPY_VJP["im2col"] = _vjp_im2col
 NUMPY_VJP["row_to_map"] = lambda o, a, s, k, g: f"{_g(g)}.reshape(1, -1)"
 NUMPY_VJP["max_pool"] = _vjp_pool
+NUMPY_VJP["map_to_row"] = lambda o, a, s, k, g: f"{_g(g)}.reshape({s[0][0]}, {s[0][1]})"

@@ -58,12 +58,12 @@ def build(o: dict[str, Any]) -> Sheet:
     p = ho * wo
     if p > 16:
         raise ByHandError(f"the image has {p} patches; at most 16 fit on a sheet: use a smaller size or stride=2")
-    leaves: dict[str, Any] = {"X": (o["size"], o["size"]), "F": (1, K * K), "b": (1,)}
-    roles = {"X": "input", "F": "weight", "b": "bias"}
-    nodes: list[Node] = []
+    leaves: dict[str, Any] = {"X": (o["size"], o["size"]), "K": (K, K), "b": (1,)}
+    roles = {"X": "input", "K": "weight", "b": "bias"}
+    nodes: list[Node] = [Node("map_to_row", ("K",), "F")]
     src = "X"
     labels = {"Xp": "Xₚ", "C": "C", "M": "M", "P": "P"}
-    notes = {"F": "the 3×3 filter, row by row", "C": "im2col: a patch per column", "Y": "per patch",
+    notes = {"K": "the 3×3 filter", "F": "K row by row", "C": "im2col: a patch per column", "Y": "per patch",
              "M": "output map", "P": "2×2 max-pool"}
     if o["pad"]:
         nodes.append(Node("pad_zeros", ("X",), "Xp", {"pad": o["pad"]}))
@@ -79,7 +79,7 @@ def build(o: dict[str, Any]) -> Sheet:
     moves = "one cell" if o["stride"] == 1 else f"{o['stride']} cells"
     padded = " First the image gets a border of 0s (Xₚ)." if o["pad"] else ""
     text = (
-        f"Convolve the {o['size']}×{o['size']} image X with the 3×3 filter F (read row by row), "
+        f"Convolve the {o['size']}×{o['size']} image X with the 3×3 filter K, read row by row as the row F, "
         f"moving {moves} at a time.{padded} Each 3×3 patch, read row by row, is a column of C = im2col; "
         f"then Y = [F | b]·[C ; 1] gives one output per patch ({p} in all). Y laid out row by row is the "
         f"{ho}×{wo} map M; the 2×2 max-pool P keeps the largest of each window."
@@ -87,13 +87,18 @@ def build(o: dict[str, Any]) -> Sheet:
     if o["grad"]:
         leaves["dY"] = (1, p)
         roles["dY"] = "grad"
-        nodes += [Node("transpose", ("C",), "Ct"), Node("matmul", ("dY", "Ct"), "dF"), Node("sum", ("dY",), "db")]
-        labels |= {"Ct": "Cᵀ", "dY": "∂L/∂Y", "dF": "∂L/∂F", "db": "∂L/∂b"}
-        notes |= {"dY": "given", "Ct": "patches as rows", "dF": "dY·Cᵀ", "db": "Σ dY"}
-        roles |= {"dF": "grad", "db": "grad"}
+        nodes += [
+            Node("transpose", ("C",), "Ct"),
+            Node("matmul", ("dY", "Ct"), "dF"),
+            Node("row_to_map", ("dF",), "dK", {"rows": K}),
+            Node("sum", ("dY",), "db"),
+        ]
+        labels |= {"Ct": "Cᵀ", "dY": "∂L/∂Y", "dF": "∂L/∂F", "dK": "∂L/∂K", "db": "∂L/∂b"}
+        notes |= {"dY": "given", "Ct": "patches as rows", "dF": "dY·Cᵀ", "dK": "as the filter", "db": "Σ dY"}
+        roles |= {"dF": "grad", "dK": "grad", "db": "grad"}
         text += (
             " Then the gradient of the filter, from the given ∂L/∂Y: ∂L/∂F = ∂L/∂Y·Cᵀ (each patch, now a row, "
-            "weighted by its output's gradient) and ∂L/∂b = Σ ∂L/∂Y."
+            "weighted by its output's gradient), laid out 3×3 as ∂L/∂K, and ∂L/∂b = Σ ∂L/∂Y."
         )
     return Sheet(nodes, leaves, text, labels=labels, notes=notes, roles=roles, bound=20)
 
@@ -152,7 +157,7 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
                 continue
             out = {
                 "X": Tensor((n, n), [v for r in x for v in r]),
-                "F": Tensor((1, K * K), f),
+                "K": Tensor((K, K), f),
                 "b": Tensor((1,), [b]),
             }
             if o["grad"]:
