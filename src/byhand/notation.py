@@ -589,7 +589,7 @@ NOTATION: dict[str, Notation] = {
     "row_to_map": Notation(
         lambda n, o: f"{_l(n, o, 0)} as a {o.attrs.get('rows', 1)}-row map",
         lambda n, o, k, d: f"{d} read row by row",
-        "the output map",
+        "laid out as a map",
     ),
     "max_pool": Notation(
         lambda n, o: f"max-pool {o.attrs.get('size', 2)}×{o.attrs.get('size', 2)} of {_l(n, o, 0)}",
