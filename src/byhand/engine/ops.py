@@ -1176,8 +1176,8 @@ class RowToMap(Op):
         return [Tensor(xs[0].shape, list(dy.data))]
 
 
-def pool_window(data: Sequence[Value], n: int, i: int, j: int, size: int) -> list[tuple[int, int]]:
-    """The cells of window (i, j) of a map n cells wide, row by row."""
+def pool_window(i: int, j: int, size: int) -> list[tuple[int, int]]:
+    """The cells of pooling window (i, j), row by row."""
     return [(i * size + di, j * size + dj) for di in range(size) for dj in range(size)]
 
 
@@ -1204,12 +1204,12 @@ class MaxPool(Op):
         k = _ints(attrs, "size", 2, 1, "max_pool")
         n = a.shape[1]
         ho, wo = a.shape[0] // k, n // k
-        out = [max(a.data[r * n + c] for r, c in pool_window(a.data, n, i, j, k)) for i in range(ho) for j in range(wo)]
+        out = [max(a.data[r * n + c] for r, c in pool_window(i, j, k)) for i in range(ho) for j in range(wo)]
         return Tensor((ho, wo), out)
 
     def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
         k = _ints(attrs, "size", 2, 1, "max_pool")
-        uses = [(ins[0], c) for c in pool_window([], shapes[0][1], idx[0], idx[1], k)]
+        uses = [(ins[0], c) for c in pool_window(idx[0], idx[1], k)]
 
         def text(v: list[Value], r: Value, p: int) -> str:
             return f"max({', '.join(fmt(x, p) for x in v)}) = {fmt(r, p)}"
@@ -1225,7 +1225,7 @@ class MaxPool(Op):
         n = a.shape[1]
         out: list[Value] = [0] * len(a.data)
         for q, (i, j) in enumerate(indices(y.shape)):
-            cells = [r * n + c for r, c in pool_window(a.data, n, i, j, k)]
+            cells = [r * n + c for r, c in pool_window(i, j, k)]
             best = [c for c in cells if a.data[c] == y.data[q]]
             _need(
                 len(best) == 1,
