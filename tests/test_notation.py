@@ -127,6 +127,12 @@ OP_CASES: dict[str, tuple[dict[str, tuple[int, ...]], dict[str, object]]] = {
     # mixture of experts (moe)
     "top_onehot": ({"S": (3, 2)}, {"k": 2}),
     "row_of": ({"A": (3, 2)}, {"row": 1}),
+    # convolution (conv)
+    "pad_zeros": ({"X": (2, 2)}, {"pad": 1}),
+    "im2col": ({"X": (4, 4)}, {"size": 3, "stride": 1}),
+    "row_to_map": ({"Y": (1, 4)}, {"rows": 2}),
+    "max_pool": ({"A": (2, 4)}, {"size": 2}),
+    "map_to_row": ({"K": (3, 3)}, {}),
 }
 OP_CASES |= {  # next-token sampling
     "sort": ({"Z": (3, 2)}, {}),

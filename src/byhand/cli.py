@@ -746,7 +746,10 @@ def _stdout_failed() -> None:
 def main(argv: list[str] | None = None) -> int:
     if sys.stdout is None:
         sys.stdout = io.TextIOWrapper(io.BufferedWriter(_ClosedStream()), encoding="utf-8")
-    code = _main(argv)
+    try:
+        code = _main(argv)
+    finally:
+        reset_language()  # --lang holds for this run only: a caller in the same process is back in its own language
     try:
         sys.stdout.flush()
     except (OSError, ValueError) as e:

@@ -574,6 +574,33 @@ NOTATION: dict[str, Notation] = {
         lambda n, o, k, d: f"{d} in row {int(o.attrs.get('row', 0)) + 1}, 0 elsewhere",
         "one row",
     ),
+    # convolution (conv)
+    "pad_zeros": Notation(
+        lambda n, o: f"{_l(n, o, 0)} with a border of {o.attrs.get('pad', 1)} zero{'s' if o.attrs.get('pad', 1) != 1 else ''}",
+        lambda n, o, k, d: f"{d} without its border",
+        "the padding",
+    ),
+    "im2col": Notation(
+        lambda n, o: f"im2col({_l(n, o, 0)})"
+        + (f", stride {o.attrs['stride']}" if o.attrs.get("stride", 1) != 1 else ""),
+        lambda n, o, k, d: f"each column of {d} added back onto its patch",
+        "the patches as columns",
+    ),
+    "row_to_map": Notation(
+        lambda n, o: f"{_l(n, o, 0)} as a {o.attrs.get('rows', 1)}-row map",
+        lambda n, o, k, d: f"{d} read row by row",
+        "laid out as a map",
+    ),
+    "max_pool": Notation(
+        lambda n, o: f"max-pool {o.attrs.get('size', 2)}×{o.attrs.get('size', 2)} of {_l(n, o, 0)}",
+        lambda n, o, k, d: f"{d} at the largest of each window, 0 elsewhere",
+        "the max-pool",
+    ),
+    "map_to_row": Notation(
+        lambda n, o: f"{_l(n, o, 0)} read row by row",
+        lambda n, o, k, d: f"{d} as the map",
+        "row by row",
+    ),
 }
 
 # next-token sampling (the sampling chapter): sort, the token numbers, the cumulative column, the pick

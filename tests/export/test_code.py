@@ -161,6 +161,8 @@ def test_every_op_runs_in_both_libraries(tmp_path: Path) -> None:
             "T": {"values": [0, 1]},
             "Yw": {"values": [[1, 0], [0, 1]]},
             "Sg": {"values": [[3, 1], [0, 2], [1, 5]]},  # moe: gate scores, no tie
+            "Im": {"values": [[1, 0, 2, 1], [0, 1, 1, 2], [2, 0, 1, 0], [1, 1, 0, 2]]},  # conv: an image
+            "Fk": {"values": [[1, -1, 0], [1, 2, -1], [0, 1, 1]]},  # … and a 3×3 filter
             "r": {"values": [[1, "1/2"]]},
             "rr": {"values": ["3/10", "7/10"]},
         },
@@ -233,7 +235,18 @@ def test_every_op_runs_in_both_libraries(tmp_path: Path) -> None:
             # the causal mask (attention): a key after its query is 0, its gradient 0 too
             {"op": "mask_causal", "in": ["W"], "out": "Wm"},
             {"op": "sum", "in": ["Wm"], "out": "swm"},
-            {"op": "add", "in": ["L5", "swm"], "out": "L"},
+            {"op": "add", "in": ["L5", "swm"], "out": "L6"},
+            # convolution: pad, im2col with stride 2, the filter's crossing, the map, a 2×2 max-pool (no tie), forward
+            {"op": "pad_zeros", "in": ["Im"], "out": "Ip", "attrs": {"pad": 1}},
+            {"op": "im2col", "in": ["Ip"], "out": "Ic", "attrs": {"size": 3, "stride": 2}},
+            {"op": "map_to_row", "in": ["Fk"], "out": "Fr"},
+            {"op": "matmul", "in": ["Fr", "Ic"], "out": "Yc"},
+            {"op": "row_to_map", "in": ["Yc"], "out": "Mc", "attrs": {"rows": 2}},
+            {"op": "max_pool", "in": ["Mc"], "out": "Pc", "attrs": {"size": 2}},
+            {"op": "sum", "in": ["Mc"], "out": "sMc"},  # the pool is forward only (its gradient has no cell-by-cell step)
+            {"op": "add", "in": ["L6", "sMc"], "out": "L"},
+            {"op": "grad", "in": [], "out": "gIm", "attrs": {"of": "L", "wrt": "Im"}},
+            {"op": "grad", "in": [], "out": "gFr", "attrs": {"of": "L", "wrt": "Fk"}},
             {"op": "grad", "in": [], "out": "gS", "attrs": {"of": "L", "wrt": "Sg"}},
             {"op": "grad", "in": [], "out": "gW", "attrs": {"of": "L", "wrt": "W"}},
             {"op": "grad", "in": [], "out": "ga", "attrs": {"of": "L", "wrt": "a"}},
@@ -290,3 +303,34 @@ def test_a_teachers_awkward_file_still_gives_a_script_that_runs(tmp_path: Path) 
         paths.append(p)
     results = _run_all(paths)
     assert all(v[0] == "ok" for v in results.values()), {k: v[0] for k, v in results.items()}
+
+
+def test_the_numpy_backward_of_the_conv_ops_is_the_registrys() -> None:
+    """The NumPy lines for pad_zeros, im2col (col2im), row_to_map and max_pool (no script takes a
+    gradient through the pool: checked here against the registry's exact vjp, odd sizes included)."""
+    import numpy as np
+
+    from byhand.engine.tensor import Tensor
+    from byhand.export._doc import OpRec
+
+    rng = np.random.default_rng(0)
+    cases = [
+        ("pad_zeros", (3, 2), {"pad": 1}),
+        ("im2col", (5, 4), {"size": 3, "stride": 2}),
+        ("im2col", (4, 4), {"size": 2}),
+        ("row_to_map", (1, 6), {"rows": 2}),
+        ("max_pool", (5, 4), {"size": 2}),
+        ("map_to_row", (3, 3), {}),
+    ]
+    for name, shape, attrs in cases:
+        x = rng.permutation(100)[: shape[0] * shape[1]].reshape(shape).astype(float)  # distinct: no pool ties
+        xt = Tensor(shape, [int(v) for v in x.reshape(-1)])
+        y = OPS[name].forward([xt], attrs)
+        g = rng.integers(-3, 4, size=y.shape).astype(float)
+        want = OPS[name].vjp([xt], y, Tensor(y.shape, [int(v) for v in g.reshape(-1)]), attrs)[0]
+        assert want is not None
+        o = OpRec(name, ("x",), "y", attrs)
+        env = {"np": np, "x": x, "y": np.array(y.to_nested(), dtype=float), "g": g}
+        assert np.array_equal(eval(NUMPY[name](o, ["x"], [shape]), env), env["y"])  # noqa: S307
+        got = eval(NUMPY_VJP[name](o, ["x"], [shape], 0, "g"), env)  # noqa: S307
+        assert np.array_equal(got, np.array(want.to_nested(), dtype=float)), name

@@ -1503,3 +1503,229 @@ class HardTanh(_Clamp):
 
     def between(self, z: str, r: str) -> str:
         return f"tanh({z}) = {r}"
+
+
+# ---------------------------------------------------------------------------------------------
+# convolution (chapter conv): the image padded, its patches as the columns of one matrix (im2col),
+# the row of outputs laid out as the output map, and the 2×2 max-pool
+
+
+def _ints(attrs: Attrs, key: str, default: int, lo: int, op_name: str) -> int:
+    v = attrs.get(key, default)
+    _need(type(v) is int and v >= lo, f"{op_name}: {key} must be a whole number from {lo}, not {v!r}")
+    return int(v)
+
+
+@register
+class PadZeros(Op):
+    """The image with a border of ``pad`` zeros on every side (the padding of a convolution)."""
+
+    name, arity = "pad_zeros", 1
+    summary = "a border of 0s around a matrix (attribute pad, default 1): the padded image"
+    attrs = {"pad": "how many rows and columns of 0s on each side (default 1)"}
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        (a,) = shapes
+        p = _ints(attrs, "pad", 1, 0, "pad_zeros")
+        _need(len(a) == 2, f"pad_zeros needs a matrix, {names[0]} is a {shape_str(a)}")
+        return (a[0] + 2 * p, a[1] + 2 * p)
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        (a,) = xs
+        p = _ints(attrs, "pad", 1, 0, "pad_zeros")
+        m, n = a.shape
+        out: list[Value] = []
+        for i in range(m + 2 * p):
+            for j in range(n + 2 * p):
+                inside = p <= i < m + p and p <= j < n + p
+                out.append(a.data[(i - p) * n + (j - p)] if inside else 0)
+        return Tensor((m + 2 * p, n + 2 * p), out)
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        p = _ints(attrs, "pad", 1, 0, "pad_zeros")
+        m, n = shapes[0]
+        i, j = idx[0] - p, idx[1] - p
+        if 0 <= i < m and 0 <= j < n:
+            return PolyRelation((out, idx), [Term(1, ((ins[0], (i, j)),))], "pad_zeros", style="copy")
+        return PolyRelation((out, idx), [Term(0)], "pad_zeros", style="const")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        p = _ints(attrs, "pad", 1, 0, "pad_zeros")
+        m, n = xs[0].shape
+        w = n + 2 * p
+        return [Tensor((m, n), [dy.data[(i + p) * w + j + p] for i in range(m) for j in range(n)])]
+
+
+def conv_out(n: int, size: int, stride: int) -> int:
+    """How many positions a ``size``-wide window takes along ``n`` cells with this stride."""
+    return (n - size) // stride + 1
+
+
+@register
+class Im2Col(Op):
+    """Every ``size×size`` patch of the image (moving by ``stride``) as one column, read row by row:
+    row ``di·size + dj`` of column ``pi·W' + pj`` is the image cell ``(pi·stride + di, pj·stride + dj)``
+    (``torch.nn.functional.unfold`` for one channel). A copy: its gradient adds each column back where
+    it came from (col2im)."""
+
+    name, arity = "im2col", 1
+    summary = "every size×size patch of a matrix (moving by stride) as a column, read row by row (attributes size, stride)"
+    attrs = {"size": "the filter's side (default 3)", "stride": "how far the window moves (default 1)"}
+    copies = True
+
+    @staticmethod
+    def geometry(shape: Shape, attrs: Attrs) -> tuple[int, int, int, int]:
+        """(size, stride, output rows, output columns); the attributes are checked by ``check``."""
+        k, s = attrs.get("size", 3), attrs.get("stride", 1)
+        return k, s, (shape[0] - k) // s + 1, (shape[1] - k) // s + 1
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        (a,) = shapes
+        _need(len(a) == 2, f"im2col needs a matrix (an image), {names[0]} is a {shape_str(a)}")
+        _ints(attrs, "size", 3, 1, "im2col")
+        _ints(attrs, "stride", 1, 1, "im2col")
+        k, _, ho, wo = self.geometry(a, attrs)
+        _need(a[0] >= k and a[1] >= k, f"im2col: the {k}×{k} window does not fit in {names[0]} ({shape_str(a)})")
+        return (k * k, ho * wo)
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        (a,) = xs
+        k, s, ho, wo = self.geometry(a.shape, attrs)
+        n = a.shape[1]
+        d = a.data
+        return Tensor(
+            (k * k, ho * wo),
+            [d[(pi * s + di) * n + pj * s + dj] for di in range(k) for dj in range(k) for pi in range(ho) for pj in range(wo)],
+        )
+
+    def source(self, idx: Index, shape: Shape, attrs: Attrs) -> Index:
+        k, s, _, wo = self.geometry(shape, attrs)
+        r, c = idx
+        return ((c // wo) * s + r // k, (c % wo) * s + r % k)
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        return PolyRelation((out, idx), [Term(1, ((ins[0], self.source(idx, shapes[0], attrs)),))], "im2col", style="copy")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        (a,) = xs
+        n = a.shape[1]
+        acc: list[Value] = [0] * len(a.data)
+        for idx, g in zip(indices(y.shape), dy.data):
+            i, j = self.source(idx, a.shape, attrs)
+            acc[i * n + j] += g
+        return [Tensor(a.shape, [norm(v) for v in acc])]
+
+
+@register
+class RowToMap(Op):
+    """A one-row matrix (the convolution's outputs, one per patch) laid out row by row as a
+    ``rows``-row map: the output image."""
+
+    name, arity = "row_to_map", 1
+    summary = "a 1×n row laid out row by row as a map of the given rows (attribute rows): the output image"
+    attrs = {"rows": "rows of the map (it must divide the length of the row)"}
+    copies = True
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        (a,) = shapes
+        _need(len(a) == 2 and a[0] == 1, f"row_to_map needs a one-row matrix, {names[0]} is a {shape_str(a)}")
+        r = _ints(attrs, "rows", 1, 1, "row_to_map")
+        _need(a[1] % r == 0, f"row_to_map: {names[0]} has {a[1]} entries, which do not fill {r} rows")
+        return (r, a[1] // r)
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        (a,) = xs
+        r = _ints(attrs, "rows", 1, 1, "row_to_map")
+        return Tensor((r, a.shape[1] // r), list(a.data))
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        w = shapes[0][1] // _ints(attrs, "rows", 1, 1, "row_to_map")
+        return PolyRelation((out, idx), [Term(1, ((ins[0], (0, idx[0] * w + idx[1])),))], "row_to_map", style="copy")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        return [Tensor(xs[0].shape, list(dy.data))]
+
+
+def pool_window(i: int, j: int, size: int) -> list[tuple[int, int]]:
+    """The cells of pooling window (i, j), row by row."""
+    return [(i * size + di, j * size + dj) for di in range(size) for dj in range(size)]
+
+
+@register
+class MaxPool(Op):
+    """The largest entry of each ``size×size`` window (non-overlapping; a last row or column that
+    does not fill a window is left out, as in ``torch.nn.functional.max_pool2d``). Its gradient goes
+    to the largest entry of each window alone, so a window whose largest value occurs twice is refused
+    there (the sheet draws it forward only: the relation of its gradient depends on which is largest)."""
+
+    name, arity = "max_pool", 1
+    summary = "the largest of each size×size window, windows side by side (attribute size, default 2)"
+    attrs = {"size": "the window's side (default 2)"}
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        (a,) = shapes
+        k = _ints(attrs, "size", 2, 1, "max_pool")
+        _need(len(a) == 2, f"max_pool needs a matrix, {names[0]} is a {shape_str(a)}")
+        _need(a[0] >= k and a[1] >= k, f"max_pool: the {k}×{k} window does not fit in {names[0]} ({shape_str(a)})")
+        return (a[0] // k, a[1] // k)
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        (a,) = xs
+        k = _ints(attrs, "size", 2, 1, "max_pool")
+        n = a.shape[1]
+        ho, wo = a.shape[0] // k, n // k
+        out = [max(a.data[r * n + c] for r, c in pool_window(i, j, k)) for i in range(ho) for j in range(wo)]
+        return Tensor((ho, wo), out)
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        k = _ints(attrs, "size", 2, 1, "max_pool")
+        uses = [(ins[0], c) for c in pool_window(idx[0], idx[1], k)]
+
+        def text(v: list[Value], r: Value, p: int) -> str:
+            return f"max({', '.join(fmt(x, p) for x in v)}) = {fmt(r, p)}"
+
+        return FuncRelation((out, idx), uses, "max_pool", lambda v: max(v), text)
+
+    def partials(self, rel: Relation, ins: Sequence[str], attrs: Attrs) -> dict[Cell, list[Term]]:
+        raise GraphError("max_pool: its gradient is not drawn cell by cell; take the gradient from the pool's input on")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        (a,) = xs
+        k = _ints(attrs, "size", 2, 1, "max_pool")
+        n = a.shape[1]
+        out: list[Value] = [0] * len(a.data)
+        for q, (i, j) in enumerate(indices(y.shape)):
+            cells = [r * n + c for r, c in pool_window(i, j, k)]
+            best = [c for c in cells if a.data[c] == y.data[q]]
+            _need(
+                len(best) == 1,
+                f"max_pool: window ({i + 1}, {j + 1}) has its largest value {fmt(y.data[q])} twice; "
+                "its gradient has no single place to go — change the values",
+            )
+            out[best[0]] = dy.data[q]
+        return [Tensor(a.shape, out)]
+
+
+@register
+class MapToRow(Op):
+    """A matrix read row by row as one row (``1×(m·n)``): the 3×3 filter as the row that crosses
+    the patches. The inverse of ``row_to_map``."""
+
+    name, arity = "map_to_row", 1
+    summary = "a matrix read row by row as a 1-row matrix: the filter as one row"
+    copies = True
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        (a,) = shapes
+        _need(len(a) == 2, f"map_to_row needs a matrix, {names[0]} is a {shape_str(a)}")
+        return (1, a[0] * a[1])
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        return Tensor((1, len(xs[0].data)), list(xs[0].data))
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        n = shapes[0][1]
+        return PolyRelation((out, idx), [Term(1, ((ins[0], divmod(idx[1], n)),))], "map_to_row", style="copy")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        return [Tensor(xs[0].shape, list(dy.data))]

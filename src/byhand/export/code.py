@@ -855,3 +855,79 @@ def script(source: Any, lib: str) -> str:
     if lib not in LIBS:
         raise FormatError(f"no script for {lib!r}; choose one of {', '.join(LIBS)}")
     return pytorch_script(source) if lib == "pytorch" else numpy_script(source)
+
+# convolution (conv): the padded image, im2col (torch's unfold; in NumPy an index into the image, its
+# backward the same index's transpose: each column added back onto its patch), the output map, the max-pool
+
+
+def _im2col_index(o: OpRec, s: list[Shape]) -> list[int]:
+    """The flat image cell of each im2col cell, row by row."""
+    from byhand.engine.ops import Im2Col
+
+    k, st, ho, wo = Im2Col.geometry(s[0], dict(o.attrs))
+    n = s[0][1]
+    return [(pi * st + di) * n + pj * st + dj for di in range(k) for dj in range(k) for pi in range(ho) for pj in range(wo)]
+
+
+def _im2col_shape(o: OpRec, s: list[Shape]) -> tuple[int, int]:
+    from byhand.engine.ops import Im2Col
+
+    k, _, ho, wo = Im2Col.geometry(s[0], dict(o.attrs))
+    return k * k, ho * wo
+
+
+def _pool_crop(o: OpRec, s: list[Shape]) -> tuple[int, int, int]:
+    k = int(o.attrs.get("size", 2))
+    return k, s[0][0] // k * k, s[0][1] // k * k
+
+
+TORCH["pad_zeros"] = lambda o, a, s: f"torch.nn.functional.pad({a[0]}, [{int(o.attrs.get('pad', 1))}] * 4)"
+NUMPY["pad_zeros"] = lambda o, a, s: f"np.pad({a[0]}, {int(o.attrs.get('pad', 1))})"
+TORCH["im2col"] = lambda o, a, s: (
+    f"torch.nn.functional.unfold({a[0]}[None, None], {int(o.attrs.get('size', 3))}, "
+    f"stride={int(o.attrs.get('stride', 1))})[0]"
+)
+NUMPY["im2col"] = lambda o, a, s: f"{a[0]}.reshape(-1)[{_im2col_index(o, s)}].reshape{_im2col_shape(o, s)}"
+TORCH["row_to_map"] = NUMPY["row_to_map"] = lambda o, a, s: f"{a[0]}.reshape({int(o.attrs['rows'])}, -1)"
+TORCH["max_pool"] = lambda o, a, s: f"torch.nn.functional.max_pool2d({a[0]}[None, None], {int(o.attrs.get('size', 2))})[0, 0]"
+
+
+def _np_pool(o: OpRec, a: list[str], s: list[Shape]) -> str:
+    k, h, w = _pool_crop(o, s)
+    return f"{a[0]}[:{h}, :{w}].reshape({h // k}, {k}, {w // k}, {k}).max(axis=(1, 3))"
+
+
+NUMPY["max_pool"] = _np_pool
+COMMENTS["pad_zeros"] = "the image with a border of 0s"
+COMMENTS["im2col"] = "every patch of the image as a column, read row by row"
+COMMENTS["row_to_map"] = "the outputs, one per patch, laid out as the output map"
+COMMENTS["max_pool"] = "the largest of each window"
+TORCH["map_to_row"] = NUMPY["map_to_row"] = lambda o, a, s: f"{a[0]}.reshape(1, -1)"
+COMMENTS["map_to_row"] = "the filter read row by row, as one row"
+
+
+def _vjp_pad(o: OpRec, a: list[str], s: list[Shape], k: int, g: str | None) -> str:
+    p = int(o.attrs.get("pad", 1))
+    gg = f"np.ones(({s[0][0] + 2 * p}, {s[0][1] + 2 * p}))" if g is None else g
+    return f"{gg}[{p}:{p + s[0][0]}, {p}:{p + s[0][1]}]"
+
+
+def _vjp_im2col(o: OpRec, a: list[str], s: list[Shape], k: int, g: str | None) -> str:
+    m, n = s[0]
+    gg = f"np.ones({_im2col_shape(o, s)})" if g is None else g
+    return f"(np.eye({m * n})[{_im2col_index(o, s)}].T @ {gg}.reshape(-1)).reshape({m}, {n})"
+
+
+def _vjp_pool(o: OpRec, a: list[str], s: list[Shape], k: int, g: str | None) -> str:
+    size, h, w = _pool_crop(o, s)
+    up = f"np.ones(({size}, {size}))"
+    gg = f"np.ones_like({o.out})" if g is None else g
+    hit = f"(np.kron({o.out}, {up}) == {a[0]}[:{h}, :{w}])"
+    return f"np.pad({hit} * np.kron({gg}, {up}), ((0, {s[0][0] - h}), (0, {s[0][1] - w})))"
+
+
+NUMPY_VJP["pad_zeros"] = _vjp_pad
+NUMPY_VJP["im2col"] = _vjp_im2col
+NUMPY_VJP["row_to_map"] = lambda o, a, s, k, g: f"{_g(g)}.reshape(1, -1)"
+NUMPY_VJP["max_pool"] = _vjp_pool
+NUMPY_VJP["map_to_row"] = lambda o, a, s, k, g: f"{_g(g)}.reshape({s[0][0]}, {s[0][1]})"

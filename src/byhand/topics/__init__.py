@@ -133,6 +133,7 @@ def _modules() -> list[ModuleType]:
         backprop,
         batch_norm,
         connections,
+        conv,
         cross_entropy,
         deep,
         dot,
@@ -157,7 +158,7 @@ def _modules() -> list[ModuleType]:
     from byhand.topics import lstm, rnn
 
     new = [embeddings, attention, multi_head, transformer, sampling, rnn, lstm, batch_norm, dropout, moe, autoencoder,
-           connections]
+           conv, connections]
     return first + new
 
 

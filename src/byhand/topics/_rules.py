@@ -140,6 +140,8 @@ FRACTION_FACTOR = 2
 #: is a comparison and a 0 or 1; find the next largest (sort, argsort), find the range r falls in
 #: (pick), compare r with p (dropmask), a square root of a perfect square.
 QUICK_FUNC_SECONDS = {"top_onehot": WRITE_SECONDS, "sort": 10, "argsort": 10, "pick": 20, "dropmask": 5, "sqrt": 10}
+#: conv: the largest of a 2×2 window is four comparisons and a write.
+QUICK_FUNC_SECONDS["max_pool"] = WRITE_SECONDS + 4 * GATE_SECONDS
 
 _COSTS: weakref.WeakKeyDictionary[Graph, dict[tuple[Cell, ...], list[float]]] = weakref.WeakKeyDictionary()
 
