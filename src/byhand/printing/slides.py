@@ -144,8 +144,9 @@ def tiles(width: float, height: float) -> list[dict[str, float]]:
         if total <= size:
             return [0.0]
         out = [0.0]
-        while out[-1] + size < total:
-            out.append(min(out[-1] + size - 1.0, total - size))
+        last = total - size
+        while out[-1] < last - 1e-9:  # not ``out[-1] + size < total``: in floats that can stay true at the end
+            out.append(min(out[-1] + size - 1.0, last))
         return out
 
     return [{"x": x, "y": y, "w": ww, "h": wh} for y in starts(height, wh) for x in starts(width, ww)]
