@@ -305,3 +305,14 @@ def test_a_sealed_code_given_to_make_points_to_key_and_a_bad_secret_says_so(tmp_
     bad.write_bytes(bytes(range(256)))
     rc, _, err = run(["key", code, "--secret", str(bad)], capsys)
     assert rc == 2 and "is not a byhand class secret" in err and "Error" not in err
+
+
+def test_a_students_first_page_holds_work_not_only_the_name_line() -> None:
+    """Linear, ReLU and softmax at medium fit on two pages a student: the first page starts the
+    work under the name line. (Exercises once stuck to each other in a chain, with no answer strip
+    between them, and pushed all the work, the name line too, past an empty first page.)"""
+    sheets, _ = documents.class_set(["linear", "relu", "softmax"], students=2, seed=9, level="medium")
+    pages = [p.extract_text() or "" for p in PdfReader(io.BytesIO(sheets)).pages]
+    assert len(pages) == 4, len(pages)
+    for first in (pages[0], pages[2]):
+        assert "Name" in first and "Exercise 1" in first and "Exercise 2" in first
