@@ -19,6 +19,7 @@ Only the numbers the engine put in the exercise are printed: nothing here comput
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -1076,7 +1077,7 @@ class _Planner:
                     break
             if chosen is None:
                 text = texts[0]
-                chosen = _label_candidates(block, 0.15 + LABEL_CHAR_W * len(text))[0]
+                chosen = next(_label_candidates(block, 0.15 + LABEL_CHAR_W * len(text)))
                 self.plan.warnings.append(f"label {text!r} overlaps another item")
             side, rect = chosen
             self.plan.obstacles.append(rect)
@@ -1101,22 +1102,24 @@ def cell_key(tensor: str, index: tuple[int, ...] | list[int]) -> str:
     return f"{tensor}:{','.join(map(str, index))}"
 
 
-def _label_candidates(block: Block, width: float) -> list[tuple[str, Rect]]:
+def _label_candidates(block: Block, width: float) -> Iterator[tuple[str, Rect]]:
     """Where a block's name may go, best first: its preferred sides, then the others, then shifted
-    along the block's edge, then one label-height further out (never on another item)."""
+    along the block's edge, then one label-height further out (never on another item).
+
+    A generator: the first free place is nearly always among the first few, so the rest are never built."""
     sides = list(block.label_prefs) + [s for s in ("above", "below", "left", "right") if s not in block.label_prefs]
-    out = [_label_rect(block, side, width) for side in sides]
+    first = [_label_rect(block, side, width) for side in sides]
+    yield from first
     r = block.rect
-    for side, rect in list(out):
+    for side, rect in first:
         if side in ("above", "below") and width < r.w + 2:
-            out.append((side, Rect(r.right - width, rect.y, width, rect.h)))
+            yield side, Rect(r.right - width, rect.y, width, rect.h)
     for step in (1, 2):
         d = step * (LABEL_H + LABEL_PAD)
-        for side, rect in list(out[: len(sides)]):
+        for side, rect in first:
             dx = {"left": -d, "right": d}.get(side, 0.0)
             dy = {"above": -d, "below": d}.get(side, 0.0)
-            out.append((side, Rect(rect.x + dx, rect.y + dy, rect.w, rect.h)))
-    return out
+            yield side, Rect(rect.x + dx, rect.y + dy, rect.w, rect.h)
 
 
 def _label_rect(block: Block, side: str, width: float) -> tuple[str, Rect]:
