@@ -1,0 +1,215 @@
+"""A tiny GAN step, by hand (Tom Yeh's "GAN by hand"): a generator, a discriminator, and the sign
+of each loss's gradient.
+
+The generator G turns noise z into a fake sample, a crossing and ReLU: ``G(z) = ReLU([WG | bG]·[z ; 1])``.
+The discriminator D scores a real sample x and the fake one side by side, both columns of one
+crossing ``ZD = [WD | bD]·[x  G(z) ; 1  1]``, then ``D = σ(ZD)``: the probability that a sample is
+real. σ is not exact, so the sheet uses PyTorch's hard sigmoid and says so (as the LSTM chapter):
+``σ(z) = clamp(z/6 + ½, 0, 1)``; the logits are kept between −3 and 3, so every score is a sixth.
+
+The losses are binary cross-entropy. D wants D(x) → 1 and D(G(z)) → 0 (targets ``yᴰ = [1 0]``);
+G wants D(G(z)) → 1 (target ``yᴳ = 1``). No logarithm is needed: at a logit the gradient of the
+cross-entropy is ``D − y`` — negative where the score should rise, positive where it should fall.
+(With the hard σ this is exact, not an approximation: the loss is ``H(z) − y·z`` with H the
+integral of the hard σ, the hard version of softplus(z) − y·z; ``tests/topics/test_gan.py``
+checks every gradient against torch autograd of that loss.)
+
+Levels. Easy: the forward pass, G then D. Medium: and both losses' gradients at the logits, then
+D's weight gradient as a crossing, ``∂Lᴰ/∂WD = ∂Lᴰ/∂ZD·Xᵀ`` and ``∂Lᴰ/∂bD = Σ ∂Lᴰ/∂ZD`` (the row
+of 1s). Hard: and the generator's gradient carried back through D into G: ``∂Lᴳ/∂G(z) =
+WDᵀ·∂Lᴳ/∂ZD₂``, through ReLU's gate (``⊙ [ZG > 0]``) to ``∂Lᴳ/∂ZG``, and ``∂Lᴳ/∂WG = ∂Lᴳ/∂ZG·zᵀ``
+(``∂Lᴳ/∂bG`` is ``∂Lᴳ/∂ZG`` itself). The backward steps are written as explicit crossings
+(transposes drawn), because no per-cell gradient step passes through the hard σ.
+"""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+from typing import Any
+
+from byhand.engine.graph import Graph, Node
+from byhand.engine.tensor import Tensor
+from byhand.errors import GenerationError
+from byhand.topics import Option, Sheet
+from byhand.topics._rules import shares, shares_ok
+from byhand.topics._sampling import Stats
+
+NAME = "gan"
+TITLE = "A tiny GAN step"
+SUMMARY = (
+    "generator G(z) = ReLU([WG | bG]·[z ; 1]); discriminator D = σ([WD | bD]·[x  G(z) ; 1  1]) on a real and a "
+    "fake sample; the losses' gradients at the logits, D − y, and back through D into G"
+)
+ASKS = ("forward", "discriminator", "generator")
+OPTIONS = {
+    "noise": Option(2, 2, 2, "entries of the noise z", lo=1, hi=3),
+    "features": Option(2, 2, 3, "entries of a sample (rows of x and of G(z))", lo=2, hi=4),
+    "ask": Option(
+        "forward",
+        "discriminator",
+        "generator",
+        "forward: G, then D on both samples; discriminator: and the losses' gradients at the logits and D's weight "
+        "gradient; generator: and the generator's gradient back through D to G's weights",
+        choices=ASKS,
+    ),
+}
+CONVENTION = (
+    "σ here is the hard sigmoid (PyTorch's hardsigmoid): 0 below −3, 1 above 3, z/6 + 1/2 between."
+)
+LOSSES = (
+    "The losses are binary cross-entropy; at a logit its gradient is D − y, no logarithm needed: "
+    "D's targets are yᴰ = [1 0] (x is real, G(z) is fake), G's target is yᴳ = 1 (G wants its fake called real)."
+)
+MAX_TRIES = 2000
+BOUND = 20
+
+
+def _level(o: dict[str, Any]) -> int:
+    return ASKS.index(o["ask"])
+
+
+def build(o: dict[str, Any]) -> Sheet:
+    k, d, lv = o["noise"], o["features"], _level(o)
+    leaves: dict[str, Any] = {"z": (k, 1), "WG": (d, k), "bG": (d,), "Xr": (d, 1), "WD": (1, d), "bD": (1,)}
+    roles = {"z": "input", "WG": "weight", "bG": "bias", "Xr": "input", "WD": "weight", "bD": "bias"}
+    nodes = [
+        Node("linear", ("WG", "bG", "z"), "ZG"),
+        Node("relu", ("ZG",), "Xf"),
+        Node("hstack", ("Xr", "Xf"), "X"),
+        Node("linear", ("WD", "bD", "X"), "ZD"),
+        Node("hard_sigmoid", ("ZD",), "D"),
+    ]
+    labels = {"Xr": "x", "Xf": "G(z)", "X": "[x | G(z)]"}
+    notes = {"z": "noise", "Xr": "a real sample", "Xf": "the fake sample", "ZG": "generator", "ZD": "logits: real, fake",
+             "D": "P(real): real, fake"}
+    text = (
+        "One GAN step. The generator turns the noise z into a fake sample: ZG = WG·z + bG, G(z) = ReLU(ZG). "
+        "The discriminator scores the real sample x and the fake G(z), both in one crossing: "
+        "ZD = WD·[x | G(z)] + bD, then D = σ(ZD), the probability that each is real. " + CONVENTION
+    )
+    if lv >= 1:
+        leaves |= {"YD": (1, 2), "YG": (1, 1)}
+        roles |= {"YD": "target", "YG": "target"}
+        nodes += [
+            Node("sub", ("D", "YD"), "dZD"),
+            Node("transpose", ("X",), "Xt"),
+            Node("matmul", ("dZD", "Xt"), "dWD"),
+            Node("sum", ("dZD",), "dbD"),
+            Node("col_of", ("D",), "Df", {"col": 1}),
+            Node("sub", ("Df", "YG"), "dZf"),
+        ]
+        roles |= {n: "grad" for n in ("dZD", "dWD", "dbD", "dZf")}
+        labels |= {"YD": "yᴰ", "YG": "yᴳ", "Xt": "Xᵀ", "Df": "D(G(z))"}  # the gradients keep their d-names: dWD
+        notes |= {"YD": "D's targets: real 1, fake 0", "YG": "G's target: 1", "dZD": "D − yᴰ", "dbD": "Σ dZD",
+                  "Df": "the fake's score", "dZf": "D(G(z)) − yᴳ"}
+        text += (
+            " " + LOSSES + " On D's side dT means ∂Lᴰ/∂T, on G's side ∂Lᴳ/∂T. Write dZD = D − yᴰ (negative: D "
+            "should raise that score; positive: lower it) and, at the fake's logit, dZf = D(G(z)) − yᴳ. Then D's "
+            "weight gradient, a crossing: dWD = dZD·Xᵀ and dbD = Σ dZD."
+        )
+    if lv >= 2:
+        nodes += [
+            Node("transpose", ("WD",), "WDt"),
+            Node("matmul", ("WDt", "dZf"), "dXf"),
+            Node("relu_gate", ("dXf", "ZG"), "dZG"),
+            Node("transpose", ("z",), "zt"),
+            Node("matmul", ("dZG", "zt"), "dWG"),
+        ]
+        roles |= {n: "grad" for n in ("dXf", "dZG", "dWG")}
+        labels |= {"WDt": "WDᵀ", "dXf": "dG(z)", "zt": "zᵀ"}
+        notes |= {"dXf": "back through D", "dZG": "= dbG"}
+        text += (
+            " Then the generator's gradient, back through D into G: dG(z) = WDᵀ·dZf, through ReLU's "
+            "gate dZG = dG(z) ⊙ [ZG > 0] (which is also dbG), and dWG = dZG·zᵀ."
+        )
+    return Sheet(nodes, leaves, text, labels=labels, notes=notes, roles=roles, bound=BOUND)
+
+
+def given(o: dict[str, Any], values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A teacher's numbers by the sheet's names (z, WG, bG, Xr, WD, bD); the sizes are read from
+    them, and the targets (yᴰ = [1 0], yᴳ = 1) are the chapter's, filled in when left out."""
+    o = dict(o)
+    try:
+        if "z" in values:
+            o["noise"] = len(values["z"])
+        if "Xr" in values:
+            o["features"] = len(values["Xr"])
+    except TypeError:
+        pass  # not a list: the general reader says what is wrong
+    values = dict(values)
+    if _level(o) >= 1:
+        values.setdefault("YD", [[1, 0]])
+        values.setdefault("YG", [[1]])
+    return o, values
+
+
+_WG = (-1, 1, 1, 2, -2, 0)
+_WD = (-1, 1, 1, -1, 2, -2)
+
+
+def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
+    """Noise in ±1, ±2; G's weights mostly ±1 (sometimes ±2 or 0), G's output with one unit
+    crossed out by ReLU and the rest from 1 to 4; a real sample from 0 to 3; D's weights ±1, ±2
+    (never 0: every feature reaches the score) with both logits from −2 to 2 and different, so
+    each score is a sixth strictly between 0 and 1 and D tells the two apart. The answers pass
+    the rules (few zeros, no value dominating) before the variant is returned."""
+    k, d, lv = o["noise"], o["features"], _level(o)
+    for _ in range(MAX_TRIES):
+        stats.drawn += 1
+        z = [rng.choice((-2, -1, 1, 1, 2)) for _i in range(k)]
+        wg = [[rng.choice(_WG) for _j in range(k)] for _i in range(d)]
+        if any(not any(r) for r in wg):
+            continue
+        bg = [rng.choice((-1, 0, 1)) for _i in range(d)]
+        zg = [sum(w * v for w, v in zip(r, z)) + b for r, b in zip(wg, bg)]
+        neg = sum(v < 0 for v in zg)
+        if neg != 1 or any(v == 0 or v > 4 or v < -6 for v in zg):
+            continue  # one unit crossed out, the others alive and small
+        xf = [max(v, 0) for v in zg]
+        xr = [rng.choice((0, 1, 1, 2, 2, 3)) for _i in range(d)]
+        if xr.count(0) > 1 or xr == xf or any(a == 0 and b == 0 for a, b in zip(xr, xf)):
+            continue  # every feature seen in one sample at least: no column of ∂Lᴰ/∂WD is 0 by default
+        wd = [rng.choice(_WD) for _i in range(d)]
+        bd = rng.choice((-1, 0, 1))
+        zr = sum(w * v for w, v in zip(wd, xr)) + bd
+        zf = sum(w * v for w, v in zip(wd, xf)) + bd
+        if not (-3 < zr < 3 and -3 < zf < 3) or zr == zf:
+            continue
+        dr, df = Fraction(zr + 3, 6), Fraction(zf + 3, 6)
+        answers: list[Any] = zg + xf + [zr, zf, dr, df]
+        if lv >= 1:
+            g = [dr - 1, df]
+            dwd = [g[0] * a + g[1] * b for a, b in zip(xr, xf)]
+            answers += g + dwd + [g[0] + g[1], df - 1]
+            if lv >= 2:
+                dx = [w * (df - 1) for w in wd]
+                dzg = [v if u > 0 else 0 for v, u in zip(dx, zg)]
+                answers += dx + dzg + [v * c for v in dzg for c in z]
+        if any(abs(v) > BOUND for v in answers) or not shares_ok(shares(answers)):
+            continue
+        stats.accepted += 1
+        out = {
+            "z": Tensor((k, 1), z),
+            "WG": Tensor((d, k), [v for r in wg for v in r]),
+            "bG": Tensor((d,), bg),
+            "Xr": Tensor((d, 1), xr),
+            "WD": Tensor((1, d), wd),
+            "bD": Tensor((1,), [bd]),
+        }
+        if lv >= 1:
+            out |= {"YD": Tensor((1, 2), [1, 0]), "YG": Tensor((1, 1), [1])}
+        return out
+    raise GenerationError(f"no hand-friendly GAN step after {MAX_TRIES} draws; try fewer features")
+
+
+def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
+    """Everything the step computes: G's layer and ReLU, D's logits and scores; then (medium) the
+    logits' gradients and D's weight gradient; (hard) the gradient back through D into G. The
+    joined and transposed copies (X, Xᵀ, WDᵀ, zᵀ, D(G(z))) are drawn, not asked."""
+    names = ["ZG", "Xf", "ZD", "D"]
+    if _level(o) >= 1:
+        names += ["dZD", "dWD", "dbD", "dZf"]
+    if _level(o) >= 2:
+        names += ["dXf", "dZG", "dWG"]
+    return [(n, i) for n in names for i in vals[n].indices()]
