@@ -181,6 +181,8 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
         if lv >= 1:
             g = [dr - 1, df]
             dwd = [g[0] * a + g[1] * b for a, b in zip(xr, xf)]
+            if 0 in dwd:
+                continue  # the real and the fake pull a weight of D equally: nothing moves there
             answers += g + dwd + [g[0] + g[1], df - 1]
             if lv >= 2:
                 dx = [w * (df - 1) for w in wd]
