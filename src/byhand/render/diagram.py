@@ -1003,7 +1003,8 @@ def gan_svg(ex: Exercise) -> str | None:
     if gp.back is not None:  # G's gradient back through D into G (blue, dashed, under the forward arrows)
         yb = y_fake + 40
         parts.append(_arrow(585, y_mid + 30, 585, yb, GRAD, dash="6 4"))
-        parts.append(f"<line x1='585' y1='{yb:.1f}' x2='214' y2='{yb:.1f}' stroke='{GRAD}' stroke-width='1.6' stroke-dasharray='6 4'/>")
+        parts.append(f"<line x1='585' y1='{yb:.1f}' x2='214' y2='{yb:.1f}' stroke='{GRAD}' stroke-width='1.6' "
+                     "stroke-dasharray='6 4'/>")
         parts.append(_arrow(214, yb, 214, y_fake + 28, GRAD, dash="6 4"))
         shown, masked = val(gp.back)
         parts.append(_text(400, yb - 6, f"{lbl(gp.back)} = WDᵀ·{lbl(gp.g_grad or '')} = ", 13, color=GRAD,
