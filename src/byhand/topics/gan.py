@@ -148,33 +148,53 @@ _WG = (-1, 1, 1, 2, -2, 0)
 _WD = (-1, 1, 1, -1, 2, -2)
 
 
+def _g_row(rng: random.Random, z: list[int], dead: bool) -> tuple[list[int], int, int] | None:
+    """One row of G's layer (weights, bias, pre-activation): crossed out by ReLU (−6 … −1) when
+    ``dead``, else alive and small (1 … 4)."""
+    for _ in range(12):
+        w = [rng.choice(_WG) for _j in range(len(z))]
+        if not any(w):
+            continue
+        b = rng.choice((-1, 0, 1))
+        v = sum(a * c for a, c in zip(w, z)) + b
+        if (-6 <= v <= -1) if dead else (1 <= v <= 4):
+            return w, b, v
+    return None
+
+
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
-    """Noise in ±1, ±2; G's weights mostly ±1 (sometimes ±2 or 0), G's output with one unit
-    crossed out by ReLU and the rest from 1 to 4; a real sample from 0 to 3; D's weights ±1, ±2
-    (never 0: every feature reaches the score) with both logits from −2 to 2 and different, so
-    each score is a sixth strictly between 0 and 1 and D tells the two apart. The answers pass
-    the rules (few zeros, no value dominating) before the variant is returned."""
+    """Noise in ±1, ±2; G's weights mostly ±1 (sometimes ±2 or 0), drawn row by row so that ReLU
+    crosses exactly one unit out and the rest are from 1 to 4; a real sample from 0 to 3 (every
+    feature seen in one of the two samples); D's weights ±1, ±2 (never 0: every feature reaches the
+    score) with both logits from −2 to 2 and different, so each score is a sixth strictly between 0
+    and 1 and D tells the two apart; no weight of D with a zero gradient. The answers pass the rules
+    (few zeros, no value dominating) before the variant is returned."""
     k, d, lv = o["noise"], o["features"], _level(o)
     for _ in range(MAX_TRIES):
         stats.drawn += 1
         z = [rng.choice((-2, -1, 1, 1, 2)) for _i in range(k)]
-        wg = [[rng.choice(_WG) for _j in range(k)] for _i in range(d)]
-        if any(not any(r) for r in wg):
+        dead = rng.randrange(d)
+        rows = [_g_row(rng, z, i == dead) for i in range(d)]
+        if any(r is None for r in rows):
             continue
-        bg = [rng.choice((-1, 0, 1)) for _i in range(d)]
-        zg = [sum(w * v for w, v in zip(r, z)) + b for r, b in zip(wg, bg)]
-        neg = sum(v < 0 for v in zg)
-        if neg != 1 or any(v == 0 or v > 4 or v < -6 for v in zg):
-            continue  # one unit crossed out, the others alive and small
+        wg = [r[0] for r in rows if r is not None]
+        bg = [r[1] for r in rows if r is not None]
+        zg = [r[2] for r in rows if r is not None]
         xf = [max(v, 0) for v in zg]
-        xr = [rng.choice((0, 1, 1, 2, 2, 3)) for _i in range(d)]
-        if xr.count(0) > 1 or xr == xf or any(a == 0 and b == 0 for a, b in zip(xr, xf)):
-            continue  # every feature seen in one sample at least: no column of ∂Lᴰ/∂WD is 0 by default
-        wd = [rng.choice(_WD) for _i in range(d)]
-        bd = rng.choice((-1, 0, 1))
-        zr = sum(w * v for w, v in zip(wd, xr)) + bd
-        zf = sum(w * v for w, v in zip(wd, xf)) + bd
-        if not (-3 < zr < 3 and -3 < zf < 3) or zr == zf:
+        for _x in range(8):
+            xr = [rng.choice((0, 1, 1, 2, 2, 3)) for _i in range(d)]
+            if xr.count(0) <= 1 and xr != xf and xr[dead] != 0:
+                break  # every feature seen in one sample at least: no weight of D left without a gradient
+        else:
+            continue
+        for _w in range(16):
+            wd = [rng.choice(_WD) for _i in range(d)]
+            bd = rng.choice((-1, 0, 1))
+            zr = sum(w * v for w, v in zip(wd, xr)) + bd
+            zf = sum(w * v for w, v in zip(wd, xf)) + bd
+            if -3 < zr < 3 and -3 < zf < 3 and zr != zf:
+                break
+        else:
             continue
         dr, df = Fraction(zr + 3, 6), Fraction(zf + 3, 6)
         answers: list[Any] = zg + xf + [zr, zf, dr, df]
