@@ -126,3 +126,10 @@ def test_a_teachers_values_may_leave_out_the_targets_but_not_change_their_meanin
     ex = byhand.make("gan", level="medium", values=WORKED)
     assert ex.values["YD"].to_nested() == [[1, 0]] and ex.values["YG"].to_nested() == [[1]]
     assert byhand.make("gan", level="easy", values=WORKED).graph.shapes.get("YD") is None
+
+
+def test_the_real_sample_may_be_given_by_its_label_x() -> None:
+    values = dict(WORKED)
+    values["x"] = values.pop("Xr")
+    ex = byhand.make("gan", level="hard", values=values)
+    assert ex.values["D"].to_nested() == [[Fraction(5, 6), Fraction(1, 2)]]

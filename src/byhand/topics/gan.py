@@ -127,8 +127,9 @@ def build(o: dict[str, Any]) -> Sheet:
 
 
 def given(o: dict[str, Any], values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A teacher's numbers by the sheet's names (z, WG, bG, Xr, WD, bD); the sizes are read from
-    them, and the targets (yᴰ = [1 0], yᴳ = 1) are the chapter's, filled in when left out."""
+    """A teacher's numbers by the sheet's names (z, WG, bG, Xr — or x, as the sheet labels it —, WD,
+    bD); the sizes are read from them, and the targets (yᴰ = [1 0], yᴳ = 1) are the chapter's,
+    filled in when left out."""
     o = dict(o)
     try:
         if "z" in values:
@@ -138,6 +139,10 @@ def given(o: dict[str, Any], values: dict[str, Any]) -> tuple[dict[str, Any], di
     except TypeError:
         pass  # not a list: the general reader says what is wrong
     values = dict(values)
+    if "x" in values and "Xr" not in values:  # the real sample by its label on the sheet
+        values["Xr"] = values.pop("x")
+        if isinstance(values["Xr"], list):
+            o["features"] = len(values["Xr"])
     if _level(o) >= 1:
         values.setdefault("YD", [[1, 0]])
         values.setdefault("YG", [[1]])
