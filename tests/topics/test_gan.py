@@ -133,3 +133,11 @@ def test_the_real_sample_may_be_given_by_its_label_x() -> None:
     values["x"] = values.pop("Xr")
     ex = byhand.make("gan", level="hard", values=values)
     assert ex.values["D"].to_nested() == [[Fraction(5, 6), Fraction(1, 2)]]
+
+
+def test_a_teacher_cannot_change_the_targets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "gan.json"
+    f.write_text(json.dumps(WORKED | {"YD": [[0, 1]]}))
+    assert main(["make", "gan", "--level", "medium", "--values", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "YD is the chapter's target" in err and "Traceback" not in err
