@@ -936,7 +936,7 @@ NUMPY_VJP["map_to_row"] = lambda o, a, s, k, g: f"{_g(g)}.reshape({s[0][0]}, {s[
 TORCH["col_of"] = NUMPY["col_of"] = lambda o, a, s: f"{a[0]}[:, {int(o.attrs['col'])}:{int(o.attrs['col']) + 1}]"
 COMMENTS["col_of"] = "one column: the fake sample's score"
 NUMPY_VJP["col_of"] = lambda o, a, s, k, g: f"{_g(g)} @ np.eye({s[0][1]})[[{int(o.attrs['col'])}]]"
-TORCH["relu_gate"] = lambda o, a, s: f"{a[0]} * ({a[1]} > 0).to(torch.float64)"
+TORCH["relu_gate"] = lambda o, a, s: f"{a[0]} * ({a[1]} > 0).to(torch.float64) + 0 * {a[1]}"  # Z on the graph: gradient 0
 NUMPY["relu_gate"] = lambda o, a, s: f"{a[0]} * ({a[1]} > 0)"
 COMMENTS["relu_gate"] = "ReLU's backward: the gradient passes where Z > 0, 0 elsewhere"
 NUMPY_VJP["relu_gate"] = lambda o, a, s, k, g: (
