@@ -14,12 +14,14 @@ cross-entropy is ``D − y`` — negative where the score should rise, positive 
 integral of the hard σ, the hard version of softplus(z) − y·z; ``tests/topics/test_gan.py``
 checks every gradient against torch autograd of that loss.)
 
-Levels. Easy: the forward pass, G then D. Medium: and both losses' gradients at the logits, then
-D's weight gradient as a crossing, ``∂Lᴰ/∂WD = ∂Lᴰ/∂ZD·Xᵀ`` and ``∂Lᴰ/∂bD = Σ ∂Lᴰ/∂ZD`` (the row
-of 1s). Hard: and the generator's gradient carried back through D into G: ``∂Lᴳ/∂G(z) =
-WDᵀ·∂Lᴳ/∂ZD₂``, through ReLU's gate (``⊙ [ZG > 0]``) to ``∂Lᴳ/∂ZG``, and ``∂Lᴳ/∂WG = ∂Lᴳ/∂ZG·zᵀ``
-(``∂Lᴳ/∂bG`` is ``∂Lᴳ/∂ZG`` itself). The backward steps are written as explicit crossings
-(transposes drawn), because no per-cell gradient step passes through the hard σ.
+Levels. Easy: the forward pass, G then D. Medium: and both losses' gradients at the logits
+(``dZD = D − yᴰ`` for D's loss, ``dZf = D(G(z)) − yᴳ`` for G's; on the sheet dT is ∂Lᴰ/∂T on D's
+side and ∂Lᴳ/∂T on G's), then D's weight gradient as a crossing, ``dWD = dZD·Xᵀ`` and
+``dbD = Σ dZD``. Hard: and the generator's gradient carried back through D into G:
+``dG(z) = WDᵀ·dZf``, through ReLU's gate (``⊙ [ZG > 0]``) to ``dZG`` (which is also dbG), and
+``dWG = dZG·zᵀ``. The backward steps are written as explicit crossings (transposes drawn), with
+the ops ``col_of`` (the fake's score) and ``relu_gate`` (ReLU's backward), because no per-cell
+gradient step passes through the hard σ.
 """
 
 from __future__ import annotations
