@@ -131,6 +131,11 @@ def apply(op: str, xs: list[torch.Tensor], attrs: dict[str, Any]) -> torch.Tenso
         return torch.nn.functional.max_pool2d(xs[0][None, None], k)[0, 0]
     if op == "map_to_row":
         return xs[0].reshape(1, -1)
+    if op == "col_of":  # gan: one column of a matrix, kept as a column
+        c = int(attrs["col"])
+        return xs[0][:, c : c + 1]
+    if op == "relu_gate":  # gan: ReLU's backward, dA where Z > 0, else 0 (Z only gates)
+        return xs[0] * (xs[1] > 0).to(torch.float64)
     raise AssertionError(f"the oracle does not know op {op}")
 
 

@@ -25,7 +25,7 @@ def test_topics_in_curriculum_order(capsys: pytest.CaptureFixture[str]) -> None:
     names = [line.split()[1] for line in out.splitlines()]
     assert names[:13] == ["dot", "matmul", "linear", "relu", "mlp", "deep", "wide", "softmax", "cross-entropy", "gradient", "backprop", "resnet", "gradient-flow"]
     assert names == [t for t in TOPIC_IDS if t in names]  # the new chapters follow in the order of their sealed ids
-    assert {"rnn", "moe", "autoencoder", "sampling", "connections", "dropout", "batch-norm", "attention", "transformer", "multi-head", "embeddings", "lstm", "conv"} <= set(names)
+    assert {"rnn", "moe", "autoencoder", "sampling", "connections", "dropout", "batch-norm", "attention", "transformer", "multi-head", "embeddings", "lstm", "conv", "gan"} <= set(names)
     code, out, _ = run(["topics", "--format", "json"], capsys)
     assert json.loads(out)[0]["name"] == "dot"
 

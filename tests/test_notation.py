@@ -133,6 +133,8 @@ OP_CASES: dict[str, tuple[dict[str, tuple[int, ...]], dict[str, object]]] = {
     "row_to_map": ({"Y": (1, 4)}, {"rows": 2}),
     "max_pool": ({"A": (2, 4)}, {"size": 2}),
     "map_to_row": ({"K": (3, 3)}, {}),
+    "col_of": ({"D": (1, 2)}, {"col": 1}),  # gan
+    "relu_gate": ({"dA": (2, 1), "Z": (2, 1)}, {}),
 }
 OP_CASES |= {  # next-token sampling
     "sort": ({"Z": (3, 2)}, {}),

@@ -797,6 +797,10 @@ def row_words(exercise: Any, op: Mapping[str, Any] | Any) -> list[str]:
         return ["Σ", "="]
     if o.op == "mask_causal" and k == 1:
         return ["causal mask (", ") ="]
+    if o.op == "relu_gate" and k == 2:  # gan: dA ⊙ [Z > 0]
+        return ["", f"{HADAMARD} [", "> 0] ="]
+    if o.op == "col_of" and k == 1:  # gan: the fake's score
+        return [f"column {int(o.attrs.get('col', 0)) + 1} of", "="]
     words = op_words(o.op)
     return [f"{words} ("] + [","] * (k - 1) + [") ="] if k else ["="]
 
@@ -843,3 +847,15 @@ __all__ = [
     "default_cell",
     "subscript",
 ]
+
+# a tiny GAN step (gan): the fake sample's score, a column of D; ReLU's backward as an op of its own
+NOTATION["col_of"] = Notation(
+    lambda n, o: f"column {int(o.attrs.get('col', 0)) + 1} of {_l(n, o, 0)}",
+    lambda n, o, k, d: f"{d} in column {int(o.attrs.get('col', 0)) + 1}, 0 elsewhere",
+    "one column",
+)
+NOTATION["relu_gate"] = Notation(
+    lambda n, o: f"{factor(_l(n, o, 0))} {HADAMARD} [{_l(n, o, 1)} > 0]",
+    lambda n, o, k, d: f"{factor(d)} {HADAMARD} [{_l(n, o, 1)} > 0]" if k == 0 else f"0·{factor(d)} (it only gates)",
+    "ReLU's gate",
+)

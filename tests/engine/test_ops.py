@@ -129,6 +129,10 @@ def cases(draw: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
         return {"M": [flat[i * w : (i + 1) * w] for i in range(h)]}, {"size": size}
     if name == "map_to_row":
         return {"K": draw(mat(m, n))}, {}
+    if name == "col_of":  # gan
+        return {"A": draw(mat(m, n))}, {"col": draw(st.integers(0, n - 1))}
+    if name == "relu_gate":  # gan: Z often 0 (the corner: blocked, as torch's relu backward)
+        return {"dA": draw(mat(m, n)), "Z": draw(mat(m, n, st.integers(-2, 2)))}, {}
     raise AssertionError(name)
 
 
@@ -257,3 +261,11 @@ def test_ops_without_a_cell_gradient_say_so(name: str) -> None:
 def test_the_oracles_hard_sigmoid_is_torchs() -> None:
     z = torch.arange(-5.0, 6.0)
     assert torch.allclose(apply("hard_sigmoid", [z], {}), F.hardsigmoid(z), rtol=1e-15, atol=1e-15)
+
+
+@given(da=mat(3, 2), z=mat(3, 2, st.integers(-2, 2)))
+def test_relu_gate_is_relus_backward_in_torch(da: list[list[int]], z: list[list[int]]) -> None:
+    """gan's ``relu_gate(dA, Z)`` is exactly what autograd sends back through ReLU (0 at Z = 0)."""
+    tz = tensor(z).requires_grad_(True)
+    (want,) = torch.autograd.grad(torch.relu(tz), tz, tensor(da))
+    _close(OPS["relu_gate"].forward([_exact(da), _exact(z)], {}), want)

@@ -236,6 +236,12 @@ def test_every_op_runs_in_both_libraries(tmp_path: Path) -> None:
             {"op": "mask_causal", "in": ["W"], "out": "Wm"},
             {"op": "sum", "in": ["Wm"], "out": "swm"},
             {"op": "add", "in": ["L5", "swm"], "out": "L6"},
+            # a GAN step: a column of the scores, ReLU's backward as an op (the gate: Z > 0)
+            {"op": "col_of", "in": ["Sg"], "out": "sc1", "attrs": {"col": 1}},
+            {"op": "col_of", "in": ["Sg"], "out": "sc0", "attrs": {"col": 0}},
+            {"op": "relu_gate", "in": ["sc1", "sc0"], "out": "rg"},
+            {"op": "sum", "in": ["rg"], "out": "srg"},
+            {"op": "add", "in": ["L6", "srg"], "out": "L6g"},
             # convolution: pad, im2col with stride 2, the filter's crossing, the map, a 2×2 max-pool (no tie), forward
             {"op": "pad_zeros", "in": ["Im"], "out": "Ip", "attrs": {"pad": 1}},
             {"op": "im2col", "in": ["Ip"], "out": "Ic", "attrs": {"size": 3, "stride": 2}},
@@ -244,7 +250,7 @@ def test_every_op_runs_in_both_libraries(tmp_path: Path) -> None:
             {"op": "row_to_map", "in": ["Yc"], "out": "Mc", "attrs": {"rows": 2}},
             {"op": "max_pool", "in": ["Mc"], "out": "Pc", "attrs": {"size": 2}},
             {"op": "sum", "in": ["Mc"], "out": "sMc"},  # the pool is forward only (its gradient has no cell-by-cell step)
-            {"op": "add", "in": ["L6", "sMc"], "out": "L"},
+            {"op": "add", "in": ["L6g", "sMc"], "out": "L"},
             {"op": "grad", "in": [], "out": "gIm", "attrs": {"of": "L", "wrt": "Im"}},
             {"op": "grad", "in": [], "out": "gFr", "attrs": {"of": "L", "wrt": "Fk"}},
             {"op": "grad", "in": [], "out": "gS", "attrs": {"of": "L", "wrt": "Sg"}},

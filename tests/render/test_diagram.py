@@ -155,3 +155,26 @@ def test_lstm_cell_is_drawn(level: str, steps: int) -> None:
             v = "[" + ", ".join(fmt(x) for x in ex.values[name].data) + "]"
             assert f"<tspan class='a'>{v}</tspan>" in svg, name  # computed: masked on a student's copy
     assert diagram_svg(byhand.make("rnn", seed=3)) is not None and "σ, tanh" not in diagram_svg(byhand.make("rnn", seed=3))
+
+
+@pytest.mark.parametrize("level", ["easy", "medium", "hard"])
+def test_gan_step_is_drawn(level: str) -> None:
+    """The GAN step from the graph: z → G → G(z); x and G(z) → D → the two scores; the losses'
+    wishes and their gradients at the logits (medium); G's gradient back through D (hard). Given
+    numbers written out, computed ones masked on a student's copy."""
+    from byhand.render.diagram import gan_svg
+
+    ex = byhand.make("gan", seed=3, level=level)
+    svg = diagram_svg(ex)
+    assert svg is not None and svg == gan_svg(ex) == print_diagram(ex)
+    t = texts(svg)
+    assert "G: WG, ReLU" in t and "D: WD, σ" in t and "G(z) (fake)" in t and "x (real)" in t
+    z = "[" + ", ".join(fmt(v) for v in ex.values["z"].data) + "]"
+    assert z in t  # the noise is given: written out
+    fake = "[" + ", ".join(fmt(v) for v in ex.values["Xf"].data) + "]"
+    assert f"<tspan class='a'>{fake}</tspan>" in svg  # G(z) is computed: masked on a student's copy
+    assert f"<tspan class='a'>{fmt(ex.values['D'].data[1])}</tspan>" in svg
+    assert any("D(real) → 1, D(fake) → 0" in s for s in t) == (level != "easy")
+    assert any("WDᵀ·dZf" in s for s in t) == (level == "hard")
+    assert min(int(m) for m in re.findall(r"font-size='(\d+)'", svg)) >= MIN_FONT
+    assert gan_svg(byhand.make("lstm", seed=3)) is None and gan_svg(byhand.make("backprop", seed=3)) is None

@@ -538,7 +538,9 @@ class Graph:
         for n in self.nodes:
             for idx in indices(self.shapes[n.out]):
                 r = rels[(n.out, idx)]
-                yield Step((n.out, idx), r.uses, r.text(get, precision, name), get((n.out, idx)), r.op, r.phase)
+                # a gradient computed by explicit ops (conv's dF = dY·Cᵀ, gan's crossings) is backward too
+                phase = "backward" if self.roles.get(n.out) == "grad" else r.phase
+                yield Step((n.out, idx), r.uses, r.text(get, precision, name), get((n.out, idx)), r.op, phase)
 
 
 def _p_minus_y_text(rel: PolyRelation, terms: list[Term]) -> Any:

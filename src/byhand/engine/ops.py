@@ -1729,3 +1729,70 @@ class MapToRow(Op):
 
     def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
         return [Tensor(xs[0].shape, list(dy.data))]
+
+
+# ---------------------------------------------------------------------------------------------
+# a tiny GAN step (chapter gan): the fake sample's column of the discriminator's scores, and
+# ReLU's backward written as an op of its own (the gradient is carried back through the
+# discriminator by explicit crossings, because the hard σ between them has no per-cell step)
+
+
+@register
+class ColOf(Op):
+    """Column ``col`` (0-based) of a matrix as a one-column matrix: the fake sample's score."""
+
+    name, arity = "col_of", 1
+    summary = "one column of a matrix (attribute col, 0-based) as an m×1 matrix: the fake sample's score"
+    attrs = {"col": "which column, 0-based"}
+    copies = True
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        (a,) = shapes
+        c = attrs.get("col")
+        _need(len(a) == 2, f"col_of needs a matrix, {names[0]} is a {shape_str(a)}")
+        _need(type(c) is int and 0 <= c < a[1], f"col_of: col must be a whole number from 0 to {a[1] - 1}, not {c!r}")
+        return (a[0], 1)
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        (a,) = xs
+        m, n = a.shape
+        c = attrs["col"]
+        return Tensor((m, 1), [a.data[i * n + c] for i in range(m)])
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        return PolyRelation((out, idx), [Term(1, ((ins[0], (idx[0], attrs["col"])),))], "col_of", style="copy")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        (a,) = xs
+        m, n = a.shape
+        c = attrs["col"]
+        return [Tensor(a.shape, [dy.data[i] if j == c else 0 for i in range(m) for j in range(n)])]
+
+
+@register
+class ReluGate(Op):
+    """``relu_gate(dA, Z)``: ReLU's backward, ``dZ = dA ⊙ [Z > 0]`` — the gradient passes where
+    the pre-activation was positive and is blocked (0) elsewhere. Z only chooses: its gradient is
+    0; the gradient to dA is the upstream gradient where Z > 0."""
+
+    name, arity = "relu_gate", 2
+    summary = "dA ⊙ [Z > 0]: ReLU's backward, the gradient passes where Z > 0, 0 elsewhere"
+
+    def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
+        _need(
+            shapes[0] == shapes[1],
+            f"relu_gate needs dA and Z of one shape: {names[0]} is {shape_str(shapes[0])}, {names[1]} is {shape_str(shapes[1])}",
+        )
+        return shapes[0]
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        da, z = xs
+        return Tensor(da.shape, [g if v > 0 else 0 for g, v in zip(da.data, z.data)])
+
+    def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
+        return PolyRelation((out, idx), [Term(1, ((ins[0], idx),), gate=(ins[1], idx))], "relu_gate",
+                            phase="backward", style="relu")
+
+    def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
+        da, z = xs
+        return [Tensor(da.shape, [g if v > 0 else 0 for g, v in zip(dy.data, z.data)]), Tensor.full(z.shape, 0)]

@@ -931,3 +931,14 @@ NUMPY_VJP["im2col"] = _vjp_im2col
 NUMPY_VJP["row_to_map"] = lambda o, a, s, k, g: f"{_g(g)}.reshape(1, -1)"
 NUMPY_VJP["max_pool"] = _vjp_pool
 NUMPY_VJP["map_to_row"] = lambda o, a, s, k, g: f"{_g(g)}.reshape({s[0][0]}, {s[0][1]})"
+
+# a tiny GAN step (gan): the fake sample's score (a column of D) and ReLU's backward as an op
+TORCH["col_of"] = NUMPY["col_of"] = lambda o, a, s: f"{a[0]}[:, {int(o.attrs['col'])}:{int(o.attrs['col']) + 1}]"
+COMMENTS["col_of"] = "one column: the fake sample's score"
+NUMPY_VJP["col_of"] = lambda o, a, s, k, g: f"{_g(g)} @ np.eye({s[0][1]})[[{int(o.attrs['col'])}]]"
+TORCH["relu_gate"] = lambda o, a, s: f"{a[0]} * ({a[1]} > 0).to(torch.float64) + 0 * {a[1]}"  # Z on the graph: gradient 0
+NUMPY["relu_gate"] = lambda o, a, s: f"{a[0]} * ({a[1]} > 0)"
+COMMENTS["relu_gate"] = "ReLU's backward: the gradient passes where Z > 0, 0 elsewhere"
+NUMPY_VJP["relu_gate"] = lambda o, a, s, k, g: (
+    f"{_g(g)} * ({a[1]} > 0)" if k == 0 else f"np.zeros_like({a[1]})"
+)  # Z only gates: no gradient

@@ -80,6 +80,10 @@ DRAWN_WHERE_USED = frozenset({"row_of"})
 ACTIVATION_OPS = ACTIVATION_OPS | {"hard_sigmoid", "hard_tanh"}
 SIDE_OPS = SIDE_OPS | {"hard_sigmoid", "hard_tanh"}
 FRACTION_OPS = FRACTION_OPS | {"hard_sigmoid"}
+#: gan: ReLU's backward as an op of its own (dA ⊙ [Z > 0]), drawn as the backward pass draws it:
+#: dA, the gate of 1/0, then dZ; the fake's score (a column of D) beside D.
+GATE_OPS = frozenset({"relu_gate"})
+SIDE_OPS = SIDE_OPS | {"col_of"}
 
 ROLES = ("input", "weight", "bias", "computed", "target", "grad", "loss")
 #: Roles the printer has no style of its own for, drawn like one it has; unknown roles print as computed.
@@ -511,12 +515,14 @@ class _Planner:
                     self._stacked_crossing(op)
                 elif name in CROSSING_OPS:
                     self._crossing(op)
+                elif name in GATE_OPS:
+                    self._gate_op(op)
                 elif name in SIDE_OPS:
                     self._side(op)
                 else:
                     self._row(op)
             except ExerciseFormatError:
-                if name not in CROSSING_OPS and name not in SIDE_OPS:
+                if name not in CROSSING_OPS and name not in SIDE_OPS and name not in GATE_OPS:
                     raise
                 self._row(op)  # shapes that do not cross as expected: the generic row still prints it
         self._backward(grads)
@@ -1017,6 +1023,13 @@ class _Planner:
             placed = arrange(0.0, self._new_band())
         self._commit(*placed)
         self._crossing_arrows(placed[0])
+
+    def _gate_op(self, op: dict[str, Any]) -> None:
+        """``relu_gate(dA, Z)`` (gan): the same picture as ReLU's step in the backward pass."""
+        da, z = op["in"]
+        self._backward_gate({"op": "relu", "in": [z], "out": "\0act"}, {"\0act": da, z: op["out"]})
+        if op["out"] not in self.current:
+            raise ExerciseFormatError("relu_gate: its gradient was not drawn")
 
     def _backward_gate(self, op: dict[str, Any], grads: dict[str, str]) -> None:
         """``dZ = dA ⊙ [Z > 0]``: dA, the gate (1 where Z > 0, else 0 or the slope), then dZ."""

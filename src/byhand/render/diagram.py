@@ -544,7 +544,7 @@ def diagram_svg(ex: Exercise) -> str | None:
 def special_svg(ex: Exercise) -> str | None:
     """A chapter's own whiteboard drawing, found by the graph's structure (the first that fits):
     the attention block, MoE routing, an unrolled recurrence, 0/1 connections as wires …; None for the rest."""
-    for draw in (attention_svg, routing_svg, recurrent_svg, lstm_svg, wiring_svg):
+    for draw in (attention_svg, routing_svg, recurrent_svg, lstm_svg, wiring_svg, gan_svg):
         svg = draw(ex)
         if svg is not None:
             return svg
@@ -878,3 +878,138 @@ def lstm_svg(ex: Exercise) -> str | None:
         parts.append(_text(end - 40, bot + 20, f"{lbl(st.h)} = ", 13, italic=True, value=masked or shown))
     width = x0 + len(steps) * cell_w - 20
     return _svg(width, bot + 64, parts)
+
+
+# -- a tiny GAN step (issue 13) ----------------------------------------------------------------
+
+
+@dataclass
+class GanParts:
+    """The GAN step found in the graph: G's layer, the two samples, D's layer and scores, and the
+    gradients the sheet asks (None where the level stops)."""
+
+    z: str
+    g_weight: str
+    g_out: str  # G(z), after the activation
+    g_act: str
+    real: str
+    d_weight: str
+    d_logits: str
+    d_scores: str
+    d_grad: str | None = None  # dZD = D − yᴰ
+    g_grad: str | None = None  # at the fake's logit: D(G(z)) − yᴳ
+    back: str | None = None  # the gradient back through D into G(z)
+    g_weight_grad: str | None = None
+
+
+def gan_parts(ex: Exercise) -> GanParts | None:
+    """``ZD = [WD | bD]·[x  G(z) ; 1  1]`` with ``G(z) = act([WG | bG]·[z ; 1])`` and ``D = σ(ZD)``:
+    a σ over a crossing whose columns are a given sample and a generator's output."""
+    g = ex.graph
+    made_by = {n.out: n for n in g.forward_nodes}
+    for n in g.forward_nodes:
+        if n.op not in ("hard_sigmoid", "sigmoid"):
+            continue
+        lin = made_by.get(n.ins[0])
+        if lin is None or lin.op != "linear":
+            continue
+        join = made_by.get(lin.ins[2])
+        if join is None or join.op != "hstack" or len(join.ins) != 2:
+            continue
+        real, fake = join.ins
+        act = made_by.get(fake)
+        gen = made_by.get(act.ins[0]) if act is not None and act.ins else None
+        if real not in g.leaves or act is None or gen is None or gen.op != "linear" or gen.ins[2] not in g.leaves:
+            continue
+        parts = GanParts(gen.ins[2], gen.ins[0], fake, act.op, real, lin.ins[0], lin.out, n.out)
+        for u in g.forward_nodes:
+            if u.op == "sub" and u.ins[0] == n.out:
+                parts.d_grad = u.out
+            src = made_by.get(u.ins[0]) if u.ins else None
+            if u.op == "sub" and src is not None and src.op == "col_of" and src.ins[0] == n.out:
+                parts.g_grad = u.out
+            if u.op == "matmul" and parts.g_grad is not None and u.ins[1] == parts.g_grad:
+                parts.back = u.out
+            if u.op == "matmul" and u.ins[1] in made_by and made_by[u.ins[1]].op == "transpose" \
+                    and made_by[u.ins[1]].ins[0] == gen.ins[2]:
+                parts.g_weight_grad = u.out
+        return parts
+    return None
+
+
+def gan_svg(ex: Exercise) -> str | None:
+    """The GAN step as drawn on a whiteboard: z → G → G(z), the fake; the real x and the fake both
+    into D → the two scores; then each loss's wish (D's: real → 1, fake → 0; G's: fake → 1) with
+    the gradient at the logits, and (hard) G's gradient running back through D into G (blue, dashed)."""
+    gp = gan_parts(ex)
+    if gp is None:
+        return None
+    p = ex.precision
+    g = ex.graph
+    hidden = {c[0] for c in ex.blank_cells()}
+
+    def val(name: str) -> tuple[str, str | None]:
+        t = ex.values[name]
+        v = "[" + ", ".join(fmt(x, p) for x in t.data) + "]"
+        return ("", v) if name not in g.leaves or name in hidden else (v, None)
+
+    def lbl(name: str) -> str:
+        return tensor_label(ex, name)
+
+    parts = [_defs(), _text(12, 20, "G makes a fake from noise; D scores a real sample and the fake (σ: the hard sigmoid)",
+                            14, "start", italic=True)]
+    act = "ReLU" if gp.g_act == "relu" else gp.g_act
+    y_fake, y_real, y_mid = 150.0, 70.0, 110.0
+    # z → G → G(z)
+    shown, masked = val(gp.z)
+    parts.append(_text(60, y_fake - 8, lbl(gp.z), 16, italic=True))
+    parts.append(_text(60, y_fake + 16, shown or "", 14, value=masked))
+    parts.append(_arrow(92, y_fake, 150, y_fake, FWD, width=2))
+    parts.append(_box(152, y_fake - 26, 120, 52, f"G: {lbl(gp.g_weight)}, {act}", 15, "#fff4e0"))
+    parts.append(_arrow(272, y_fake, 330, y_fake, FWD, width=2))
+    shown, masked = val(gp.g_out)
+    parts.append(_text(380, y_fake - 8, f"{lbl(gp.g_out)} (fake)", 15, italic=True))
+    parts.append(_text(380, y_fake + 16, shown, 14, value=masked))
+    # the real sample
+    shown, masked = val(gp.real)
+    parts.append(_text(380, y_real - 8, f"{lbl(gp.real)} (real)", 15, italic=True))
+    parts.append(_text(380, y_real + 16, shown, 14, value=masked))
+    # both into D
+    parts.append(_arrow(440, y_real, 518, y_mid - 8, FWD, width=2))
+    parts.append(_arrow(440, y_fake, 518, y_mid + 8, FWD, width=2))
+    parts.append(_box(520, y_mid - 28, 130, 56, f"D: {lbl(gp.d_weight)}, σ", 15, "#e8f0fb"))
+    parts.append(_arrow(650, y_mid - 12, 700, y_real, FWD, width=2))
+    parts.append(_arrow(650, y_mid + 12, 700, y_fake, FWD, width=2))
+    d = ex.values[gp.d_scores]
+    scores = gp.d_scores in hidden
+    for k, y in enumerate((y_real, y_fake)):
+        s = fmt(d.data[k], p)
+        head = f"D({lbl(gp.real) if k == 0 else lbl(gp.g_out)}) = "
+        parts.append(_text(705, y + 5, head, 15, "start", value=s) if scores else _text(705, y + 5, head + s, 15, "start"))
+    width, height = 900.0, 200.0
+    # the losses: what each side wants, and the gradient at the logits
+    if gp.d_grad is not None:
+        y = 250.0 if gp.back is not None else 220.0
+        shown, masked = val(gp.d_grad)
+        parts.append(_text(20, y, f"D's loss: D(real) → 1, D(fake) → 0;   {lbl(gp.d_grad)} = D − yᴰ = ", 15, "start",
+                           color=GRAD, value=masked or shown))
+        height = y + 20
+        if gp.g_grad is not None:
+            y += 30
+            shown, masked = val(gp.g_grad)
+            parts.append(_text(20, y, f"G's loss: D(fake) → 1;   {lbl(gp.g_grad)} = D(G(z)) − 1 = ", 15, "start",
+                               color=GRAD, value=masked or shown))
+            height = y + 20
+    if gp.back is not None:  # G's gradient back through D into G (blue, dashed, under the forward arrows)
+        yb = y_fake + 40
+        parts.append(_arrow(585, y_mid + 30, 585, yb, GRAD, dash="6 4"))
+        parts.append(f"<line x1='585' y1='{yb:.1f}' x2='214' y2='{yb:.1f}' stroke='{GRAD}' stroke-width='1.6' "
+                     "stroke-dasharray='6 4'/>")
+        parts.append(_arrow(214, yb, 214, y_fake + 28, GRAD, dash="6 4"))
+        shown, masked = val(gp.back)
+        parts.append(_text(400, yb - 6, f"{lbl(gp.back)} = WDᵀ·{lbl(gp.g_grad or '')} = ", 13, color=GRAD,
+                           value=masked or shown))
+        if gp.g_weight_grad is not None:
+            height = max(height, yb + 30)
+            parts.append(_text(120, yb + 22, f"through {act}'s gate to {lbl(gp.g_weight_grad)}", 13, "start", color=GRAD))
+    return _svg(width, max(height, 200.0) + 10, parts)

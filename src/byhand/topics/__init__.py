@@ -155,10 +155,10 @@ def _modules() -> list[ModuleType]:
 
     first = [dot, matmul, linear, activation, mlp, deep, wide, softmax, cross_entropy, gradient, backprop, resnet, gradient_flow]
     # the new chapters (issues 12 and 13), in the order of byhand.seal.TOPIC_IDS
-    from byhand.topics import lstm, rnn
+    from byhand.topics import gan, lstm, rnn
 
     new = [embeddings, attention, multi_head, transformer, sampling, rnn, lstm, batch_norm, dropout, moe, autoencoder,
-           conv, connections]
+           conv, gan, connections]
     return first + new
 
 
