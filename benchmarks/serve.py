@@ -74,6 +74,38 @@ def _pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(p * len(xs)))]
 
 
+def threads() -> dict[str, tuple[float, float]]:
+    """This process's threads by kind (the event loop, the writer, the worker threads, the rest): CPU seconds, and
+    seconds spent runnable but waiting for a CPU that another process had (Linux schedstat)."""
+    import threading
+
+    out: dict[str, tuple[float, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            name = names.get(int(task.name), "")
+            f = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            wait = int((task / "schedstat").read_text().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            continue
+        kind = ("loop" if int(task.name) == os.getpid() else "writer" if name.startswith("byhand-group") else
+                "workers" if name.startswith(("AnyIO", "asyncio")) else name or "other")
+        cpu, w = out.get(kind, (0.0, 0.0))
+        out[kind] = (cpu + (int(f[11]) + int(f[12])) / tick, w + wait)
+    return out
+
+
+def thread_use(before: dict[str, tuple[float, float]]) -> dict[str, float]:
+    now = threads()
+    d: dict[str, float] = {}
+    for k, (cpu, wait) in now.items():
+        c0, w0 = before.get(k, (0.0, 0.0))
+        d[k] = cpu - c0
+        d["wait"] = d.get("wait", 0.0) + wait - w0
+    return d
+
+
 class Probe:
     """What the server process sees, gathered inside it (benchmark only: ``byhand serve`` itself carries none of
     this): each Check's time in the app (from the ASGI call to the last byte handed to uvicorn), the writer's commits
@@ -88,6 +120,7 @@ class Probe:
         self._in_batch = 0
 
     def reset(self) -> None:
+        self.threads0 = threads()
         self.check_ms: list[float] = []
         self.one_ms: list[float] = []
         self.one_cpu: list[float] = []
@@ -124,6 +157,7 @@ class Probe:
             "gc_full": len(self.gc_ms[2]), "gc_full_max": max(self.gc_ms[2], default=0.0),
             "gc_young_max": max(self.gc_ms[0] + self.gc_ms[1], default=0.0),
             "heap": len(gc.get_objects()), "frozen": gc.get_freeze_count(), "rss": rss,
+            **{f"cpu_{k}": v for k, v in thread_use(self.threads0).items()},
         }
 
     def wrap(self, app: Any) -> Any:
@@ -366,6 +400,10 @@ def report(name: str, lat: list[float], late: list[float], errors: int, wall: fl
     print(f"{'':4}writer: {p['commits']:.0f} commits of {p['batch_mean']:.1f} checks (at most {p['batch_max']:.0f}), commit p99"
           f" {p['commit_p99']:.1f} ms, max {p['commit_max']:.0f} ms; a check's statements p50 {p['one_p50']:.2f} ms,"
           f" p99 {p['one_p99']:.1f} ms, {p['one_cpu_share']:.0%} of their time on CPU")
+    n = len(lat) / 1000
+    use = {k: p.get(f"cpu_{k}", 0.0) / n for k in ("loop", "writer", "workers", "other", "wait")}
+    print(f"{'':4}server CPU by thread: event loop {use['loop']:.2f} ms/check, writer {use['writer']:.2f}, worker threads"
+          f" {use['workers']:.2f}, other {use['other']:.2f}; runnable but waiting for a CPU: {use['wait']:.2f} ms/check")
     print(f"{'':4}memory: {p['gc_full']:.0f} full collections (longest {p['gc_full_max']:.0f} ms CPU), longest young one"
           f" {p['gc_young_max']:.0f} ms; {p['heap'] / 1000:.0f}k objects, {p['frozen'] / 1000:.0f}k frozen, {p['rss']:.0f} MB")
 
