@@ -2,15 +2,16 @@
 
 CPython's full collection walks every tracked object while holding the GIL: the server's event loop and its
 writer stop for all of it. ``byhand serve`` holds some 100,000 objects after start-up (modules, templates,
-SQLAlchemy's tables) and, in a class, up to 8,192 exercises it keeps made (about 40 objects each); under load the
-default thresholds ran a full collection every second or two, each one stopping every Check in flight for
-70–130 ms of CPU (``benchmarks/serve.py`` counts them). So:
+SQLAlchemy's tables) and, in a class, up to 8,192 exercises it keeps made (about 40 objects each). Under load
+(``benchmarks/serve.py``, 200 students at 500 checks/s) CPython's default thresholds ran a full collection every
+1–2 s, each one stopping every check in flight for 70–130 ms of CPU. So:
 
-- what start-up made is collected once and frozen (:func:`gc.freeze`): later collections never walk it again;
-- young collections stay automatic (they are short: a few thousand objects each), with a first threshold a little
-  higher than CPython's 700 so that fewer short-lived objects of the requests in flight get promoted;
-- the automatic full collection is off; a thread runs one every :data:`FULL_EVERY` seconds instead, so cyclic
-  garbage is still freed, and a pause that a class meets every few seconds is met once a minute.
+- what start-up made is collected once and frozen (:func:`gc.freeze`): no collection walks it again;
+- young collections stay automatic (they are short: 10 ms at most under that load), with a first threshold of
+  2,000 (CPython 3.13's) instead of 700, so fewer objects of the requests in flight are promoted;
+- the automatic full collection is off. :class:`Collector` runs one at a quiet moment instead: at least
+  :data:`EVERY` seconds after the last, when no request has been in flight for :data:`QUIET` seconds — or, if the
+  server is never quiet, :data:`AT_MOST` seconds after the last one anyway, so cyclic garbage is always freed.
 """
 
 from __future__ import annotations
@@ -19,24 +20,70 @@ import gc
 import threading
 import time
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 YOUNG = (2000, 10)
-"""The thresholds of generations 0 and 1 (CPython's: 700 and 10; 3.13's first is 2000)."""
-FULL_EVERY = 60.0
-"""Seconds between the server's own full collections."""
+"""The thresholds of generations 0 and 1 (CPython's: 700 and 10)."""
+EVERY = 60.0
+"""Seconds between full collections, at the least."""
+QUIET = 0.25
+"""A full collection waits until no request has been in flight for this long…"""
+AT_MOST = 600.0
+"""…but no longer than this after the last one."""
 
 
-def quiet_gc(every: float = FULL_EVERY) -> threading.Thread:
-    """Freeze what start-up made, turn the automatic full collection off, and collect in full every ``every`` s.
-    Call once, after the app is made and before serving; returns the (daemon) thread that collects."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(YOUNG[0], YOUNG[1], 2**31 - 1)  # a full collection only when the thread below asks for one
+class Quiet:
+    """ASGI middleware that knows how long the server has had no request in flight (read by :class:`Collector`)."""
 
-    def run() -> None:
-        while True:
-            time.sleep(every)
-            gc.collect()
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.busy = 0
+        self.since = time.monotonic()
 
-    t = threading.Thread(target=run, name="byhand-gc", daemon=True)
-    t.start()
-    return t
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.busy += 1  # the event loop's thread only: no lock needed
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.busy -= 1
+            if self.busy == 0:
+                self.since = time.monotonic()
+
+    def quiet_for(self) -> float:
+        """Seconds since the last request ended, 0 while one is in flight (read from another thread: a stale value
+        costs at most one collection at a less quiet moment)."""
+        return 0.0 if self.busy else time.monotonic() - self.since
+
+
+class Collector:
+    """Freeze what start-up made, turn CPython's automatic full collection off, and run full collections from a
+    thread at quiet moments (see the module's doc). ``stop()`` gives the collector back to CPython's defaults."""
+
+    def __init__(self, quiet: Quiet, every: float = EVERY, at_most: float = AT_MOST, tick: float = 0.05) -> None:
+        self.quiet, self.every, self.at_most, self.tick = quiet, every, at_most, tick
+        self.collections = 0
+        self._old = gc.get_threshold()
+        self._stop = threading.Event()
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(YOUNG[0], YOUNG[1], 2**31 - 1)  # a full collection only when this collector runs one
+        self.thread = threading.Thread(target=self._run, name="byhand-gc", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        last = time.monotonic()
+        while not self._stop.wait(self.tick):
+            since = time.monotonic() - last
+            if since >= self.at_most or (since >= self.every and self.quiet.quiet_for() >= QUIET):
+                gc.collect()
+                self.collections += 1
+                last = time.monotonic()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join(5)
+        gc.set_threshold(*self._old)
+        gc.unfreeze()
