@@ -102,6 +102,7 @@ def thread_use(before: dict[str, tuple[float, float]]) -> dict[str, float]:
     for k, (cpu, wait) in now.items():
         c0, w0 = before.get(k, (0.0, 0.0))
         d[k] = cpu - c0
+        d[f"wait_{k}"] = wait - w0
         d["wait"] = d.get("wait", 0.0) + wait - w0
     return d
 
@@ -154,6 +155,7 @@ class Probe:
             "batch_mean": statistics.fmean(self.batch) if self.batch else 0.0, "batch_max": max(self.batch, default=0),
             "one_p50": _pct(self.one_ms, 0.5), "one_p99": _pct(self.one_ms, 0.99),
             "one_cpu_share": sum(self.one_cpu) / sum(self.one_ms) if self.one_ms else 0.0,
+            "writer_busy": (sum(self.one_ms) + sum(m)) / 1000,
             "gc_full": len(self.gc_ms[2]), "gc_full_max": max(self.gc_ms[2], default=0.0),
             "gc_young_max": max(self.gc_ms[0] + self.gc_ms[1], default=0.0),
             "heap": len(gc.get_objects()), "frozen": gc.get_freeze_count(), "rss": rss,
@@ -404,6 +406,9 @@ def report(name: str, lat: list[float], late: list[float], errors: int, wall: fl
     use = {k: p.get(f"cpu_{k}", 0.0) / n for k in ("loop", "writer", "workers", "other", "wait")}
     print(f"{'':4}server CPU by thread: event loop {use['loop']:.2f} ms/check, writer {use['writer']:.2f}, worker threads"
           f" {use['workers']:.2f}, other {use['other']:.2f}; runnable but waiting for a CPU: {use['wait']:.2f} ms/check")
+    busy, w_cpu, w_wait = p.get("writer_busy", 0.0) / n, use["writer"], p.get("cpu_wait_writer", 0.0) / n
+    print(f"{'':4}writer busy {busy:.2f} ms/check: CPU {w_cpu:.2f}, waiting for a CPU {w_wait:.2f}, the rest"
+          f" {max(0.0, busy - w_cpu - w_wait):.2f} (blocked: fsync, or the GIL while the event loop runs)")
     print(f"{'':4}memory: {p['gc_full']:.0f} full collections (longest {p['gc_full_max']:.0f} ms CPU), longest young one"
           f" {p['gc_young_max']:.0f} ms; {p['heap'] / 1000:.0f}k objects, {p['frozen'] / 1000:.0f}k frozen, {p['rss']:.0f} MB")
 
