@@ -7,7 +7,7 @@ SQLAlchemy's tables) and, in a class, up to 8,192 exercises it keeps made (about
 1–2 s, each one stopping every check in flight for 70–130 ms of CPU. So:
 
 - what start-up made is collected once and frozen (:func:`gc.freeze`): no collection walks it again;
-- young collections stay automatic (they are short: 10 ms at most under that load), with a first threshold of
+- young collections stay automatic (they are short: 14 ms at most under that load), with a first threshold of
   2,000 (CPython 3.13's) instead of 700, so fewer objects of the requests in flight are promoted;
 - the automatic full collection is off. :class:`Collector` runs one at a quiet moment instead: at least
   :data:`EVERY` seconds after the last, when no request has been in flight for :data:`QUIET` seconds — or, if the
