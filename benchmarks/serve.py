@@ -1,7 +1,7 @@
 """Load on the classroom server: simulated students checking (and saving) answers over loopback, then the
 gradebook at 50,000 submissions.
 
-    python benchmarks/serve.py [--students 200] [--rate 500] [--seconds 10] [--submissions 50000]
+    python benchmarks/serve.py [--students 200] [--rate 500] [--seconds 10] [--submissions 50000] [--client raw|httpx]
 
 Starts ``byhand serve`` as a subprocess on a free 127.0.0.1 port with a fresh SQLite file (WAL,
 synchronous=FULL: every check is committed to disk before it is answered), makes a teacher, a class,
@@ -13,6 +13,12 @@ student would, which makes its variant — then runs two bounded phases:
    shows its queue in the latency, and the rate printed is the rate *achieved* (completed checks over the
    time from the first scheduled check to the last answer), never the nominal one;
 2. flat out: every student sends its next check as soon as the last one is answered.
+
+The students send their checks over raw HTTP/1.1 keep-alive connections (:class:`Raw`, one per student, with its
+cookie and CSRF header): httpx costs more CPU per check than the server, and a client late on the same 2 cores makes
+its own checks late. The server runs under a :class:`Probe` that reports, per phase, where a check's time goes: its
+time in the app, the event loop's lateness, the writer's commits and batches, the CPU of each thread and the time it
+waited for a CPU that another process had, and the garbage collector's pauses. The client's CPU is printed too.
 
 Then it fills a second assignment of 30 exercises to ``--submissions`` rows and times the teacher's gradebook page (the median
 of 5 loads after one warm-up) and the CSV. It prints the machine's load average first: the figures
