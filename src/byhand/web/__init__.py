@@ -59,5 +59,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, db: str | None = None, *, s
     shown = make_url(normalise_url(db)).render_as_string(hide_password=True)
     print(f"byhand: serving on http://{host}:{port}  (students join at {public_url}/join; database: {shown}; signup: {signup}; "
           "Ctrl+C stops)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False, proxy_headers=False,
+    from byhand.web.pauses import Collector, Quiet
+
+    quiet = Quiet(app)
+    Collector(quiet)  # the garbage collector's full pauses at quiet moments, not in a class's answers (byhand.web.pauses)
+    uvicorn.run(quiet, host=host, port=port, log_level=log_level, server_header=False, proxy_headers=False,
                 timeout_keep_alive=30, limit_concurrency=1000, h11_max_incomplete_event_size=16 * 1024)
