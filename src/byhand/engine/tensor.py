@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from byhand.engine.values import Value
+from byhand.i18n import M_
 
 Shape = tuple[int, ...]
 Index = tuple[int, ...]
@@ -51,9 +52,9 @@ def flat(shape: Shape, idx: Index) -> int:
 
 def shape_str(shape: Shape) -> str:
     if not shape:
-        return "scalar"
+        return M_("scalar")
     if len(shape) == 1:
-        return f"vector of {shape[0]}"
+        return M_("vector of {n}", n=shape[0])
     return f"{shape[0]}×{shape[1]}"
 
 
