@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir, extract_python
+from babel.messages.extract import extract, extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
@@ -42,6 +42,10 @@ KEYWORDS = {"_": None, "N_": None, "M_": None, "gettext": None, "ngettext": (1, 
             "TypstCompileError": None, "fail": (2,)}
 CLICK_MODULES = ("core.py", "decorators.py", "exceptions.py", "formatting.py", "parser.py", "types.py")
 """Click's own words (Usage:, Options:, "No such option: …"): the CLI looks them up in byhand's catalogue."""
+CLICK_SKIP = re.compile(r"declaration|defined twice|Deprecat|deprecated|Boolean option|No options defined|Could not determine|"
+                        r"must be an iterable|^Choice\(|%\(prog\)s|^\(dynamic\)$|^env var|Invalid start character|"
+                        r"^unknown error$|UUID|prompting|continue\?|Could not open file|Aborted!|executable")
+"""Click's words that byhand's CLI never shows (a programmer's mistake, a feature it does not use): left out."""
 SEEDS = (0, 1, 2, 3)
 _WORDY = re.compile(r"[A-Za-z]{3,}")
 _MATHS_WORDS = re.compile(r"\b(max|min|tanh|exp|log|sqrt|ReLU|LeakyReLU|softmax|argmax|sigmoid)\b")
@@ -75,11 +79,11 @@ def _click_messages() -> list[tuple[str | tuple[str, str], str]]:
     out: list[tuple[str | tuple[str, str], str]] = []
     for name in CLICK_MODULES:
         with (root / name).open("rb") as f:
-            for lineno, _fn, message, _comments in extract_python(f, KEYWORDS, [], {}):
+            for lineno, message, _comments, _ctx in extract("python", f, keywords=KEYWORDS):
                 if isinstance(message, tuple):
                     if len(message) == 2 and all(isinstance(m, str) and m for m in message):
                         out.append(((message[0], message[1]), f"click/{name}:{lineno}"))
-                elif message:
+                elif message and not CLICK_SKIP.search(message):
                     out.append((message, f"click/{name}:{lineno}"))
     return out
 

@@ -165,7 +165,7 @@ def _json(path: str, what: str) -> Any:
     """A JSON file read strictly: a key twice, NaN, a huge number or deep nesting is an error."""
     from byhand.exercise import parse_json
 
-    return parse_json(_read(path, what), f"{what} {path}")
+    return parse_json(_read(path, what), M_("{what} {path}", what=what, path=path))
 
 
 def _umask() -> int:
@@ -323,6 +323,7 @@ def _options(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 @click.group(cls=LocalizedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(byhand.__version__, prog_name="byhand")
+@lang_option
 def cli() -> None:
     """Deep learning by hand: exact, hand-friendly exercises, answer keys and checking."""
 
@@ -383,7 +384,7 @@ def make(
 
     if output is not None:
         check_outputs([output])
-    values = _json(values_file, "values file") if values_file else None
+    values = _json(values_file, M_("values file")) if values_file else None
     ex = byhand.make(topic, seed=seed, level=level, values=values, **_options(sets))
     if fmt in PRINT_FORMATS:
         from byhand import documents
@@ -411,7 +412,7 @@ def solve(file: str, fmt: str, output: str | None) -> None:
     Cells given as null are unknown; the cells that were null become the blanks."""
     from byhand.render.text import render_key
 
-    ex = byhand.solve(_read(file, "exercise file"))
+    ex = byhand.solve(_read(file, M_("exercise file")))
     text = ex.to_json(indent=2) if fmt == "json" else render_key(ex) if fmt == "key" else str(ex)
     write_output(text, output)
 
@@ -423,8 +424,8 @@ def solve(file: str, fmt: str, output: str | None) -> None:
 @lang_option
 def check(exercise: str, answers: str, fmt: str) -> None:
     """Check ANSWERS ({"1": "5", "2": "-2"}) against EXERCISE; per-badge verdicts and a score."""
-    ex = byhand.Exercise.from_json(_read(exercise, "exercise file"))
-    given = _json(answers, "answers file")
+    ex = byhand.Exercise.from_json(_read(exercise, M_("exercise file")))
+    given = _json(answers, M_("answers file"))
     if not isinstance(given, dict):
         raise FormatError('the answers file must be a JSON object keyed by badge, e.g. {"1": "5", "2": "-2"}')
     res = ex.check(given)
@@ -860,12 +861,12 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-def _say_error(message: Any) -> None:
+def _say_error(message: Any, translated: bool = False) -> None:
     """``byhand: error: …`` in the language of the run. A message with no translation yet is printed in English,
-    prefix and all: one language a line."""
+    prefix and all: one language a line. ``translated``: the message was built in the run's language already."""
     english = str(message.args[0] if isinstance(message, BaseException) and message.args else message)
-    said = str(tr_message(message))
-    click.echo("byhand: " + (_("error") if said != english else "error") + f": {said}", err=True)
+    said = english if translated else str(tr_message(message))
+    click.echo("byhand: " + (_("error") if said != english or translated else "error") + f": {said}", err=True)
 
 
 def _main(argv: list[str] | None = None) -> int:
@@ -888,8 +889,11 @@ def _main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("byhand: " + _("aborted"), err=True)
         return 130
+    except click.exceptions.NoArgsIsHelpError as e:  # plain 'byhand': the help, not an error line
+        click.echo(e.format_message(), err=True)
+        return e.exit_code
     except click.ClickException as e:
-        _say_error(e.format_message())  # click's words come from the catalogue already (_click_speaks_byhand)
+        _say_error(e.format_message(), translated=True)  # click's words come from the catalogue (_click_speaks_byhand)
         return e.exit_code
     except OSError as e:
         if e.filename is None and e.errno in (errno.EPIPE, errno.EBADF, errno.ENOSPC, errno.EIO):

@@ -378,7 +378,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     for k, v in pairs:
         if k in d:
             others = ", ".join(repr(x) for x in list(d)[:4] if x != k)
-            ctx = f" (in the object with {others})" if others else ""
+            ctx = M_(" (in the object with {others})", others=others) if others else ""
             raise FormatError(M_("the key {k!r} appears twice{ctx}; JSON would silently keep the last one, so keep one",
                                  k=k, ctx=ctx))
         d[k] = v
@@ -404,7 +404,7 @@ def _float(text: str) -> float:
     return float(text)
 
 
-def parse_json(text: str | bytes, what: str = "the exercise file") -> Any:
+def parse_json(text: str | bytes, what: str = M_("the exercise file")) -> Any:
     """Strict JSON: a key twice in one object, NaN/Infinity, a number over the digit limit or nesting
     over the depth limit is a :class:`FormatError` naming it, never a silent last-one-wins."""
     try:
@@ -461,13 +461,13 @@ def _check_closed(d: Mapping[str, Any]) -> None:
             if key in OP_KEYS:
                 continue
             if key in op_attrs:
-                hint = f"did you mean attrs.{key}?"
+                hint = M_("did you mean attrs.{key}?", key=key)
             elif (s := _suggest(key, OP_KEYS)) is not None:
-                hint = f"did you mean {s}?"
+                hint = M_("did you mean {s}?", s=s)
             elif (s := _suggest(key, op_attrs)) is not None:
-                hint = f"did you mean attrs.{s}?"
+                hint = M_("did you mean attrs.{s}?", s=s)
             else:
-                hint = "an op has only op, in, out and attrs"
+                hint = M_("an op has only op, in, out and attrs")
             raise FormatError(M_("ops[{k}].{key}: unknown key; {hint}", k=k, key=key, hint=hint))
         attrs = o.get("attrs")
         if isinstance(attrs, dict) and isinstance(name, str) and (name in OPS or name == "grad"):
@@ -485,7 +485,7 @@ def _check_closed(d: Mapping[str, Any]) -> None:
         for key in b:
             if key not in BLANK_KEYS:
                 s = _suggest(key, BLANK_KEYS)
-                hint = f"did you mean {s}?" if s else "a blank has only badge, cells and answer"
+                hint = M_("did you mean {s}?", s=s) if s else M_("a blank has only badge, cells and answer")
                 raise FormatError(M_("blanks[{k}].{key}: unknown key; {hint}", k=k, key=key, hint=hint))
 
 
@@ -621,7 +621,7 @@ def _check_determined(ex: Exercise) -> None:
     sol = solve(g, known, list(blank), precision=ex.precision, check=False)
     if sol.undetermined:
         c = sol.undetermined[0]
-        more = f" (and {len(sol.undetermined) - 1} more cells)" if len(sol.undetermined) > 1 else ""
+        more = M_(" (and {n} more cells)", n=len(sol.undetermined) - 1) if len(sol.undetermined) > 1 else ""
         raise FormatError(
             M_("blank {blank} at {cell}{more}: the shown cells allow more than one value, so a right answer could be "
                "marked wrong; show another cell or remove the blank",
@@ -643,7 +643,7 @@ def _tensor(name: str, raw: Any, allow_null: bool) -> Tensor:
     t = Tensor.from_nested(raw)
     data = []
     for x in t.data:
-        v = V.from_json(x, where=f"tensor {name}")
+        v = V.from_json(x, where=M_("tensor {name}", name=name))
         if v is None and not allow_null:
             raise FormatError(M_("tensor {name}: null (unknown) is only allowed in files given to 'byhand solve'", name=name))
         data.append(v)
@@ -721,12 +721,12 @@ def _blanks_from_doc(d: Mapping[str, Any], graph: Graph, vals: Mapping[str, Tens
         if badge in seen_badges:
             raise FormatError(M_("badge {badge} is listed twice; one entry per badge, with all its cells", badge=badge))
         seen_badges.add(badge)
-        cells = [_cell(graph, c, f"blank {badge}") for c in b["cells"]]
+        cells = [_cell(graph, c, M_("blank {badge}", badge=badge)) for c in b["cells"]]
         for c in cells:
             if c in seen_cells:
                 raise FormatError(M_("blank {badge}: cell {cell} already carries another badge", badge=badge, cell=cell_str(c)))
             seen_cells.add(c)
-        ans = V.from_json(b.get("answer"), where=f"blank {badge} answer")
+        ans = V.from_json(b.get("answer"), where=M_("blank {badge} answer", badge=badge))
         for c in cells:
             v = vals[c[0]][c[1]]
             if ans is None or not _same(ans, v, precision):

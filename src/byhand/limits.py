@@ -61,7 +61,7 @@ def limit(what: str, value: object) -> str:
     return M_("(limit: {what}, {value})", what=M_(what), value=value)
 
 
-def check_value(v: Any, where: str = "a value") -> None:
+def check_value(v: Any, where: str = M_("a value")) -> None:
     """A value's size: at most MAX_DIGITS digits above and below the line, and finite."""
     t = type(v)
     if t is int:
@@ -126,7 +126,7 @@ def check_answer(text: str) -> None:
             )
 
 
-def check_depth(x: Any, where: str = "the document") -> None:
+def check_depth(x: Any, where: str = M_("the document")) -> None:
     """The nesting depth of parsed JSON, walked without recursion."""
     stack: list[tuple[Any, int]] = [(x, 1)]
     while stack:

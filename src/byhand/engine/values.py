@@ -46,7 +46,7 @@ def is_integer(v: Value) -> bool:
     return type(v) is int
 
 
-def from_json(x: object, where: str = "value") -> Value | None:
+def from_json(x: object, where: str = M_("value")) -> Value | None:
     """Read a JSON value: int, "p/q" string, float, or null (None: unknown)."""
     if x is None:
         return None
@@ -75,8 +75,8 @@ def from_json(x: object, where: str = "value") -> Value | None:
             limits.check_digit_string(x, where)
             return int(x.replace(MINUS, "-").strip())
         raise FormatError(M_('{where}: {x!r} is not a value; write an integer, "p/q" or a decimal', where=where, x=x))
-    raise FormatError(M_('{where}: {__name__} is not a value; write an integer, "p/q" or a decimal',
-                         where=where, __name__=type(x).__name__))
+    raise FormatError(M_('{where}: {kind} is not a value; write an integer, "p/q" or a decimal',
+                         where=where, kind=type(x).__name__))
 
 
 def to_json(v: Value) -> int | str | float:

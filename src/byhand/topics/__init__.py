@@ -80,7 +80,7 @@ class Option:
         elif isinstance(raw, str) and re.fullmatch(r"\s*[+-]?\d{1,9}\s*", raw):
             v = int(raw)
         else:
-            span = f" from {self.lo} to {self.hi}" if self.lo is not None and self.hi is not None else ""
+            span = M_(" from {lo} to {hi}", lo=self.lo, hi=self.hi) if self.lo is not None and self.hi is not None else ""
             raise ByHandError(M_("option {name}={raw!r} must be a whole number{span}", name=name, raw=raw, span=span))
         if (self.lo is not None and v < self.lo) or (self.hi is not None and v > self.hi):
             raise ByHandError(M_("option {name}={v} is out of range; use {lo}…{hi}", name=name, v=v, lo=self.lo, hi=self.hi))
@@ -441,7 +441,7 @@ def _teacher_values(
         t = Tensor.from_nested(raw)
         data = []
         for x in t.data:
-            v = V.from_json(x, where=f"values of {k}")
+            v = V.from_json(x, where=M_("values of {k}", k=k))
             if v is None:
                 raise FormatError(M_("{k}: null is not a value here; give every number (use 'byhand solve' for unknowns)", k=k))
             data.append(v)

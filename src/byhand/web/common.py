@@ -181,7 +181,7 @@ async def api_json(request: Request) -> dict[str, Any]:
     if body.count(b"[") + body.count(b"{") > 2 * MAX_ANSWERS + 16:
         raise fail(400, "The request is nested too deeply.")
     try:
-        data = parse_json(body, "the request")  # strict: a key twice or deep nesting is refused, never a 500
+        data = parse_json(body, M_("the request"))  # strict: a key twice or deep nesting is refused, never a 500
     except ByHandError as e:
         raise fail(400, M_("The request is not valid JSON ({e}).", e=e)) from None
     if not isinstance(data, dict):
