@@ -121,18 +121,32 @@ def help_text(text: str) -> str:
     return text if found is None else found
 
 
+def _with_lang(params: list[click.Parameter] | None) -> list[click.Parameter]:
+    """Every command takes ``--lang`` (its messages and help, at least, are in that language)."""
+    params = list(params or [])
+    if not any(p.name == "lang" for p in params):
+        params.append(click.Option(["--lang"], type=click.Choice(list(LANGUAGES)), default=None, expose_value=False,
+                                   is_eager=True, callback=_set_lang, help=LANG_HELP))
+    return params
+
+
 class LocalizedCommand(_Localized, click.Command):
-    pass
+    def __init__(self, *args: Any, params: list[click.Parameter] | None = None, **kw: Any) -> None:
+        super().__init__(*args, params=_with_lang(params), **kw)  # type: ignore[misc]
 
 
 class LocalizedGroup(_Localized, click.Group):
     command_class = LocalizedCommand
     group_class = type
 
+    def __init__(self, *args: Any, params: list[click.Parameter] | None = None, **kw: Any) -> None:
+        super().__init__(*args, params=_with_lang(params), **kw)
 
+
+LANG_HELP = "Language of the sheet, key and messages: en, hi (Hindi), bn (Bengali) [default: $BYHAND_LANG or en]."
 lang_option = click.option(
     "--lang", type=click.Choice(["en", "hi", "bn"]), default=None, expose_value=False, is_eager=True, callback=_set_lang,
-    help="Language of the sheet, key and messages: en, hi (Hindi), bn (Bengali) [default: $BYHAND_LANG or en].",
+    help=LANG_HELP,
 )
 
 
@@ -323,7 +337,6 @@ def _options(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 @click.group(cls=LocalizedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(byhand.__version__, prog_name="byhand")
-@lang_option
 def cli() -> None:
     """Deep learning by hand: exact, hand-friendly exercises, answer keys and checking."""
 

@@ -32,7 +32,7 @@ from byhand.engine.solver import solve
 from byhand.engine.tensor import Tensor, indices, nested_shape
 from byhand.engine.values import Value
 from byhand.errors import ByHandError, FormatError, GraphError, LimitError, SolveError
-from byhand.i18n import M_
+from byhand.i18n import M_, N_
 from byhand.notation import namer
 
 FORMAT = "byhand-exercise/1"
@@ -404,6 +404,15 @@ def _float(text: str) -> float:
     return float(text)
 
 
+JSON_ERRORS = frozenset((
+    N_("Expecting value"), N_("Expecting property name enclosed in double quotes"), N_("Expecting ':' delimiter"),
+    N_("Expecting ',' delimiter"), N_("Unterminated string starting at"), N_("Invalid control character at"),
+    N_("Invalid \\escape"), N_("Invalid \\uXXXX escape"), N_("Extra data"),
+    N_("Illegal trailing comma before end of object"), N_("Illegal trailing comma before end of array"),
+))
+"""What Python's JSON reader says of a broken file (shown in the reader's language)."""
+
+
 def parse_json(text: str | bytes, what: str = M_("the exercise file")) -> Any:
     """Strict JSON: a key twice in one object, NaN/Infinity, a number over the digit limit or nesting
     over the depth limit is a :class:`FormatError` naming it, never a silent last-one-wins."""
@@ -413,7 +422,8 @@ def parse_json(text: str | bytes, what: str = M_("the exercise file")) -> Any:
         )
     except json.JSONDecodeError as e:
         raise FormatError(M_("{what} is not valid JSON: {msg} at line {lineno}, column {colno}",
-                             what=what, msg=e.msg, lineno=e.lineno, colno=e.colno)) from None
+                             what=what, msg=M_(e.msg) if e.msg in JSON_ERRORS else e.msg, lineno=e.lineno,
+                             colno=e.colno)) from None
     except UnicodeDecodeError:
         raise FormatError(M_("{what} is not valid JSON: it is not UTF-8 text", what=what)) from None
     except RecursionError:
