@@ -432,7 +432,7 @@ def parse_json(text: str | bytes, what: str = M_("the exercise file")) -> Any:
                what=what, max_depth=limits.MAX_DEPTH, limit=limits.limit('nesting depth', limits.MAX_DEPTH))
         ) from None
     except FormatError as e:
-        raise type(e)(f"{what}: {e}") from None
+        raise type(e)(M_("{what}: {e}", what=what, e=e)) from None
     limits.check_depth(data, what)
     return data
 
@@ -534,11 +534,43 @@ def load_document(doc: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
         import jsonschema
 
         err = jsonschema.exceptions.best_match(sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]))
-        msg = err.message[:200]
+        msg = _schema_message(err)
         if isinstance(err.instance, bool):
-            msg = f'{json.dumps(err.instance)} is not a number; write an integer, "p/q" or a decimal'
+            msg = M_('{value} is not a number; write an integer, "p/q" or a decimal', value=json.dumps(err.instance))
         raise FormatError(M_("at {where}: {msg}", where=_where(list(err.absolute_path)), msg=msg))
     return d
+
+
+def _schema_message(err: Any) -> str:
+    """What the schema found, in words a reader's language can show: the common cases as catalogued messages, the
+    rest as the validator says it (English)."""
+    from byhand.i18n import Msg
+
+    kind, inst, want = err.validator, err.instance, err.validator_value
+    english = str(err.message[:200])  # English stays the validator's own words
+
+    def M_(template: str, **parts: Any) -> Msg:  # noqa: N802 - the catalogue's marker, extracted by scripts/i18n.py
+        return Msg(template, parts, english)
+
+    shown = json.dumps(inst, ensure_ascii=False)
+    shown = shown if len(shown) <= 60 else shown[:59] + "…"
+    if kind == "type":
+        wants = ", ".join(want) if isinstance(want, list) else str(want)
+        return M_("{value} is not of type {wants}", value=shown, wants=wants)
+    if kind == "enum":
+        return M_("{value} is not one of {choices}", value=shown, choices=", ".join(json.dumps(w) for w in want))
+    if kind == "pattern":
+        return M_("{value} is not allowed here (it must match {pattern})", value=shown, pattern=want)
+    if kind == "required":
+        missing = [k for k in want if isinstance(inst, dict) and k not in inst]
+        return M_("{key!r} is missing", key=missing[0] if missing else want[0])
+    if kind in ("minItems", "minLength", "minProperties"):
+        return M_("it is empty or too short")
+    if kind in ("minimum", "exclusiveMinimum"):
+        return M_("{value} is too small (at least {least})", value=shown, least=want)
+    if kind in ("maximum", "exclusiveMaximum"):
+        return M_("{value} is too large (at most {most})", value=shown, most=want)
+    return english
 
 
 # -- what a file claims, checked ----------------------------------------------------------------
@@ -837,8 +869,9 @@ def solve_document(doc: str | bytes | Mapping[str, Any]) -> Exercise:
                 known[(name, idx)] = v
     sol = solve(graph, known, unknown, precision=precision)
     order = {name: k for k, name in enumerate(graph.shapes)}
-    problems = [f"{cell_str(c)} is under-determined: the shown cells allow more than one value" for c in sol.undetermined]
-    problems += [f"inconsistent: {s}" for s in sorted(set(sol.inconsistent))]
+    problems: list[str] = [M_("{cell} is under-determined: the shown cells allow more than one value", cell=cell_str(c))
+                           for c in sol.undetermined]
+    problems += [M_("inconsistent: {s}", s=s) for s in sorted(set(sol.inconsistent))]
     if problems:
         raise SolveError(problems)
     filled = {
@@ -854,8 +887,8 @@ def solve_document(doc: str | bytes | Mapping[str, Any]) -> Exercise:
     if changed:
         raise SolveError(
             [
-                f"inconsistent: {cell_str(c)} is given as {V.fmt(known[c], precision)} but the other cells make it "
-                f"{V.fmt(vals[c[0]][c[1]], precision)}"
+                M_("inconsistent: {cell} is given as {given} but the other cells make it {value}", cell=cell_str(c),
+                   given=V.fmt(known[c], precision), value=V.fmt(vals[c[0]][c[1]], precision))
                 for c in changed
             ]
         )

@@ -142,14 +142,16 @@ class Msg(str):
     template: str
     parts: dict[str, Any]
 
-    def __new__(cls, template: str, parts: dict[str, Any]) -> Msg:
-        self = super().__new__(cls, template.format(**{k: _english(v) for k, v in parts.items()}))
+    def __new__(cls, template: str, parts: dict[str, Any], english: str | None = None) -> Msg:
+        """``english``: the English text when it is not the template's (another library's own wording)."""
+        text = english if english is not None else template.format(**{k: _english(v) for k, v in parts.items()})
+        self = super().__new__(cls, text)
         self.template = template
         self.parts = parts
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:  # an error that crosses a process (a print worker) keeps its parts
-        return (Msg, (self.template, self.parts))
+        return (Msg, (self.template, self.parts, str(self)))
 
 
 def M_(template: str, **parts: Any) -> Msg:

@@ -83,7 +83,8 @@ def solve(
         checked.add(r.out)
         expect = _evaluate(r, get)
         if not _close(expect, vals[r.out], precision):
-            sol.inconsistent.append(f"{cell_str(r.out)} is {fmt(vals[r.out], precision)} but {r.text(get, precision)}")
+            sol.inconsistent.append(M_("{cell} is {value} but {relation}", cell=cell_str(r.out),
+                                       value=fmt(vals[r.out], precision), relation=r.text(get, precision)))
 
     def propagate(queue: list[Relation]) -> None:
         seen_q: set[Cell] = set()
