@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -91,6 +92,9 @@ def error_json(message: str, status: int) -> JSONResponse:
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     msg = exc.detail if isinstance(exc.detail, str) else N_("Something is wrong with this request.")
+    if not isinstance(msg, i18n.Msg) and msg == HTTPStatus(exc.status_code).phrase:  # Starlette's own "Not Found"
+        msg = (N_("There is nothing here, or it is not yours to see.") if exc.status_code == 404
+               else N_("Something is wrong with this request."))
     if exc.status_code == 405:
         msg = N_("This page cannot be used that way.")
     if is_api(request):

@@ -62,7 +62,9 @@ from byhand.web.student import item_topic, student_view
 EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,189}$")
 """At most 254 characters, as the column holds; no control characters."""
 SIGNUP_MODES = ("open", "invite", "closed")
-CREDIT_MODES = {"strict": "nothing (strict)", "half": "half a mark", "full": "a full mark"}
+CREDIT_MODES = {"strict": N_("nothing (strict)"), "half": N_("half a mark"), "full": N_("a full mark")}
+CREDIT_WORDS = (N_("strict"), N_("half"), N_("full"))
+"""The modes' names as the gradebook shows them (in the page's language)."""
 INVITE_LIFE = timedelta(days=7)
 MAX_EXTRA = 40
 MAX_PRINT_EXERCISES = 3000
@@ -270,8 +272,10 @@ def _device(agent: str) -> str:
     os_ = next((n for k, n in (("iphone", "iPhone"), ("ipad", "iPad"), ("android", "Android"), ("cros", "Chromebook"),
                                ("windows", "Windows"), ("mac os", "Mac"), ("linux", "Linux")) if k in a), "")
     br = next((n for k, n in (("edg/", "Edge"), ("firefox", "Firefox"), ("chrome", "Chrome"), ("chromium", "Chromium"),
-                              ("safari", "Safari")) if k in a), "a browser")
-    return f"{br} on {os_}" if os_ else br
+                              ("safari", "Safari")) if k in a), None)
+    if br is None:
+        return M_("a browser on {system}", system=os_) if os_ else M_("a browser")
+    return M_("{browser} on {system}", browser=br, system=os_) if os_ else br
 
 
 def join_qr(url: str) -> str:
