@@ -86,12 +86,12 @@ class _Localized:
     from the commands), and are swapped for their translations only while the help is written."""
 
     def get_help(self, ctx: click.Context) -> str:
-        with _help_in_language(ctx.command):
+        with _help_in_language(ctx.command, ctx):
             return super().get_help(ctx)  # type: ignore[misc]
 
 
 @contextlib.contextmanager
-def _help_in_language(cmd: click.Command) -> Iterator[None]:
+def _help_in_language(cmd: click.Command, ctx: click.Context) -> Iterator[None]:
     saved: list[tuple[Any, str, Any]] = []
 
     def swap(obj: Any, attr: str) -> None:
@@ -106,7 +106,11 @@ def _help_in_language(cmd: click.Command) -> Iterator[None]:
     for c in objs:
         swap(c, "help")
         swap(c, "short_help")
-        for p in c.params:
+        for p in c.get_params(ctx):
+            if p is c.get_help_option(ctx) and p.help:  # click made it (and keeps it) in the language of its first run
+                saved.append((p, "help", p.help))
+                p.help = gettext("Show this message and exit.")
+                continue
             swap(p, "help")
     try:
         yield

@@ -198,7 +198,9 @@ def tr_message(message: Any, lang: str | None = None) -> Any:
             return str(message)
         t = lookup(message.template, lang)
         if t is None:
-            return str(message)
+            if re.search(r"[A-Za-z]{3,}", re.sub(r"\{[^}]*\}", "", message.template)):
+                return str(message)  # words nobody translated yet: the whole message in English
+            t = message.template  # only structure ("{n0} ({s0}), {n1} ({s1})"): its parts are translated
         parts = {k: _Part(v, lang) if isinstance(v, (Msg, BaseException)) else v for k, v in message.parts.items()}
         try:
             return t.format(**parts)

@@ -426,8 +426,10 @@ def _teacher_values(
     missing = [k for k in sheet.leaves if k not in values and k not in own]
     if missing:
         raise FormatError(
-            f"the values lack {', '.join(missing)}; give every one of: "
-            + ", ".join(f"{k} ({shape_str(s)})" for k, s in sheet.leaves.items())
+            M_("the values lack {missing}; give every one of: {leaves}", missing=", ".join(missing),
+               leaves=M_(", ".join(f"{{n{k}}} ({{s{k}}})" for k in range(len(sheet.leaves))),  # no words: each shape translated
+                         **{f"n{k}": name for k, name in enumerate(sheet.leaves)},
+                         **{f"s{k}": shape_str(s) for k, s in enumerate(sheet.leaves.values())}))
         )
     out = {}
     for k in sheet.leaves:
