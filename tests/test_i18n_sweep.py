@@ -210,3 +210,16 @@ def test_a_message_keeps_its_english_and_its_parts() -> None:
 
     back = pickle.loads(pickle.dumps(err))
     assert isinstance(back.args[0], Msg) and tr_message(back, "hi") == "उत्तर: बैज 3: टेंसर X"
+
+
+def test_a_printed_diagram_keeps_its_english_words_until_typst_shapes_svg_text() -> None:
+    """Typst 0.15 breaks Devanagari and Bengali clusters inside an SVG (documents.SVG_SHAPING): the printed
+    diagram keeps its few English words, while the sheet's own text around it is in the language."""
+    from byhand import documents
+
+    ex = byhand.make("resnet", seed=1, level="hard")
+    assert documents.SVG_SHAPING is False
+    with use_language("hi"):
+        svg = documents.print_diagram(ex)
+    assert svg is not None and "backward: gradients run right to left" in svg
+    assert not re.search("[\u0900-\u09ff]", svg)

@@ -20,6 +20,7 @@ True
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -37,7 +38,7 @@ FWD = "#c25700"  # forward pass: orange
 GRAD = "#1f5fbf"  # backward pass and gradients: blue
 SKIP = "#e07b00"
 PLAIN = "#b3261e"
-FONT = "font-family='Libertinus Serif, Georgia, Noto Serif Devanagari, Noto Serif Bengali, serif'"  # Hindi, Bengali words
+FONT = "font-family='Libertinus Serif, Georgia, serif'"
 #: The smallest text (px): printed at most 180 mm wide, the widest diagram (about 1100 px) keeps
 #: its text ≥ 2 mm (by-hand-conventions.md).
 MIN_FONT = 14
@@ -115,12 +116,30 @@ def _text(x: float, y: float, s: str, size: int = 13, anchor: str = "middle", co
           value: str | None = None) -> str:
     """A text; ``value`` (a computed number, which a student's copy may have to hide) follows ``s``
     in a ``<tspan class='a'>``: only such numbers are ever masked, never a given one."""
-    style = " font-style='italic'" if italic else ""
+    indic = _INDIC.search(s) is not None
+    style = " font-style='italic'" if italic and not indic else ""  # the Noto fonts have no italic to slant
     tail = f"<tspan class='a'>{escape(value)}</tspan>" if value is not None else ""
     return (
         f"<text x='{x:.1f}' y='{y:.1f}' font-size='{max(size, MIN_FONT)}' text-anchor='{anchor}' fill='{color}' "
-        f"{FONT}{style}>{escape(s)}{tail}</text>"
+        f"{FONT}{style}>{_scripts(s) if indic else escape(s)}{tail}</text>"
     )
+
+
+_INDIC = re.compile("[\u0900-\u09ff]")
+_INDIC_RUN = re.compile("[\u0900-\u09ff\u200c\u200d]+")
+INDIC_FONT = "font-family='Noto Serif Devanagari, Noto Serif Bengali'"
+
+
+def _scripts(s: str) -> str:
+    """Hindi and Bengali words each in a ``<tspan>`` of their own font, the maths and the spaces in the sheet's:
+    each run is shaped whole (a fallback letter by letter breaks the clusters apart when Typst draws the SVG)."""
+    out, at = [], 0
+    for m in _INDIC_RUN.finditer(s):
+        out.append(escape(s[at:m.start()]))
+        out.append(f"<tspan {INDIC_FONT}>{escape(m.group(0))}</tspan>")
+        at = m.end()
+    out.append(escape(s[at:]))
+    return "".join(out)
 
 
 def _arrow(x1: float, y1: float, x2: float, y2: float, color: str, dash: str = "", width: float = 1.6, marker: str = "a") -> str:
