@@ -210,7 +210,8 @@ def check_outputs(outs: list[str]) -> None:
             raise ByHandError(M_("output {out} is a folder; give a file name", out=out))
         d = p.parent if str(p.parent) else Path(".")
         if not d.is_dir():
-            raise ByHandError(f"output folder {d} does not exist" if not d.exists() else f"output folder {d} is not a folder")
+            raise ByHandError(M_("output folder {folder} does not exist", folder=d) if not d.exists()
+                              else M_("output folder {folder} is not a folder", folder=d))
 
 
 def write_files(items: list[tuple[str, bytes]]) -> None:
