@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from typing import Any
 
 from byhand.engine.values import Value
@@ -50,7 +51,9 @@ def flat(shape: Shape, idx: Index) -> int:
     return idx[0] * shape[1] + idx[1]
 
 
+@lru_cache(maxsize=256)
 def shape_str(shape: Shape) -> str:
+    """"scalar", "vector of 3", "2×3": a message (its words shown in the reader's language), made once per shape."""
     if not shape:
         return M_("scalar")
     if len(shape) == 1:
