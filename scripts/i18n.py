@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract, extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
@@ -35,9 +35,21 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "src" / "byhand"
 LOCALE = PKG / "locale"
 LANGS = ("hi", "bn")
-KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "M_": None, "gettext": None, "ngettext": (1, 2),
+            # an error raised with a plain string is shown through the catalogue too (byhand.i18n.tr_message)
+            "ByHandError": None, "FormatError": None, "LimitError": None, "GraphError": None, "UnknownTopicError": None,
+            "GenerationError": None, "SealError": None, "PrintError": None, "ExerciseFormatError": None,
+            "TypstCompileError": None, "fail": (2,)}
+CLICK_MODULES = ("core.py", "decorators.py", "exceptions.py", "formatting.py", "parser.py", "types.py")
+"""Click's own words (Usage:, Options:, "No such option: …"): the CLI looks them up in byhand's catalogue."""
+CLICK_SKIP = re.compile(r"declaration|defined twice|Deprecat|deprecated|Boolean option|No options defined|Could not determine|"
+                        r"must be an iterable|^Choice\(|%\(prog\)s|^\(dynamic\)$|^env var|Invalid start character|"
+                        r"^unknown error$|UUID|prompting|continue\?|Could not open file|Aborted!|executable")
+"""Click's words that byhand's CLI never shows (a programmer's mistake, a feature it does not use): left out."""
 SEEDS = (0, 1, 2, 3)
 _WORDY = re.compile(r"[A-Za-z]{3,}")
+_MATHS_WORDS = re.compile(r"\b(max|min|tanh|exp|log|sqrt|ReLU|LeakyReLU|softmax|argmax|sigmoid)\b")
+"""Function names a worked step writes as maths (``max(3, −1) = 3``): a step with only these has no words."""
 
 
 def _source_messages() -> list[tuple[str | tuple[str, str], str]]:
@@ -56,6 +68,50 @@ def _source_messages() -> list[tuple[str | tuple[str, str], str]]:
                 out.append((message[0], f"src/byhand/{filename}:{lineno}"))
         elif message:
             out.append((message, f"src/byhand/{filename}:{lineno}"))
+    return out
+
+
+def _click_messages() -> list[tuple[str | tuple[str, str], str]]:
+    """Click marks its words for gettext; byhand's CLI shows them through its own catalogue (byhand.cli)."""
+    import click
+
+    root = Path(click.__file__).parent
+    out: list[tuple[str | tuple[str, str], str]] = []
+    for name in CLICK_MODULES:
+        with (root / name).open("rb") as f:
+            for lineno, message, _comments, _ctx in extract("python", f, keywords=KEYWORDS):
+                if isinstance(message, tuple):
+                    if len(message) == 2 and all(isinstance(m, str) and m for m in message):
+                        out.append(((message[0], message[1]), f"click/{name}:{lineno}"))
+                elif message and not CLICK_SKIP.search(message):
+                    out.append((message, f"click/{name}:{lineno}"))
+    return out
+
+
+def _cli_messages() -> list[tuple[str, str]]:
+    """The help of every command and option of ``byhand`` (shown translated by byhand.cli.help_text)."""
+    import inspect
+
+    sys.path.insert(0, str(ROOT / "src"))
+    import click
+
+    from byhand.cli import cli
+
+    out: list[tuple[str, str]] = []
+
+    def walk(cmd: click.Command, path: str) -> None:
+        for text in (cmd.help, cmd.short_help):
+            if text:
+                out.append((inspect.cleandoc(text), f"cli {path}"))
+        for p in cmd.params:
+            h = getattr(p, "help", None)
+            if h:
+                out.append((inspect.cleandoc(h), f"cli {path} {p.name}"))
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                walk(sub, f"{path} {name}")
+
+    walk(cli, "byhand")
     return out
 
 
@@ -83,7 +139,7 @@ def _chapter_messages() -> list[tuple[str, str]]:
                 for b in ex.blanks:
                     step = ex.explain(b.cells[0])
                     form = catalogue_form(step)
-                    if _WORDY.search(re.sub(r"\{[a-z0-9]+\}", "", form)):
+                    if _WORDY.search(_MATHS_WORDS.sub("", re.sub(r"\{[a-z0-9]+\}", "", form))):
                         out.append((form, f"{where} steps"))
     try:
         from byhand.printing.layout import LEGEND_TEXT
@@ -97,7 +153,7 @@ def _chapter_messages() -> list[tuple[str, str]]:
 def template() -> Catalog:
     """The catalogue of every message byhand shows (the .pot), built from the current code."""
     cat = Catalog(project="byhand", domain="byhand", charset="utf-8", fuzzy=False)
-    for msg, where in [*_source_messages(), *_chapter_messages()]:
+    for msg, where in [*_source_messages(), *_click_messages(), *_cli_messages(), *_chapter_messages()]:
         if isinstance(msg, str) and not _WORDY.search(msg):
             continue  # pure maths or a number: nothing to translate
         path, _, line = where.partition(":")

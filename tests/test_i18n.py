@@ -210,6 +210,6 @@ def test_check_speaks_hindi(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr().out
     assert "[1] ✗ गलत '-8'" in out and "[2] ✓ सही '−2'" in out and "[3] ? संख्या नहीं है 'abc'" in out
     assert "[4] · खाली" in out and "अंक: 1/6 (17%)" in out
-    # an error nobody has translated yet stays whole in English (not half Hindi)
+    # the error is in Hindi too, its file name kept as it is
     assert main(["check", str(ex), str(tmp_path / "nope.json"), "--lang", "hi"]) == 2
-    assert capsys.readouterr().err.startswith("byhand: error: answers file")
+    assert capsys.readouterr().err == f"byhand: त्रुटि: उत्तर फ़ाइल {tmp_path / 'nope.json'} मौजूद नहीं है\n"

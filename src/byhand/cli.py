@@ -7,13 +7,16 @@ Files are written whole or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import inspect
 import io
 import json
 import os
 import stat
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,7 @@ import click
 
 import byhand
 from byhand.errors import ByHandError, FormatError, SolveError
-from byhand.i18n import _, gettext, reset_language, tr_text
+from byhand.i18n import LANGUAGES, M_, _, gettext, lookup, ngettext, reset_language, set_language, tr_message
 
 FORMATS = ("text", "json", "key")
 PRINT_FORMATS = ("pdf", "png", "svg")
@@ -39,9 +42,115 @@ def _set_lang(_ctx: click.Context, _param: click.Parameter, value: str | None) -
         set_language(value)
 
 
+def _lang_in(argv: list[str]) -> str | None:
+    """The ``--lang`` of a command line, read before click parses it: then click's own messages (a wrong option,
+    a missing argument) and the help screen are in that language too, wherever ``--lang`` stands."""
+    for k, a in enumerate(argv):
+        if a == "--":
+            break
+        if a == "--lang" and k + 1 < len(argv):
+            v = argv[k + 1]
+        elif a.startswith("--lang="):
+            v = a[len("--lang="):]
+        else:
+            continue
+        if v.strip().lower() in LANGUAGES:
+            return v.strip().lower()
+    return None
+
+
+def _click_speaks_byhand() -> None:
+    """Click marks its own words (Usage:, Options:, "No such option", "is not one of") for gettext
+    (``from gettext import gettext as _`` in each module); they are looked up in byhand's catalogue instead,
+    in the language of the run."""
+    import click.core
+    import click.decorators
+    import click.exceptions
+    import click.formatting
+    import click.parser
+    import click.types
+
+    for mod in (click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.types):
+        if hasattr(mod, "_"):
+            mod._ = gettext  # type: ignore[attr-defined]
+        if hasattr(mod, "ngettext"):
+            mod.ngettext = ngettext  # type: ignore[attr-defined]
+
+
+_click_speaks_byhand()
+
+
+class _Localized:
+    """A command whose help (its text, its options' help, its subcommands' one-liners) is shown in the
+    language of the run: the English strings stay the catalogue's keys (``scripts/i18n.py`` reads them
+    from the commands), and are swapped for their translations only while the help is written."""
+
+    def get_help(self, ctx: click.Context) -> str:
+        with _help_in_language(ctx.command, ctx):
+            return super().get_help(ctx)  # type: ignore[misc]
+
+
+@contextlib.contextmanager
+def _help_in_language(cmd: click.Command, ctx: click.Context) -> Iterator[None]:
+    saved: list[tuple[Any, str, Any]] = []
+
+    def swap(obj: Any, attr: str) -> None:
+        v = getattr(obj, attr, None)
+        if isinstance(v, str) and v:
+            saved.append((obj, attr, v))
+            setattr(obj, attr, help_text(v))
+
+    objs: list[click.Command] = [cmd]
+    if isinstance(cmd, click.Group):
+        objs += list(cmd.commands.values())
+    for c in objs:
+        swap(c, "help")
+        swap(c, "short_help")
+        for p in c.get_params(ctx):
+            if p is c.get_help_option(ctx) and p.help:  # click made it (and keeps it) in the language of its first run
+                saved.append((p, "help", p.help))
+                p.help = gettext("Show this message and exit.")
+                continue
+            swap(p, "help")
+    try:
+        yield
+    finally:
+        for obj, attr, v in reversed(saved):
+            setattr(obj, attr, v)
+
+
+def help_text(text: str) -> str:
+    """A help string in the language of the run: catalogued whole (a docstring with its paragraphs)."""
+    found = lookup(inspect.cleandoc(text))
+    return text if found is None else found
+
+
+def _with_lang(params: list[click.Parameter] | None) -> list[click.Parameter]:
+    """Every command takes ``--lang`` (its messages and help, at least, are in that language)."""
+    params = list(params or [])
+    if not any(p.name == "lang" for p in params):
+        params.append(click.Option(["--lang"], type=click.Choice(list(LANGUAGES)), default=None, expose_value=False,
+                                   is_eager=True, callback=_set_lang, help=LANG_HELP))
+    return params
+
+
+class LocalizedCommand(_Localized, click.Command):
+    def __init__(self, *args: Any, params: list[click.Parameter] | None = None, **kw: Any) -> None:
+        super().__init__(*args, params=_with_lang(params), **kw)  # type: ignore[misc]
+
+
+class LocalizedGroup(_Localized, click.Group):
+    command_class = LocalizedCommand
+    group_class = type
+
+    def __init__(self, *args: Any, params: list[click.Parameter] | None = None, **kw: Any) -> None:
+        super().__init__(*args, params=_with_lang(params), **kw)
+
+
+LANG_HELP = "Language of the sheet, key and messages: en, hi (Hindi), bn (Bengali) [default: $BYHAND_LANG or en]."
 lang_option = click.option(
     "--lang", type=click.Choice(["en", "hi", "bn"]), default=None, expose_value=False, is_eager=True, callback=_set_lang,
-    help="Language of the sheet, key and messages: en, hi (Hindi), bn (Bengali) [default: $BYHAND_LANG or en].",
+    help=LANG_HELP,
 )
 
 
@@ -51,30 +160,30 @@ def _read(path: str, what: str) -> str:
     try:
         if path == "-":
             if sys.stdin is None:
-                raise ByHandError(f"{what}: standard input is closed")
+                raise ByHandError(M_("{what}: standard input is closed", what=what))
             data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
         else:
             with open(path, "rb") as f:
                 data = f.read(MAX_INPUT_BYTES + 1)
     except FileNotFoundError:
-        raise ByHandError(f"{what} {path} does not exist") from None
+        raise ByHandError(M_("{what} {path} does not exist", what=what, path=path)) from None
     except IsADirectoryError:
-        raise ByHandError(f"{what} {path} is a folder; give a file") from None
+        raise ByHandError(M_("{what} {path} is a folder; give a file", what=what, path=path)) from None
     except PermissionError:
-        raise ByHandError(f"{what} {path} cannot be read (permission denied)") from None
+        raise ByHandError(M_("{what} {path} cannot be read (permission denied)", what=what, path=path)) from None
     if len(data) > MAX_INPUT_BYTES:
-        raise FormatError(f"{what} {path} is larger than 5 MB; an exercise file is a few KB")
+        raise FormatError(M_("{what} {path} is larger than 5 MB; an exercise file is a few KB", what=what, path=path))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise FormatError(f"{what} {path} is not UTF-8 text") from None
+        raise FormatError(M_("{what} {path} is not UTF-8 text", what=what, path=path)) from None
 
 
 def _json(path: str, what: str) -> Any:
     """A JSON file read strictly: a key twice, NaN, a huge number or deep nesting is an error."""
     from byhand.exercise import parse_json
 
-    return parse_json(_read(path, what), f"{what} {path}")
+    return parse_json(_read(path, what), M_("{what} {path}", what=what, path=path))
 
 
 def _umask() -> int:
@@ -98,10 +207,11 @@ def check_outputs(outs: list[str]) -> None:
             continue
         p = _target(out)
         if p.is_dir():
-            raise ByHandError(f"output {out} is a folder; give a file name")
+            raise ByHandError(M_("output {out} is a folder; give a file name", out=out))
         d = p.parent if str(p.parent) else Path(".")
         if not d.is_dir():
-            raise ByHandError(f"output folder {d} does not exist" if not d.exists() else f"output folder {d} is not a folder")
+            raise ByHandError(M_("output folder {folder} does not exist", folder=d) if not d.exists()
+                              else M_("output folder {folder} is not a folder", folder=d))
 
 
 def write_files(items: list[tuple[str, bytes]]) -> None:
@@ -140,7 +250,7 @@ def write_files(items: list[tuple[str, bytes]]) -> None:
                 with open(p, "wb") as f:
                     f.write(data)
             except OSError as e:
-                raise ByHandError(f"cannot write {out}: {e.strerror or e}") from None
+                raise ByHandError(M_("cannot write {out}: {reason}", out=out, reason=e.strerror or e)) from None
         for _out, p, tmp, _data in staged:
             if tmp is not None:
                 os.replace(tmp, p)
@@ -159,7 +269,7 @@ def _stdout_bytes(data: bytes) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     except OSError as e:
-        raise ByHandError(f"cannot write to standard output: {e.strerror or e}") from None
+        raise ByHandError(M_("cannot write to standard output: {reason}", reason=e.strerror or e)) from None
 
 
 def write_output(text: str, out: str | None) -> None:
@@ -168,7 +278,7 @@ def write_output(text: str, out: str | None) -> None:
         try:
             click.echo(text)
         except OSError as e:
-            raise ByHandError(f"cannot write to standard output: {e.strerror or e}") from None
+            raise ByHandError(M_("cannot write to standard output: {reason}", reason=e.strerror or e)) from None
         return
     write_bytes((text if text.endswith("\n") else text + "\n").encode("utf-8"), out)
 
@@ -183,7 +293,7 @@ def page_files(pages: list[bytes], fmt: str, out: str | None, default_stem: str)
     if fmt == "pdf":
         return [(out or f"{default_stem}.pdf", pages[0])]
     if out == "-":
-        raise ByHandError(f"--format {fmt} writes one file per page; give -o NAME.{fmt}")
+        raise ByHandError(M_("--format {fmt} writes one file per page; give -o NAME.{fmt}", fmt=fmt))
     stem = out or default_stem
     for ext in (".pdf", ".png", ".svg"):
         if stem.lower().endswith(ext):
@@ -224,13 +334,13 @@ def _options(pairs: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for pair in pairs:
         if "=" not in pair:
-            raise ByHandError(f"--set {pair!r}: write KEY=VALUE, e.g. --set depth=3")
+            raise ByHandError(M_("--set {pair!r}: write KEY=VALUE, e.g. --set depth=3", pair=pair))
         k, v = pair.split("=", 1)
         out[k.strip()] = v.strip()
     return out
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LocalizedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(byhand.__version__, prog_name="byhand")
 def cli() -> None:
     """Deep learning by hand: exact, hand-friendly exercises, answer keys and checking."""
@@ -292,7 +402,7 @@ def make(
 
     if output is not None:
         check_outputs([output])
-    values = _json(values_file, "values file") if values_file else None
+    values = _json(values_file, M_("values file")) if values_file else None
     ex = byhand.make(topic, seed=seed, level=level, values=values, **_options(sets))
     if fmt in PRINT_FORMATS:
         from byhand import documents
@@ -320,7 +430,7 @@ def solve(file: str, fmt: str, output: str | None) -> None:
     Cells given as null are unknown; the cells that were null become the blanks."""
     from byhand.render.text import render_key
 
-    ex = byhand.solve(_read(file, "exercise file"))
+    ex = byhand.solve(_read(file, M_("exercise file")))
     text = ex.to_json(indent=2) if fmt == "json" else render_key(ex) if fmt == "key" else str(ex)
     write_output(text, output)
 
@@ -332,8 +442,8 @@ def solve(file: str, fmt: str, output: str | None) -> None:
 @lang_option
 def check(exercise: str, answers: str, fmt: str) -> None:
     """Check ANSWERS ({"1": "5", "2": "-2"}) against EXERCISE; per-badge verdicts and a score."""
-    ex = byhand.Exercise.from_json(_read(exercise, "exercise file"))
-    given = _json(answers, "answers file")
+    ex = byhand.Exercise.from_json(_read(exercise, M_("exercise file")))
+    given = _json(answers, M_("answers file"))
     if not isinstance(given, dict):
         raise FormatError('the answers file must be a JSON object keyed by badge, e.g. {"1": "5", "2": "-2"}')
     res = ex.check(given)
@@ -436,7 +546,8 @@ def sheet(
     from byhand import documents
 
     if not 1 <= students <= documents.MAX_STUDENTS:
-        raise ByHandError(f"--students must be between 1 and {documents.MAX_STUDENTS}, not {students}")
+        raise ByHandError(M_("--students must be between 1 and {max_students}, not {students}",
+                             max_students=documents.MAX_STUDENTS, students=students))
     if key_out is None:
         key_out = output[:-4] + "-key.pdf" if output.lower().endswith(".pdf") else output + "-key.pdf"
     if Path(key_out).resolve() == Path(output).resolve():
@@ -476,18 +587,19 @@ def _class_seal(secret_file: str | None, *, create: bool) -> Any:
 
     path = Path(secret_file) if secret_file else default_secret_path()
     if path.is_dir():
-        raise ByHandError(f"--secret {path} is a folder; give a file name")
+        raise ByHandError(M_("--secret {path} is a folder; give a file name", path=path))
     if not create:
-        return Seal(read_secret(path), source=f"the class secret {path}")
+        return Seal(read_secret(path), source=M_("the class secret {path}", path=path))
     if secret_file and not path.parent.exists():
-        raise ByHandError(f"the folder of --secret {path} does not exist")
+        raise ByHandError(M_("the folder of --secret {path} does not exist", path=path))
     secret, made = load_or_create_secret(path)
     if made:
-        click.echo(f"byhand: made a new class secret in {path}. Keep it, and a copy: 'byhand key CODE' needs it to open "
-                   "the sealed codes on these sheets; if it is lost, so are their answer keys.", err=True)
+        click.echo("byhand: " + tr_message(M_("made a new class secret in {path}. Keep it, and a copy: 'byhand key CODE' "
+                                              "needs it to open the sealed codes on these sheets; if it is lost, so are "
+                                              "their answer keys.", path=path)), err=True)
     else:
-        click.echo(f"byhand: codes sealed with the class secret {path}", err=True)
-    return Seal(secret, source=f"the class secret {path}")
+        click.echo("byhand: " + tr_message(M_("codes sealed with the class secret {path}", path=path)), err=True)
+    return Seal(secret, source=M_("the class secret {path}", path=path))
 
 
 @cli.command("key")
@@ -535,7 +647,8 @@ def book(
     chosen = documents.parse_chapters(chapters)
     check_outputs([output])
     if not 1 <= per_chapter <= documents.MAX_PER_CHAPTER:
-        raise ByHandError(f"--per-chapter must be between 1 and {documents.MAX_PER_CHAPTER}, not {per_chapter}")
+        raise ByHandError(M_("--per-chapter must be between 1 and {max_per_chapter}, not {per_chapter}",
+                             max_per_chapter=documents.MAX_PER_CHAPTER, per_chapter=per_chapter))
     _quiet_print_warnings()
     with _progress_bar() as bar:
         task = bar.add_task("workbook", total=len(chosen) * per_chapter + 1)
@@ -611,13 +724,15 @@ def export_cmd(topics: tuple[str, ...], students: int, fmt: str, seed: int, leve
     from byhand.export.lms import moodle_xml, qti_zip
 
     if not 1 <= students <= documents.MAX_STUDENTS:
-        raise ByHandError(f"--students must be between 1 and {documents.MAX_STUDENTS}, not {students}")
+        raise ByHandError(M_("--students must be between 1 and {max_students}, not {students}",
+                             max_students=documents.MAX_STUDENTS, students=students))
     exercises = []
     for topic in topics:
         found = _distinct_variants(topic, students, seed, level)
         if len(found) < students:
-            note = f"{topic} has only {len(found)} different variants at level {level}; using them all"
-            click.echo(f"byhand: note: {note}", err=True)
+            note = M_("{topic} has only {n} different variants at level {level}; using them all", topic=topic, n=len(found),
+                      level=M_(level))
+            click.echo("byhand: " + _("note") + ": " + tr_message(note), err=True)
         exercises += found
     if fmt == "moodle":
         write_bytes(moodle_xml(exercises, course_category=title), output or "byhand-moodle.xml")
@@ -666,9 +781,11 @@ def serve(host: str, port: int, db: str | None, secure_cookies: bool, signup: st
 
     gone = byhand.web.missing()
     if gone:
-        raise ByHandError(f"byhand serve needs the web extra: pip install 'byhand[web]' (missing: {', '.join(gone)})")
+        raise ByHandError(M_("byhand serve needs the web extra: pip install 'byhand[web]' (missing: {gone})",
+                             gone=', '.join(gone)))
     if public_url is not None and not public_url.startswith(("http://", "https://")):
-        raise ByHandError(f"--public-url {public_url!r}: give the whole address, e.g. http://10.0.0.5:{port}")
+        raise ByHandError(M_("--public-url {public_url!r}: give the whole address, e.g. http://10.0.0.5:{port}",
+                             public_url=public_url, port=port))
     byhand.web.serve(host=host, port=port, db=db, secure_cookies=secure_cookies, signup=signup, public_url=public_url,
                      trusted_proxy=trusted_proxy, hsts=hsts)
 
@@ -701,10 +818,11 @@ def experiment_resnet(
         try:
             chosen = [int(d) for d in depths.split(",") if d.strip()]
         except ValueError:
-            raise ByHandError(f"--depths {depths!r}: give even numbers separated by commas, e.g. 8,20,56") from None
+            raise ByHandError(M_("--depths {depths!r}: give even numbers separated by commas, e.g. 8,20,56",
+                                 depths=depths)) from None
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise ByHandError(f"--output-dir {out_dir} is a file; give a folder")
+        raise ByHandError(M_("--output-dir {out_dir} is a file; give a folder", out_dir=out_dir))
     out.mkdir(parents=True, exist_ok=True)
     with _progress_bar() as bar:
         task = bar.add_task("plain vs residual", total=None)
@@ -756,34 +874,49 @@ def main(argv: list[str] | None = None) -> int:
         msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         _stdout_failed()
         if code == 0:  # otherwise the failure has been reported already
-            click.echo(f"byhand: error: cannot write to standard output: {msg}", err=True)
+            _say_error(M_("cannot write to standard output: {reason}", reason=msg))
         return code or 2
     return code
 
 
+def _say_error(message: Any, translated: bool = False) -> None:
+    """``byhand: error: …`` in the language of the run. A message with no translation yet is printed in English,
+    prefix and all: one language a line. ``translated``: the message was built in the run's language already."""
+    english = str(message.args[0] if isinstance(message, BaseException) and message.args else message)
+    said = english if translated else str(tr_message(message))
+    click.echo("byhand: " + (_("error") if said != english or translated else "error") + f": {said}", err=True)
+
+
 def _main(argv: list[str] | None = None) -> int:
     reset_language()  # each run starts from $BYHAND_LANG or English (--lang sets it for the run)
+    early = _lang_in(sys.argv[1:] if argv is None else list(argv))
+    if early is not None:
+        set_language(early)
     try:
         cli.main(args=argv, prog_name="byhand", standalone_mode=False)
     except SolveError as e:
         for p in e.problems:
-            click.echo(f"byhand: {p}", err=True)
-        click.echo(f"byhand: error: {len(e.problems)} problem{'s' if len(e.problems) != 1 else ''} in the exercise", err=True)
+            click.echo(f"byhand: {tr_message(p)}", err=True)
+        n = len(e.problems)
+        said = ngettext("{n} problem in the exercise", "{n} problems in the exercise", n).format(n=n)
+        click.echo("byhand: " + (_("error") if said.split()[-1] != "exercise" else "error") + f": {said}", err=True)
         return e.exit_code
     except ByHandError as e:
-        said = tr_text(str(e))  # a message not translated yet keeps its English prefix too: one language a line
-        click.echo("byhand: " + (_("error") if said != str(e) else "error") + f": {said}", err=True)
+        _say_error(e)
         return e.exit_code
     except click.exceptions.Abort:
-        click.echo("byhand: aborted", err=True)
+        click.echo("byhand: " + _("aborted"), err=True)
         return 130
+    except click.exceptions.NoArgsIsHelpError as e:  # plain 'byhand': the help, not an error line
+        click.echo(e.format_message(), err=True)
+        return e.exit_code
     except click.ClickException as e:
-        click.echo(f"byhand: error: {e.format_message()}", err=True)
+        _say_error(e.format_message(), translated=True)  # click's words come from the catalogue (_click_speaks_byhand)
         return e.exit_code
     except OSError as e:
         if e.filename is None and e.errno in (errno.EPIPE, errno.EBADF, errno.ENOSPC, errno.EIO):
             _stdout_failed()
-            click.echo(f"byhand: error: cannot write to standard output: {e.strerror or e}", err=True)
+            _say_error(M_("cannot write to standard output: {reason}", reason=e.strerror or e))
             return 2
         click.echo(f"byhand: error: {e.strerror or e}{' (' + str(e.filename) + ')' if e.filename else ''}", err=True)
         return 2

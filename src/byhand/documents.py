@@ -19,6 +19,7 @@ from typing import Any
 import byhand
 from byhand.errors import ByHandError
 from byhand.exercise import Exercise
+from byhand.i18n import M_
 from byhand.notation import cell_label
 from byhand.printing import PAPERS
 from byhand.printing.layout import plan_document, plan_exercise, value_atom
@@ -46,12 +47,12 @@ Progress = Callable[[int, int], None]
 
 def _check_paper(paper: str) -> None:
     if paper not in PAPERS:
-        raise ByHandError(f"paper {paper!r} is not known; use {' or '.join(PAPERS)}")
+        raise ByHandError(M_("paper {paper!r} is not known; use {papers}", paper=paper, papers=' or '.join(PAPERS)))
 
 
 def _check_level(level: str) -> None:
     if level not in LEVELS:
-        raise ByHandError(f"level {level!r} is not known; use easy, medium or hard")
+        raise ByHandError(M_("level {level!r} is not known; use easy, medium or hard", level=level))
 
 
 def _chapters_by_name() -> dict[str, Any]:
@@ -99,8 +100,23 @@ def print_diagram(ex: Exercise) -> str | None:
     Only where it shows what the grid cannot: a skip connection (the line into a circled "+") or
     a chain of local derivatives with its paths. A plain network's boxes-and-arrows add little to
     its staircase of crossings and pushed the larger ones (deep, backprop) onto a second page."""
+    from byhand.i18n import use_language
     from byhand.render.diagram import chain_svg, network_svg, special_svg
 
+    if SVG_SHAPING:
+        return _print_diagram(ex, chain_svg, network_svg, special_svg)
+    with use_language("en"):  # see SVG_SHAPING below: Typst would print the Hindi and Bengali words broken
+        return _print_diagram(ex, chain_svg, network_svg, special_svg)
+
+
+SVG_SHAPING = False
+"""Whether Typst draws Hindi and Bengali text inside an SVG correctly. Typst 0.15 (usvg) does not: it drops and
+merges the letters of a cluster (ग्रेडिएंट printed as ग्रेडिंट) and loses the spaces after some words, while the
+same words in the page's own text are perfect. So a printed diagram keeps its few words in English (its maths is
+the same in every language), and the translated diagram is what a browser draws (the notebook view, diagram_svg)."""
+
+
+def _print_diagram(ex: Exercise, chain_svg: Any, network_svg: Any, special_svg: Any) -> str | None:
     special = special_svg(ex)  # a chapter's own drawing: the attention block, MoE routing, an unrolled RNN …
     if special is not None:
         return special
@@ -163,9 +179,11 @@ def class_exercises(
     if not topics:
         raise ByHandError("name at least one chapter, e.g. byhand sheet linear relu")
     if len(topics) > MAX_SHEET_TOPICS:
-        raise ByHandError(f"{len(topics)} chapters on one sheet is too many; use at most {MAX_SHEET_TOPICS}")
+        raise ByHandError(M_("{topics} chapters on one sheet is too many; use at most {max_sheet_topics}",
+                             topics=len(topics), max_sheet_topics=MAX_SHEET_TOPICS))
     if not 1 <= students <= MAX_STUDENTS:
-        raise ByHandError(f"--students must be between 1 and {MAX_STUDENTS}, not {students}")
+        raise ByHandError(M_("--students must be between 1 and {max_students}, not {students}",
+                             max_students=MAX_STUDENTS, students=students))
     _check_level(level)
     for t in topics:  # fail fast, before the first student, on a chapter that does not exist
         byhand.make(t, seed=seed + 1, level=level)
@@ -206,7 +224,8 @@ def class_set(
     if chunk < 1:
         raise ByHandError("chunk must be at least 1 student")
     if not 1 <= students <= MAX_STUDENTS:
-        raise ByHandError(f"--students must be between 1 and {MAX_STUDENTS}, not {students}")
+        raise ByHandError(M_("--students must be between 1 and {max_students}, not {students}",
+                             max_students=MAX_STUDENTS, students=students))
     first = class_exercises(topics, 1, seed, level)[0]  # checks the chapters and the level first
     if title is None:
         names = _chapters_by_name()
@@ -245,7 +264,7 @@ def _code(ex: Exercise, seal: Seal | None) -> str | None:
     if seal is None:
         return None
     if ex.seed is None:
-        raise ByHandError(f"exercise {ex.title!r} has no seed, so it cannot be sealed; print it with open codes")
+        raise ByHandError(M_("exercise {title!r} has no seed, so it cannot be sealed; print it with open codes", title=ex.title))
     return seal.code(ex.topic, int(ex.seed), str(ex.level))
 
 
@@ -327,10 +346,12 @@ def _check_roster(roster: Roster) -> None:
     if not roster:
         raise ByHandError("nothing to print: no students")
     if len(roster) > MAX_STUDENTS:
-        raise ByHandError(f"{len(roster)} students is too many for one class set; use at most {MAX_STUDENTS}")
+        raise ByHandError(M_("{roster} students is too many for one class set; use at most {max_students}",
+                             roster=len(roster), max_students=MAX_STUDENTS))
     n = sum(len(exs) for _, exs in roster)
     if n > MAX_EXERCISES:
-        raise ByHandError(f"{n} exercises is too many for one class set; use at most {MAX_EXERCISES}")
+        raise ByHandError(M_("{n} exercises is too many for one class set; use at most {max_exercises}",
+                             n=n, max_exercises=MAX_EXERCISES))
     if any(not exs for _, exs in roster):
         raise ByHandError("nothing to print: a student has no exercises")
 
@@ -389,16 +410,19 @@ def parse_chapters(spec: str | None) -> list[Any]:
         if m:
             lo, hi = int(m.group(1)), int(m.group(2))
             if lo > hi or lo not in by_number or hi not in by_number:
-                raise ByHandError(f"chapters {part!r}: the chapters are numbered 1-{len(all_topics)}")
+                raise ByHandError(M_("chapters {part!r}: the chapters are numbered 1-{all_topics}",
+                                     part=part, all_topics=len(all_topics)))
             chosen.update(range(lo, hi + 1))
         elif part.isdigit():
             if int(part) not in by_number:
-                raise ByHandError(f"chapter {part} does not exist; the chapters are numbered 1-{len(all_topics)}")
+                raise ByHandError(M_("chapter {part} does not exist; the chapters are numbered 1-{all_topics}",
+                                     part=part, all_topics=len(all_topics)))
             chosen.add(int(part))
         else:
             key = part.lower().replace("_", "-")
             if key not in by_name:
-                raise ByHandError(f"no chapter named {part!r}; the chapters are: {', '.join(by_name)} (or numbers, e.g. 1-5)")
+                raise ByHandError(M_("no chapter named {part!r}; the chapters are: {by_name} (or numbers, e.g. 1-5)",
+                                     part=part, by_name=', '.join(by_name)))
             chosen.add(by_name[key].chapter)
     if not chosen:
         raise ByHandError("--chapters names no chapter; write e.g. 1-5, 1,3,8 or linear,softmax")
@@ -441,11 +465,13 @@ def book(
     so memory stays that of one chapter."""
     _check_paper(paper)
     if not 1 <= per_chapter <= MAX_PER_CHAPTER:
-        raise ByHandError(f"--per-chapter must be between 1 and {MAX_PER_CHAPTER}, not {per_chapter}")
+        raise ByHandError(M_("--per-chapter must be between 1 and {max_per_chapter}, not {per_chapter}",
+                             max_per_chapter=MAX_PER_CHAPTER, per_chapter=per_chapter))
     chosen = parse_chapters(chapters)
     total = len(chosen) * per_chapter + 1
     if total > MAX_EXERCISES:
-        raise ByHandError(f"{total - 1} exercises is too many for one book; use at most {MAX_EXERCISES}")
+        raise ByHandError(M_("{total} exercises is too many for one book; use at most {max_exercises}",
+                             total=total - 1, max_exercises=MAX_EXERCISES))
     levels = book_levels(per_chapter)
     parts: list[list[dict[str, Any]]] = []
     done = 0
@@ -515,7 +541,7 @@ def _book_in_pieces(title: str, title_page: dict[str, Any], parts: list[list[dic
     contents = [{"title": n, "page": str(p)} for n, p in zip(names, starts)]
     head = render_piece(plan([title_page, {"kind": "toc", "entries": contents}], page_total=pages))
     if count(head) != head_pages:
-        raise ByHandError(f"the contents of this book take {count(head) - 1} pages; print fewer chapters at once")
+        raise ByHandError(M_("the contents of this book take {count} pages; print fewer chapters at once", count=count(head) - 1))
     joiner.add(head)
     for items, start, name in zip(parts, starts, names):
         joiner.add(render_piece(plan(items, page_offset=start - 1, page_total=pages)), bookmark=name)
@@ -538,7 +564,8 @@ def slides(ex: Exercise, *, group: str = "cell", fmt: str = "pdf", ppi: float | 
     from byhand.slides import frames
 
     if fmt not in SLIDE_FORMATS:
-        raise ByHandError(f"--format {fmt!r} is unknown for slides; use {', '.join(SLIDE_FORMATS)}")
+        raise ByHandError(M_("--format {fmt!r} is unknown for slides; use {slide_formats}",
+                             fmt=fmt, slide_formats=', '.join(SLIDE_FORMATS)))
     if fmt == "html":
         from byhand.render.html import deck_html
 

@@ -32,6 +32,7 @@ from byhand.engine.solver import solve
 from byhand.engine.tensor import Tensor, indices, nested_shape
 from byhand.engine.values import Value
 from byhand.errors import ByHandError, FormatError, GraphError, LimitError, SolveError
+from byhand.i18n import M_, N_
 from byhand.notation import namer
 
 FORMAT = "byhand-exercise/1"
@@ -266,8 +267,8 @@ class Exercise:
                 a, b = t[idx], vals[name][idx]
                 if not _same(a, b, precision):
                     raise FormatError(
-                        f"tensor {name}, cell {list(idx)}: the file says {V.fmt(a, precision)} but the ops give "
-                        f"{V.fmt(b, precision)}; fix the value or the ops"
+                        M_("tensor {name}, cell {idx}: the file says {fmt} but the ops give {fmt2}; fix the value or the ops",
+                           name=name, idx=list(idx), fmt=V.fmt(a, precision), fmt2=V.fmt(b, precision))
                     )
         blanks = _blanks_from_doc(d, graph, vals, precision)
         ex = _from_doc(d, graph, vals, blanks, precision)
@@ -316,28 +317,29 @@ def normalise_answers(answers: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, raw in answers.items():
         if isinstance(k, bool) or not isinstance(k, (str, int)):
-            raise FormatError(f'answers: the key {k!r} is not a badge number; key answers by badge, e.g. {{"1": "5"}}')
+            raise FormatError(M_('answers: the key {k!r} is not a badge number; key answers by badge, e.g. {{"1": "5"}}', k=k))
         key = str(k).strip()
         if key in out:
-            raise FormatError(f"answers: badge {key} is given twice; give each badge one answer")
+            raise FormatError(M_("answers: badge {key} is given twice; give each badge one answer", key=key))
         if raw is not None:
             if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
-                raise FormatError(f'answers: badge {key}: {_kind(raw)} is not an answer; write it as text, e.g. "3/4"')
+                raise FormatError(M_('answers: badge {key}: {kind} is not an answer; write it as text, e.g. "3/4"',
+                                     key=key, kind=_kind(raw)))
             try:
                 limits.check_answer(str(raw))
             except LimitError as e:
-                raise LimitError(f"answers: badge {key}: {e}") from None
+                raise LimitError(M_("answers: badge {key}: {e}", key=key, e=e)) from None
         out[key] = raw
     return out
 
 
 def _kind(x: Any) -> str:
     if x is True or x is False:
-        return "true/false"
+        return M_("true/false")
     if isinstance(x, dict):
-        return "an object"
+        return M_("an object")
     if isinstance(x, list):
-        return "a list"
+        return M_("a list")
     return type(x).__name__
 
 
@@ -376,20 +378,22 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     for k, v in pairs:
         if k in d:
             others = ", ".join(repr(x) for x in list(d)[:4] if x != k)
-            ctx = f" (in the object with {others})" if others else ""
-            raise FormatError(f"the key {k!r} appears twice{ctx}; JSON would silently keep the last one, so keep one")
+            ctx = M_(" (in the object with {others})", others=others) if others else ""
+            raise FormatError(M_("the key {k!r} appears twice{ctx}; JSON would silently keep the last one, so keep one",
+                                 k=k, ctx=ctx))
         d[k] = v
     return d
 
 
 def _no_constant(name: str) -> Any:
-    raise FormatError(f"{name} is not a number; write a finite value")
+    raise FormatError(M_("{name} is not a number; write a finite value", name=name))
 
 
 def _int(text: str) -> int:
     if len(text) > limits.MAX_DIGITS + 1:
         raise LimitError(
-            f"an integer of {len(text.lstrip('-'))} digits {limits.limit('digits of a value', limits.MAX_DIGITS)}"
+            M_("an integer of {digits} digits {limit}",
+               digits=len(text.lstrip('-')), limit=limits.limit('digits of a value', limits.MAX_DIGITS))
         )
     return int(text)
 
@@ -400,7 +404,16 @@ def _float(text: str) -> float:
     return float(text)
 
 
-def parse_json(text: str | bytes, what: str = "the exercise file") -> Any:
+JSON_ERRORS = frozenset((
+    N_("Expecting value"), N_("Expecting property name enclosed in double quotes"), N_("Expecting ':' delimiter"),
+    N_("Expecting ',' delimiter"), N_("Unterminated string starting at"), N_("Invalid control character at"),
+    N_("Invalid \\escape"), N_("Invalid \\uXXXX escape"), N_("Extra data"),
+    N_("Illegal trailing comma before end of object"), N_("Illegal trailing comma before end of array"),
+))
+"""What Python's JSON reader says of a broken file (shown in the reader's language)."""
+
+
+def parse_json(text: str | bytes, what: str = M_("the exercise file")) -> Any:
     """Strict JSON: a key twice in one object, NaN/Infinity, a number over the digit limit or nesting
     over the depth limit is a :class:`FormatError` naming it, never a silent last-one-wins."""
     try:
@@ -408,15 +421,18 @@ def parse_json(text: str | bytes, what: str = "the exercise file") -> Any:
             text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant, parse_int=_int, parse_float=_float
         )
     except json.JSONDecodeError as e:
-        raise FormatError(f"{what} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
+        raise FormatError(M_("{what} is not valid JSON: {msg} at line {lineno}, column {colno}",
+                             what=what, msg=M_(e.msg) if e.msg in JSON_ERRORS else e.msg, lineno=e.lineno,
+                             colno=e.colno)) from None
     except UnicodeDecodeError:
-        raise FormatError(f"{what} is not valid JSON: it is not UTF-8 text") from None
+        raise FormatError(M_("{what} is not valid JSON: it is not UTF-8 text", what=what)) from None
     except RecursionError:
         raise LimitError(
-            f"{what} is nested more than {limits.MAX_DEPTH} deep {limits.limit('nesting depth', limits.MAX_DEPTH)}"
+            M_("{what} is nested more than {max_depth} deep {limit}",
+               what=what, max_depth=limits.MAX_DEPTH, limit=limits.limit('nesting depth', limits.MAX_DEPTH))
         ) from None
     except FormatError as e:
-        raise type(e)(f"{what}: {e}") from None
+        raise type(e)(M_("{what}: {e}", what=what, e=e)) from None
     limits.check_depth(data, what)
     return data
 
@@ -455,14 +471,14 @@ def _check_closed(d: Mapping[str, Any]) -> None:
             if key in OP_KEYS:
                 continue
             if key in op_attrs:
-                hint = f"did you mean attrs.{key}?"
+                hint = M_("did you mean attrs.{key}?", key=key)
             elif (s := _suggest(key, OP_KEYS)) is not None:
-                hint = f"did you mean {s}?"
+                hint = M_("did you mean {s}?", s=s)
             elif (s := _suggest(key, op_attrs)) is not None:
-                hint = f"did you mean attrs.{s}?"
+                hint = M_("did you mean attrs.{s}?", s=s)
             else:
-                hint = "an op has only op, in, out and attrs"
-            raise FormatError(f"ops[{k}].{key}: unknown key; {hint}")
+                hint = M_("an op has only op, in, out and attrs")
+            raise FormatError(M_("ops[{k}].{key}: unknown key; {hint}", k=k, key=key, hint=hint))
         attrs = o.get("attrs")
         if isinstance(attrs, dict) and isinstance(name, str) and (name in OPS or name == "grad"):
             for key in attrs:
@@ -479,8 +495,8 @@ def _check_closed(d: Mapping[str, Any]) -> None:
         for key in b:
             if key not in BLANK_KEYS:
                 s = _suggest(key, BLANK_KEYS)
-                hint = f"did you mean {s}?" if s else "a blank has only badge, cells and answer"
-                raise FormatError(f"blanks[{k}].{key}: unknown key; {hint}")
+                hint = M_("did you mean {s}?", s=s) if s else M_("a blank has only badge, cells and answer")
+                raise FormatError(M_("blanks[{k}].{key}: unknown key; {hint}", k=k, key=key, hint=hint))
 
 
 def _validator() -> Any:
@@ -500,7 +516,8 @@ def load_document(doc: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
     """Parse and schema-check an exercise document; one-line FormatError otherwise."""
     if isinstance(doc, (str, bytes)):
         if len(doc) > MAX_FILE_BYTES:
-            raise FormatError(f"the exercise file is larger than {MAX_FILE_BYTES // 1_000_000} MB; an exercise is a few KB")
+            raise FormatError(M_("the exercise file is larger than {max_file_bytes} MB; an exercise is a few KB",
+                                 max_file_bytes=MAX_FILE_BYTES // 1_000_000))
         d = parse_json(doc)
     elif isinstance(doc, Mapping):
         limits.check_depth(doc, "the exercise")
@@ -510,18 +527,50 @@ def load_document(doc: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(d, dict):
         raise FormatError('an exercise file is a JSON object with "format", "tensors" and "ops"')
     if d.get("format") != FORMAT:
-        raise FormatError(f'"format" must be "{FORMAT}", not {d.get("format")!r}')
+        raise FormatError(M_('"format" must be "{format}", not {given!r}', format=FORMAT, given=d.get("format")))
     _check_closed(d)
     errors = list(_validator().iter_errors(d))
     if errors:
         import jsonschema
 
         err = jsonschema.exceptions.best_match(sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]))
-        msg = err.message[:200]
+        msg = _schema_message(err)
         if isinstance(err.instance, bool):
-            msg = f'{json.dumps(err.instance)} is not a number; write an integer, "p/q" or a decimal'
-        raise FormatError(f"at {_where(list(err.absolute_path))}: {msg}")
+            msg = M_('{value} is not a number; write an integer, "p/q" or a decimal', value=json.dumps(err.instance))
+        raise FormatError(M_("at {where}: {msg}", where=_where(list(err.absolute_path)), msg=msg))
     return d
+
+
+def _schema_message(err: Any) -> str:
+    """What the schema found, in words a reader's language can show: the common cases as catalogued messages, the
+    rest as the validator says it (English)."""
+    from byhand.i18n import Msg
+
+    kind, inst, want = err.validator, err.instance, err.validator_value
+    english = str(err.message[:200])  # English stays the validator's own words
+
+    def M_(template: str, **parts: Any) -> Msg:  # noqa: N802 - the catalogue's marker, extracted by scripts/i18n.py
+        return Msg(template, parts, english)
+
+    shown = json.dumps(inst, ensure_ascii=False)
+    shown = shown if len(shown) <= 60 else shown[:59] + "…"
+    if kind == "type":
+        wants = ", ".join(want) if isinstance(want, list) else str(want)
+        return M_("{value} is not of type {wants}", value=shown, wants=wants)
+    if kind == "enum":
+        return M_("{value} is not one of {choices}", value=shown, choices=", ".join(json.dumps(w) for w in want))
+    if kind == "pattern":
+        return M_("{value} is not allowed here (it must match {pattern})", value=shown, pattern=want)
+    if kind == "required":
+        missing = [k for k in want if isinstance(inst, dict) and k not in inst]
+        return M_("{key!r} is missing", key=missing[0] if missing else want[0])
+    if kind in ("minItems", "minLength", "minProperties"):
+        return M_("it is empty or too short")
+    if kind in ("minimum", "exclusiveMinimum"):
+        return M_("{value} is too small (at least {least})", value=shown, least=want)
+    if kind in ("maximum", "exclusiveMaximum"):
+        return M_("{value} is too large (at most {most})", value=shown, most=want)
+    return english
 
 
 # -- what a file claims, checked ----------------------------------------------------------------
@@ -543,8 +592,9 @@ def _check_identity(d: Mapping[str, Any], ex: Exercise) -> None:
     claimed = d.get("identity")
     if claimed is not None and claimed != ex.identity:
         raise FormatError(
-            f"identity: the file says {claimed!r} but its topic, seed, level and options say {ex.identity!r}; "
-            'fix them or drop "identity"'
+            M_('identity: the file says {claimed!r} but its topic, seed, level and options say {identity!r}; fix them '
+               'or drop "identity"',
+               claimed=claimed, identity=ex.identity)
         )
     if ex.seed is None:
         return
@@ -558,20 +608,24 @@ def _check_identity(d: Mapping[str, Any], ex: Exercise) -> None:
         again = _REGENERATE[0](ex.topic, ex.seed, ex.level, opts)
     except ByHandError as e:
         raise FormatError(
-            f'identity {ex.identity}: it cannot be regenerated ({e}); set "seed" to null for your own exercise'
+            M_('identity {identity}: it cannot be regenerated ({e}); set "seed" to null for your own exercise',
+               identity=ex.identity, e=e)
         ) from None
     for name, t in ex.values.items():
         other = again.values.get(name)
         if other is None or other.shape != t.shape or again.graph.nodes != ex.graph.nodes:
             raise FormatError(
-                f"identity {ex.identity}: that chapter and seed make another sheet (tensor {name}); "
-                'set "seed" to null for your own exercise'
+                M_('identity {identity}: that chapter and seed make another sheet (tensor {name}); set "seed" to null '
+                   'for your own exercise',
+                   identity=ex.identity, name=name)
             )
         for idx in indices(t.shape):
             if not _same(t[idx], other[idx], ex.precision):
                 raise FormatError(
-                    f"identity {ex.identity}: that seed makes {cell_str((name, idx))} = {V.fmt(other[idx], ex.precision)}, "
-                    f'the file says {V.fmt(t[idx], ex.precision)}; set "seed" to null for your own numbers'
+                    M_('identity {identity}: that seed makes {cell} = {fmt}, the file says {fmt2}; set "seed" to null '
+                       'for your own numbers',
+                       identity=ex.identity, cell=cell_str((name, idx)), fmt=V.fmt(other[idx], ex.precision),
+                       fmt2=V.fmt(t[idx], ex.precision))
                 )
 
 
@@ -585,12 +639,14 @@ def _check_steps(d: Mapping[str, Any], ex: Exercise) -> None:
         c = _cell(ex.graph, st["cell"], f"steps[{k}].cell")
         mine = by_cell.get(c)
         if mine is None:
-            raise FormatError(f"steps[{k}]: {cell_str(c)} is not computed by any op, so it has no step; remove this step")
+            raise FormatError(M_("steps[{k}]: {cell} is not computed by any op, so it has no step; remove this step",
+                                 k=k, cell=cell_str(c)))
         v = V.from_json(st["value"], where=f"steps[{k}].value")
         if v is None or not _same(v, mine.value, ex.precision):
             raise FormatError(
-                f"steps[{k}]: the step for {cell_str(c)} says {st['value']!r} but the cell is {V.fmt(mine.value, ex.precision)}; "
-                'fix the step or drop "steps" (byhand writes them)'
+                M_('steps[{k}]: the step for {cell} says {st!r} but the cell is {fmt}; fix the step or drop "steps" '
+                   '(byhand writes them)',
+                   k=k, cell=cell_str(c), st=st['value'], fmt=V.fmt(mine.value, ex.precision))
             )
         for j, u in enumerate(st["uses"]):
             _cell(ex.graph, u, f"steps[{k}].uses[{j}]")
@@ -607,10 +663,11 @@ def _check_determined(ex: Exercise) -> None:
     sol = solve(g, known, list(blank), precision=ex.precision, check=False)
     if sol.undetermined:
         c = sol.undetermined[0]
-        more = f" (and {len(sol.undetermined) - 1} more cells)" if len(sol.undetermined) > 1 else ""
+        more = M_(" (and {n} more cells)", n=len(sol.undetermined) - 1) if len(sol.undetermined) > 1 else ""
         raise FormatError(
-            f"blank {blank[c]} at {cell_str(c)}{more}: the shown cells allow more than one value, so a right answer "
-            "could be marked wrong; show another cell or remove the blank"
+            M_("blank {blank} at {cell}{more}: the shown cells allow more than one value, so a right answer could be "
+               "marked wrong; show another cell or remove the blank",
+               blank=blank[c], cell=cell_str(c), more=more)
         )
 
 
@@ -624,13 +681,13 @@ def _precision(d: Mapping[str, Any]) -> int:
 def _tensor(name: str, raw: Any, allow_null: bool) -> Tensor:
     shape = nested_shape(raw)
     if shape is None:
-        raise FormatError(f"tensor {name}: values must be a number, a flat list or a list of equal rows")
+        raise FormatError(M_("tensor {name}: values must be a number, a flat list or a list of equal rows", name=name))
     t = Tensor.from_nested(raw)
     data = []
     for x in t.data:
-        v = V.from_json(x, where=f"tensor {name}")
+        v = V.from_json(x, where=M_("tensor {name}", name=name))
         if v is None and not allow_null:
-            raise FormatError(f"tensor {name}: null (unknown) is only allowed in files given to 'byhand solve'")
+            raise FormatError(M_("tensor {name}: null (unknown) is only allowed in files given to 'byhand solve'", name=name))
         data.append(v)
     return Tensor(shape, data)
 
@@ -645,7 +702,7 @@ def _graph_from_doc(d: Mapping[str, Any], allow_null: bool) -> tuple[Graph, dict
     defined = {n.out for n in nodes}
     for name in tensors:
         if name not in defined and "values" not in tensors[name]:
-            raise FormatError(f"tensor {name} has no values")
+            raise FormatError(M_("tensor {name} has no values", name=name))
     all_t = {
         name: _tensor(name, spec.get("values"), allow_null)
         for name, spec in tensors.items()
@@ -659,7 +716,8 @@ def _graph_from_doc(d: Mapping[str, Any], allow_null: bool) -> tuple[Graph, dict
     )
     for name in sorted(x for x in used if isinstance(x, str)):
         if name not in defined and name not in leaves:
-            raise FormatError(f'tensor {name!r} is used by an op but not given; add it to "tensors" with its values')
+            raise FormatError(M_('tensor {name!r} is used by an op but not given; add it to "tensors" with its values',
+                                 name=name))
     roles = {k: v["role"] for k, v in tensors.items() if isinstance(v.get("role"), str)}
     labels = {k: v["label"] for k, v in tensors.items() if isinstance(v.get("label"), str)}
     notes = {k: v["note"] for k, v in tensors.items() if isinstance(v.get("note"), str)}
@@ -670,7 +728,8 @@ def _graph_from_doc(d: Mapping[str, Any], allow_null: bool) -> tuple[Graph, dict
     for name in all_t:
         if name in defined and all_t[name].shape != graph.shapes[name]:
             raise FormatError(
-                f"tensor {name}: the file gives a {V_shape(all_t[name].shape)} but the ops make a {V_shape(graph.shapes[name])}"
+                M_("tensor {name}: the file gives a {shape} but the ops make a {shape2}",
+                   name=name, shape=V_shape(all_t[name].shape), shape2=V_shape(graph.shapes[name]))
             )
     given = {k: v for k, v in all_t.items() if k in defined}
     return graph, leaves, given
@@ -684,13 +743,14 @@ def V_shape(s: tuple[int, ...]) -> str:
 
 def _cell(graph: Graph, raw: Any, where: str) -> Cell:
     if not (isinstance(raw, list) and len(raw) == 2 and isinstance(raw[0], str) and isinstance(raw[1], list)):
-        raise FormatError(f"{where}: a cell is [tensor, [row, column]]")
+        raise FormatError(M_("{where}: a cell is [tensor, [row, column]]", where=where))
     name, idx = raw[0], tuple(raw[1])
     if name not in graph.shapes:
-        raise FormatError(f"{where}: no tensor named {name!r}")
+        raise FormatError(M_("{where}: no tensor named {name!r}", where=where, name=name))
     shape = graph.shapes[name]
     if len(idx) != len(shape) or any(not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < s for i, s in zip(idx, shape)):
-        raise FormatError(f"{where}: {name} is a {V_shape(shape)}, index {list(idx)} is outside it (indices count from 0)")
+        raise FormatError(M_("{where}: {name} is a {shape}, index {idx} is outside it (indices count from 0)",
+                             where=where, name=name, shape=V_shape(shape), idx=list(idx)))
     return (name, idx)
 
 
@@ -701,19 +761,20 @@ def _blanks_from_doc(d: Mapping[str, Any], graph: Graph, vals: Mapping[str, Tens
     for b in d.get("blanks") or []:
         badge = b["badge"]
         if badge in seen_badges:
-            raise FormatError(f"badge {badge} is listed twice; one entry per badge, with all its cells")
+            raise FormatError(M_("badge {badge} is listed twice; one entry per badge, with all its cells", badge=badge))
         seen_badges.add(badge)
-        cells = [_cell(graph, c, f"blank {badge}") for c in b["cells"]]
+        cells = [_cell(graph, c, M_("blank {badge}", badge=badge)) for c in b["cells"]]
         for c in cells:
             if c in seen_cells:
-                raise FormatError(f"blank {badge}: cell {cell_str(c)} already carries another badge")
+                raise FormatError(M_("blank {badge}: cell {cell} already carries another badge", badge=badge, cell=cell_str(c)))
             seen_cells.add(c)
-        ans = V.from_json(b.get("answer"), where=f"blank {badge} answer")
+        ans = V.from_json(b.get("answer"), where=M_("blank {badge} answer", badge=badge))
         for c in cells:
             v = vals[c[0]][c[1]]
             if ans is None or not _same(ans, v, precision):
                 raise FormatError(
-                    f"blank {badge}: the answer {b.get('answer')!r} is not the value of {cell_str(c)}, {V.fmt(v, precision)}"
+                    M_("blank {badge}: the answer {given!r} is not the value of {cell}, {fmt}",
+                       badge=badge, given=b.get('answer'), cell=cell_str(c), fmt=V.fmt(v, precision))
                 )
         out.append(Blank(badge, cells, vals[cells[0][0]][cells[0][1]]))
     out.sort(key=lambda b: b.badge)
@@ -808,8 +869,9 @@ def solve_document(doc: str | bytes | Mapping[str, Any]) -> Exercise:
                 known[(name, idx)] = v
     sol = solve(graph, known, unknown, precision=precision)
     order = {name: k for k, name in enumerate(graph.shapes)}
-    problems = [f"{cell_str(c)} is under-determined: the shown cells allow more than one value" for c in sol.undetermined]
-    problems += [f"inconsistent: {s}" for s in sorted(set(sol.inconsistent))]
+    problems: list[str] = [M_("{cell} is under-determined: the shown cells allow more than one value", cell=cell_str(c))
+                           for c in sol.undetermined]
+    problems += [M_("inconsistent: {s}", s=s) for s in sorted(set(sol.inconsistent))]
     if problems:
         raise SolveError(problems)
     filled = {
@@ -825,8 +887,8 @@ def solve_document(doc: str | bytes | Mapping[str, Any]) -> Exercise:
     if changed:
         raise SolveError(
             [
-                f"inconsistent: {cell_str(c)} is given as {V.fmt(known[c], precision)} but the other cells make it "
-                f"{V.fmt(vals[c[0]][c[1]], precision)}"
+                M_("inconsistent: {cell} is given as {given} but the other cells make it {value}", cell=cell_str(c),
+                   given=V.fmt(known[c], precision), value=V.fmt(vals[c[0]][c[1]], precision))
                 for c in changed
             ]
         )

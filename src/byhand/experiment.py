@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from byhand.errors import ByHandError
+from byhand.i18n import M_
 
 KINDS = ("plain", "residual")
 METRIC_COLUMNS = ("depth", "kind", "epoch", "train_loss", "train_error", "test_loss", "test_error")
@@ -113,7 +114,8 @@ def _need() -> tuple[Any, Any, Any]:
         missing.append("matplotlib")
     if missing:
         raise ByHandError(
-            f"the experiment needs the 'experiment' extra: pip install 'byhand[experiment]' (missing: {', '.join(missing)})"
+            M_("the experiment needs the 'experiment' extra: pip install 'byhand[experiment]' (missing: {missing})",
+               missing=', '.join(missing))
         )
     return torch, sklearn.datasets, matplotlib
 
@@ -123,15 +125,17 @@ def _check(depths: Sequence[int], epochs: int, width: int, batch_size: int, lr: 
         raise ByHandError("give at least one depth, e.g. 8,20,56")
     for d in depths:
         if d < 2 or d % 2 or d > 200:
-            raise ByHandError(f"depth {d}: give an even number of weight layers between 2 and 200 (input + blocks of 2 + output)")
+            raise ByHandError(M_("depth {d}: give an even number of weight layers between 2 and 200 (input + blocks "
+                                 "of 2 + output)",
+                                 d=d))
     if not 1 <= epochs <= 1000:
-        raise ByHandError(f"epochs must be between 1 and 1000, not {epochs}")
+        raise ByHandError(M_("epochs must be between 1 and 1000, not {epochs}", epochs=epochs))
     if not 2 <= width <= 1024:
-        raise ByHandError(f"width must be between 2 and 1024, not {width}")
+        raise ByHandError(M_("width must be between 2 and 1024, not {width}", width=width))
     if not 1 <= batch_size <= 4096:
-        raise ByHandError(f"batch size must be between 1 and 4096, not {batch_size}")
+        raise ByHandError(M_("batch size must be between 1 and 4096, not {batch_size}", batch_size=batch_size))
     if not (lr > 0 and math.isfinite(lr)):
-        raise ByHandError(f"learning rate must be a positive number, not {lr}")
+        raise ByHandError(M_("learning rate must be a positive number, not {lr}", lr=lr))
 
 
 def _data(torch: Any, datasets: Any, seed: int, n_train: int | None) -> tuple[Any, Any, Any, Any]:
@@ -320,7 +324,7 @@ def run_resnet_experiment(
     _check(depths, epochs, width, batch_size, lr)
     out = Path(out_dir)
     if not out.is_dir():
-        raise ByHandError(f"output folder {out} does not exist")
+        raise ByHandError(M_("output folder {out} does not exist", out=out))
 
     started = time.perf_counter()
     old_threads, old_dtype = torch.get_num_threads(), torch.get_default_dtype()

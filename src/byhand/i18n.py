@@ -57,7 +57,8 @@ def check_language(lang: str) -> str:
     if code not in LANGUAGES:
         from byhand.errors import ByHandError
 
-        raise ByHandError(f"language {lang!r} is not available; choose one of {', '.join(LANGUAGES)}")
+        raise ByHandError(M_("language {lang!r} is not available; choose one of {languages}", lang=lang,
+                             languages=", ".join(LANGUAGES)))
     return code
 
 
@@ -125,6 +126,89 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     if lang == "en":
         return singular if n == 1 else plural
     return _translations(lang).ngettext(singular, plural, n)
+
+
+# -- messages with parts that vary (errors) ---------------------------------------------------------
+
+
+class Msg(str):
+    """A message built from a catalogued template and its parts: it *is* the English text (``str``), and
+    remembers the template and parts so each view can show it in its reader's language (:func:`tr_text`).
+
+    Made by :func:`M_`; an error raised with one (``raise FormatError(M_("tensor {name} has no values",
+    name=name))``) prints in English everywhere (logs, tests, ``str(e)``) and in Hindi or Bengali where the CLI
+    or the web shows it to a reader."""
+
+    template: str
+    parts: dict[str, Any]
+
+    def __new__(cls, template: str, parts: dict[str, Any], english: str | None = None) -> Msg:
+        """``english``: the English text when it is not the template's (another library's own wording)."""
+        text = english if english is not None else template.format(**{k: _english(v) for k, v in parts.items()})
+        self = super().__new__(cls, text)
+        self.template = template
+        self.parts = parts
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:  # an error that crosses a process (a print worker) keeps its parts
+        return (Msg, (self.template, self.parts, str(self)))
+
+
+def M_(template: str, **parts: Any) -> Msg:
+    """A message whose template is in the catalogue and whose parts (names, numbers, other messages) vary.
+
+    Parts are formatted as in ``str.format`` (``{name!r}`` quotes); a part that is itself a :class:`Msg` or an
+    error raised with one is shown in the reader's language too."""
+    return Msg(template, parts)
+
+
+def _english(v: Any) -> Any:
+    if isinstance(v, BaseException) and v.args and isinstance(v.args[0], Msg):
+        return str(v.args[0])
+    return v
+
+
+class _Part:
+    """A part of a message shown in the reader's language, that still formats with ``!r`` and format specs."""
+
+    def __init__(self, value: Any, lang: str) -> None:
+        self.value, self.lang = value, lang
+
+    def __format__(self, spec: str) -> str:
+        return format(tr_message(self.value, self.lang), spec)
+
+    def __repr__(self) -> str:
+        return repr(str(tr_message(self.value, self.lang)))
+
+    def __str__(self) -> str:
+        return str(tr_message(self.value, self.lang))
+
+
+def tr_message(message: Any, lang: str | None = None) -> Any:
+    """A message (a :class:`Msg`, an error, or plain English text) in the reader's language.
+
+    A :class:`Msg` is shown through its template's translation with each part translated in turn; plain text
+    goes through :func:`tr_text` (a sentence catalogued whole, or with its numbers as ``{0}``). Anything with no
+    translation stays in English. Non-text parts (numbers, names) are returned as they are."""
+    lang = lang or current_language()
+    if isinstance(message, BaseException):
+        message = message.args[0] if len(message.args) == 1 and isinstance(message.args[0], str) else str(message)
+    if isinstance(message, Msg):
+        if lang == "en":
+            return str(message)
+        t = lookup(message.template, lang)
+        if t is None:
+            if re.search(r"[A-Za-z]{3,}", re.sub(r"\{[^}]*\}", "", message.template)):
+                return str(message)  # words nobody translated yet: the whole message in English
+            t = message.template  # only structure ("{n0} ({s0}), {n1} ({s1})"): its parts are translated
+        parts = {k: _Part(v, lang) if isinstance(v, (Msg, BaseException)) else v for k, v in message.parts.items()}
+        try:
+            return t.format(**parts)
+        except (KeyError, IndexError, ValueError):
+            return str(message)
+    if isinstance(message, str):
+        return tr_text(message, lang)
+    return message
 
 
 # -- sentences with numbers and maths --------------------------------------------------------------
@@ -234,6 +318,8 @@ def tr_text(text: str, lang: str | None = None) -> str:
 
     A sentence with no translation stays in English; numbers and maths are kept as they are."""
     lang = lang or current_language()
+    if isinstance(text, Msg):
+        return str(tr_message(text, lang))
     if lang == "en" or not text:
         return text
     whole = _tr_sentence(text.strip(), lang)

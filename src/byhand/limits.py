@@ -25,6 +25,7 @@ from fractions import Fraction
 from typing import Any
 
 from byhand.errors import LimitError
+from byhand.i18n import M_, N_
 
 MAX_DIGITS = 100
 """Digits of any value, read or computed (numerator and denominator each)."""
@@ -50,26 +51,34 @@ _FLOAT_BIG = float(10**MAX_DIGITS)
 _EXP_RE = re.compile(r"[eE]\s*([+-]?\d+)\s*$")
 
 
+LIMIT_NAMES = (N_("digits of a value"), N_("nesting depth"), N_("answer exponent"), N_("answer length"), N_("cells"),
+               N_("exponent"), N_("products"), N_("side of a computed tensor"), N_("unknowns solved jointly"))
+"""The names of the limits (each shown in the reader's language)."""
+
+
 def limit(what: str, value: object) -> str:
     """The tail of every limit message: ``(limit: digits of a value, 100)``."""
-    return f"(limit: {what}, {value})"
+    return M_("(limit: {what}, {value})", what=M_(what), value=value)
 
 
-def check_value(v: Any, where: str = "a value") -> None:
+def check_value(v: Any, where: str = M_("a value")) -> None:
     """A value's size: at most MAX_DIGITS digits above and below the line, and finite."""
     t = type(v)
     if t is int:
         if -_BIG < v < _BIG:
             return
-        raise LimitError(f"{where}: a number with more than {MAX_DIGITS} digits {limit('digits of a value', MAX_DIGITS)}")
+        raise LimitError(M_("{where}: a number with more than {max_digits} digits {limit}",
+                            where=where, max_digits=MAX_DIGITS, limit=limit('digits of a value', MAX_DIGITS)))
     if t is Fraction:
         if -_BIG < v.numerator < _BIG and v.denominator < _BIG:
             return
-        raise LimitError(f"{where}: a fraction with more than {MAX_DIGITS} digits {limit('digits of a value', MAX_DIGITS)}")
+        raise LimitError(M_("{where}: a fraction with more than {max_digits} digits {limit}",
+                            where=where, max_digits=MAX_DIGITS, limit=limit('digits of a value', MAX_DIGITS)))
     if t is float:
         if math.isfinite(v) and -_FLOAT_BIG < v < _FLOAT_BIG:
             return
-        raise LimitError(f"{where}: {v} is beyond ±1e{MAX_DIGITS} {limit('digits of a value', MAX_DIGITS)}")
+        raise LimitError(M_("{where}: {v} is beyond ±1e{max_digits} {limit}",
+                            where=where, v=v, max_digits=MAX_DIGITS, limit=limit('digits of a value', MAX_DIGITS)))
 
 
 def check_values(vs: Iterable[Any], where: str) -> None:
@@ -88,8 +97,8 @@ def check_exponent(x: Any, where: str) -> None:
         if isinstance(shown, str) and len(shown) > 30:
             shown = shown[:30] + "…"
         raise LimitError(
-            f"{where}: the exponent {shown} is beyond ±{MAX_EXPONENT} (on a sheet it is a few units) "
-            f"{limit('exponent', MAX_EXPONENT)}"
+            M_("{where}: the exponent {shown} is beyond ±{max_exponent} (on a sheet it is a few units) {limit}",
+               where=where, shown=shown, max_exponent=MAX_EXPONENT, limit=limit('exponent', MAX_EXPONENT))
         )
 
 
@@ -97,30 +106,34 @@ def check_digit_string(s: str, where: str) -> None:
     """Digits of an integer written in a file, checked before int() reads it."""
     n = sum(ch.isdigit() for ch in s)
     if n > MAX_DIGITS:
-        raise LimitError(f"{where}: a number with {n} digits {limit('digits of a value', MAX_DIGITS)}")
+        raise LimitError(M_("{where}: a number with {n} digits {limit}",
+                            where=where, n=n, limit=limit('digits of a value', MAX_DIGITS)))
 
 
 def check_answer(text: str) -> None:
     """A typed answer's length and exponent, before it is read as a number (web and CLI)."""
     s = str(text)
     if len(s) > MAX_ANSWER_CHARS:
-        raise LimitError(f"an answer of {len(s)} characters is too long {limit('answer length', MAX_ANSWER_CHARS)}")
+        raise LimitError(M_("an answer of {s} characters is too long {limit}",
+                            s=len(s), limit=limit('answer length', MAX_ANSWER_CHARS)))
     m = _EXP_RE.search(s.strip())
     if m and "/" not in s:
         digits = m.group(1).lstrip("+-").lstrip("0")
         if len(digits) > 6 or int(digits or "0") > MAX_ANSWER_EXPONENT:
             raise LimitError(
-                f"the answer {s!r} has an exponent beyond ±{MAX_ANSWER_EXPONENT} {limit('answer exponent', MAX_ANSWER_EXPONENT)}"
+                M_("the answer {s!r} has an exponent beyond ±{max_answer_exponent} {limit}",
+                   s=s, max_answer_exponent=MAX_ANSWER_EXPONENT, limit=limit('answer exponent', MAX_ANSWER_EXPONENT))
             )
 
 
-def check_depth(x: Any, where: str = "the document") -> None:
+def check_depth(x: Any, where: str = M_("the document")) -> None:
     """The nesting depth of parsed JSON, walked without recursion."""
     stack: list[tuple[Any, int]] = [(x, 1)]
     while stack:
         node, d = stack.pop()
         if d > MAX_DEPTH:
-            raise LimitError(f"{where} is nested more than {MAX_DEPTH} deep {limit('nesting depth', MAX_DEPTH)}")
+            raise LimitError(M_("{where} is nested more than {max_depth} deep {limit}",
+                                where=where, max_depth=MAX_DEPTH, limit=limit('nesting depth', MAX_DEPTH)))
         if isinstance(node, dict):
             stack.extend((v, d + 1) for v in node.values())
         elif isinstance(node, list):

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from byhand.errors import ByHandError
+from byhand.i18n import M_
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32
 _READ_AS = {"O": "0", "I": "1", "L": "1"}
@@ -119,11 +120,12 @@ class Seal:
     def code(self, topic: str, seed: int, level: str) -> str:
         """The sealed code of a variant, e.g. ``7KQ2M-XHD4P-9RT3V-KW8N0``."""
         if topic not in TOPIC_IDS:
-            raise ByHandError(f"chapter {topic!r} cannot be sealed in this version; print it with --open-codes")
+            raise ByHandError(M_("chapter {topic!r} cannot be sealed in this version; print it with --open-codes", topic=topic))
         if level not in LEVELS:
-            raise ByHandError(f"level {level!r} is not known; use easy, medium or hard")
+            raise ByHandError(M_("level {level!r} is not known; use easy, medium or hard", level=level))
         if not -SEED_OFFSET <= seed < SEED_OFFSET:
-            raise ByHandError(f"seed {seed} is too large to seal (at most ±{SEED_OFFSET - 1:,}); use a smaller --seed")
+            raise ByHandError(M_("seed {seed} is too large to seal (at most ±{seed_offset:,}); use a smaller --seed",
+                                 seed=seed, seed_offset=SEED_OFFSET - 1))
         packed = (LEVELS.index(level) << SEED_BITS) | (seed + SEED_OFFSET)
         payload = bytes([TOPIC_IDS.index(topic)]) + packed.to_bytes(5, "big")
         tag = self._tag(payload)
@@ -140,20 +142,22 @@ class Seal:
         code = normalize(text)
         shown = text.strip()
         if len(code) != BODY_CHARS + CHECK_CHARS or any(c not in ALPHABET for c in code):
-            raise SealError(f"{shown!r} is not a sealed code: a code is 20 letters and digits, like 7KQ2M-XHD4P-9RT3V-KW8N0")
+            raise SealError(M_("{shown!r} is not a sealed code: a code is 20 letters and digits, like 7KQ2M-XHD4P-9RT3V-KW8N0",
+                               shown=shown))
         if _check(code[:BODY_CHARS]) != code[BODY_CHARS:]:
-            raise SealError(f"{shown!r} has a typo: its check characters do not match; read it again from the page")
+            raise SealError(M_("{shown!r} has a typo: its check characters do not match; read it again from the page",
+                               shown=shown))
         n = int("".join(f"{ALPHABET.index(c):05b}" for c in code[:BODY_CHARS]), 2) >> (BODY_CHARS * 5 - 88)
         raw = n.to_bytes(11, "big")
         tag, ct = raw[:TAG_BYTES], raw[TAG_BYTES:]
         payload = bytes(a ^ b for a, b in zip(ct, self._stream(tag)))
         if not hmac.compare_digest(self._tag(payload), tag):
-            raise SealError(f"code {shown} was not sealed with {self.source}; "
-                            "open it with the secret of the class set it came from")
+            raise SealError(M_("code {shown} was not sealed with {source}; open it with the secret of the class set it came from",
+                               shown=shown, source=self.source))
         packed = int.from_bytes(payload[1:], "big")
         topic_id, level_id = payload[0], packed >> SEED_BITS
         if topic_id >= len(TOPIC_IDS) or level_id >= len(LEVELS):  # pragma: no cover - a forged code that passed the MAC
-            raise SealError(f"code {shown} names no exercise this version knows")
+            raise SealError(M_("code {shown} names no exercise this version knows", shown=shown))
         return Variant(TOPIC_IDS[topic_id], (packed & ((1 << SEED_BITS) - 1)) - SEED_OFFSET, LEVELS[level_id])
 
 
@@ -174,17 +178,18 @@ def read_secret(path: Path) -> bytes:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ByHandError(f"no class secret at {path}; codes open only with the secret the class set was made with "
-                          "(--secret FILE)") from None
+        raise ByHandError(M_("no class secret at {path}; codes open only with the secret the class set was made with "
+                             "(--secret FILE)",
+                             path=path)) from None
     except IsADirectoryError:
-        raise ByHandError(f"the class secret {path} is a folder; give the secret's file") from None
+        raise ByHandError(M_("the class secret {path} is a folder; give the secret's file", path=path)) from None
     except PermissionError:
-        raise ByHandError(f"the class secret {path} cannot be read: you have no permission to read it") from None
+        raise ByHandError(M_("the class secret {path} cannot be read: you have no permission to read it", path=path)) from None
     except UnicodeDecodeError:
-        raise ByHandError(f"{path} is not a byhand class secret (64 hex digits expected)") from None
+        raise ByHandError(M_("{path} is not a byhand class secret (64 hex digits expected)", path=path)) from None
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if len(lines) != 1 or not re.fullmatch(r"[0-9a-f]{64}", lines[0]):
-        raise ByHandError(f"{path} is not a byhand class secret (64 hex digits expected)")
+        raise ByHandError(M_("{path} is not a byhand class secret (64 hex digits expected)", path=path))
     return bytes.fromhex(lines[0])
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from byhand.engine.relations import Cell
 from byhand.engine.values import to_json
 from byhand.errors import ByHandError
+from byhand.i18n import M_
 from byhand.notation import namer, tensor_label
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def _groups(steps: list[Step], group: str) -> list[list[Step]]:
 def frames(ex: Exercise, group: str = "cell") -> list[Frame]:
     """The title frame, one frame per step (or per row, or per layer), and the final frame."""
     if group not in GROUPS:
-        raise ByHandError(f"--group {group!r} is unknown; use cell, row or layer")
+        raise ByHandError(M_("--group {group!r} is unknown; use cell, row or layer", group=group))
     source = _copy_sources(ex)
     steps = [s for s in ex.steps if s.cell not in source]  # a copy is no step: it appears with its source
     groups = _groups(steps, group)

@@ -23,6 +23,7 @@ from byhand.engine.relations import Cell, PolyRelation, Relation, Term, cell_str
 from byhand.engine.tensor import MAX_SIDE, Shape, Tensor, indices, shape_str
 from byhand.engine.values import MINUS, Value, fmt, fmt_factor, norm
 from byhand.errors import GraphError, LimitError
+from byhand.i18n import M_
 from byhand.limits import MAX_CELLS, MAX_COMPUTED_SIDE, MAX_TERMS, check_values, limit
 from byhand.notation import namer
 
@@ -80,7 +81,8 @@ class Graph:
             self._check_name(name)
             if len(shp) > 2 or any(s < 1 or s > MAX_SIDE for s in shp):
                 raise GraphError(
-                    f"tensor {name}: shape {shp} is not allowed; use a scalar, a vector or a matrix with sides 1…{MAX_SIDE}"
+                    M_("tensor {name}: shape {shp} is not allowed; use a scalar, a vector or a matrix with sides 1…{max_side}",
+                       name=name, shp=shp, max_side=MAX_SIDE)
                 )
             self.shapes[name] = tuple(shp)
             self.leaves.append(name)
@@ -115,25 +117,28 @@ class Graph:
     @staticmethod
     def _check_name(name: str) -> None:
         if not isinstance(name, str) or not name or len(name) > 40:
-            raise GraphError(f"tensor name {name!r} is not allowed; use a short name such as W1")
+            raise GraphError(M_("tensor name {name!r} is not allowed; use a short name such as W1", name=name))
 
     def _add_forward(self, n: Node, k: int) -> None:
         o = op(n.op)
         self._check_name(n.out)
         if o.arity >= 0 and len(n.ins) != o.arity:
-            raise GraphError(f"op {n.op} → {n.out}: takes {o.arity} input{'s' if o.arity != 1 else ''}, got {len(n.ins)}")
+            raise GraphError(M_("op {op} → {out}: takes {arity} input{s}, got {ins}",
+                                op=n.op, out=n.out, arity=o.arity, s='s' if o.arity != 1 else '', ins=len(n.ins)))
         if n.out in n.ins:
             raise GraphError(
-                f"op {n.op} → {n.out}: an op cannot write to its own input; "
-                f"give the result a new name (tensor {n.out!r} is defined twice)"
+                M_("op {op} → {out}: an op cannot write to its own input; give the result a new name (tensor {out!r} "
+                   "is defined twice)",
+                   op=n.op, out=n.out)
             )
         for name in n.ins:
             if name not in self.shapes:
                 raise GraphError(
-                    f"op {n.op} → {n.out}: tensor {name!r} is used before it is defined; give its values or compute it first"
+                    M_("op {op} → {out}: tensor {name!r} is used before it is defined; give its values or compute it first",
+                       op=n.op, out=n.out, name=name)
                 )
         if n.out in self.shapes:
-            raise GraphError(f"tensor {n.out!r} is defined twice; give each computed tensor its own name")
+            raise GraphError(M_("tensor {out!r} is defined twice; give each computed tensor its own name", out=n.out))
         unknown = set(n.attrs) - set(o.attrs)
         if unknown:
             raise GraphError(
@@ -143,7 +148,7 @@ class Graph:
         try:
             shp = o.check([self.shapes[i] for i in n.ins], dict(n.attrs), n.ins)
         except GraphError as e:
-            raise GraphError(f"op {n.op} → {n.out}: {e}") from None
+            raise GraphError(M_("op {op} → {out}: {e}", op=n.op, out=n.out, e=e)) from None
         self._check_size(n, shp)
         self.shapes[n.out] = shp
         self.defined_by[n.out] = k
@@ -153,8 +158,8 @@ class Graph:
         cells of the sheet, and the products its steps write out (stacks and products grow)."""
         if any(s > MAX_COMPUTED_SIDE for s in shp):
             raise LimitError(
-                f"op {n.op} → {n.out}: it makes a {shape_str(shp)}, wider than any sheet "
-                f"{limit('side of a computed tensor', MAX_COMPUTED_SIDE)}"
+                M_("op {op} → {out}: it makes a {shape_str}, wider than any sheet {limit}",
+                   op=n.op, out=n.out, shape_str=shape_str(shp), limit=limit('side of a computed tensor', MAX_COMPUTED_SIDE))
             )
         cells = 1
         for s in shp:
@@ -170,10 +175,12 @@ class Graph:
         self._cells += cells
         self._terms += cells * max(inner, 1)
         if self._cells > MAX_CELLS:
-            raise LimitError(f"op {n.op} → {n.out}: the sheet has more than {MAX_CELLS} cells {limit('cells', MAX_CELLS)}")
+            raise LimitError(M_("op {op} → {out}: the sheet has more than {max_cells} cells {limit}",
+                                op=n.op, out=n.out, max_cells=MAX_CELLS, limit=limit('cells', MAX_CELLS)))
         if self._terms > MAX_TERMS:
             raise LimitError(
-                f"op {n.op} → {n.out}: the steps would write more than {MAX_TERMS} products {limit('products', MAX_TERMS)}"
+                M_("op {op} → {out}: the steps would write more than {max_terms} products {limit}",
+                   op=n.op, out=n.out, max_terms=MAX_TERMS, limit=limit('products', MAX_TERMS))
             )
 
     def _depends(self, of: str) -> set[str]:
@@ -270,24 +277,28 @@ class Graph:
             of, wrt = n.attrs.get("of"), n.attrs.get("wrt")
             extra = set(n.attrs) - {"of", "wrt"}
             if n.ins:
-                raise GraphError(f'grad → {n.out}: takes no inputs; name them in attrs "of" and "wrt"')
+                raise GraphError(M_('grad → {out}: takes no inputs; name them in attrs "of" and "wrt"', out=n.out))
             if extra:
-                raise GraphError(f"grad → {n.out}: unknown attribute {sorted(extra)[0]!r}; it takes of and wrt")
+                raise GraphError(M_("grad → {out}: unknown attribute {extra!r}; it takes of and wrt",
+                                    out=n.out, extra=sorted(extra)[0]))
             if not isinstance(of, str) or of not in self.shapes:
-                raise GraphError(f'grad → {n.out}: attribute "of" must name a tensor of the sheet, not {of!r}')
+                raise GraphError(M_('grad → {out}: attribute "of" must name a tensor of the sheet, not {of!r}', out=n.out, of=of))
             if not isinstance(wrt, str) or wrt not in self.shapes:
-                raise GraphError(f'grad → {n.out}: attribute "wrt" must name a tensor of the sheet, not {wrt!r}')
+                raise GraphError(M_('grad → {out}: attribute "wrt" must name a tensor of the sheet, not {wrt!r}',
+                                    out=n.out, wrt=wrt))
             if self.shapes[of] != ():
                 raise GraphError(
-                    f"grad → {n.out}: {of} is a {shape_str(self.shapes[of])}; a gradient is taken of a scalar (a loss)"
+                    M_("grad → {out}: {of} is a {shape_str}; a gradient is taken of a scalar (a loss)",
+                       out=n.out, of=of, shape_str=shape_str(self.shapes[of]))
                 )
             if wrt not in self._depends(of):
-                raise GraphError(f"grad → {n.out}: {of} does not depend on {wrt}")
+                raise GraphError(M_("grad → {out}: {of} does not depend on {wrt}", out=n.out, of=of, wrt=wrt))
             if n.out in self.shapes or n.out in declared.values():
-                raise GraphError(f"tensor {n.out!r} is defined twice; give each gradient its own name")
+                raise GraphError(M_("tensor {out!r} is defined twice; give each gradient its own name", out=n.out))
             self._check_name(n.out)
             if (of, wrt) in declared:
-                raise GraphError(f"grad of {of} with respect to {wrt} is asked twice ({declared[(of, wrt)]} and {n.out})")
+                raise GraphError(M_("grad of {of} with respect to {wrt} is asked twice ({declared} and {out})",
+                                    of=of, wrt=wrt, declared=declared[(of, wrt)], out=n.out))
             declared[(of, wrt)] = n.out
         self.grad_name: dict[tuple[str, str], str] = dict(declared)
         out: list[Node] = []
@@ -307,7 +318,7 @@ class Graph:
                         if cand not in taken:
                             break
                     else:  # pragma: no cover - two names are always enough in practice
-                        raise GraphError(f"no free name for the gradient of {of} with respect to {t}")
+                        raise GraphError(M_("no free name for the gradient of {of} with respect to {t}", of=of, t=t))
                     taken.add(cand)
                     self.grad_name[(of, t)] = cand
             # the order of reverse mode: later ops first; a gradient once all its consumers are done
@@ -350,7 +361,8 @@ class Graph:
         for name, r in given.items():
             if name in roles:
                 if r not in ROLES:
-                    raise GraphError(f"tensor {name}: role {r!r} is unknown; use one of {', '.join(ROLES)}")
+                    raise GraphError(M_("tensor {name}: role {r!r} is unknown; use one of {roles}",
+                                        name=name, r=r, roles=', '.join(ROLES)))
                 roles[name] = r
         return roles
 
@@ -362,27 +374,31 @@ class Graph:
         for name in self.leaves:
             t = leaves.get(name)
             if t is None:
-                raise GraphError(f"tensor {name} has no values; give it as a {shape_str(self.shapes[name])}")
+                raise GraphError(M_("tensor {name} has no values; give it as a {shape_str}",
+                                    name=name, shape_str=shape_str(self.shapes[name])))
             if t.shape != self.shapes[name]:
-                raise GraphError(f"tensor {name} should be a {shape_str(self.shapes[name])}, got a {shape_str(t.shape)}")
+                raise GraphError(M_("tensor {name} should be a {shape_str}, got a {shape_str2}",
+                                    name=name, shape_str=shape_str(self.shapes[name]), shape_str2=shape_str(t.shape)))
             vals[name] = t
         for n in self.forward_nodes:
             try:
                 vals[n.out] = OPS[n.op].forward([vals[i] for i in n.ins], dict(n.attrs))
             except LimitError as e:
-                raise LimitError(f"op {n.op} → {n.out}: {e}") from None
+                raise LimitError(M_("op {op} → {out}: {e}", op=n.op, out=n.out, e=e)) from None
             except ZeroDivisionError:
-                raise GraphError(f"op {n.op} → {n.out}: it divides by zero; change the value it divides by") from None
+                raise GraphError(M_("op {op} → {out}: it divides by zero; change the value it divides by",
+                                    op=n.op, out=n.out)) from None
             except (OverflowError, ValueError) as e:
-                raise GraphError(f"op {n.op} → {n.out}: the values cannot be computed ({e}); use smaller values") from None
+                raise GraphError(M_("op {op} → {out}: the values cannot be computed ({e}); use smaller values",
+                                    op=n.op, out=n.out, e=e)) from None
             check_values(vals[n.out].data, f"op {n.op} → {n.out}")
         for of in dict.fromkeys(n.attrs["of"] for n in self.grad_nodes):
             try:
                 adj = self.backward(of, vals)
             except ZeroDivisionError:
-                raise GraphError(f"the gradient of {of} divides by zero; change the values") from None
+                raise GraphError(M_("the gradient of {of} divides by zero; change the values", of=of)) from None
             except (OverflowError, ValueError) as e:
-                raise GraphError(f"the gradient of {of} cannot be computed ({e}); use smaller values") from None
+                raise GraphError(M_("the gradient of {of} cannot be computed ({e}); use smaller values", of=of, e=e)) from None
             for n in self.grad_nodes:
                 if n.attrs["of"] == of:
                     vals[n.out] = adj[n.attrs["wrt"]]

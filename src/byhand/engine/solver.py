@@ -24,6 +24,7 @@ from byhand.engine.graph import Graph
 from byhand.engine.relations import Cell, NotLinear, Relation, cell_str
 from byhand.engine.values import Value, fmt, norm
 from byhand.errors import GraphError, LimitError
+from byhand.i18n import M_
 from byhand.limits import MAX_DIGITS, MAX_ELIMINATION, check_value, limit
 
 ELIMINATION_WORK = 3_000_000
@@ -82,7 +83,8 @@ def solve(
         checked.add(r.out)
         expect = _evaluate(r, get)
         if not _close(expect, vals[r.out], precision):
-            sol.inconsistent.append(f"{cell_str(r.out)} is {fmt(vals[r.out], precision)} but {r.text(get, precision)}")
+            sol.inconsistent.append(M_("{cell} is {value} but {relation}", cell=cell_str(r.out),
+                                       value=fmt(vals[r.out], precision), relation=r.text(get, precision)))
 
     def propagate(queue: list[Relation]) -> None:
         seen_q: set[Cell] = set()
@@ -98,10 +100,11 @@ def solve(
                 v = r.solve_single(x, get) if x != r.out else r.evaluate(get)
             except ZeroDivisionError:
                 raise GraphError(
-                    f"{cell_str(r.out)}: its {r.op} step divides by zero; change the value it divides by"
+                    M_("{cell}: its {op} step divides by zero; change the value it divides by", cell=cell_str(r.out), op=r.op)
                 ) from None
             except OverflowError:
-                raise LimitError(f"{cell_str(x)}: the value overflows {limit('digits of a value', MAX_DIGITS)}") from None
+                raise LimitError(M_("{cell}: the value overflows {limit}",
+                                    cell=cell_str(x), limit=limit('digits of a value', MAX_DIGITS))) from None
             if v is None:
                 continue
             v = norm(v)
@@ -139,9 +142,11 @@ def _evaluate(r: Relation, get) -> Value:  # type: ignore[no-untyped-def]
     try:
         return r.evaluate(get)
     except ZeroDivisionError:
-        raise GraphError(f"{cell_str(r.out)}: its {r.op} step divides by zero; change the value it divides by") from None
+        raise GraphError(M_("{cell}: its {op} step divides by zero; change the value it divides by",
+                            cell=cell_str(r.out), op=r.op)) from None
     except OverflowError:
-        raise LimitError(f"{cell_str(r.out)}: the value overflows {limit('digits of a value', MAX_DIGITS)}") from None
+        raise LimitError(M_("{cell}: the value overflows {limit}",
+                            cell=cell_str(r.out), limit=limit('digits of a value', MAX_DIGITS))) from None
 
 
 def _peel(rows: list[dict[Cell, Fraction]], consts: list[Fraction]) -> tuple[list[dict[Cell, Fraction]], list[Fraction]]:
@@ -220,8 +225,8 @@ def _gauss_jordan(rows: list[dict[Cell, Fraction]], consts: list[Fraction], budg
     cols = sorted({c for row in rows for c in row}, key=lambda c: (c[0], c[1]))
     if len(cols) > MAX_ELIMINATION:
         raise LimitError(
-            f"{len(cols)} unknown cells are tied together in one linear system; give more cells "
-            f"{limit('unknowns solved jointly', MAX_ELIMINATION)}"
+            M_("{cols} unknown cells are tied together in one linear system; give more cells {limit}",
+               cols=len(cols), limit=limit('unknowns solved jointly', MAX_ELIMINATION))
         )
     m = [[row.get(c, Fraction(0)) for c in cols] + [-k] for row, k in zip(rows, consts)]
     big = 10 ** (4 * MAX_DIGITS)
@@ -245,8 +250,8 @@ def _gauss_jordan(rows: list[dict[Cell, Fraction]], consts: list[Fraction], budg
                 budget[0] -= len(nz)
         if budget[0] < 0 or any(v.numerator >= big or v.denominator >= big for v in pr if v):
             raise LimitError(
-                f"the linear system of {len(cols)} unknown cells is too large to solve exactly "
-                f"{limit('unknowns solved jointly', MAX_ELIMINATION)}"
+                M_("the linear system of {cols} unknown cells is too large to solve exactly {limit}",
+                   cols=len(cols), limit=limit('unknowns solved jointly', MAX_ELIMINATION))
             )
         pivots.append(j)
         rank += 1

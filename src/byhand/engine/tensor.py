@@ -10,9 +10,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from typing import Any
 
 from byhand.engine.values import Value
+from byhand.i18n import M_
 
 Shape = tuple[int, ...]
 Index = tuple[int, ...]
@@ -49,11 +51,13 @@ def flat(shape: Shape, idx: Index) -> int:
     return idx[0] * shape[1] + idx[1]
 
 
+@lru_cache(maxsize=256)
 def shape_str(shape: Shape) -> str:
+    """"scalar", "vector of 3", "2×3": a message (its words shown in the reader's language), made once per shape."""
     if not shape:
-        return "scalar"
+        return M_("scalar")
     if len(shape) == 1:
-        return f"vector of {shape[0]}"
+        return M_("vector of {n}", n=shape[0])
     return f"{shape[0]}×{shape[1]}"
 
 

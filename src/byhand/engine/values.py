@@ -20,6 +20,7 @@ from fractions import Fraction
 
 from byhand import limits
 from byhand.errors import FormatError
+from byhand.i18n import M_
 
 Value = int | Fraction | float
 """A number on the sheet."""
@@ -45,18 +46,18 @@ def is_integer(v: Value) -> bool:
     return type(v) is int
 
 
-def from_json(x: object, where: str = "value") -> Value | None:
+def from_json(x: object, where: str = M_("value")) -> Value | None:
     """Read a JSON value: int, "p/q" string, float, or null (None: unknown)."""
     if x is None:
         return None
     if isinstance(x, bool):
-        raise FormatError(f'{where}: true/false is not a number; write an integer, "p/q" or a decimal')
+        raise FormatError(M_('{where}: true/false is not a number; write an integer, "p/q" or a decimal', where=where))
     if isinstance(x, int):
         limits.check_value(x, where)
         return x
     if isinstance(x, float):
         if not math.isfinite(x):
-            raise FormatError(f"{where}: {x} is not a finite number")
+            raise FormatError(M_("{where}: {x} is not a finite number", where=where, x=x))
         limits.check_value(x, where)
         return x
     if isinstance(x, str):
@@ -68,13 +69,14 @@ def from_json(x: object, where: str = "value") -> Value | None:
             limits.check_digit_string(m.group(2), where)
             den = int(m.group(2))
             if den == 0:
-                raise FormatError(f"{where}: {x!r} divides by zero")
+                raise FormatError(M_("{where}: {x!r} divides by zero", where=where, x=x))
             return norm(Fraction(int(m.group(1)), den))
         if _INT_RE.match(x.replace(MINUS, "-")):
             limits.check_digit_string(x, where)
             return int(x.replace(MINUS, "-").strip())
-        raise FormatError(f'{where}: {x!r} is not a value; write an integer, "p/q" or a decimal')
-    raise FormatError(f'{where}: {type(x).__name__} is not a value; write an integer, "p/q" or a decimal')
+        raise FormatError(M_('{where}: {x!r} is not a value; write an integer, "p/q" or a decimal', where=where, x=x))
+    raise FormatError(M_('{where}: {kind} is not a value; write an integer, "p/q" or a decimal',
+                         where=where, kind=type(x).__name__))
 
 
 def to_json(v: Value) -> int | str | float:

@@ -9,6 +9,7 @@ from typing import Any
 from byhand.engine.tensor import Shape, nested_shape
 from byhand.engine.values import Value, from_json
 from byhand.errors import FormatError
+from byhand.i18n import M_
 
 Nested = Any  # a value, a list of values or a list of rows
 
@@ -45,7 +46,7 @@ class Doc:
             raw = spec.get("values")
             shape = nested_shape(raw)
             if shape is None or raw is None:
-                raise FormatError(f"tensor {name}: an exporter needs every value (solve the file first)")
+                raise FormatError(M_("tensor {name}: an exporter needs every value (solve the file first)", name=name))
             self.tensors[name] = _nested(raw, name)
             self.shapes[name] = shape
             self.labels[name] = str(spec.get("label") or name)
@@ -76,5 +77,5 @@ def _nested(raw: Any, name: str) -> Nested:
         return [_nested(x, name) for x in raw]
     v = from_json(raw, where=f"tensor {name}")
     if v is None:
-        raise FormatError(f"tensor {name}: an exporter needs every value (solve the file first)")
+        raise FormatError(M_("tensor {name}: an exporter needs every value (solve the file first)", name=name))
     return v

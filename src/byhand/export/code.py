@@ -29,6 +29,7 @@ from byhand.engine.tensor import Shape
 from byhand.engine.values import Value
 from byhand.errors import FormatError
 from byhand.export._doc import Doc, OpRec
+from byhand.i18n import M_
 from byhand.notation import tensor_label
 
 LIBS = ("pytorch", "numpy")
@@ -715,7 +716,8 @@ def check(name, tensor, sheet, blanks=None):
         for o in self.d.forward:
             f = table.get(o.op)
             if f is None:
-                raise FormatError(f"op {o.op!r} has no {'PyTorch' if self.torch else 'NumPy'} translation yet")
+                raise FormatError(M_("op {op!r} has no {library} translation yet",
+                                     op=o.op, library='PyTorch' if self.torch else 'NumPy'))
             args = [self.var[i] for i in o.ins]
             shapes = [self.d.shapes[i] for i in o.ins]
             self.comment(o.op)
@@ -834,7 +836,7 @@ def check(name, tensor, sheet, blanks=None):
                         continue
                     f = NUMPY_VJP.get(o.op)
                     if f is None:
-                        raise FormatError(f"op {o.op!r} has no NumPy backward yet")
+                        raise FormatError(M_("op {op!r} has no NumPy backward yet", op=o.op))
                     terms.append(f(replace(o, out=self.var[o.out]), args, shapes, k, up))
             expr = " + ".join(terms) if terms else f"np.zeros_like({self.var[wrt]})"
             self.emit(f"{self.var[g.out]} = {expr}{self.said_as(g.out)}")
@@ -853,7 +855,7 @@ def numpy_script(source: Any) -> str:
 
 def script(source: Any, lib: str) -> str:
     if lib not in LIBS:
-        raise FormatError(f"no script for {lib!r}; choose one of {', '.join(LIBS)}")
+        raise FormatError(M_("no script for {lib!r}; choose one of {libs}", lib=lib, libs=', '.join(LIBS)))
     return pytorch_script(source) if lib == "pytorch" else numpy_script(source)
 
 # convolution (conv): the padded image, im2col (torch's unfold; in NumPy an index into the image, its

@@ -34,6 +34,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
+from byhand.i18n import M_
 from byhand.printing.errors import PrintError
 
 #: Page keys that point into the piece's own document structure (rebuilt, or dropped, here).
@@ -109,7 +110,7 @@ class PdfJoiner:
             reader = PdfReader(io.BytesIO(pdf))
             pages = list(reader.pages)
         except Exception as exc:  # a piece Typst wrote: never malformed, unless something is badly wrong
-            raise PrintError(f"could not read a compiled piece to join it: {exc}") from exc
+            raise PrintError(M_("could not read a compiled piece to join it: {exc}", exc=exc)) from exc
         if self._creator is None:
             info = reader.metadata
             self._creator = str(info.get("/Creator", "")) if info else ""

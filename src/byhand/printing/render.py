@@ -24,7 +24,7 @@ from typing import Any
 
 import typst
 
-from byhand.i18n import fonts_dir, localize_plan, typst_words_json
+from byhand.i18n import M_, fonts_dir, localize_plan, typst_words_json
 from byhand.printing.errors import PrintError, PrintWarning, TypstCompileError
 from byhand.printing.layout import plan_document, plan_exercise
 from byhand.printing.slides import PROJECTOR_PPI
@@ -76,7 +76,7 @@ def compile_data(data: str, fmt: str = "pdf", ppi: float | None = None,
     ``tags=False`` leaves out the PDF's structure tags (a piece that will be joined: the joined file
     cannot keep each piece's structure tree)."""
     if fmt not in FORMATS:
-        raise PrintError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        raise PrintError(M_("format must be one of {formats}, not {fmt!r}", formats=', '.join(FORMATS), fmt=fmt))
     with _lock:
         try:
             out, typst_warnings = _get_compiler(template).compile_with_warnings(
@@ -117,7 +117,7 @@ EVICT_AGE = 10
 
 def _check_plan(plan: dict[str, Any]) -> None:
     if plan.get("paper") not in PAPERS:
-        raise PrintError(f"paper must be one of {', '.join(PAPERS)}, not {plan.get('paper')!r}")
+        raise PrintError(M_("paper must be one of {papers}, not {given!r}", papers=', '.join(PAPERS), given=plan.get('paper')))
     if not plan.get("items"):
         raise PrintError("nothing to print")
     for item in plan["items"]:

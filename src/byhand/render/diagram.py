@@ -20,12 +20,14 @@ True
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING, Any
 
 from byhand.engine.tensor import Tensor
 from byhand.engine.values import Value, fmt
+from byhand.i18n import N_, _
 from byhand.notation import tensor_label
 
 if TYPE_CHECKING:
@@ -114,12 +116,30 @@ def _text(x: float, y: float, s: str, size: int = 13, anchor: str = "middle", co
           value: str | None = None) -> str:
     """A text; ``value`` (a computed number, which a student's copy may have to hide) follows ``s``
     in a ``<tspan class='a'>``: only such numbers are ever masked, never a given one."""
-    style = " font-style='italic'" if italic else ""
+    indic = _INDIC.search(s) is not None
+    style = " font-style='italic'" if italic and not indic else ""  # the Noto fonts have no italic to slant
     tail = f"<tspan class='a'>{escape(value)}</tspan>" if value is not None else ""
     return (
         f"<text x='{x:.1f}' y='{y:.1f}' font-size='{max(size, MIN_FONT)}' text-anchor='{anchor}' fill='{color}' "
-        f"{FONT}{style}>{escape(s)}{tail}</text>"
+        f"{FONT}{style}>{_scripts(s) if indic else escape(s)}{tail}</text>"
     )
+
+
+_INDIC = re.compile("[\u0900-\u09ff]")
+_INDIC_RUN = re.compile("[\u0900-\u09ff\u200c\u200d]+")
+INDIC_FONT = "font-family='Noto Serif Devanagari, Noto Serif Bengali'"
+
+
+def _scripts(s: str) -> str:
+    """Hindi and Bengali words each in a ``<tspan>`` of their own font, the maths and the spaces in the sheet's:
+    each run is shaped whole (a fallback letter by letter breaks the clusters apart when Typst draws the SVG)."""
+    out, at = [], 0
+    for m in _INDIC_RUN.finditer(s):
+        out.append(escape(s[at:m.start()]))
+        out.append(f"<tspan {INDIC_FONT}>{escape(m.group(0))}</tspan>")
+        at = m.end()
+    out.append(escape(s[at:]))
+    return "".join(out)
 
 
 def _arrow(x1: float, y1: float, x2: float, y2: float, color: str, dash: str = "", width: float = 1.6, marker: str = "a") -> str:
@@ -185,7 +205,8 @@ def network_svg(ex: Exercise) -> str | None:
                     f"<path d='M{sx:.1f},{y_mid - 4:.1f} C{sx:.1f},{yk:.1f} {cx:.1f},{yk:.1f} {cx:.1f},{y_mid - 13:.1f}' "
                     f"fill='none' stroke='{SKIP}' stroke-width='2.4' marker-end='url(#s)'/>"
                 )
-                parts.append(_text((sx + cx) / 2, yk + 4, f"skip: + {tensor_label(ex, src)}", 12, color=SKIP, italic=True))
+                skip = _("skip: + {name}").format(name=tensor_label(ex, src))
+                parts.append(_text((sx + cx) / 2, yk + 4, skip, 12, color=SKIP, italic=True))
             end_x = cx + 12
         if act:
             parts.append(_text(end_x + 30, y_mid - 8, act, 12, italic=True))
@@ -202,7 +223,7 @@ def network_svg(ex: Exercise) -> str | None:
     width = x_prev_end + 90
     if has_grad:
         yg = top + box_h + 66
-        parts.append(_text(30, yg - 34, "backward: gradients run right to left", 12, "start", color=GRAD, italic=True))
+        parts.append(_text(30, yg - 34, _("backward: gradients run right to left"), 12, "start", color=GRAD, italic=True))
         xs = sorted(pos.values())
         for right, left in zip(xs[1:], xs[:-1]):
             parts.append(_arrow(right - 4, yg, left + 4, yg, GRAD, dash="6 4", marker="g"))
@@ -224,7 +245,7 @@ def network_svg(ex: Exercise) -> str | None:
                         _text(
                             (x1 + x2) / 2,
                             yg + 62,
-                            "the gradient at the + also goes down the skip, unchanged",
+                            _("the gradient at the + also goes down the skip, unchanged"),
                             11,
                             color=SKIP,
                             italic=True,
@@ -281,18 +302,19 @@ def chain_svg(ex: Exercise) -> str | None:
                 f"<path d='M{xs[k + 1]:.1f},{y - 18} Q{mx:.1f},{y - 95} {xs[k]:.1f},{y - 18}' fill='none' "
                 f"stroke='{GRAD}' stroke-width='2.2' stroke-dasharray='7 5' marker-end='url(#g)'/>"
             )
-            parts.append(_text(mx, y - 62, "skip: × 1", 12, color=GRAD, italic=True))
-    parts.append(_text(30, 28, "gradient from the loss at the right back to the input at the left", 12, "start", italic=True))
+            parts.append(_text(mx, y - 62, _("skip: × 1"), 12, color=GRAD, italic=True))
+    parts.append(_text(30, 28, _("gradient from the loss at the right back to the input at the left"), 12, "start", italic=True))
     ly = 225
     parts.append(f"<line x1='40' y1='{ly}' x2='80' y2='{ly}' stroke='{PLAIN}' stroke-width='2.6'/>")
-    parts.append(_text(88, ly + 4, "plain path, through every layer: product = ", 13, "start", color=PLAIN,
+    parts.append(_text(88, ly + 4, _("plain path, through every layer: product = "), 13, "start", color=PLAIN,
                        value=fmt(plain, p)))
     if has_skip:
         parts.append(
             f"<line x1='40' y1='{ly + 24}' x2='80' y2='{ly + 24}' stroke='{GRAD}' stroke-width='2.2' stroke-dasharray='7 5'/>"
         )
         parts.append(
-            _text(88, ly + 28, f"with skips: 2{_sup(n)} = {2**n} paths, sum = Π(1 + dᵢ) = ", 13, "start", color=GRAD,
+            _text(88, ly + 28, _("with skips: 2{n} = {paths} paths, sum = Π(1 + dᵢ) = ").format(n=_sup(n), paths=2**n), 13,
+                  "start", color=GRAD,
                   value=fmt(total, p))
         )
         height += 10
@@ -352,11 +374,12 @@ def routing_svg(ex: Exercise) -> str | None:
         return top_y + (max(n_exp, n_tok) - n_exp) * row_h / 2 + i * row_h + row_h / 2
 
     parts = [_defs()]
-    choice = "the largest score" if k == 1 else f"the {k} largest scores"
-    parts.append(_text(20, 24, f"the gate: each token goes to {choice} of its column (→ 1); the others get nothing (→ 0)",
+    gate = (_("the gate: each token goes to the largest score of its column (→ 1); the others get nothing (→ 0)") if k == 1
+            else _("the gate: each token goes to the {k} largest scores of its column (→ 1); the others get nothing (→ 0)"))
+    parts.append(_text(20, 24, gate.format(k=k),
                        14, "start", italic=True))
-    parts.append(_text(x_tok, 52, "tokens (columns of X)", 16))
-    parts.append(_text(x_exp, 52, "experts", 16))
+    parts.append(_text(x_tok, 52, _("tokens (columns of X)"), 16))
+    parts.append(_text(x_exp, 52, _("experts"), 16))
     x = ex.values[g.forward_nodes[0].ins[-1]] if g.forward_nodes[0].op == "linear" else None
     for j in range(n_tok):
         y = ty(j)
@@ -384,10 +407,10 @@ def routing_svg(ex: Exercise) -> str | None:
                      f"stroke-width='1.8'/>")
         name = experts.get(i)
         sub = "₀₁₂₃₄₅₆₇₈₉"[(i + 1) % 10]
-        parts.append(_text(x_exp, y + 5, f"{tensor_label(ex, name)}, b{sub}" if name else f"expert {i + 1}", 17))
+        parts.append(_text(x_exp, y + 5, f"{tensor_label(ex, name)}, b{sub}" if name else _("expert {n}").format(n=i + 1), 17))
     if out:
         y_vals = ex.values[out]
-        parts.append(_text(x_out, 52, f"after ReLU ({tensor_label(ex, out)})", 16))
+        parts.append(_text(x_out, 52, _("after ReLU ({name})").format(name=tensor_label(ex, out)), 16))
         for j in range(n_tok):
             col = "[" + ", ".join(fmt(v, p) for v in y_vals.col(j)) + "]"
             head = f"y{'₀₁₂₃₄₅₆₇₈₉'[(j + 1) % 10]} = "
@@ -501,13 +524,13 @@ def recurrent_svg(ex: Exercise) -> str | None:
     parts.append(_text(end + 4, ym - 10, tensor_label(ex, last), 14, "start", italic=True))
     parts.append(_text(end + 4, ym + 16, shown, 13, "start", value=masked))
     width = max(end + 90, 640.0)
-    parts.append(_text(24, 16, "one cell per time step, the same weights in each: the state is carried to the right", 13,
+    parts.append(_text(24, 16, _("one cell per time step, the same weights in each: the state is carried to the right"), 13,
                        "start", italic=True))
     if has_grad:
         yg = row + box_h + 82
-        parts.append(_text(24, yg + 26, "backprop through time: the gradient runs back along the states,", 13, "start",
+        parts.append(_text(24, yg + 26, _("backprop through time: the gradient runs back along the states,"), 13, "start",
                            color=GRAD, italic=True))
-        parts.append(_text(24, yg + 44, "right to left; the gradients of the weights add up over the steps", 13, "start",
+        parts.append(_text(24, yg + 44, _("right to left; the gradients of the weights add up over the steps"), 13, "start",
                            color=GRAD, italic=True))
         ylast = steps[-1].y
         dy = _grad_of(ex, ylast) if ylast is not None else None
@@ -714,23 +737,23 @@ def attention_svg(ex: Exercise) -> str | None:
     parts.append(_arrow(sx + bw / 2, ys[h.q] + bh / 2, sx + bw / 2, sy, INK))
     parts.append(_arrow(368, ys[h.k] + bh / 2, sx, sy + bh / 2 + 18, INK))
     parts.append(_box(sx, sy, bw, bh + 36, f"{lab(h.k)}ᵀ·{lab(h.q)}"))
-    parts.append(_text(sx + bw / 2, sy + bh + 26, "scores", 12))
+    parts.append(_text(sx + bw / 2, sy + bh + 26, _("scores"), 12))
     x = sx + bw
     steps = []
     if h.scaled is not None:
         steps.append("÷ √dₖ")  # no number in the text: a student's copy hides numbers equal to an answer
     if h.masked:
-        steps.append("causal mask")
+        steps.append(N_("causal mask"))
     steps.append("softmax")
     y_mid = sy + (bh + 36) / 2
     for s in steps:
         sw = {"softmax": 100, "causal mask": 112}.get(s, 76)
         parts.append(_arrow(x, y_mid, x + 28, y_mid, INK))
-        parts.append(_box(x + 28, y_mid - bh / 2, sw, bh, s, 14))
+        parts.append(_box(x + 28, y_mid - bh / 2, sw, bh, _(s), 14))
         if s == "softmax":
-            parts.append(_text(x + 28 + sw / 2, y_mid + bh / 2 + 18, "each column", 12))
+            parts.append(_text(x + 28 + sw / 2, y_mid + bh / 2 + 18, _("each column"), 12))
         if s == "causal mask":
-            parts.append(_text(x + 28 + sw / 2, y_mid + bh / 2 + 18, "later keys out", 12))
+            parts.append(_text(x + 28 + sw / 2, y_mid + bh / 2 + 18, _("later keys out"), 12))
         x += 28 + sw
     # A, then V·A under it: V comes from the left, A from above
     parts.append(_arrow(x, y_mid, x + 30, y_mid, INK))
@@ -813,7 +836,7 @@ def lstm_svg(ex: Exercise) -> str | None:
         return tensor_label(ex, name)
 
     cell_w, top, bot = 420.0, 52.0, 196.0
-    parts = [_defs(), _text(12, 18, "C: long-term memory · H: short-term memory · σ, tanh: the hard ones",
+    parts = [_defs(), _text(12, 18, _("C: long-term memory · H: short-term memory · σ, tanh: the hard ones"),
                             13, "start", italic=True)]
 
     def node(x: float, y: float, sym: str) -> None:

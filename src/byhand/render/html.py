@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from byhand.engine.relations import Cell
 from byhand.engine.values import fmt
-from byhand.i18n import _, current_language, tr_text
+from byhand.i18n import _, current_language, tr_phrases, tr_text
 
 if TYPE_CHECKING:
     from byhand.exercise import Exercise
@@ -92,7 +92,7 @@ _SYMBOL_WORDS |= {"hard_sigmoid": "σ", "hard_tanh": "tanh"}  # the LSTM's exact
 
 
 def _symbol_html(sym: dict[str, Any]) -> str:
-    text = sym["text"] if sym["kind"] == "text" else _SYMBOL_WORDS.get(sym["kind"], "")
+    text = tr_phrases(sym["text"]) if sym["kind"] == "text" else _SYMBOL_WORDS.get(sym["kind"], "")
     kind = "word" if sym["kind"] == "text" else "act"
     return f'<div class="sym {kind}" style="{_pos(sym, sym["w"], sym["h"])}">{escape(text)}</div>'
 
@@ -103,7 +103,7 @@ def _formula_html(pieces: list[dict[str, str]]) -> str:
             return f"<i>{escape(p['s'])}</i>"
         if p["t"] == "pow":  # 3^Z₃: the exponent raised, as written by hand
             return f"{escape(p['s'])}<sup><i>{escape(p['e'])}</i></sup>"
-        return escape(p["s"])
+        return escape(tr_phrases(p["s"]))  # "Σ dZ₂ along each row": the words in the page's language
 
     return "".join(one(p) for p in pieces)
 

@@ -39,6 +39,7 @@ from byhand.engine.tensor import Shape, Tensor, indices, shape_str
 from byhand.engine.values import Value, fmt, is_exact
 from byhand.errors import ByHandError, FormatError, GenerationError, GraphError, UnknownTopicError
 from byhand.exercise import Blank, Exercise, badges_for, close_over_copies, register_regenerator
+from byhand.i18n import M_
 from byhand.topics import _rules, _sampling
 
 LEVELS = ("easy", "medium", "hard")
@@ -72,16 +73,17 @@ class Option:
                     return c
                 if type(raw) is int and isinstance(c, str) and c == str(raw):
                     return c
-            raise ByHandError(f"option {name}={raw!r} is not allowed; choose one of {', '.join(map(str, self.choices))}")
+            raise ByHandError(M_("option {name}={raw!r} is not allowed; choose one of {choices}",
+                                 name=name, raw=raw, choices=', '.join(map(str, self.choices))))
         if type(raw) is int:
             v = raw
         elif isinstance(raw, str) and re.fullmatch(r"\s*[+-]?\d{1,9}\s*", raw):
             v = int(raw)
         else:
-            span = f" from {self.lo} to {self.hi}" if self.lo is not None and self.hi is not None else ""
-            raise ByHandError(f"option {name}={raw!r} must be a whole number{span}")
+            span = M_(" from {lo} to {hi}", lo=self.lo, hi=self.hi) if self.lo is not None and self.hi is not None else ""
+            raise ByHandError(M_("option {name}={raw!r} must be a whole number{span}", name=name, raw=raw, span=span))
         if (self.lo is not None and v < self.lo) or (self.hi is not None and v > self.hi):
-            raise ByHandError(f"option {name}={v} is out of range; use {self.lo}…{self.hi}")
+            raise ByHandError(M_("option {name}={v} is out of range; use {lo}…{hi}", name=name, v=v, lo=self.lo, hi=self.hi))
         return v
 
 
@@ -182,22 +184,23 @@ def get(name: str) -> ModuleType:
     key = name.strip().lower().replace("_", "-")
     if key not in reg:
         if key.startswith("byhand:sealed:") or re.fullmatch(r"[0-9a-z]{5}(-[0-9a-z]{5}){3}", key):
-            raise UnknownTopicError(f"{name!r} is a sealed code from a class set, not a chapter; "
-                                    "open it with the class secret: byhand key CODE --secret FILE")
-        raise UnknownTopicError(f"no chapter named {name!r}; the chapters are: {', '.join(reg)}")
+            raise UnknownTopicError(M_("{name!r} is a sealed code from a class set, not a chapter; open it with the "
+                                       "class secret: byhand key CODE --secret FILE",
+                                       name=name))
+        raise UnknownTopicError(M_("no chapter named {name!r}; the chapters are: {chapters}", name=name, chapters=', '.join(reg)))
     return reg[key]
 
 
 def resolve_options(m: ModuleType, level: str, options: Mapping[str, Any]) -> dict[str, Any]:
     if level not in LEVELS:
-        raise ByHandError(f"level {level!r} is unknown; use easy, medium or hard")
+        raise ByHandError(M_("level {level!r} is unknown; use easy, medium or hard", level=level))
     o = {k: opt.default(level) for k, opt in m.OPTIONS.items()}
     for k, raw in options.items():
         if raw is None:
             continue
         if k not in m.OPTIONS:
             known = ", ".join(m.OPTIONS) or "none"
-            raise ByHandError(f"chapter {m.NAME} has no option {k!r}; its options are: {known}")
+            raise ByHandError(M_("chapter {name} has no option {k!r}; its options are: {known}", name=m.NAME, k=k, known=known))
         o[k] = m.OPTIONS[k].parse(k, raw)
     return o
 
@@ -218,7 +221,7 @@ def make(
     """
     m = get(topic)
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
-        raise ByHandError(f"seed must be a whole number from 0 to 2^63−1, not {seed!r}")
+        raise ByHandError(M_("seed must be a whole number from 0 to 2^63−1, not {seed!r}", seed=seed))
     o = resolve_options(m, level, options)
     if values is not None and hasattr(m, "given"):  # the chapter's published names (an RNN's X, split into its steps)
         o, values = m.given(o, values)
@@ -247,8 +250,8 @@ def make(
             break
         else:
             raise GenerationError(
-                f"no hand-friendly {m.NAME} variant after {GENERATOR_TRIES} tries (seed {seed}); "
-                f"try another seed or smaller options"
+                M_("no hand-friendly {name} variant after {tries} tries (seed {seed}); try another seed or smaller options",
+                   name=m.NAME, tries=GENERATOR_TRIES, seed=seed)
             )
     if values is not None:
         non_default["values"] = "given"  # the identity cannot regenerate a teacher's numbers: say so
@@ -285,7 +288,8 @@ def _regenerate(topic: str, seed: int, level: str, options: Mapping[str, Any]) -
     m = get(topic)
     for k in options:
         if k not in m.OPTIONS:  # "seed", "stats" … are not chapter options: never make()'s keywords
-            raise ByHandError(f"chapter {m.NAME} has no option {k!r}; its options are: {', '.join(m.OPTIONS) or 'none'}")
+            raise ByHandError(M_("chapter {name} has no option {k!r}; its options are: {options}",
+                                 name=m.NAME, k=k, options=', '.join(m.OPTIONS) or 'none'))
     return make(m.NAME, seed=seed, level=level, **options)
 
 
@@ -330,7 +334,7 @@ def _space(m: ModuleType, o: dict[str, Any]) -> list[dict[str, Tensor]]:
             )
         ]  # the rules, once for the whole list: few zeros, no value dominating
         if not items:
-            raise GenerationError(f"chapter {m.NAME} has no hand-friendly variant with these options")
+            raise GenerationError(M_("chapter {name} has no hand-friendly variant with these options", name=m.NAME))
         random.Random(f"byhand/1/space/{m.NAME}/{key[1]}").shuffle(items)
         _SPACES[key] = items
     return _SPACES[key]
@@ -415,14 +419,17 @@ def _teacher_values(
     unknown = sorted(set(values) - set(sheet.leaves))
     if unknown:
         raise FormatError(
-            f"the values name {unknown[0]!r}, which this chapter does not have; its given tensors are: {', '.join(sheet.leaves)}"
+            M_("the values name {unknown!r}, which this chapter does not have; its given tensors are: {leaves}",
+               unknown=unknown[0], leaves=', '.join(sheet.leaves))
         )
     own = set(implied({}) if implied is not None else ())
     missing = [k for k in sheet.leaves if k not in values and k not in own]
     if missing:
         raise FormatError(
-            f"the values lack {', '.join(missing)}; give every one of: "
-            + ", ".join(f"{k} ({shape_str(s)})" for k, s in sheet.leaves.items())
+            M_("the values lack {missing}; give every one of: {leaves}", missing=", ".join(missing),
+               leaves=M_(", ".join(f"{{n{k}}} ({{s{k}}})" for k in range(len(sheet.leaves))),  # no words: each shape translated
+                         **{f"n{k}": name for k, name in enumerate(sheet.leaves)},
+                         **{f"s{k}": shape_str(s) for k, s in enumerate(sheet.leaves.values())}))
         )
     out = {}
     for k in sheet.leaves:
@@ -431,25 +438,27 @@ def _teacher_values(
         raw = values[k]
         shp = nested_shape(raw)
         if shp is None or len(shp) != len(sheet.leaves[k]):
-            raise FormatError(f"{k} must be a {_kind(sheet.leaves[k])}, e.g. a {shape_str(sheet.leaves[k])}")
+            raise FormatError(M_("{k} must be a {kind}, e.g. a {shape_str}",
+                                 k=k, kind=_kind(sheet.leaves[k]), shape_str=shape_str(sheet.leaves[k])))
         t = Tensor.from_nested(raw)
         data = []
         for x in t.data:
-            v = V.from_json(x, where=f"values of {k}")
+            v = V.from_json(x, where=M_("values of {k}", k=k))
             if v is None:
-                raise FormatError(f"{k}: null is not a value here; give every number (use 'byhand solve' for unknowns)")
+                raise FormatError(M_("{k}: null is not a value here; give every number (use 'byhand solve' for unknowns)", k=k))
             data.append(v)
         out[k] = Tensor(shp, data)
     if implied is not None:
         for k, t in implied(out).items():
             if k in out and out[k] != t:
-                raise FormatError(f"{k} is implied by the chapter ({k} = {t.to_nested()}); leave it out of the values")
+                raise FormatError(M_("{k} is implied by the chapter ({k} = {value}); leave it out of the values",
+                                     k=k, value=t.to_nested()))
             out[k] = t
     return out
 
 
 def _kind(s: Shape) -> str:
-    return ("scalar", "vector (a flat list)", "matrix (a list of rows)")[len(s)]
+    return (M_("scalar"), M_("vector (a flat list)"), M_("matrix (a list of rows)"))[len(s)]
 
 
 def stress(

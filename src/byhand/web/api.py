@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from byhand import credit
-from byhand.i18n import tr_text
+from byhand.i18n import M_, tr_text
 from byhand.notation import cell_label
 from byhand.web import hints, sheets
 from byhand.web.common import (
@@ -302,8 +302,8 @@ async def student_check(request: Request) -> Response:
     if sub_id == CLOSED:
         raise fail(409, "You opened the worked solution of this exercise, so it takes no more answers.")
     if sub_id == LIMIT:
-        raise fail(409, f"You have used all {most} attempts at this exercise. "
-                        "Open the worked solution to learn from it.")
+        raise fail(409, M_("You have used all {most} attempts at this exercise. Open the worked solution to learn from it.",
+                           most=most))
     return JSONResponse({"score": round(right / total, 4) if total else 1.0, "correct": right, "follows": follows, "total": total,
                          "badges": {b: {"verdict": v["verdict"], "given": v["given"]} for b, v in verdicts.items()},
                          "saved": True, "submission": sub_id, "late": late})

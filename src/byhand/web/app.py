@@ -25,7 +25,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from byhand.errors import ByHandError
-from byhand.i18n import fonts_dir
+from byhand.i18n import M_, fonts_dir
 from byhand.web import api, learner, sheets, student, teacher
 from byhand.web.common import (
     MAX_BODY,
@@ -104,7 +104,7 @@ def create_app(db: str | None = None, *, engine: Engine | None = None, secure_co
     X-Forwarded-For is believed. ``hsts``: send Strict-Transport-Security (serve over HTTPS only).
     """
     if signup not in teacher.SIGNUP_MODES:
-        raise ByHandError(f"--signup {signup!r}: use open, invite or closed")
+        raise ByHandError(M_("--signup {signup!r}: use open, invite or closed", signup=signup))
     engine = engine if engine is not None else make_engine(db)
     migrate(engine)
     maker = sessionmaker(engine, expire_on_commit=False)

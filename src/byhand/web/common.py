@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -27,6 +28,7 @@ import byhand
 from byhand import credit, i18n
 from byhand.errors import ByHandError
 from byhand.exercise import parse_json
+from byhand.i18n import M_, N_
 from byhand.limits import check_answer
 from byhand.topics import LEVELS
 from byhand.web import sheets
@@ -81,22 +83,35 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path.endswith(".csv")
 
 
+def error_json(message: str, status: int) -> JSONResponse:
+    """An API error: ``error`` in the reader's language (the page shows it), ``error_en`` the same in English, which
+    never changes with the language (for scripts and logs)."""
+    return JSONResponse({"error": str(i18n.tr_message(message)), "error_en": str(message)}, status_code=status)
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    msg = exc.detail if isinstance(exc.detail, str) else "Something is wrong with this request."
+    msg = exc.detail if isinstance(exc.detail, str) else N_("Something is wrong with this request.")
+    if not isinstance(msg, i18n.Msg) and msg == HTTPStatus(exc.status_code).phrase:  # Starlette's own "Not Found"
+        msg = (N_("There is nothing here, or it is not yours to see.") if exc.status_code == 404
+               else N_("Something is wrong with this request."))
     if exc.status_code == 405:
-        msg = "This page cannot be used that way."
+        msg = N_("This page cannot be used that way.")
     if is_api(request):
-        return JSONResponse({"error": msg}, status_code=exc.status_code)
+        return error_json(msg, exc.status_code)
     return render(request, "error.html", {"status": exc.status_code, "message": msg}, status=exc.status_code)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
+    """A crash: it runs outside the language middleware, so the request's language is picked again here."""
+    from byhand.web.lang import pick_language
+
     log.exception("internal error on %s %s", request.method, request.url.path)
-    msg = "Something went wrong on the server. Your last saved answers are safe; please try again."
-    if is_api(request):
-        return JSONResponse({"error": msg}, status_code=500)
-    return render(request, "error.html", {"status": 500, "message": msg}, status=500)
+    msg = N_("Something went wrong on the server. Your last saved answers are safe; please try again.")
+    with i18n.use_language(pick_language(request.scope)):
+        if is_api(request):
+            return error_json(msg, 500)
+        return render(request, "error.html", {"status": 500, "message": msg}, status=500)
 
 
 # -- templates and the database ------------------------------------------------------------------
@@ -170,9 +185,9 @@ async def api_json(request: Request) -> dict[str, Any]:
     if body.count(b"[") + body.count(b"{") > 2 * MAX_ANSWERS + 16:
         raise fail(400, "The request is nested too deeply.")
     try:
-        data = parse_json(body, "the request")  # strict: a key twice or deep nesting is refused, never a 500
+        data = parse_json(body, M_("the request"))  # strict: a key twice or deep nesting is refused, never a 500
     except ByHandError as e:
-        raise fail(400, f"The request is not valid JSON ({e}).") from None
+        raise fail(400, M_("The request is not valid JSON ({e}).", e=e)) from None
     if not isinstance(data, dict):
         raise fail(400, "The request must be a JSON object.")
     if not _depth(data, MAX_JSON_DEPTH):
@@ -191,14 +206,14 @@ def parse_answers(data: dict[str, Any]) -> dict[str, str]:
         if v is None:
             continue
         if isinstance(v, bool) or not isinstance(v, str | int | float):
-            raise fail(400, f"the answer for blank {k} must be text")
+            raise fail(400, M_("the answer for blank {k} must be text", k=k))
         s = str(v)
         if len(s) > MAX_ANSWER_LEN:
-            raise fail(400, f"the answer for blank {k} is too long")
+            raise fail(400, M_("the answer for blank {k} is too long", k=k))
         try:
             check_answer(s)  # the limits of byhand.limits, before anything is computed (1e999999999)
         except ByHandError as e:
-            raise fail(400, f"the answer for blank {k}: {e}") from None
+            raise fail(400, M_("the answer for blank {k}: {e}", k=k, e=e)) from None
         out[k] = s
     return out
 
@@ -224,7 +239,7 @@ async def get_exercise(topic: str, seed: int, level: str) -> byhand.Exercise:
     try:
         return await run_in_threadpool(sheets.exercise, topic, seed, level)
     except ByHandError as e:
-        raise fail(404, f"This variant could not be made ({e}). Try a new variant.") from None
+        raise fail(404, M_("This variant could not be made ({e}). Try a new variant.", e=e)) from None
 
 
 def credit_json(ex: byhand.Exercise, answers: dict[str, str]) -> dict[str, Any]:
@@ -270,8 +285,8 @@ def parse_proxies(spec: str | None) -> tuple[Any, ...]:
             try:
                 out.append(ipaddress.ip_network(part, strict=False))
             except ValueError:
-                raise ByHandError(f"--trusted-proxy: {part!r} is not an address or network "
-                                  "(e.g. 127.0.0.1 or 10.0.0.0/8)") from None
+                raise ByHandError(M_("--trusted-proxy: {part!r} is not an address or network (e.g. 127.0.0.1 or 10.0.0.0/8)",
+                                     part=part)) from None
     return tuple(out)
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from byhand.errors import ByHandError
+from byhand.i18n import M_
 from byhand.web.models import Setting
 
 
@@ -43,12 +44,13 @@ def normalise_url(db: str | None) -> str:
         url = make_url(db)
     except Exception:
         raise ByHandError(
-            f"--db {db!r} is not a database URL; use a file path, sqlite:///FILE or postgresql://USER@HOST/DB"
+            M_("--db {db!r} is not a database URL; use a file path, sqlite:///FILE or postgresql://USER@HOST/DB", db=db)
         ) from None
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() not in ("sqlite", "postgresql"):
-        raise ByHandError(f"--db: the {url.get_backend_name()} database is not supported; use SQLite or PostgreSQL")
+        raise ByHandError(M_("--db: the {get_backend_name} database is not supported; use SQLite or PostgreSQL",
+                             get_backend_name=url.get_backend_name()))
     return url.render_as_string(hide_password=False)
 
 
@@ -93,7 +95,8 @@ def migrate(engine: Engine) -> None:
             conn.exec_driver_sql("PRAGMA foreign_keys=ON")
             conn.commit()
         if bad:
-            raise ByHandError(f"the database's foreign keys do not hold after migrating ({len(bad)} rows); restore a backup")
+            raise ByHandError(M_("the database's foreign keys do not hold after migrating ({bad} rows); restore a backup",
+                                 bad=len(bad)))
         return
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -121,8 +124,9 @@ def master_secret(url: str, key_file: Path | None = None) -> bytes:
     env = os.environ.get(SECRET_ENV, "")
     if env:
         if len(env) < 32:
-            raise ByHandError(f"${SECRET_ENV} is too short; use at least 32 random characters (python -c 'import secrets; "
-                              "print(secrets.token_urlsafe(48))')")
+            raise ByHandError(M_("${secret_env} is too short; use at least 32 random characters (python -c 'import "
+                                 "secrets; print(secrets.token_urlsafe(48))')",
+                                 secret_env=SECRET_ENV))
         return env.encode()
     path = key_file or key_file_for(url)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -141,7 +145,7 @@ def master_secret(url: str, key_file: Path | None = None) -> bytes:
             tmp.unlink()
     data = path.read_text().strip()
     if len(data) < 32:
-        raise ByHandError(f"the server key in {path} is damaged; delete it (every device then signs in again)")
+        raise ByHandError(M_("the server key in {path} is damaged; delete it (every device then signs in again)", path=path))
     return data.encode()
 
 
@@ -162,8 +166,9 @@ def check_secret(sessions: sessionmaker[Session], master: bytes) -> None:
                     s.add(Setting(key="secret_fingerprint", value=fp))
                     return
                 if not hmac.compare_digest(row.value, fp):
-                    raise ByHandError(f"this database was set up with another server secret; set ${SECRET_ENV} (or the key "
-                                      "file) to the one it was made with")
+                    raise ByHandError(M_("this database was set up with another server secret; set ${secret_env} (or "
+                                         "the key file) to the one it was made with",
+                                         secret_env=SECRET_ENV))
                 return
         except IntegrityError:  # another worker wrote it first
             continue

@@ -37,6 +37,11 @@ def _pick(scope: Scope) -> tuple[str, bool]:
     return "en", False
 
 
+def pick_language(scope: Scope) -> str:
+    """The language a request asks for (query, cookie, Accept-Language, else English)."""
+    return _pick(scope)[0]
+
+
 class LanguageMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -20,6 +20,7 @@ import byhand
 from byhand.engine.relations import Cell
 from byhand.engine.values import fmt
 from byhand.exercise import Exercise
+from byhand.i18n import _, current_language
 from byhand.notation import cell_label
 from byhand.render.html import key, sheet_html
 from byhand.seal import Seal
@@ -97,9 +98,13 @@ def _parse(c: str) -> Cell:
     return (name, tuple(int(i) for i in idx.split(",")) if idx else ())
 
 
-@lru_cache(maxsize=1024)
 def page_sheet(topic: str, seed: int, level: str) -> str:
-    """The grid for the page: blanks are inputs; no answer anywhere in the HTML."""
+    """The grid for the page: blanks are inputs; no answer anywhere in the HTML. In the page's language."""
+    return _page_sheet(topic, seed, level, current_language())
+
+
+@lru_cache(maxsize=1024)
+def _page_sheet(topic: str, seed: int, level: str, lang: str) -> str:
     ex = exercise(topic, seed, level)
     blanks = ex.blank_cells()
     made = {n.out: n for n in ex.graph.forward_nodes}
@@ -110,7 +115,7 @@ def page_sheet(topic: str, seed: int, level: str) -> str:
         attrs = f'class="{cls}" data-cell="{cell}"'
         if c in blanks:
             b = blanks[c]
-            label = f"blank {b}, {cell_label(ex, c[0], c[1])}"
+            label = _("blank {badge}, {cell}").format(badge=b, cell=cell_label(ex, c[0], c[1]))
             return (
                 f'<td {attrs} data-badge="{b}"><span class="badge">{b}</span>'
                 f'<input type="text" class="blank" data-badge="{b}" aria-label="{escape(label)}" autocomplete="off" '

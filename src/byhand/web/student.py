@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from byhand.i18n import N_
 from byhand.web import sheets
 from byhand.web.common import (
     CHAPTER_NAMES,
@@ -66,9 +67,9 @@ async def join(request: Request) -> Response:
         return render(request, "join.html", {**ctx, "error": msg, "ask_pin": ask_pin}, status)
 
     if not name or not code:
-        return again("Type your name and the class code.")
+        return again(N_("Type your name and the class code."))
     if await state.join_limit.blocked(ip):
-        return again("Too many wrong class codes from this network. Wait ten minutes, or ask your teacher.", 429)
+        return again(N_("Too many wrong class codes from this network. Wait ten minutes, or ask your teacher."), 429)
 
     def find(s: Session) -> tuple[Klass | None, Student | None]:
         k = s.scalar(select(Klass).where(Klass.join_code == code))
@@ -78,22 +79,22 @@ async def join(request: Request) -> Response:
     k, st = await db(request, find)
     if k is None:
         await state.join_limit.fail(ip)
-        return again("No class has that code. Check it with your teacher.")
+        return again(N_("No class has that code. Check it with your teacher."))
     class_key = f"{k.id}|{ip}"
     if await state.pin_limit.blocked(class_key):
-        return again("Too many wrong PINs for this class from this network. Wait ten minutes, or ask your teacher.", 429)
+        return again(N_("Too many wrong PINs for this class from this network. Wait ten minutes, or ask your teacher."), 429)
     if st is None:
         if k.roster_only:
             await state.pin_limit.fail(class_key)
-            return again("That name is not on this class's list. Type it as your teacher wrote it, "
-                         "or ask your teacher to add you.")
+            return again(N_("That name is not on this class's list. Type it as your teacher wrote it, "
+                            "or ask your teacher to add you."))
         return await _new_student(request, k, name, key, again)
     if st.locked_until is not None and st.locked_until > now():
         if pin:
             await state.pin_limit.fail(class_key)  # hammering a locked name is guessing too
-        return again("Too many wrong PINs for this name. Wait 15 minutes, or ask your teacher for a new PIN.", 429, True)
+        return again(N_("Too many wrong PINs for this name. Wait 15 minutes, or ask your teacher for a new PIN."), 429, True)
     if not pin:
-        return again("Someone in this class already uses that name. If it is you, type your PIN.", 400, True)
+        return again(N_("Someone in this class already uses that name. If it is you, type your PIN."), 400, True)
     ok = await run_in_threadpool(verify_password, pin, st.pin_hash)
     sid = st.id
 
@@ -114,7 +115,7 @@ async def join(request: Request) -> Response:
 
     if not await db(request, settle):
         await state.pin_limit.fail(class_key)
-        return again("That PIN is not right for this name.", 400, True)
+        return again(N_("That PIN is not right for this name."), 400, True)
     await signin(request, student_id=sid)
     return RedirectResponse("/student", status_code=303)
 
@@ -136,7 +137,7 @@ async def _new_student(request: Request, k: Klass, name: str, key: str, again: A
     sid = await db(request, work)
     if sid is None:
         await run_in_threadpool(burn_pin_time, pin)
-        return again("Someone in this class already uses that name. If it is you, type your PIN.", 400, True)  # type: ignore[no-any-return]
+        return again(N_("Someone in this class already uses that name. If it is you, type your PIN."), 400, True)  # type: ignore[no-any-return]
     await signin(request, student_id=sid)
     request.session["new_pin"] = pin  # shown once, on the next page; only its hash is kept
     return RedirectResponse("/student", status_code=303)

@@ -25,6 +25,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 import byhand
 from byhand.errors import ByHandError
+from byhand.i18n import M_, N_
 from byhand.topics import LEVELS
 from byhand.web import sheets
 from byhand.web.common import (
@@ -61,7 +62,9 @@ from byhand.web.student import item_topic, student_view
 EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,189}$")
 """At most 254 characters, as the column holds; no control characters."""
 SIGNUP_MODES = ("open", "invite", "closed")
-CREDIT_MODES = {"strict": "nothing (strict)", "half": "half a mark", "full": "a full mark"}
+CREDIT_MODES = {"strict": N_("nothing (strict)"), "half": N_("half a mark"), "full": N_("a full mark")}
+CREDIT_WORDS = (N_("strict"), N_("half"), N_("full"))
+"""The modes' names as the gradebook shows them (in the page's language)."""
 INVITE_LIFE = timedelta(days=7)
 MAX_EXTRA = 40
 MAX_PRINT_EXERCISES = 3000
@@ -91,11 +94,12 @@ async def signup(request: Request) -> Response:
     ctx = {"name": name, "email": email, "mode": mode, "invite": invite}
     ip = client_ip(request)
     if await request.app.state.signup_limit.blocked(ip):
-        return render(request, "signup.html", {**ctx, "error": "Too many accounts from this network. Try again in an hour."}, 429)
+        return render(request, "signup.html", {**ctx, "error": N_("Too many accounts from this network. Try again in an hour.")},
+                      429)
     if not name or not EMAIL.match(email):
-        return render(request, "signup.html", {**ctx, "error": "Type your name and a valid e-mail address."}, 400)
+        return render(request, "signup.html", {**ctx, "error": N_("Type your name and a valid e-mail address.")}, 400)
     if not 8 <= len(pw) <= 200:
-        return render(request, "signup.html", {**ctx, "error": "The password needs 8 to 200 characters."}, 400)
+        return render(request, "signup.html", {**ctx, "error": N_("The password needs 8 to 200 characters.")}, 400)
     hashed = await run_in_threadpool(hash_password, pw)
 
     def work(s: Session) -> str:
@@ -123,10 +127,10 @@ async def signup(request: Request) -> Response:
     what = await db(request, work)
     await request.app.state.signup_limit.fail(ip)
     if what == "closed":
-        return render(request, "signup.html", {**ctx, "error": "This server does not take new accounts. Ask its admin."}, 403)
+        return render(request, "signup.html", {**ctx, "error": N_("This server does not take new accounts. Ask its admin.")}, 403)
     if what == "invite":
-        return render(request, "signup.html", {**ctx, "error": "An account needs an invitation here; the link from your "
-                                                               "admin has it. This one is missing, used or wrong."}, 403)
+        return render(request, "signup.html", {**ctx, "error": N_("An account needs an invitation here; the link from your "
+                                                                  "admin has it. This one is missing, used or wrong.")}, 403)
     return RedirectResponse("/teacher/login?made=1", status_code=303)
 
 
@@ -140,7 +144,7 @@ async def login(request: Request) -> Response:
     key = f"{client_ip(request)}|{email}"
     lim = request.app.state.login_limit
     if await lim.blocked(key) or await request.app.state.account_limit.blocked(email):
-        return render(request, "login.html", {"email": email, "error": "Too many failed logins. Wait ten minutes."}, 429)
+        return render(request, "login.html", {"email": email, "error": N_("Too many failed logins. Wait ten minutes.")}, 429)
     t = await db(request, lambda s: s.scalar(select(Teacher).where(Teacher.email == email))) if EMAIL.match(email) else None
     ok = False
     if t is not None:
@@ -150,7 +154,7 @@ async def login(request: Request) -> Response:
     if t is None or not ok:
         await lim.fail(key)
         await request.app.state.account_limit.fail(email)
-        return render(request, "login.html", {"email": email, "error": "That e-mail and password do not match."}, 400)
+        return render(request, "login.html", {"email": email, "error": N_("That e-mail and password do not match.")}, 400)
     if needs_rehash(t.password_hash):  # an older, weaker hash: made again at today's cost, now that we know the password
         fresh = await run_in_threadpool(hash_password, pw)
         tid = t.id
@@ -268,8 +272,10 @@ def _device(agent: str) -> str:
     os_ = next((n for k, n in (("iphone", "iPhone"), ("ipad", "iPad"), ("android", "Android"), ("cros", "Chromebook"),
                                ("windows", "Windows"), ("mac os", "Mac"), ("linux", "Linux")) if k in a), "")
     br = next((n for k, n in (("edg/", "Edge"), ("firefox", "Firefox"), ("chrome", "Chrome"), ("chromium", "Chromium"),
-                              ("safari", "Safari")) if k in a), "a browser")
-    return f"{br} on {os_}" if os_ else br
+                              ("safari", "Safari")) if k in a), None)
+    if br is None:
+        return M_("a browser on {system}", system=os_) if os_ else M_("a browser")
+    return M_("{browser} on {system}", browser=br, system=os_) if os_ else br
 
 
 def join_qr(url: str) -> str:
@@ -389,7 +395,7 @@ async def roster_import(request: Request) -> Response:
     f = await form(request)
     names = roster_names(f.get("roster", "")[:60_000])
     if not names or len(names) > MAX_ROSTER:
-        raise fail(400, f"Paste 1 to {MAX_ROSTER} names, one a line (or a CSV with a name column).")
+        raise fail(400, M_("Paste 1 to {max_roster} names, one a line (or a CSV with a name column).", max_roster=MAX_ROSTER))
     pins = {n: new_code(PIN_LENGTH) for n in names}
     hashed = {n: await run_in_threadpool(hash_pin, p) for n, p in pins.items()}
 
@@ -407,9 +413,9 @@ async def roster_import(request: Request) -> Response:
 
     made = await db(request, work)
     skipped = len(names) - len(made)
-    note = f"Added {len(made)} student{'s' if len(made) != 1 else ''}" + \
-        (f"; {skipped} already in the class" if skipped else "") + \
-        ". Hand each their PIN now: it is shown only this once (a new one can be made with Reset PIN)."
+    added = M_("Added 1 student", n=1) if len(made) == 1 else M_("Added {n} students", n=len(made))
+    note = M_("{added}{skipped}. Hand each their PIN now: it is shown only this once (a new one can be made with Reset PIN).",
+              added=added, skipped=M_("; {n} already in the class", n=skipped) if skipped else "")
     return await _class_page(request, pins=made, note=note)
 
 
@@ -434,10 +440,10 @@ async def student_action(request: Request) -> Response:
             clash = s.scalar(select(Student).where(Student.class_id == cid, Student.name_key == name_key(name),
                                                    Student.id != st.id))
             if clash is not None:
-                raise fail(400, f"{clash.name} is already in this class; merge the two instead.")
+                raise fail(400, M_("{name} is already in this class; merge the two instead.", name=clash.name))
             st.name, st.name_key = name, name_key(name)
             s.commit()
-            return cid, [], f"Renamed to {name}."
+            return cid, [], M_("Renamed to {name}.", name=name)
         if action == "merge":
             try:
                 into = own_student(s, request, int(f.get("into", "")))
@@ -470,24 +476,25 @@ async def student_action(request: Request) -> Response:
             s.flush()
             _drop_students(s, [st.id])
             s.commit()
-            return cid, [], f"{st.name}'s work now belongs to {into.name}."
+            return cid, [], M_("{name}'s work now belongs to {into}.", name=st.name, into=into.name)
         if action == "reset_pin":
             st.pin_hash, st.pin_fails, st.locked_until = fresh_hash, 0, None
             s.execute(delete(LoginSession).where(LoginSession.student_id == st.id))
             s.commit()
-            return cid, [(st.name, fresh_pin)], f"A new PIN for {st.name} (their devices are signed out)."
+            return cid, [(st.name, fresh_pin)], M_("A new PIN for {name} (their devices are signed out).", name=st.name)
         if action == "signout":
             n = len(list(s.scalars(select(LoginSession.id).where(LoginSession.student_id == st.id))))
             s.execute(delete(LoginSession).where(LoginSession.student_id == st.id))
             s.commit()
-            return cid, [], f"{st.name} is signed out on {n} device{'s' if n != 1 else ''}."
+            return cid, [], (M_("{name} is signed out on 1 device.", name=st.name) if n == 1 else
+                             M_("{name} is signed out on {n} devices.", name=st.name, n=n))
         if action == "delete":
             if f.get("confirm") != "yes":
                 raise fail(400, "Tick the box to confirm deleting the student and all their work.")
             name = st.name
             _drop_students(s, [st.id])
             s.commit()
-            return cid, [], f"{name} and their work are deleted."
+            return cid, [], M_("{name} and their work are deleted.", name=name)
         raise fail(400, "Unknown action.")
 
     cid, pins, note = await db(request, work)
@@ -537,7 +544,7 @@ async def assignment_create(request: Request) -> Response:
     except ValueError:
         count = 0
     if not topics or level not in LEVELS or not 1 <= count <= MAX_ITEMS:
-        raise fail(400, f"Choose at least one chapter, a level, and 1 to {MAX_ITEMS} exercises.")
+        raise fail(400, M_("Choose at least one chapter, a level, and 1 to {max_items} exercises.", max_items=MAX_ITEMS))
     if "hints" not in f and f.get("settings") != "1":
         f = {**f, "hints": "on"}  # a form without the settings part: hints stay on
     opts = _settings(f)
@@ -843,7 +850,7 @@ def extra_param(request: Request) -> int:
     except ValueError:
         n = -1
     if not 0 <= n <= MAX_EXTRA:
-        raise fail(400, f"Extra copies must be a whole number from 0 to {MAX_EXTRA}.")
+        raise fail(400, M_("Extra copies must be a whole number from 0 to {max_extra}.", max_extra=MAX_EXTRA))
     return n
 
 
@@ -893,7 +900,8 @@ async def _assignment_pdf(request: Request, key: bool) -> Response:
     if not job.students and not extra:
         raise fail(400, "Nobody has joined this class yet, so there is nobody to print for. Print extra copies instead.")
     if (len(job.students) + extra) * job.count > MAX_PRINT_EXERCISES:
-        raise fail(400, f"That is more than {MAX_PRINT_EXERCISES} exercises in one PDF; print fewer extra copies.")
+        raise fail(400, M_("That is more than {max_print_exercises} exercises in one PDF; print fewer extra copies.",
+                           max_print_exercises=MAX_PRINT_EXERCISES))
     gate: asyncio.Semaphore = request.app.state.print_gate
     if gate.locked():
         raise fail(503, "Another printout is being made on this server; try again in a minute.")
@@ -901,7 +909,7 @@ async def _assignment_pdf(request: Request, key: bool) -> Response:
         try:
             pdf = await run_in_threadpool(_print_pdf, job, extra, key, request.app.state.print_seal)
         except ByHandError as e:
-            raise fail(400, f"This assignment could not be printed: {e}") from None
+            raise fail(400, M_("This assignment could not be printed: {e}", e=e)) from None
     name = re.sub(r"[^A-Za-z0-9_-]+", "-", job.title)[:40] or "assignment"
     return Response(pdf, media_type="application/pdf",
                     headers={"content-disposition": f'attachment; filename="byhand-{name}-{"key" if key else "class"}.pdf"'})
