@@ -64,3 +64,71 @@ def test_the_diagram_draws_both_skips() -> None:
     svg = diagram_svg(ex)
     assert svg is not None and print_diagram(ex) == svg
     assert svg.count("<circle") == 2 and "skip: + X" in svg and "skip: + R" in svg and "X·A" in svg
+
+
+# Worked by hand, layer norm (hard: 2 tokens, 4 features). Token 1 attends to itself, token 2 to both.
+#   Z = X·A: columns (3,1,1,3) and (4,2,3,3); R = X + Z: (6,2,2,6) and (5,3,5,3)
+#   Σ = 16, 16; μ = 4, 4; R − μ: (2,−2,−2,2) and (1,−1,1,−1); squares 4s and 1s; Σ 16, 4
+#   σ² = 16/4 = 4 and 4/4 = 1 (÷ 4: the biased variance, as torch); σ = 2, 1
+#   R̂ = (R − μ)/σ: (1,−1,−1,1) and (1,−1,1,−1)
+#   N = γ·R̂ + β with γ = (2,3,−2,2), β = (1,−1,1,−1): (3,−4,3,1) and (3,−4,−1,−3)
+#   U = W₁·N + b₁ = [[2,−2],[6,2]]; H = [[2,0],[6,2]]; F = W₂·H + b₂ = [[3,1],[5,3],[3,1],[7,1]]
+#   Y = N + F = [[6,4],[1,−1],[6,0],[8,−2]]
+HAND_NORM = {
+    "X": [[3, 1], [1, 1], [1, 2], [3, 0]],
+    "A": [[1, 1], [0, 1]],
+    "GAMMA": [2, 3, -2, 2],
+    "BETA": [1, -1, 1, -1],
+    "W1": [[1, 0, 0, 1], [0, -1, 1, 0]],
+    "b1": [-2, -1],
+    "W2": [[1, 0], [-1, 1], [-1, 1], [1, 1]],
+    "b2": [1, 1, -1, -1],
+}
+
+
+def test_hand_worked_layer_norm() -> None:
+    from tests.oracle import assert_layer_norm, assert_matches
+
+    ex = byhand.make("transformer", level="hard", values=HAND_NORM)
+    v = {k: t.to_nested() for k, t in ex.values.items()}
+    assert v["Z"] == [[3, 4], [1, 2], [1, 3], [3, 3]]
+    assert v["R"] == [[6, 5], [2, 3], [2, 5], [6, 3]]
+    assert v["RSUM"] == [[16, 16]] and v["MU"] == [[4, 4]]
+    assert v["RC"] == [[2, 1], [-2, -1], [-2, 1], [2, -1]]
+    assert v["SQ"] == [[4, 1], [4, 1], [4, 1], [4, 1]]
+    assert v["SS"] == [[16, 4]] and v["VAR"] == [[4, 1]] and v["SIG"] == [[2, 1]]
+    assert v["RH"] == [[1, 1], [-1, -1], [-1, 1], [1, -1]]
+    assert v["N"] == [[3, 3], [-4, -4], [3, -1], [1, -3]]
+    assert v["U"] == [[2, -2], [6, 2]] and v["H"] == [[2, 0], [6, 2]]
+    assert v["F"] == [[3, 1], [5, 3], [3, 1], [7, 1]]
+    assert v["Y"] == [[6, 4], [1, -1], [6, 0], [8, -2]]
+    steps = {s.cell: s.text for s in ex.steps}
+    assert steps[("VAR", (0, 0))] == "16/4 = 4"
+    assert steps[("SIG", (0, 0))] == "√4 = 2"
+    doc = ex.to_dict()
+    assert_matches(doc)
+    assert_layer_norm(doc, "R", "RH", "N", "GAMMA", "BETA")
+
+
+@pytest.mark.parametrize("seed", range(0, 200, 1))
+def test_layer_norm_is_exact_and_matches_torch(seed: int) -> None:
+    """Every hard seed: μ and σ whole (σ ≥ 1), R̂ = ±1, N whole; torch's layer_norm agrees."""
+    from tests.oracle import assert_layer_norm
+
+    ex = byhand.make("transformer", seed=seed, level="hard")
+    v = ex.values
+    assert all(type(m) is int for m in v["MU"].data)
+    assert all(type(s) is int and s >= 1 for s in v["SIG"].data)
+    assert all(x in (1, -1) for x in v["RH"].data)
+    assert all(type(x) is int and x != 0 for x in v["N"].data)
+    n = v["RH"].shape[1]
+    assert len({tuple(v["RH"][i, j] for i in range(4)) for j in range(n)}) == n  # no two tokens normalise alike
+    assert ex.minutes is not None and ex.minutes <= 45
+    assert_layer_norm(ex.to_dict(), "R", "RH", "N", "GAMMA", "BETA")
+
+
+def test_layer_norm_needs_four_features() -> None:
+    from byhand.errors import ByHandError
+
+    with pytest.raises(ByHandError, match="features=4"):
+        byhand.make("transformer", level="hard", features=3)

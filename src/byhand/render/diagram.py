@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from byhand.engine.tensor import Tensor
 from byhand.engine.values import Value, fmt
+from byhand.i18n import _
 from byhand.notation import tensor_label
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class Stage:
     skips: list[str] = field(default_factory=list)
     sum_out: str | None = None  # the output of an ``add`` skip (``R = X + Z``), when the skip is an add
     data_first: bool = False  # ``X·A``: the data on the left, a given matrix (attention) on the right
+    norm_of: str | None = None  # the input is a layer norm of this tensor: (R − μ)/σ, then γ and β (the box says so)
 
 
 def _is_identity(t: Tensor) -> bool:
@@ -85,6 +87,9 @@ def _stages(ex: Exercise) -> list[Stage]:
                 st.weight, st.inp = wi, xi
         if not st.weight or any(s.weight == st.weight for s in stages):
             continue  # no weight, or the same weight again: a side-by-side comparison, not a new layer
+        src = made_by.get(st.inp)
+        if src is not None and src.op == "div" and src.ins[0] in made_by and made_by[src.ins[0]].op == "sub":
+            st.norm_of = made_by[src.ins[0]].ins[0]  # (R − μ)/σ: a layer norm of R
         stages.append(st)
     by_out = {s.out: s for s in stages}
     for n in g.forward_nodes:
@@ -94,11 +99,13 @@ def _stages(ex: Exercise) -> list[Stage]:
         if n.op == "add":
             a, b = n.ins
             on_path = {s.inp for s in stages} | {t for s in stages for t in (s.out, s.act_out, s.sum_out) if t}
-            for s in stages:
+            for k, s in enumerate(stages):
                 if s.out in (a, b) or s.act_out in (a, b):
                     other = b if s.out == a or s.act_out == a else a
                     if other not in on_path:
                         continue  # a given added in (positions), not a skip from earlier on the path
+                    if other in {t for s2 in stages[k + 1:] for t in (s2.out, s2.act_out) if t}:
+                        continue  # made by a later layer: the skip belongs to that layer (Y = N + F is F's)
                     s.skips.append(other)
                     s.sum_out = n.out
     return stages
@@ -169,7 +176,11 @@ def network_svg(ex: Exercise) -> str | None:
         written = f"{tensor_label(ex, s.weight)}·{tensor_label(ex, s.inp)}" + (f" + {tensor_label(ex, b)}" if b else "")
         if s.data_first:
             written = f"{tensor_label(ex, s.inp)}·{tensor_label(ex, s.weight)}"
-        parts.append(_text(bx + box_w / 2, top + 24, written, 13))
+        if s.norm_of is not None:  # layer norm: what is normalised, then the scale and shift
+            parts.append(_text(bx + box_w / 2, top + 22, _("layer norm"), 13))
+            parts.append(_text(bx + box_w / 2, top + 42, written, 13))
+        else:
+            parts.append(_text(bx + box_w / 2, top + 24, written, 13))
         act = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "σ", "softmax": "softmax"}.get(s.act or "", "")
         end_x = bx + box_w
         if s.skips:
