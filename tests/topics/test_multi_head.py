@@ -52,3 +52,22 @@ def test_sheet_names_the_heads() -> None:
     out = render_text(byhand.make("multi-head", seed=1, level="hard"))
     for name in ("Wq₁", "Wk₂", "K₁ᵀ·Q₁", "Σ₂", "[Z₁ ; Z₂]", "Wo"):
         assert name in out, name
+
+
+@pytest.mark.parametrize("level", ["easy", "medium", "hard"])
+def test_the_diagram_draws_two_heads_stacked_then_wo(level: str) -> None:
+    """X → each head's Wq·X, Wk·X, Wv·X → Kᵀ·Q → softmax → A → V·A = Zₕ; [Z₁ ; Z₂] → Wo·[Z₁ ; Z₂] → O,
+    found by structure and printed under the grid (every level: the heads exist even when given)."""
+    from byhand.documents import print_diagram
+    from byhand.render.diagram import attention_svg, multi_head_svg
+
+    ex = byhand.make("multi-head", seed=4, level=level)
+    svg = multi_head_svg(ex)
+    assert svg is not None and print_diagram(ex) == svg
+    for word in ("Wq₁·X", "Wk₂·X", "Wv₁·X", "K₁ᵀ·Q₁", "K₂ᵀ·Q₂", "V₁·A₁", "V₂·A₂", "[Z₁ ; Z₂]", "Wo·[Z₁ ; Z₂]",
+                 "head 1", "head 2", "softmax", "stack"):
+        assert word in svg, word
+    assert svg.count("softmax") == 2
+    assert attention_svg(ex) is None  # the one-head drawing does not claim it
+    assert multi_head_svg(byhand.make("attention", seed=2, level="hard")) is None
+    assert multi_head_svg(byhand.make("resnet", seed=1, level="easy")) is None

@@ -555,7 +555,7 @@ def diagram_svg(ex: Exercise) -> str | None:
 def special_svg(ex: Exercise) -> str | None:
     """A chapter's own whiteboard drawing, found by the graph's structure (the first that fits):
     the attention block, MoE routing, an unrolled recurrence, 0/1 connections as wires …; None for the rest."""
-    for draw in (attention_svg, routing_svg, recurrent_svg, lstm_svg, wiring_svg):
+    for draw in (attention_svg, routing_svg, recurrent_svg, lstm_svg, wiring_svg, multi_head_svg):
         svg = draw(ex)
         if svg is not None:
             return svg
@@ -753,6 +753,77 @@ def attention_svg(ex: Exercise) -> str | None:
     parts.append(_arrow(vx + bw, ys[h.v] + bh / 2, vx + bw + 36, ys[h.v] + bh / 2, INK))
     parts.append(_text(vx + bw + 42, ys[h.v] + bh / 2 + 6, lab(h.z), 16, "start", italic=True))
     return _svg(vx + bw + 70, 290, parts)
+
+
+# -- multi-head attention (chapter multi-head): two heads side by side, stacked, then W_O ------------
+
+
+def multi_head_svg(ex: Exercise) -> str | None:
+    """X → for each head, on its own row: Wq·X, Wk·X, Wv·X → Kᵀ·Q → softmax → A → V·A = Zₕ (V
+    carried under the row); the heads' Z stacked [Z₁ ; Z₂] and multiplied by W_O — found by
+    structure (two attention heads whose outputs meet in a ``vstack`` that a weight multiplies).
+    Flat on purpose: it prints under the grid without pushing the last layer to a page of its own."""
+    heads = attention_parts(ex)
+    if len(heads) != 2:
+        return None
+    g = ex.graph
+    zs = [h.z for h in heads]
+    stack = next((n for n in g.forward_nodes if n.op == "vstack" and list(n.ins) == zs), None)
+    if stack is None:
+        return None
+    out = next((n for n in g.forward_nodes if n.op in ("matmul", "linear") and n.ins[-1] == stack.out), None)
+    if out is None:
+        return None
+    lab = lambda n: tensor_label(ex, n)  # noqa: E731
+    parts = [_defs()]
+    bh = 28
+    rows = (38.0, 96.0)
+    x_in = heads[0].x
+    y_x = sum(rows) / 2
+    parts.append(_text(28, y_x + 6, lab(x_in), 18, "start", italic=True))
+    z_ends: list[tuple[float, float]] = []
+    for k, (h, yc) in enumerate(zip(heads, rows)):
+        top = yc - bh / 2
+        qkv = ", ".join(f"{lab(h.weights[n])}·{lab(x_in)}" if n in h.weights else lab(n) for n in (h.q, h.k, h.v))
+        parts.append(_arrow(50, y_x, 84, yc, INK))
+        parts.append(_box(84, top, 184, bh, qkv))
+        parts.append(_text(84, top - 6, _("head {0}").format(k + 1), 14, "start", italic=True, value=""))
+        parts.append(_arrow(268, yc, 328, yc, INK))
+        parts.append(_text(298, yc - 6, f"{lab(h.q)}, {lab(h.k)}", 14, italic=True))
+        parts.append(_box(328, top, 90, bh, f"{lab(h.k)}ᵀ·{lab(h.q)}"))
+        if k == 0:
+            parts.append(_text(373, top - 6, _("scores"), 13))
+        parts.append(_arrow(418, yc, 442, yc, INK))
+        parts.append(_box(442, top, 84, bh, _("softmax")))
+        if k == 0:
+            parts.append(_text(484, top - 6, _("each column"), 13))
+        parts.append(_arrow(526, yc, 568, yc, INK))
+        parts.append(_text(547, yc - 6, lab(h.a), 14, italic=True))
+        parts.append(_box(568, top, 84, bh, f"{lab(h.v)}·{lab(h.a)}"))
+        # V goes under the row, from the Q, K, V box to V·A
+        yb = yc + bh / 2 + 11
+        parts.append(
+            f"<path d='M240,{yc + bh / 2:.1f} C240,{yb:.1f} 240,{yb:.1f} 322,{yb:.1f} L552,{yb:.1f} "
+            f"C610,{yb:.1f} 610,{yb:.1f} 610,{yc + bh / 2 + 1:.1f}' fill='none' stroke='{INK}' stroke-width='1.6' "
+            "marker-end='url(#a)'/>"
+        )
+        parts.append(_text(298, yb - 2, lab(h.v), 14, italic=True))
+        parts.append(_arrow(652, yc, 678, yc, INK))
+        parts.append(_text(682, yc + 6, lab(h.z), 16, "start", italic=True))
+        z_ends.append((708.0, yc))
+    # the heads meet: stacked, then W_O
+    stx, sty = 748.0, y_x
+    for x, y in z_ends:
+        parts.append(_arrow(x, y, stx, sty + (-8 if y < sty else 8), INK))
+    stack_text = f"[{lab(zs[0])} ; {lab(zs[1])}]"
+    parts.append(_box(stx, sty - bh / 2, 100, bh, stack_text))
+    parts.append(_text(stx + 50, sty + bh / 2 + 17, _("stack"), 13))
+    ox = stx + 100 + 26
+    parts.append(_arrow(stx + 100, sty, ox, sty, INK))
+    parts.append(_box(ox, sty - bh / 2, 130, bh, f"{lab(out.ins[0])}·{stack_text}"))
+    parts.append(_arrow(ox + 130, sty, ox + 156, sty, INK))
+    parts.append(_text(ox + 160, sty + 6, lab(out.out), 18, "start", italic=True))
+    return _svg(ox + 190, rows[1] + bh / 2 + 16, parts)
 
 
 # -- the LSTM cell (issue 13) -------------------------------------------------------------------

@@ -91,7 +91,7 @@ def build(o: dict[str, Any]) -> Sheet:
         notes |= {
             "RSUM": N_("each token's sum over its features"),
             "RC": N_("each token centred"),
-            "VAR": N_("the biased variance: ÷ the number of features, as torch's layer_norm"),
+            "VAR": N_("the variance, biased as in torch: ÷ the number of features"),
             "RH": N_("normalised: (R − μ)/σ"),
             "N": N_("scaled by γ and shifted by β"),
             "Y": N_("N + F: the second residual"),
