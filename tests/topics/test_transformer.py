@@ -132,3 +132,25 @@ def test_layer_norm_needs_four_features() -> None:
 
     with pytest.raises(ByHandError, match="features=4"):
         byhand.make("transformer", level="hard", features=3)
+
+
+@pytest.mark.parametrize(("level", "leaf", "out"), [("hard", "BETA", "N"), ("medium", "b1", "U")])
+def test_the_inverse_blank_is_a_shift_read_back_from_one_printed_cell(level: str, leaf: str, out: str) -> None:
+    """Hard (by default) hides one βᵢ and prints one cell of its row of N; the solver finds βᵢ from it alone."""
+    from byhand.engine.solver import solve
+    from byhand.engine.tensor import indices
+
+    for seed in range(20):
+        ex = byhand.make("transformer", seed=seed, level=level, inverse=1)
+        blank = set(ex.blank_cells())
+        hidden = [c for c in blank if c[0] in ex.graph.leaves]
+        assert len(hidden) == 1 and hidden[0][0] == leaf, hidden
+        (i,) = hidden[0][1]
+        printed = [c for c in indices(ex.graph.shapes[out]) if (out, c) not in blank]
+        assert len(printed) == 1 and printed[0][0] == i  # one cell of its row shown
+        assert f"is hidden: find it from {out}" in ex.instructions
+        known = {(n, c): ex.values[n][c] for n in ex.graph.shapes for c in indices(ex.graph.shapes[n]) if (n, c) not in blank}
+        sol = solve(ex.graph, known, blank, eliminate=False)
+        assert not sol.undetermined and sol.values[hidden[0]] == ex.values[leaf][(i,)]
+    assert not any(c[0] in byhand.make("transformer", seed=0, level="medium").graph.leaves
+                   for c in byhand.make("transformer", seed=0, level="medium").blank_cells())

@@ -196,7 +196,8 @@ def network_svg(ex: Exercise) -> str | None:
                     f"<path d='M{sx:.1f},{y_mid - 4:.1f} C{sx:.1f},{yk:.1f} {cx:.1f},{yk:.1f} {cx:.1f},{y_mid - 13:.1f}' "
                     f"fill='none' stroke='{SKIP}' stroke-width='2.4' marker-end='url(#s)'/>"
                 )
-                parts.append(_text((sx + cx) / 2, yk + 4, f"skip: + {tensor_label(ex, src)}", 12, color=SKIP, italic=True))
+                parts.append(_text((sx + cx) / 2, yk + 4, _("skip: + {0}").format(tensor_label(ex, src)), 12, color=SKIP,
+                                   italic=True))
             end_x = cx + 12
         if act:
             parts.append(_text(end_x + 30, y_mid - 8, act, 12, italic=True))
@@ -725,23 +726,23 @@ def attention_svg(ex: Exercise) -> str | None:
     parts.append(_arrow(sx + bw / 2, ys[h.q] + bh / 2, sx + bw / 2, sy, INK))
     parts.append(_arrow(368, ys[h.k] + bh / 2, sx, sy + bh / 2 + 18, INK))
     parts.append(_box(sx, sy, bw, bh + 36, f"{lab(h.k)}ᵀ·{lab(h.q)}"))
-    parts.append(_text(sx + bw / 2, sy + bh + 26, "scores", 12))
+    parts.append(_text(sx + bw / 2, sy + bh + 26, _("scores"), 12))
     x = sx + bw
     steps = []
     if h.scaled is not None:
         steps.append("÷ √dₖ")  # no number in the text: a student's copy hides numbers equal to an answer
     if h.masked:
-        steps.append("causal mask")
-    steps.append("softmax")
+        steps.append(_("causal mask"))
+    steps.append(_("softmax"))
     y_mid = sy + (bh + 36) / 2
     for s in steps:
-        sw = {"softmax": 100, "causal mask": 112}.get(s, 76)
+        sw = {_("softmax"): 100, _("causal mask"): 112}.get(s, 76)
         parts.append(_arrow(x, y_mid, x + 28, y_mid, INK))
         parts.append(_box(x + 28, y_mid - bh / 2, sw, bh, s, 14))
-        if s == "softmax":
-            parts.append(_text(x + 28 + sw / 2, y_mid + bh / 2 + 18, "each column", 12))
-        if s == "causal mask":
-            parts.append(_text(x + 28 + sw / 2, y_mid + bh / 2 + 18, "later keys out", 12))
+        if s == _("softmax"):
+            parts.append(_text(x + 28 + sw / 2, y_mid + bh / 2 + 18, _("each column"), 12))
+        if s == _("causal mask"):
+            parts.append(_text(x + 28 + sw / 2, y_mid + bh / 2 + 18, _("later keys out"), 12))
         x += 28 + sw
     # A, then V·A under it: V comes from the left, A from above
     parts.append(_arrow(x, y_mid, x + 30, y_mid, INK))

@@ -43,6 +43,8 @@ OPTIONS = {
     "hidden": Option(2, 2, 2, "hidden units of the feed-forward network (rows of W₁)", lo=2, hi=5),
     "norm": Option(0, 0, 1, "1: layer normalisation after the first residual (each token over its 4 features), "
                    "then scaled by γ and shifted by β; needs features=4", lo=0, hi=1),
+    "inverse": Option(0, 0, 1, "1: one shift β (with norm) or one bias b₁ (without) hidden, found from one printed "
+                      "cell of N (or U)", lo=0, hi=1),
 }
 LN_FEATURES = 4  # μ ± σ: two features above the mean and two below, so μ and σ are whole
 
@@ -258,6 +260,16 @@ def _sample_norm(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[st
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
-    """Every step: Z, R, (the layer norm: Σ, μ, R − μ, its squares, their Σ, σ², σ, R̂, N), U, H, F and Y."""
+    """Every step: Z, R, (the layer norm: Σ, μ, R − μ, its squares, their Σ, σ², σ, R̂, N), U, H, F and Y.
+
+    ``inverse``: one shift βᵢ hidden and one cell of its row of N printed — βᵢ = Nᵢⱼ − γᵢ·R̂ᵢⱼ, the
+    "shift" of scale-and-shift read back from an output (without layer norm: one bias b₁ and a cell
+    of its row of U)."""
     names = ("Z", "R", "RSUM", "MU", "RC", "SQ", "SS", "VAR", "SIG", "RH", "N", "U", "H", "F", "Y")
-    return [(name, i) for name in names if name in graph.shapes for i in vals[name].indices()]
+    cells = [(name, i) for name in names if name in graph.shapes for i in vals[name].indices()]
+    if o["inverse"]:
+        leaf, out = ("BETA", "N") if "N" in graph.shapes else ("b1", "U")
+        rows, cols = vals[out].shape
+        i, j = rng.randrange(rows), rng.randrange(cols)
+        cells = [c for c in cells if c != (out, (i, j))] + [(leaf, (i,))]
+    return cells
