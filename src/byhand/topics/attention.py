@@ -46,7 +46,7 @@ OPTIONS = {
         "qkv: compute Q, K, V first; scores: Q, K, V (and Kᵀ) given, start at the scores Kᵀ·Q",
         choices=("qkv", "scores"),
     ),
-    "inverse": Option(0, 0, 1, "1: one value weight of Wv hidden, found from one printed cell of V", lo=0, hi=1),
+    "inverse": Option(0, 1, 0, "1: one value weight of Wv hidden, found from one printed cell of V", lo=0, hi=1),
 }
 
 SCORE_MAX = 3  # the largest scaled score: 3³ = 27

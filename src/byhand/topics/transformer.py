@@ -23,6 +23,7 @@ signs among those that make ``xⱼ`` whole and small.
 
 from __future__ import annotations
 
+import functools
 import random
 from typing import Any
 
@@ -43,7 +44,7 @@ OPTIONS = {
     "hidden": Option(2, 2, 2, "hidden units of the feed-forward network (rows of W₁)", lo=2, hi=5),
     "norm": Option(0, 0, 1, "1: layer normalisation after the first residual (each token over its 4 features), "
                    "then scaled by γ and shifted by β; needs features=4", lo=0, hi=1),
-    "inverse": Option(0, 0, 1, "1: one shift β (with norm) or one bias b₁ (without) hidden, found from one printed "
+    "inverse": Option(0, 1, 0, "1: one shift β (with norm) or one bias b₁ (without) hidden, found from one printed "
                       "cell of N (or U)", lo=0, hi=1),
 }
 LN_FEATURES = 4  # μ ± σ: two features above the mean and two below, so μ and σ are whole
@@ -120,7 +121,8 @@ def build(o: dict[str, Any]) -> Sheet:
             "First residual: R = X + Z. Feed-forward: U = W₁·R + b₁, H = ReLU(U), F = W₂·H + b₂. "
             "Second residual: Y = R + F."
         )
-    return Sheet(nodes, leaves, text, labels=labels, notes=notes, roles=roles, bound=BOUND)
+    # layer norm: Σ = 4μ and Σ(R − μ)² = 4σ² ≤ 36 are the largest numbers written (as in batch-norm)
+    return Sheet(nodes, leaves, text, labels=labels, notes=notes, roles=roles, bound=40 if norm else BOUND)
 
 
 def _attention(rng: random.Random, n: int) -> Tensor:
@@ -188,35 +190,40 @@ def _ordered_attention(rng: random.Random, n: int) -> tuple[list[int], list[list
 
 _SIGNS = [(1, 1, -1, -1), (1, -1, 1, -1), (1, -1, -1, 1), (-1, 1, 1, -1), (-1, 1, -1, 1), (-1, -1, 1, 1)]
 _X_RANGE = (-2, 3)
+_MU = (-4, 6)  # Σ = 4μ stays within the sheet's bound
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _token_options(s: tuple[int, ...], c: int) -> tuple[tuple[tuple[int, ...], tuple[int, ...], int, tuple[int, ...]], ...]:
+    """Every (r, x, σ, signs) with r = μ + σ·signs (μ ≠ 0, σ 1 … 3) and x = (r − s)/c whole, in
+    range and with at most one 0. For each σ and signs the μ that keep every x in range form an
+    interval: only those are tried. Cached: the sums s repeat."""
+    if c == 2 and len({v % 2 for v in s}) > 1:
+        return ()  # r − s must be even in every feature, and r's features share a parity
+    lo, hi = _X_RANGE
+    out = []
+    for sig in (1, 2, 3):
+        for signs in _SIGNS:
+            off = [sig * g - v for g, v in zip(signs, s)]  # r − s = μ + off
+            for mu in range(max(_MU[0], max(lo * c - t for t in off)), min(_MU[1], min(hi * c - t for t in off)) + 1):
+                if mu == 0 or (mu + off[0]) % c:
+                    continue
+                x = tuple((mu + t) // c for t in off)
+                if x.count(0) <= 1:
+                    out.append((tuple(mu + sig * g for g in signs), x, sig, signs))
+    return tuple(out)
 
 
 def _token(rng: random.Random, s: list[int], twice: bool, used: list[tuple[int, ...]]) -> tuple[list[int], list[int]] | None:
-    """A column r = μ + σ·signs of R (μ ≠ 0, σ 1 … 3, signs not used by an earlier token, and a σ of
-    its own when one fits) whose
-    token xⱼ = (r − s)/c is whole and small (c = 2 when the token attends to itself, else 1); None
-    when there is none. ``s`` is the sum of the other tokens it attends to."""
-    c = 2 if twice else 1
-    lo, hi = _X_RANGE
-    options = []
-    for mu in range(-4, 7):
-        for sig in (1, 2, 3):
-            if mu == 0:
-                continue
-            for signs in _SIGNS:
-                if signs in used:
-                    continue  # two tokens with one sign pattern: the same R̂ column twice
-                r = [mu + sig * g for g in signs]
-                diff = [a - b for a, b in zip(r, s)]
-                if any(v % c for v in diff):
-                    continue
-                x = [v // c for v in diff]
-                if all(lo <= v <= hi for v in x) and sum(1 for v in x if v == 0) <= 1:
-                    options.append((r, x, sig))
+    """A column r = μ + σ·signs of R (signs not used by an earlier token, and a σ of its own when
+    one fits) whose token xⱼ = (r − s)/c is whole and small (c = 2 when the token attends to
+    itself, else 1); None when there is none. ``s`` is the sum of the other tokens it attends to."""
+    options = [t for t in _token_options(tuple(s), 2 if twice else 1) if t[3] not in used]
     if not options:
         return None
     fresh = [t for t in options if (t[2],) not in used]  # a σ no earlier token has, when there is one
-    r, x, _sig = rng.choice(fresh or options)
-    return r, x
+    r, x, _sig, _signs = rng.choice(fresh or options)
+    return list(r), list(x)
 
 
 def _sample_norm(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
