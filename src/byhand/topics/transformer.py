@@ -92,11 +92,11 @@ def build(o: dict[str, Any]) -> Sheet:
         labels |= {"RSUM": "Σ", "MU": "μ", "RC": "R − μ", "SQ": "(R − μ)²", "SS": "Σ (R − μ)²", "VAR": "σ²",
                    "SIG": "σ", "RH": "R̂", "GAMMA": "γ", "BETA": "β", "G": "diag γ", "N": "N"}
         notes |= {
-            "RSUM": N_("each token's sum over its features"),
-            "RC": N_("each token centred"),
-            "VAR": N_("the variance, biased as in torch: ÷ the number of features"),
-            "RH": N_("normalised: (R − μ)/σ"),
-            "N": N_("scaled by γ and shifted by β"),
+            "RSUM": N_("Σ of each token"),
+            "RC": N_("centred"),
+            "VAR": N_("biased, as torch"),
+            "RH": N_("normalised"),
+            "N": N_("scaled and shifted"),
             "Y": N_("N + F: the second residual"),
         }
         roles |= {"GAMMA": "weight", "BETA": "bias"}
