@@ -155,3 +155,36 @@ def test_the_inverse_blank_is_a_shift_read_back_from_one_printed_cell(level: str
         assert not sol.undetermined and sol.values[hidden[0]] == ex.values[leaf][(i,)]
     default = byhand.make("transformer", seed=0, level=level)
     assert any(c[0] in default.graph.leaves for c in default.blank_cells()) == (level == "medium")  # on at medium
+
+
+def test_the_hard_diagram_draws_the_layer_norm_and_each_skip_on_its_own_layer() -> None:
+    """Y = N + F is the feed-forward's skip (from N), never the scale-and-shift layer's."""
+    from byhand.render.diagram import _stages, diagram_svg
+
+    ex = byhand.make("transformer", seed=3, level="hard")
+    assert [(s.weight, s.inp, s.skips, s.sum_out, s.norm_of) for s in _stages(ex)] == [
+        ("A", "X", ["X"], "R", None),
+        ("G", "RH", [], None, "R"),
+        ("W1", "N", [], None, None),
+        ("W2", "H", ["N"], "Y", None),
+    ]
+    svg = diagram_svg(ex)
+    assert svg is not None and "layer norm" in svg and "skip: + N" in svg and svg.count("<circle") == 2
+
+
+def test_captions_read_in_the_sheets_language() -> None:
+    """The notes under the grids (R's "X + Z: the first residual") are catalogue messages: Hindi and
+    Bengali captions, while the exercise file keeps its English words."""
+    from byhand.i18n import use_language
+    from byhand.notation import tensor_caption
+
+    ex = byhand.make("transformer", seed=3, level="hard")
+    with use_language("hi"):
+        assert tensor_caption(ex, "R") == "R (X + Z: पहला रेज़िडुअल)"
+        assert tensor_caption(ex, "RC") == "R − μ (केंद्रित)"
+    with use_language("bn"):
+        assert tensor_caption(ex, "R") == "R (X + Z: প্রথম রেসিডুয়াল)"
+    assert ex.to_dict()["tensors"]["R"]["note"] == "X + Z: the first residual"
+    mh = byhand.make("multi-head", seed=1, level="medium")
+    with use_language("hi"):
+        assert tensor_caption(mh, "A1") == "A₁ (हेड 1 के वेट)"
