@@ -166,3 +166,44 @@ def assert_matches(doc: dict[str, Any], rel: float = 1e-9) -> None:
         have = got[name].detach()
         assert have.shape == want.shape, (name, have.shape, want.shape)
         assert torch.allclose(have, want, rtol=rel, atol=1e-9), (doc.get("identity"), name, have.tolist(), want.tolist())
+
+
+def assert_layer_norm(doc: dict[str, Any], x: str, normed: str, out: str | None = None,
+                      gamma: str | None = None, beta: str | None = None) -> None:
+    """A layer norm written out step by step (Σ, μ, the centred values, σ², σ, ÷ σ; tokens are columns,
+    normalised over the rows) equals ``torch.nn.functional.layer_norm`` — forward, and the gradient
+    with respect to ``x`` of a fixed weighted sum of the output. torch divides by d (the biased
+    variance), as the sheet does; ``eps=0`` because the sheet's σ is exact.
+
+    The step-by-step path is the document's own ops from ``x`` to ``normed`` (and ``out``), replayed
+    by :func:`apply` from a fresh leaf ``x``."""
+    want = tensor(doc["tensors"][x]["values"])
+    r = want.clone().requires_grad_(True)
+    vals: dict[str, torch.Tensor] = {x: r}
+    for name, spec in doc["tensors"].items():
+        if name not in {o["out"] for o in doc["ops"]}:
+            vals[name] = tensor(spec["values"])
+    for o in doc["ops"]:
+        if o["op"] == "grad" or o["out"] == x or not all(i in vals for i in o["in"]):
+            continue
+        vals[o["out"]] = apply(o["op"], [vals[i] for i in o["in"]], o.get("attrs", {}))
+    d = r.shape[0]
+    r2 = want.clone().requires_grad_(True)
+    w = vals[gamma] if gamma else None
+    b = vals[beta] if beta else None
+    ref = F.layer_norm(r2.T, (d,), eps=0.0).T
+    mine = vals[normed]
+    assert torch.allclose(mine, ref, atol=1e-9), (doc.get("identity"), mine.tolist(), ref.tolist())
+    assert torch.allclose(tensor(doc["tensors"][normed]["values"]), ref.detach(), atol=1e-9)
+    pairs = [(mine, ref)]
+    if out is not None:
+        ref_out = F.layer_norm(r2.T, (d,), weight=w, bias=b, eps=0.0).T
+        assert torch.allclose(vals[out], ref_out, atol=1e-9), (doc.get("identity"), vals[out].tolist(), ref_out.tolist())
+        assert torch.allclose(tensor(doc["tensors"][out]["values"]), ref_out.detach(), atol=1e-9)
+        pairs.append((vals[out], ref_out))
+    g = torch.Generator().manual_seed(0)
+    for a, c in pairs:
+        k = torch.randn(a.shape, generator=g)
+        (ga,) = torch.autograd.grad((a * k).sum(), r, retain_graph=True)
+        (gc,) = torch.autograd.grad((c * k).sum(), r2, retain_graph=True)
+        assert torch.allclose(ga, gc, atol=1e-9), (doc.get("identity"), ga.tolist(), gc.tolist())

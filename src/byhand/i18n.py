@@ -338,9 +338,10 @@ def _keep_space(original: str, new: str) -> str:
     return lead + new + trail
 
 
-PHRASES = (N_("along each row"), N_("Σ of each column of"), N_("the top rows of"), N_("the bottom rows of"),
+PHRASES: tuple[str, ...] = (N_("along each row"), N_("Σ of each column of"), N_("the top rows of"), N_("the bottom rows of"),
            N_("the left columns of"), N_("the right columns of"), N_("per column"), N_("in every cell"))
 """Words inside a formula or beside a grid ("Σ dZ₂ along each row"): replaced where they occur, the maths kept."""
+PHRASES += (N_("the square root"), N_("the diagonal matrix"), N_("the causal mask"))  # layer norm, attention
 
 
 def tr_phrases(text: str, lang: str | None = None) -> str:

@@ -195,6 +195,10 @@ class Names:
     def caption(self, name: str) -> str:
         """The name with its note, for a block's caption: ``Z₂′ (no skip)``."""
         n = self.note(name)
+        if n:  # the note in the reader's language (the file keeps its English words)
+            from byhand.i18n import tr_text
+
+            n = tr_text(n)
         return f"{self.label(name)} ({n})" if n else self.label(name)
 
     def cell(self, name: str, index: Sequence[int]) -> str:

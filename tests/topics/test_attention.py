@@ -126,3 +126,25 @@ def test_the_hint_for_a_masked_cell_asks_the_question() -> None:
     h = hint(ex, badge, 2)
     assert h is not None
     assert h["text"].startswith("The causal mask: row 3 is key 3, column 2 is query 2.") and h["text"].endswith("= ?")
+
+
+@pytest.mark.parametrize(("level", "options"), [("medium", {}), ("hard", {"inverse": 1})])
+def test_one_value_weight_hidden_found_from_a_printed_value(level: str, options: dict[str, int]) -> None:
+    """Vᵣⱼ = Σ_f Wvᵣf·X_fj printed, one Wvᵣf hidden (a non-zero weight, X_fj ≠ 0): found from that cell
+    alone. On by default at medium (V is given there); at hard, V is asked but for that one cell."""
+    from byhand.engine.solver import solve
+    from byhand.engine.tensor import indices
+
+    for seed in range(20):
+        ex = byhand.make("attention", seed=seed, level=level, **options)
+        blank = set(ex.blank_cells())
+        hidden = [c for c in blank if c[0] in ex.graph.leaves]
+        assert len(hidden) == 1 and hidden[0][0] == "WV" and ex.values["WV"][hidden[0][1]] != 0
+        r, f = hidden[0][1]
+        printed = [x for x in indices(ex.graph.shapes["V"]) if ("V", x) not in blank]
+        assert any(x[0] == r and ex.values["X"][f, x[1]] != 0 for x in printed)
+        assert len(printed) == (1 if level == "hard" else len(ex.values["V"].data))
+        assert "is hidden: find it from V" in ex.instructions
+        known = {(n, i): ex.values[n][i] for n in ex.graph.shapes for i in indices(ex.graph.shapes[n]) if (n, i) not in blank}
+        sol = solve(ex.graph, known, blank, eliminate=False)
+        assert not sol.undetermined and sol.values[hidden[0]] == ex.values["WV"][r, f]

@@ -56,6 +56,7 @@ class Stage:
     skips: list[str] = field(default_factory=list)
     sum_out: str | None = None  # the output of an ``add`` skip (``R = X + Z``), when the skip is an add
     data_first: bool = False  # ``X·A``: the data on the left, a given matrix (attention) on the right
+    norm_of: str | None = None  # the input is a layer norm of this tensor: (R − μ)/σ, then γ and β (the box says so)
 
 
 def _is_identity(t: Tensor) -> bool:
@@ -87,6 +88,9 @@ def _stages(ex: Exercise) -> list[Stage]:
                 st.weight, st.inp = wi, xi
         if not st.weight or any(s.weight == st.weight for s in stages):
             continue  # no weight, or the same weight again: a side-by-side comparison, not a new layer
+        src = made_by.get(st.inp)
+        if src is not None and src.op == "div" and src.ins[0] in made_by and made_by[src.ins[0]].op == "sub":
+            st.norm_of = made_by[src.ins[0]].ins[0]  # (R − μ)/σ: a layer norm of R
         stages.append(st)
     by_out = {s.out: s for s in stages}
     for n in g.forward_nodes:
@@ -96,11 +100,13 @@ def _stages(ex: Exercise) -> list[Stage]:
         if n.op == "add":
             a, b = n.ins
             on_path = {s.inp for s in stages} | {t for s in stages for t in (s.out, s.act_out, s.sum_out) if t}
-            for s in stages:
+            for k, s in enumerate(stages):
                 if s.out in (a, b) or s.act_out in (a, b):
                     other = b if s.out == a or s.act_out == a else a
                     if other not in on_path:
                         continue  # a given added in (positions), not a skip from earlier on the path
+                    if other in {t for s2 in stages[k + 1:] for t in (s2.out, s2.act_out) if t}:
+                        continue  # made by a later layer: the skip belongs to that layer (Y = N + F is F's)
                     s.skips.append(other)
                     s.sum_out = n.out
     return stages
@@ -189,7 +195,11 @@ def network_svg(ex: Exercise) -> str | None:
         written = f"{tensor_label(ex, s.weight)}·{tensor_label(ex, s.inp)}" + (f" + {tensor_label(ex, b)}" if b else "")
         if s.data_first:
             written = f"{tensor_label(ex, s.inp)}·{tensor_label(ex, s.weight)}"
-        parts.append(_text(bx + box_w / 2, top + 24, written, 13))
+        if s.norm_of is not None:  # layer norm: what is normalised, then the scale and shift
+            parts.append(_text(bx + box_w / 2, top + 22, _("layer norm"), 13))
+            parts.append(_text(bx + box_w / 2, top + 42, written, 13))
+        else:
+            parts.append(_text(bx + box_w / 2, top + 24, written, 13))
         act = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "σ", "softmax": "softmax"}.get(s.act or "", "")
         end_x = bx + box_w
         if s.skips:
@@ -567,7 +577,7 @@ def diagram_svg(ex: Exercise) -> str | None:
 def special_svg(ex: Exercise) -> str | None:
     """A chapter's own whiteboard drawing, found by the graph's structure (the first that fits):
     the attention block, MoE routing, an unrolled recurrence, 0/1 connections as wires …; None for the rest."""
-    for draw in (attention_svg, routing_svg, recurrent_svg, lstm_svg, wiring_svg, gan_svg):
+    for draw in (attention_svg, routing_svg, recurrent_svg, lstm_svg, wiring_svg, gan_svg, multi_head_svg):
         svg = draw(ex)
         if svg is not None:
             return svg
@@ -743,16 +753,16 @@ def attention_svg(ex: Exercise) -> str | None:
     if h.scaled is not None:
         steps.append("÷ √dₖ")  # no number in the text: a student's copy hides numbers equal to an answer
     if h.masked:
-        steps.append(N_("causal mask"))
-    steps.append("softmax")
+        steps.append(_("causal mask"))
+    steps.append(_("softmax"))
     y_mid = sy + (bh + 36) / 2
     for s in steps:
-        sw = {"softmax": 100, "causal mask": 112}.get(s, 76)
+        sw = {_("softmax"): 100, _("causal mask"): 112}.get(s, 76)
         parts.append(_arrow(x, y_mid, x + 28, y_mid, INK))
-        parts.append(_box(x + 28, y_mid - bh / 2, sw, bh, _(s), 14))
-        if s == "softmax":
+        parts.append(_box(x + 28, y_mid - bh / 2, sw, bh, s, 14))
+        if s == _("softmax"):
             parts.append(_text(x + 28 + sw / 2, y_mid + bh / 2 + 18, _("each column"), 12))
-        if s == "causal mask":
+        if s == _("causal mask"):
             parts.append(_text(x + 28 + sw / 2, y_mid + bh / 2 + 18, _("later keys out"), 12))
         x += 28 + sw
     # A, then V·A under it: V comes from the left, A from above
@@ -765,6 +775,77 @@ def attention_svg(ex: Exercise) -> str | None:
     parts.append(_arrow(vx + bw, ys[h.v] + bh / 2, vx + bw + 36, ys[h.v] + bh / 2, INK))
     parts.append(_text(vx + bw + 42, ys[h.v] + bh / 2 + 6, lab(h.z), 16, "start", italic=True))
     return _svg(vx + bw + 70, 290, parts)
+
+
+# -- multi-head attention (chapter multi-head): two heads side by side, stacked, then W_O ------------
+
+
+def multi_head_svg(ex: Exercise) -> str | None:
+    """X → for each head, on its own row: Wq·X, Wk·X, Wv·X → Kᵀ·Q → softmax → A → V·A = Zₕ (V
+    carried under the row); the heads' Z stacked [Z₁ ; Z₂] and multiplied by W_O — found by
+    structure (two attention heads whose outputs meet in a ``vstack`` that a weight multiplies).
+    Flat on purpose: it prints under the grid without pushing the last layer to a page of its own."""
+    heads = attention_parts(ex)
+    if len(heads) != 2:
+        return None
+    g = ex.graph
+    zs = [h.z for h in heads]
+    stack = next((n for n in g.forward_nodes if n.op == "vstack" and list(n.ins) == zs), None)
+    if stack is None:
+        return None
+    out = next((n for n in g.forward_nodes if n.op in ("matmul", "linear") and n.ins[-1] == stack.out), None)
+    if out is None:
+        return None
+    lab = lambda n: tensor_label(ex, n)  # noqa: E731
+    parts = [_defs()]
+    bh = 28
+    rows = (38.0, 96.0)
+    x_in = heads[0].x
+    y_x = sum(rows) / 2
+    parts.append(_text(28, y_x + 6, lab(x_in), 18, "start", italic=True))
+    z_ends: list[tuple[float, float]] = []
+    for k, (h, yc) in enumerate(zip(heads, rows)):
+        top = yc - bh / 2
+        qkv = ", ".join(f"{lab(h.weights[n])}·{lab(x_in)}" if n in h.weights else lab(n) for n in (h.q, h.k, h.v))
+        parts.append(_arrow(50, y_x, 84, yc, INK))
+        parts.append(_box(84, top, 184, bh, qkv))
+        parts.append(_text(84, top - 6, _("head {0}").format(k + 1), 14, "start", italic=True, value=""))
+        parts.append(_arrow(268, yc, 328, yc, INK))
+        parts.append(_text(298, yc - 6, f"{lab(h.q)}, {lab(h.k)}", 14, italic=True))
+        parts.append(_box(328, top, 90, bh, f"{lab(h.k)}ᵀ·{lab(h.q)}"))
+        if k == 0:
+            parts.append(_text(373, top - 6, _("scores"), 13))
+        parts.append(_arrow(418, yc, 442, yc, INK))
+        parts.append(_box(442, top, 84, bh, _("softmax")))
+        if k == 0:
+            parts.append(_text(484, top - 6, _("each column"), 13))
+        parts.append(_arrow(526, yc, 568, yc, INK))
+        parts.append(_text(547, yc - 6, lab(h.a), 14, italic=True))
+        parts.append(_box(568, top, 84, bh, f"{lab(h.v)}·{lab(h.a)}"))
+        # V goes under the row, from the Q, K, V box to V·A
+        yb = yc + bh / 2 + 11
+        parts.append(
+            f"<path d='M240,{yc + bh / 2:.1f} C240,{yb:.1f} 240,{yb:.1f} 322,{yb:.1f} L552,{yb:.1f} "
+            f"C610,{yb:.1f} 610,{yb:.1f} 610,{yc + bh / 2 + 1:.1f}' fill='none' stroke='{INK}' stroke-width='1.6' "
+            "marker-end='url(#a)'/>"
+        )
+        parts.append(_text(298, yb - 2, lab(h.v), 14, italic=True))
+        parts.append(_arrow(652, yc, 678, yc, INK))
+        parts.append(_text(682, yc + 6, lab(h.z), 16, "start", italic=True))
+        z_ends.append((708.0, yc))
+    # the heads meet: stacked, then W_O
+    stx, sty = 748.0, y_x
+    for x, y in z_ends:
+        parts.append(_arrow(x, y, stx, sty + (-8 if y < sty else 8), INK))
+    stack_text = f"[{lab(zs[0])} ; {lab(zs[1])}]"
+    parts.append(_box(stx, sty - bh / 2, 100, bh, stack_text))
+    parts.append(_text(stx + 50, sty + bh / 2 + 17, _("stack"), 13))
+    ox = stx + 100 + 26
+    parts.append(_arrow(stx + 100, sty, ox, sty, INK))
+    parts.append(_box(ox, sty - bh / 2, 130, bh, f"{lab(out.ins[0])}·{stack_text}"))
+    parts.append(_arrow(ox + 130, sty, ox + 156, sty, INK))
+    parts.append(_text(ox + 160, sty + 6, lab(out.out), 18, "start", italic=True))
+    return _svg(ox + 190, rows[1] + bh / 2 + 16, parts)
 
 
 # -- the LSTM cell (issue 13) -------------------------------------------------------------------

@@ -25,6 +25,7 @@ from typing import Any
 from byhand.engine.graph import Graph, Node
 from byhand.engine.tensor import Tensor
 from byhand.errors import GenerationError
+from byhand.i18n import N_
 from byhand.topics import Option, Sheet
 from byhand.topics._sampling import Stats
 
@@ -45,6 +46,7 @@ OPTIONS = {
         "qkv: compute Q, K, V first; scores: Q, K, V (and Kᵀ) given, start at the scores Kᵀ·Q",
         choices=("qkv", "scores"),
     ),
+    "inverse": Option(0, 1, 0, "1: one value weight of Wv hidden, found from one printed cell of V", lo=0, hi=1),
 }
 
 SCORE_MAX = 3  # the largest scaled score: 3³ = 27
@@ -63,12 +65,12 @@ def build(o: dict[str, Any]) -> Sheet:
         Node("matmul", ("KT", "Q"), "S"),
     ]
     labels = {"WQ": "Wq", "WK": "Wk", "WV": "Wv", "KT": "Kᵀ", "S": "Kᵀ·Q"}
-    notes = {"S": "the scores", "A": "attention weights", "Z": "attention weighted features"}
+    notes = {"S": N_("the scores"), "A": N_("attention weights"), "Z": N_("attention weighted features")}
     src = "S"
     if dk != 1:
         nodes.append(Node("scale", ("S",), "SC", {"by": "1/2"}))
         labels["SC"] = "Kᵀ·Q/√dₖ"
-        notes["SC"] = "scaled: ÷ √4 = 2"
+        notes["SC"] = N_("scaled: ÷ √4 = 2")
         src = "SC"
     nodes.append(Node("exp", (src,), "E", {"base": 3}))
     labels["E"] = "3ᶻ"
@@ -76,7 +78,7 @@ def build(o: dict[str, Any]) -> Sheet:
     if o["mask"]:
         nodes.append(Node("mask_causal", ("E",), "EM"))
         labels["EM"] = "3ᶻ masked"
-        notes["EM"] = "a future token crossed out: 0"
+        notes["EM"] = N_("a future token crossed out: 0")
         e = "EM"
     nodes += [
         Node("colsum", (e,), "SUM"),
@@ -230,8 +232,14 @@ def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random
     names = [n for n in ("Q", "K", "V", "KT", "S", "SC", "E", "EM", "SUM", "A", "Z") if n in graph.shapes]
     if o["start"] == "scores":
         names = names[4:]  # Q, K, V and Kᵀ given
-    cells = [(name, i) for name in names for i in vals[name].indices()]
+    cells: list[tuple[str, tuple[int, ...]]] = [(name, i) for name in names for i in vals[name].indices()]
     if o["mask"]:  # a future key is crossed out anyway: its score, scaled score and 3ᶻ are given, not
         # asked (and a printed 3ᶻ would give its scaled score away, so they go together)
         cells = [c for c in cells if not (c[0] in ("S", "SC", "E") and c[1][0] > c[1][1])]
+    if o.get("inverse"):  # a value weight read back from one printed value: Vᵣⱼ = Σ_f Wvᵣf·X_fj, one Wvᵣf unknown
+        wv, x = vals["WV"], vals["X"]
+        picks = [(r, f, j) for r in range(wv.shape[0]) for f in range(wv.shape[1]) if wv[r, f]
+                 for j in range(x.shape[1]) if x[f, j]]
+        r, f, j = picks[rng.randrange(len(picks))]
+        cells = [c for c in cells if c != ("V", (r, j))] + [("WV", (r, f))]
     return cells

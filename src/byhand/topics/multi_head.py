@@ -18,6 +18,7 @@ from typing import Any
 from byhand.engine.graph import Graph, Node
 from byhand.engine.tensor import Tensor
 from byhand.errors import GenerationError
+from byhand.i18n import N_
 from byhand.topics import Option, Sheet
 from byhand.topics._sampling import Stats
 from byhand.topics.attention import SCORE_MAX, _columns_ok, _draw_tokens, _form, _mm, _pairs, _tensor
@@ -37,6 +38,8 @@ OPTIONS = {
         "outputs: the heads' Z given; weights: each head's A given; scores: each head from Kᵀ·Q on",
         choices=("outputs", "weights", "scores"),
     ),
+    "inverse": Option(0, 1, 0, "1: one weight of Wo hidden, found from one printed cell of O (how much of a head "
+                      "reaches an output)", lo=0, hi=1),
 }
 HEADS = 2
 _SUB = "₀₁₂₃₄₅₆₇₈₉"
@@ -72,11 +75,11 @@ def build(o: dict[str, Any]) -> Sheet:
             f"E{h}": f"3ᶻ{s}",
             f"SUM{h}": f"Σ{s}",
         }
-        notes |= {f"A{h}": f"head {h}'s weights", f"Z{h}": f"head {h}"}
+        notes |= {f"A{h}": N_("head {0}'s weights").format(h), f"Z{h}": N_("head {0}").format(h)}
     leaves["WO"] = (o["out"], HEADS)
     nodes += [Node("vstack", ("Z1", "Z2"), "ZS"), Node("matmul", ("WO", "ZS"), "O")]
     labels |= {"WO": "Wo", "O": "O"}
-    notes |= {"O": "the multi-head output"}
+    notes |= {"O": N_("the multi-head output")}
     first = {
         "outputs": "The heads' outputs Z₁ and Z₂ are given: ",
         "weights": "Each head's attention weights Aₕ are given: compute Zₕ = Vₕ·Aₕ, then ",
@@ -169,4 +172,11 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
     per_head = {"outputs": (), "weights": ("Z",), "scores": ("S", "E", "SUM", "A", "Z")}[o["start"]]
     names = [f"{p}{h}" for h in range(1, HEADS + 1) for p in per_head] + ["ZS", "O"]
-    return [(name, i) for name in names for i in vals[name].indices()]
+    cells = [(name, i) for name in names for i in vals[name].indices()]
+    if o.get("inverse"):  # Oᵣⱼ = Woᵣ₁·Z₁ⱼ + Woᵣ₂·Z₂ⱼ with one Wo unknown: how much of that head reaches output r
+        wo, zs = vals["WO"], vals["ZS"]
+        picks = [(r, c, j) for r in range(wo.shape[0]) for c in range(wo.shape[1]) if wo[r, c]
+                 for j in range(zs.shape[1]) if zs[c, j]]
+        r, c, j = picks[rng.randrange(len(picks))]
+        cells = [x for x in cells if x != ("O", (r, j))] + [("WO", (r, c))]
+    return cells
