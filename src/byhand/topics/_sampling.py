@@ -13,6 +13,7 @@ import random
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import mul
 from typing import Any
 
 from byhand.engine.tensor import Tensor
@@ -122,36 +123,50 @@ def linear_layer(
         want_pos = rng.choice([r for r in range(rows) if r != want_neg])
     elif relu:
         want_neg = -1  # a single row cannot hold both; the row still may not be all negative
+    # the draws below are those of ``draws`` and ``draw`` (the same variants for the same seed),
+    # with the tables, the input's columns and the bounds looked up once, not once a row
+    tw = _table(*w)
+    kw = len(tw)
+    tb = _table(*b) if b is not None else None
+    kb = len(tb) if tb is not None else 0
+    rand = rng.random
+    cols = [[xd[k * s + j] for k in range(n)] for j in range(s)]
+    od = offset.data if offset is not None else None
+    ks = range(n)
     w_rows: list[list[int]] = []
     b_vals: list[int] = []
     z_rows: list[list[Value]] = []
+    taken: set[tuple[tuple[int, ...], int]] = set()
     col_sum = [0] * n
     gain = [0] * n
+    drawn = 0
     for i in range(rows):
+        off = od[i * s:(i + 1) * s] if od is not None else None
         for _ in range(MAX_ROW_TRIES):
-            wr = draws(rng, n, *w)
-            bi = draw(rng, *b) if b is not None else 0
-            if stats:
-                stats.drawn += 1
-            if not any(wr) or (wr, bi) in zip(w_rows, b_vals):
+            wr = [tw[int(rand() * kw)] for _ in ks]
+            bi = tb[int(rand() * kb)] if tb is not None else 0
+            drawn += 1
+            if not any(wr):
                 continue
-            if col_limit is not None and any(col_sum[k] + abs(wr[k]) > col_limit for k in range(n)):
+            key = (tuple(wr), bi)
+            if key in taken:
                 continue
-            zr = [
-                sum(wr[k] * xd[k * s + j] for k in range(n)) + bi + (offset.data[i * s + j] if offset is not None else 0)
-                for j in range(s)
-            ]
-            if any(abs(v) > bound for v in zr) or not any(zr):
+            if col_limit is not None and any(col_sum[k] + abs(wr[k]) > col_limit for k in ks):
                 continue
-            active = not relu or any(v > 0 for v in zr)
-            if gain_limit is not None and active and any(gain[k] + abs(wr[k]) > gain_limit for k in range(n)):
+            zr = [sum(map(mul, wr, c)) + bi for c in cols]
+            if off is not None:
+                zr = [v + o for v, o in zip(zr, off)]
+            if max(zr) > bound or min(zr) < -bound or not any(zr):
+                continue
+            active = not relu or max(zr) > 0
+            if gain_limit is not None and active and any(gain[k] + abs(wr[k]) > gain_limit for k in ks):
                 continue
             if relu:
-                if i == want_neg and not any(v < 0 for v in zr):
+                if i == want_neg and not min(zr) < 0:
                     continue
-                if i == want_pos and not all(v > 0 for v in zr):
+                if i == want_pos and not min(zr) > 0:
                     continue
-                if rows == 1 and not any(v > 0 for v in zr):
+                if rows == 1 and not max(zr) > 0:
                     continue
             if even_negatives and any(v < 0 and v % 2 for v in zr):
                 continue
@@ -159,18 +174,22 @@ def linear_layer(
                 continue
             break
         else:
+            if stats:
+                stats.drawn += drawn
             raise GenerationError(
                 f"no friendly weight row {i + 1} after {MAX_ROW_TRIES} tries; widen the value range or lower the depth"
             )
-        if stats:
-            stats.accepted += 1
+        taken.add(key)
         w_rows.append(wr)
         b_vals.append(bi)
         z_rows.append(zr)
-        for k in range(n):
+        for k in ks:
             col_sum[k] += abs(wr[k])
-            if not relu or any(v > 0 for v in zr):
+            if active:
                 gain[k] += abs(wr[k])
+    if stats:
+        stats.drawn += drawn
+        stats.accepted += rows
     wt = Tensor((rows, n), [v for r in w_rows for v in r])
     bt = Tensor((rows,), b_vals) if b is not None else None
     zt = Tensor((rows, s) if len(x.shape) == 2 else (rows,), [v for r in z_rows for v in r])
