@@ -9,6 +9,7 @@ acceptance rate.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -21,6 +22,8 @@ from byhand.engine.values import Value
 from byhand.errors import GenerationError
 
 MAX_ROW_TRIES = 200
+ENUMERATE_AFTER = 24  # missed draws of a row before every row there is is checked once
+MAX_ENUMERATED = 1024  # … when there are at most this many
 
 # How often each small integer is drawn: 0, 1, −1 and 2 the most, as in the published workbooks.
 _WEIGHTS = {0: 5, 1: 6, -1: 5, 2: 4, -2: 3, 3: 2, -3: 2, 4: 1, -4: 1, 5: 1, -5: 1}
@@ -140,45 +143,110 @@ def linear_layer(
     col_sum = [0] * n
     gain = [0] * n
     drawn = 0
+    values_w = sorted(set(tw))
+    values_b = sorted(set(tb)) if tb is not None else [0]
+    space = len(values_w) ** n * len(values_b)  # every row there is
+    per_try = n + (1 if tb is not None else 0)  # random numbers a try takes
     for i in range(rows):
         off = od[i * s:(i + 1) * s] if od is not None else None
-        for _ in range(MAX_ROW_TRIES):
-            wr = [tw[int(rand() * kw)] for _ in ks]
-            bi = tb[int(rand() * kb)] if tb is not None else 0
-            drawn += 1
-            if not any(wr):
-                continue
-            key = (tuple(wr), bi)
-            if key in taken:
-                continue
+
+        def check(wr: list[int], bi: int, i: int = i, off: list[Value] | None = off) -> list[Value] | None:
+            """z of the row if it keeps every rule but the row rule, else None (no side effects)."""
+            if not any(wr) or (tuple(wr), bi) in taken:
+                return None
             if col_limit is not None and any(col_sum[k] + abs(wr[k]) > col_limit for k in ks):
-                continue
+                return None
             zr = [sum(map(mul, wr, c)) + bi for c in cols]
             if off is not None:
                 zr = [v + o for v, o in zip(zr, off)]
-            if max(zr) > bound or min(zr) < -bound or not any(zr):
-                continue
-            active = not relu or max(zr) > 0
-            if gain_limit is not None and active and any(gain[k] + abs(wr[k]) > gain_limit for k in ks):
-                continue
+            hi, lo = max(zr), min(zr)
+            if hi > bound or lo < -bound or not any(zr):
+                return None
+            if gain_limit is not None and (not relu or hi > 0) and any(gain[k] + abs(wr[k]) > gain_limit for k in ks):
+                return None
             if relu:
-                if i == want_neg and not min(zr) < 0:
-                    continue
-                if i == want_pos and not min(zr) > 0:
-                    continue
-                if rows == 1 and not max(zr) > 0:
-                    continue
+                if i == want_neg and not lo < 0:
+                    return None
+                if i == want_pos and not lo > 0:
+                    return None
+                if rows == 1 and not hi > 0:
+                    return None
             if even_negatives and any(v < 0 and v % 2 for v in zr):
+                return None
+            return zr
+
+        # Every check is free of side effects until a row is taken (the row rule changes its budget
+        # only when it says yes), so a row refused once is refused again this row; and once the
+        # random draws have missed a while, every row there is (when they are few) is checked once:
+        # if none can pass, the draws still due are only counted off (the same random numbers are
+        # used, so the same variants come out), not checked one by one.
+        refused: set[tuple[tuple[int, ...], int]] = set()
+        feasible: set[tuple[tuple[int, ...], int]] | None = None
+        tries = 0
+        zr = None
+        while tries < MAX_ROW_TRIES:
+            tries += 1
+            wr = [tw[int(rand() * kw)] for _ in ks]
+            bi = tb[int(rand() * kb)] if tb is not None else 0
+            drawn += 1
+            key = (tuple(wr), bi)
+            if key in refused or (feasible is not None and key not in feasible):
                 continue
-            if row_rule is not None and not row_rule(i, wr, bi, zr):
+            # ``check``, written out: this is the hot loop of every chapter drawn row by row
+            zr_or_none = None
+            if any(wr) and key not in taken and (
+                col_limit is None or all(col_sum[k] + abs(wr[k]) <= col_limit for k in ks)
+            ):
+                zt_ = [sum(map(mul, wr, c)) + bi for c in cols]
+                if off is not None:
+                    zt_ = [v + o for v, o in zip(zt_, off)]
+                hi, lo = max(zt_), min(zt_)
+                if (
+                    -bound <= lo
+                    and hi <= bound
+                    and any(zt_)
+                    and (
+                        gain_limit is None
+                        or (relu and hi <= 0)
+                        or all(gain[k] + abs(wr[k]) <= gain_limit for k in ks)
+                    )
+                    and (
+                        not relu
+                        or (
+                            (i != want_neg or lo < 0)
+                            and (i != want_pos or lo > 0)
+                            and (rows != 1 or hi > 0)
+                        )
+                    )
+                    and not (even_negatives and any(v < 0 and v % 2 for v in zt_))
+                ):
+                    zr_or_none = zt_
+            if zr_or_none is None or (row_rule is not None and not row_rule(i, wr, bi, zr_or_none)):
+                refused.add(key)
+                if feasible is not None:
+                    feasible.discard(key)
+                elif tries >= ENUMERATE_AFTER and space <= MAX_ENUMERATED:
+                    feasible = {
+                        k2
+                        for c in itertools.product(values_w, repeat=n)
+                        for b2 in values_b
+                        if (k2 := (c, b2)) not in refused and check(list(c), b2) is not None
+                    }
+                if feasible is not None and not feasible:  # nothing can pass: count the rest off
+                    for _ in range((MAX_ROW_TRIES - tries) * per_try):
+                        rand()
+                    drawn += MAX_ROW_TRIES - tries
+                    break
                 continue
+            zr = zr_or_none
             break
-        else:
+        if zr is None:
             if stats:
                 stats.drawn += drawn
             raise GenerationError(
                 f"no friendly weight row {i + 1} after {MAX_ROW_TRIES} tries; widen the value range or lower the depth"
             )
+        active = not relu or max(zr) > 0
         taken.add(key)
         w_rows.append(wr)
         b_vals.append(bi)
