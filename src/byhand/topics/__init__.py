@@ -224,7 +224,7 @@ def make(
         o, values = m.given(o, values)
     non_default = {k: v for k, v in o.items() if v != m.OPTIONS[k].default(level)}
     rng = random.Random(f"byhand/1/{m.NAME}/{level}/{seed}/{sorted(non_default.items())}")
-    sheet: Sheet = m.build(o)
+    sheet = _sheet(m, o)
     stats = stats if stats is not None else _sampling.Stats()
     if values is not None:
         leaves = _teacher_values(sheet, values, getattr(m, "implied", None))
@@ -293,6 +293,22 @@ register_regenerator(_regenerate)  # lets a file's identity be checked without t
 
 
 _GRAPHS: dict[tuple[str, tuple[tuple[str, Any], ...]], Graph] = {}
+_SHEETS: dict[tuple[str, tuple[tuple[str, Any], ...]], Sheet] = {}
+
+
+def _sheet(m: ModuleType, o: dict[str, Any]) -> Sheet:
+    """The chapter's sheet for these options, built once: ``build`` depends on the options only,
+    and a sheet is read, never changed, so variants share it as they share the graph."""
+    key = (m.NAME, tuple(sorted(o.items())))
+    try:
+        sh = _SHEETS.get(key)
+    except TypeError:  # an option that is not a plain value: build it afresh
+        return m.build(o)  # type: ignore[no-any-return]
+    if sh is None:
+        if len(_SHEETS) > 512:
+            _SHEETS.clear()
+        sh = _SHEETS[key] = m.build(o)
+    return sh
 
 
 def _graph(name: str, o: dict[str, Any], sheet: Sheet) -> Graph:

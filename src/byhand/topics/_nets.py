@@ -10,6 +10,7 @@ import itertools
 import random
 from collections import Counter
 from collections.abc import Callable
+from operator import mul
 from typing import Any
 
 from byhand.engine.graph import Node
@@ -209,19 +210,25 @@ def planned_layer(
     repeats them least is taken, so no one number fills the sheet."""
     nz = [v for v in range(w[0], w[1] + 1) if v for _ in range(_WEIGHTS.get(v, 1))]
     n, s = len(a), len(a[0])
+    acols = [[a[k][j] for k in range(n)] for j in range(s)]  # the input's columns, looked up once
     wr_all: list[list[int]] = []
     b_all: list[int] = []
     z_all: list[list[Any]] = []
     col_sum = [0] * n
+    ks = range(n)
+    b_lo, b_hi = b
 
-    def fits(wr: list[int], i: int, want: str | None) -> tuple[list[Any], list[int]]:
+    def fits(
+        wr: list[int] | tuple[int, ...], i: int, want: str | None, u: list[Any] | None = None
+    ) -> tuple[list[Any], list[int]]:
         """z without the bias, and the biases that give the plan (an interval, less a few points)."""
-        u = [sum(wr[k] * a[k][j] for k in range(n)) for j in range(s)]
+        if u is None:
+            u = [sum(map(mul, wr, col)) for col in acols]
         if offset is not None:
             u = [x + y for x, y in zip(u, offset[i])]
         umin, umax = min(u), max(u)
-        lo = max(b[0], -bound - umin)
-        hi = min(b[1], bound - umax)
+        lo = max(b_lo, -bound - umin)
+        hi = min(b_hi, bound - umax)
         if want == "on":
             lo = max(lo, 1 - umin)
         elif want == "off":
@@ -237,18 +244,19 @@ def planned_layer(
             out = [bi for bi in range(lo, hi + 1) if -bi not in u]  # no z exactly 0
         else:
             out = list(range(lo, hi + 1))
-        if wr in wr_all:  # no two rows alike
-            taken = {bi for w2, bi in zip(wr_all, b_all) if w2 == wr}
+        if wr_all and list(wr) in wr_all:  # no two rows alike
+            taken = {bi for w2, bi in zip(wr_all, b_all) if w2 == list(wr)}
             out = [bi for bi in out if bi not in taken]
         return u, out
 
     def usable(wr: list[int] | tuple[int, ...]) -> bool:
-        return any(wr) and (col_limit is None or all(col_sum[k] + abs(wr[k]) <= col_limit for k in range(n)))
+        return any(wr) and (col_limit is None or all(col_sum[k] + abs(wr[k]) <= col_limit for k in ks))
 
+    every_row: list[tuple[tuple[int, ...], list[Any]]] | None = None  # every row and its z less bias
     for i in range(rows):
         want = plan[i] if plan is not None else None
         for _ in range(MASKED_ROW_TRIES):
-            wr = [rng.choice(nz) for _ in range(n)] if nonzero else draws(rng, n, *w)
+            wr = [rng.choice(nz) for _ in ks] if nonzero else draws(rng, n, *w)
             stats.drawn += 1
             if not usable(wr):
                 continue
@@ -261,11 +269,13 @@ def planned_layer(
             values = sorted(set(nz)) if nonzero else list(range(w[0], w[1] + 1))
             if len(values) ** n > 4096:
                 raise GenerationError(f"no friendly weight row {i + 1} after {MASKED_ROW_TRIES} tries; lower the depth")
+            if every_row is None:  # the same input for every row of the layer: its products once
+                every_row = [(c, [sum(map(mul, c, col)) for col in acols]) for c in itertools.product(values, repeat=n)]
             every = [
                 (list(c), bs)
-                for c in itertools.product(values, repeat=n)
+                for c, u0 in every_row
                 if usable(c)
-                for bs in [fits(list(c), i, want)[1]]
+                for bs in [fits(c, i, want, u0)[1]]
                 if bs
             ]
             stats.drawn += len(values) ** n
@@ -280,7 +290,7 @@ def planned_layer(
         z_all.append([x + bi for x in u])
         if seen is not None:
             seen.update(z_all[-1])
-        for k in range(n):
+        for k in ks:
             col_sum[k] += abs(wr[k])
     return wr_all, b_all, z_all
 
