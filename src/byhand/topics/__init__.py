@@ -374,11 +374,11 @@ def _choose_blanks(
     rule checked, else ``_Reject``."""
     cells: list[Cell] = close_over_copies(graph, m.blanks(o, graph, vals, rng))
     if strict:
-        for c in cells:
-            v = vals[c[0]][c[1]]
+        blanks = badges_for(graph, vals, cells)
+        for b in blanks:  # the cells of one badge are copies of one value: each value checked once
+            v = b.answer
             if not (type(v) is int and -bound <= v <= bound) and not _friendly(v, bound):
                 raise _Reject
-        blanks = badges_for(graph, vals, cells)
         if not getattr(m, "RULES_BUILT_IN", False) and _rules.violations(
             graph,
             vals,
