@@ -147,16 +147,21 @@ def linear_layer(
     values_b = sorted(set(tb)) if tb is not None else [0]
     space = len(values_w) ** n * len(values_b)  # every row there is
     per_try = n + (1 if tb is not None else 0)  # random numbers a try takes
+    products: list[tuple[tuple[int, ...], list[Value]]] | None = None
+    rule_test = getattr(row_rule, "test", None)  # the row rule asked without spending (AnswerBudget)
     for i in range(rows):
         off = od[i * s:(i + 1) * s] if od is not None else None
 
-        def check(wr: list[int], bi: int, i: int = i, off: list[Value] | None = off) -> list[Value] | None:
-            """z of the row if it keeps every rule but the row rule, else None (no side effects)."""
+        def check(
+            wr: list[int] | tuple[int, ...], bi: int, u: list[Value], i: int = i, off: list[Value] | None = off
+        ) -> list[Value] | None:
+            """z of the row (``u``: W·x of it) if it keeps every rule but the row rule, else None (no
+            side effects)."""
             if not any(wr) or (tuple(wr), bi) in taken:
                 return None
             if col_limit is not None and any(col_sum[k] + abs(wr[k]) > col_limit for k in ks):
                 return None
-            zr = [sum(map(mul, wr, c)) + bi for c in cols]
+            zr = [v + bi for v in u]
             if off is not None:
                 zr = [v + o for v, o in zip(zr, off)]
             hi, lo = max(zr), min(zr)
@@ -177,7 +182,8 @@ def linear_layer(
 
         # Every check is free of side effects until a row is taken (the row rule changes its budget
         # only when it says yes), so a row refused once is refused again this row; and once the
-        # random draws have missed a while, every row there is (when they are few) is checked once:
+        # random draws have missed a while, every row there is (when they are few) is checked once,
+        # the row rule asked without spending (its ``test``):
         # if none can pass, the draws still due are only counted off (the same random numbers are
         # used, so the same variants come out), not checked one by one.
         refused: set[tuple[tuple[int, ...], int]] = set()
@@ -226,11 +232,17 @@ def linear_layer(
                 if feasible is not None:
                     feasible.discard(key)
                 elif tries >= ENUMERATE_AFTER and space <= MAX_ENUMERATED:
+                    if products is None:  # W·x of every weight row there is, once a layer
+                        products = [
+                            (c, [sum(map(mul, c, col)) for col in cols]) for c in itertools.product(values_w, repeat=n)
+                        ]
                     feasible = {
                         k2
-                        for c in itertools.product(values_w, repeat=n)
+                        for c, u in products
                         for b2 in values_b
-                        if (k2 := (c, b2)) not in refused and check(list(c), b2) is not None
+                        if (k2 := (c, b2)) not in refused
+                        and (zc := check(c, b2, u)) is not None
+                        and (rule_test is None or rule_test(i, list(c), b2, zc) is not None)
                     }
                 if feasible is not None and not feasible:  # nothing can pass: count the rest off
                     for _ in range((MAX_ROW_TRIES - tries) * per_try):
@@ -299,12 +311,16 @@ class AnswerBudget:
         # last layers of a deep chain are not left with none to cross out
         cap = [max(1, self.left // (reserve + 1)) if spread else self.left]
 
-        def ok(i: int, wr: list[int], bi: int, zr: list[Any]) -> bool:
+        def test(i: int, wr: list[int], bi: int, zr: list[Any]) -> tuple[list[Any], int, bool, bool] | None:
+            """Would the row keep the budget? (its values, zeros, crossing out, and without the skip;
+            no side effects)"""
             vs = zr
+            skip_crosses = False
             if skip is not None:
                 ps = [v - x for v, x in zip(zr, skip.row(i))]
-                if i == rows - 1 and not crossed[0] and not any(p < 0 for p in ps):
-                    return False
+                skip_crosses = any(p < 0 for p in ps)
+                if i == rows - 1 and not crossed[0] and not skip_crosses:
+                    return None
                 vs = zr + ps
             if relu:
                 z = sum((v <= 0) + (v == 0) for v in vs)
@@ -314,24 +330,33 @@ class AnswerBudget:
             # a later row of this layer has to cross out if none has yet
             keep = reserve + (1 if i < rows - 1 and not (layer_crossed[0] or crosses) else 0)
             if z > self.left - keep or z > cap[0]:
-                return False
+                return None
             top = self.top
             seen = self.seen
             for v in vs:  # a z > 0 is written twice, in Z and in A
                 if v > 0 and relu:
                     if seen[v] + 2 * vs.count(v) > top:
-                        return False
+                        return None
                 elif v != 0 and seen[v] + vs.count(v) > top:
-                    return False
+                    return None
+            return vs, z, crosses, skip_crosses
+
+        def ok(i: int, wr: list[int], bi: int, zr: list[Any]) -> bool:
+            t = test(i, wr, bi, zr)
+            if t is None:
+                return False
+            vs, z, crosses, skip_crosses = t
             self.left -= z
             cap[0] -= z
             layer_crossed[0] = layer_crossed[0] or crosses
+            seen = self.seen
             for v in vs:
                 seen[v] += 2 if v > 0 and relu else 1
-            if skip is not None and any(p < 0 for p in ps):
+            if skip_crosses:
                 crossed[0] = True
             return True
 
+        ok.test = test  # type: ignore[attr-defined]  # linear_layer asks without spending
         return ok
 
 
