@@ -39,7 +39,7 @@ GENERATOR = f"byhand {__version__}"
 MAX_FILE_BYTES = 2_000_000
 
 
-@dataclass
+@dataclass(slots=True)
 class Blank:
     """One badge: the cells that show it (the same value asked in several places) and its answer."""
 

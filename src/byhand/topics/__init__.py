@@ -269,6 +269,9 @@ def make(
 def _hidden_givens(graph: Graph, cells: list[Cell]) -> str:
     """Name each hidden given (an inverse problem) and where it is found: the instructions say
     what the sheet asks, so a student never takes a missing input for a misprint."""
+    leaves = graph.leaves
+    if not any(c[0] in leaves for c in cells):
+        return ""  # no hidden given (the common case)
     from byhand.notation import names
 
     nm = names(graph)
@@ -385,6 +388,7 @@ def _choose_blanks(
             [b.cells[0] for b in blanks],  # one answer per badge
             softmax_chapter=getattr(m, "FREE_DENOMINATORS", False),
             dead_unit_ok=getattr(m, "DEAD_UNIT_OK", False),
+            answers=[b.answer for b in blanks],
         ):
             raise _Reject  # few zeros, no value dominating, gradients alive, ReLU crosses out, small denominators
         if hasattr(m, "accept") and not m.accept(o, vals):
@@ -406,9 +410,10 @@ def prove_unique(graph: Graph, vals: Mapping[str, Tensor], cells: list[Cell]) ->
     When no blank is a leaf, every blank is a function of the shown leaves: unique. Otherwise
     the solver propagates from the shown cells as a student would, and must find each blank with
     exactly its value."""
-    blank = set(cells)
-    if not any(c[0] in graph.leaves for c in blank):
+    leaves = graph.leaves
+    if not any(c[0] in leaves for c in cells):
         return True
+    blank = set(cells)
     known = {
         (name, idx): vals[name][idx] for name in graph.shapes for idx in indices(graph.shapes[name]) if (name, idx) not in blank
     }

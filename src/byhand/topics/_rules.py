@@ -103,10 +103,13 @@ def violations(
     *,
     softmax_chapter: bool = False,
     dead_unit_ok: bool = False,
+    answers: Sequence[Value] | None = None,
 ) -> list[str]:
-    """The rules this variant breaks (empty: it is worth a student's time)."""
+    """The rules this variant breaks (empty: it is worth a student's time). ``answers``: the
+    values of ``cells`` (distinct cells) when the caller has them already."""
     out = []
-    answers = [vals[c[0]][c[1]] for c in _distinct(cells)]
+    if answers is None:
+        answers = [vals[c[0]][c[1]] for c in _distinct(cells)]
     s = shares(answers)
     if not shares_ok(s):
         out.append(f"zeros {s.zeros}/{s.blanks}, most common {s.top}/{s.blanks}")
