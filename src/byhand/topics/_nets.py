@@ -250,7 +250,9 @@ def planned_layer(
         return u, out
 
     def usable(wr: list[int] | tuple[int, ...]) -> bool:
-        return any(wr) and (col_limit is None or all(col_sum[k] + abs(wr[k]) <= col_limit for k in ks))
+        if col_limit is None:
+            return nonzero or any(wr)  # (no weight 0: never all zero)
+        return any(wr) and all(col_sum[k] + abs(wr[k]) <= col_limit for k in ks)
 
     every_row: list[tuple[tuple[int, ...], list[Any]]] | None = None  # every row and its z less bias
     for i in range(rows):
@@ -415,7 +417,7 @@ def sample_backprop(
                     wr.append(second[0])
                     br.append(second[1])
                     zr.append(second[2])
-                if layer > 1 and (plan is not None or loss == "sse"):
+                if depth > 3 and layer > 1 and (plan is not None or loss == "sse"):  # (shallow: cheap to redraw)
                     # (the read-out has no ReLU: it passes every sample)
                     passes = [[v > 0 for v in r] for r in zr] if plan is not None else [[True] * batch for _ in zr]
                     grown = _paths_grow(paths[-1], wr, passes, batch)
@@ -454,7 +456,9 @@ def sample_backprop(
                 raise GenerationError("ReLU has nothing to cross out (one unit, one sample): widen the layer")
             masks.append([[v > 0 for v in r] for r in zr])
             acts.append([[v if v > 0 else 0 for v in r] for r in zr])
-            if layer == 1:
+            if depth <= 3:
+                pass  # no paths kept: a shallow sheet is cheap to draw again
+            elif layer == 1:
                 paths.append([[_mask_matrix(masks[0], j)] for j in range(batch)])
             else:
                 assert grown is not None

@@ -182,8 +182,11 @@ def minutes(graph: Graph, vals: Mapping[str, Tensor], cells: Sequence[Cell]) -> 
     total = READ_SECONDS + sum(costs)
     extra = FRACTION_FACTOR - 1
     for c, sec in zip(key, costs):
-        if type(vals[c[0]].data[_flat(vals[c[0]].shape, c[1])]) is Fraction:
-            total += sec * extra
+        t = vals[c[0]]
+        idx = c[1]
+        shape = t.shape
+        if type(t.data[idx[0] * shape[1] + idx[1] if len(shape) == 2 else (idx[0] if shape else 0)]) is Fraction:
+            total += sec * extra  # (_flat, written out: once a blank of every variant)
     return max(1, round(total / 60))
 
 
