@@ -101,7 +101,7 @@ def main() -> int:
         r2, _ = rate(lambda k, n=t.name: byhand.make(n, seed=k).to_json(), sec)
         r3, _ = rate(lambda k, n=t.name: byhand.make(n, seed=k, level="hard"), sec)
         before = f"{BEFORE_MEDIUM[t.name]:14,}" if t.name in BEFORE_MEDIUM else ""
-        print(f"   {t.name:14} {r1:10,.0f} {r2:10,.0f} {r3:10,.0f} {before}")
+        print(f"   {t.name:14} {r1:10,.0f} {r2:10,.0f} {r3:10,.0f} {before}".rstrip())
     print("   (medium before: commit 64a97c8 on an idle machine, for the chapters then under 3,000/s)")
 
     print("\n2. Backprop (medium, width 2, two samples): time per variant by depth, constructed vs naive rejection")
