@@ -6,7 +6,8 @@ sample, ReLU crossing something out, small denominators — ``byhand/topics/_rul
 Prints:
 1. variants/second for every chapter: medium (make, and with steps + JSON) and hard (make);
 2. the time per variant of a backprop exercise (medium, width 2) by depth, constructed (a ReLU plan
-   per layer, the bias chosen for it, the target chosen so each sample's gradient survives) beside
+   per layer, the bias chosen for it, a layer that would cut a sample's gradient off below it drawn
+   again at once, the target chosen so each sample's gradient survives) beside
    a naive sampler that draws the whole exercise at once from the same ranges and rejects it
    unless it keeps the same rules; the naive sampler gets a time budget per depth;
 3. the target: ≥ 1,000 hard backprop variants/s on one core (depth 3, softmax + cross-entropy,
@@ -28,6 +29,14 @@ from byhand.engine.graph import Graph
 from byhand.engine.tensor import Tensor
 from byhand.topics import _rules, _sampling, resolve_options
 from byhand.topics import get as get_topic
+
+# Before the speed work of issue 10's last round (commit 64a97c8, the same script, an idle machine):
+# medium variants/s of the chapters that were under 3,000, and the backprop depth table (ms).
+BEFORE_MEDIUM = {
+    "deep": 2582, "backprop": 2991, "resnet": 1581, "attention": 1296, "multi-head": 1217, "sampling": 1073,
+    "dropout": 1592, "moe": 1660, "lstm": 1786, "rnn": 2698, "connections": 2668,
+}
+BEFORE_DEPTH_MS = {2: 0.37, 3: 0.63, 4: 1.26, 6: 5.5, 8: 16.2}
 
 
 def rate(fn: Any, seconds: float) -> tuple[float, int]:
@@ -86,16 +95,18 @@ def main() -> int:
 
     print(f"byhand {byhand.__version__} · Python {sys.version.split()[0]} · one core (CPU time)\n")
     print("1. Variants per second")
-    print(f"   {'chapter':14} {'medium':>10} {'+JSON':>10} {'hard':>10}")
+    print(f"   {'chapter':14} {'medium':>10} {'+JSON':>10} {'hard':>10} {'medium before':>14}")
     for t in byhand.topics():
         r1, _ = rate(lambda k, n=t.name: byhand.make(n, seed=k), sec)
         r2, _ = rate(lambda k, n=t.name: byhand.make(n, seed=k).to_json(), sec)
         r3, _ = rate(lambda k, n=t.name: byhand.make(n, seed=k, level="hard"), sec)
-        print(f"   {t.name:14} {r1:10,.0f} {r2:10,.0f} {r3:10,.0f}")
+        before = f"{BEFORE_MEDIUM[t.name]:14,}" if t.name in BEFORE_MEDIUM else ""
+        print(f"   {t.name:14} {r1:10,.0f} {r2:10,.0f} {r3:10,.0f} {before}".rstrip())
+    print("   (medium before: commit 64a97c8 on an idle machine, for the chapters then under 3,000/s)")
 
     print("\n2. Backprop (medium, width 2, two samples): time per variant by depth, constructed vs naive rejection")
-    print(f"   {'depth':>5} {'constructed':>12} {'naive':>14} {'naive tries':>12} {'ratio':>8}")
-    for depth in (2, 3, 4, 6, 8):
+    print(f"   {'depth':>5} {'constructed':>12} {'before':>9} {'naive':>14} {'naive tries':>12} {'ratio':>8}")
+    for depth in (2, 3, 4, 6, 8, 10):
         r, _ = rate(lambda k, d=depth: byhand.make("backprop", seed=k, depth=d, width=2), sec)
         ours = 1 / r
         n_seeds = 5 if depth <= 4 else 2
@@ -112,8 +123,9 @@ def main() -> int:
         else:
             naive_s = f"> {total_t:8.1f} s"
             ratio = f"> {total_t / ours:,.0f}×"
+        before = f"{BEFORE_DEPTH_MS[depth]:6.2f} ms" if depth in BEFORE_DEPTH_MS else "  (cap 8)"
         print(
-            f"   {depth:5} {ours * 1000:9.3f} ms {naive_s:>14} {total_tries // max(found, 1):12,} {ratio:>8}"
+            f"   {depth:5} {ours * 1000:9.3f} ms {before:>9} {naive_s:>14} {total_tries // max(found, 1):12,} {ratio:>8}"
             + ("" if found == n_seeds else f"   (naive found {found} of {n_seeds} within {budget:.0f} s)")
         )
 

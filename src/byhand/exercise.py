@@ -29,7 +29,7 @@ from byhand.engine.graph import Graph, Node, Step
 from byhand.engine.ops import OPS
 from byhand.engine.relations import Cell, cell_str
 from byhand.engine.solver import solve
-from byhand.engine.tensor import Tensor, indices, nested_shape
+from byhand.engine.tensor import Tensor, flat, indices, nested_shape
 from byhand.engine.values import Value
 from byhand.errors import ByHandError, FormatError, GraphError, LimitError, SolveError
 from byhand.i18n import M_, N_
@@ -40,7 +40,7 @@ GENERATOR = f"byhand {__version__}"
 MAX_FILE_BYTES = 2_000_000
 
 
-@dataclass
+@dataclass(slots=True)
 class Blank:
     """One badge: the cells that show it (the same value asked in several places) and its answer."""
 
@@ -802,8 +802,24 @@ def copy_pairs(graph: Graph) -> list[tuple[Cell, Cell]]:
     return pairs
 
 
+_CLOSED: weakref.WeakKeyDictionary[Graph, dict[tuple[Cell, ...], list[Cell]]] = weakref.WeakKeyDictionary()
+
+
 def close_over_copies(graph: Graph, cells: Sequence[Cell]) -> list[Cell]:
     """A copy (transpose, stack) of a blank cell is blank too, or it would show the answer."""
+    per_graph = _CLOSED.get(graph)  # once per graph and set of cells, as badges_for
+    if per_graph is None:
+        per_graph = _CLOSED[graph] = {}
+    key = tuple(cells)
+    out = per_graph.get(key)
+    if out is None:
+        if len(per_graph) > 256:
+            per_graph.clear()
+        out = per_graph[key] = _close_over_copies(graph, cells)
+    return list(out)
+
+
+def _close_over_copies(graph: Graph, cells: Sequence[Cell]) -> list[Cell]:
     out = list(dict.fromkeys(cells))
     blank = set(out)
     for dst, src in copy_pairs(graph):  # in sheet order: a copy of a copy follows its source
@@ -828,8 +844,30 @@ def _sheet_rank(graph: Graph) -> dict[Cell, int]:
     return rank
 
 
+_BADGES: weakref.WeakKeyDictionary[Graph, dict[tuple[Cell, ...], list[tuple[list[Cell], str, int]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def badges_for(graph: Graph, vals: Mapping[str, Tensor], cells: Sequence[Cell]) -> list[Blank]:
     """Number blank cells in sheet order; cells that are copies of each other (a transpose) share a badge."""
+    # the grouping depends on the graph and the cells only: worked out once for a set of blanks
+    # (every variant of most chapters asks the same cells), and only the answers read per variant
+    per_graph = _BADGES.get(graph)
+    if per_graph is None:
+        per_graph = _BADGES[graph] = {}
+    key = tuple(cells)
+    groups = per_graph.get(key)
+    if groups is None:
+        if len(per_graph) > 256:
+            per_graph.clear()
+        groups = per_graph[key] = [
+            (b.cells, b.cells[0][0], flat(graph.shapes[b.cells[0][0]], b.cells[0][1])) for b in _badges(graph, vals, cells)
+        ]
+    return [Blank(k, list(cs), vals[name].data[i]) for k, (cs, name, i) in enumerate(groups, start=1)]
+
+
+def _badges(graph: Graph, vals: Mapping[str, Tensor], cells: Sequence[Cell]) -> list[Blank]:
     rank = _sheet_rank(graph)
     parent: dict[Cell, Cell] = {c: c for c in cells}
 

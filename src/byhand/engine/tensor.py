@@ -30,17 +30,23 @@ def size(shape: Shape) -> int:
     return n
 
 
+_INDICES: dict[Shape, tuple[Index, ...]] = {}
+
+
 def indices(shape: Shape) -> Iterator[Index]:
-    """Every index of a shape, row-major (the order a person reads a grid)."""
-    if len(shape) == 0:
-        yield ()
-    elif len(shape) == 1:
-        for i in range(shape[0]):
-            yield (i,)
-    else:
-        for i in range(shape[0]):
-            for j in range(shape[1]):
-                yield (i, j)
+    """Every index of a shape, row-major (the order a person reads a grid). The indices of a shape
+    are listed once (shapes are few and small) and walked again for every variant."""
+    t = _INDICES.get(shape)
+    if t is None:
+        if len(shape) == 0:
+            t = ((),)
+        elif len(shape) == 1:
+            t = tuple((i,) for i in range(shape[0]))
+        else:
+            t = tuple((i, j) for i in range(shape[0]) for j in range(shape[1]))
+        if len(_INDICES) < 4096:
+            _INDICES[shape] = t
+    return iter(t)
 
 
 def flat(shape: Shape, idx: Index) -> int:

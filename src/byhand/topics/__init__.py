@@ -227,7 +227,7 @@ def make(
         o, values = m.given(o, values)
     non_default = {k: v for k, v in o.items() if v != m.OPTIONS[k].default(level)}
     rng = random.Random(f"byhand/1/{m.NAME}/{level}/{seed}/{sorted(non_default.items())}")
-    sheet: Sheet = m.build(o)
+    sheet = _sheet(m, o)
     stats = stats if stats is not None else _sampling.Stats()
     if values is not None:
         leaves = _teacher_values(sheet, values, getattr(m, "implied", None))
@@ -272,6 +272,9 @@ def make(
 def _hidden_givens(graph: Graph, cells: list[Cell]) -> str:
     """Name each hidden given (an inverse problem) and where it is found: the instructions say
     what the sheet asks, so a student never takes a missing input for a misprint."""
+    leaves = graph.leaves
+    if not any(c[0] in leaves for c in cells):
+        return ""  # no hidden given (the common case)
     from byhand.notation import names
 
     nm = names(graph)
@@ -297,6 +300,22 @@ register_regenerator(_regenerate)  # lets a file's identity be checked without t
 
 
 _GRAPHS: dict[tuple[str, tuple[tuple[str, Any], ...]], Graph] = {}
+_SHEETS: dict[tuple[str, tuple[tuple[str, Any], ...]], Sheet] = {}
+
+
+def _sheet(m: ModuleType, o: dict[str, Any]) -> Sheet:
+    """The chapter's sheet for these options, built once: ``build`` depends on the options only,
+    and a sheet is read, never changed, so variants share it as they share the graph."""
+    key = (m.NAME, tuple(sorted(o.items())))
+    try:
+        sh = _SHEETS.get(key)
+    except TypeError:  # an option that is not a plain value: build it afresh
+        return m.build(o)  # type: ignore[no-any-return]
+    if sh is None:
+        if len(_SHEETS) > 512:
+            _SHEETS.clear()
+        sh = _SHEETS[key] = m.build(o)
+    return sh
 
 
 def _graph(name: str, o: dict[str, Any], sheet: Sheet) -> Graph:
@@ -362,17 +381,18 @@ def _choose_blanks(
     rule checked, else ``_Reject``."""
     cells: list[Cell] = close_over_copies(graph, m.blanks(o, graph, vals, rng))
     if strict:
-        for c in cells:
-            v = vals[c[0]][c[1]]
+        blanks = badges_for(graph, vals, cells)
+        for b in blanks:  # the cells of one badge are copies of one value: each value checked once
+            v = b.answer
             if not (type(v) is int and -bound <= v <= bound) and not _friendly(v, bound):
                 raise _Reject
-        blanks = badges_for(graph, vals, cells)
         if not getattr(m, "RULES_BUILT_IN", False) and _rules.violations(
             graph,
             vals,
             [b.cells[0] for b in blanks],  # one answer per badge
             softmax_chapter=getattr(m, "FREE_DENOMINATORS", False),
             dead_unit_ok=getattr(m, "DEAD_UNIT_OK", False),
+            answers=[b.answer for b in blanks],
         ):
             raise _Reject  # few zeros, no value dominating, gradients alive, ReLU crosses out, small denominators
         if hasattr(m, "accept") and not m.accept(o, vals):
@@ -394,9 +414,10 @@ def prove_unique(graph: Graph, vals: Mapping[str, Tensor], cells: list[Cell]) ->
     When no blank is a leaf, every blank is a function of the shown leaves: unique. Otherwise
     the solver propagates from the shown cells as a student would, and must find each blank with
     exactly its value."""
-    blank = set(cells)
-    if not any(c[0] in graph.leaves for c in blank):
+    leaves = graph.leaves
+    if not any(c[0] in leaves for c in cells):
         return True
+    blank = set(cells)
     known = {
         (name, idx): vals[name][idx] for name in graph.shapes for idx in indices(graph.shapes[name]) if (name, idx) not in blank
     }

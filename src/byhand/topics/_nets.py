@@ -10,6 +10,7 @@ import itertools
 import random
 from collections import Counter
 from collections.abc import Callable
+from operator import mul
 from typing import Any
 
 from byhand.engine.graph import Node
@@ -209,19 +210,25 @@ def planned_layer(
     repeats them least is taken, so no one number fills the sheet."""
     nz = [v for v in range(w[0], w[1] + 1) if v for _ in range(_WEIGHTS.get(v, 1))]
     n, s = len(a), len(a[0])
+    acols = [[a[k][j] for k in range(n)] for j in range(s)]  # the input's columns, looked up once
     wr_all: list[list[int]] = []
     b_all: list[int] = []
     z_all: list[list[Any]] = []
     col_sum = [0] * n
+    ks = range(n)
+    b_lo, b_hi = b
 
-    def fits(wr: list[int], i: int, want: str | None) -> tuple[list[Any], list[int]]:
+    def fits(
+        wr: list[int] | tuple[int, ...], i: int, want: str | None, u: list[Any] | None = None
+    ) -> tuple[list[Any], list[int]]:
         """z without the bias, and the biases that give the plan (an interval, less a few points)."""
-        u = [sum(wr[k] * a[k][j] for k in range(n)) for j in range(s)]
+        if u is None:
+            u = [sum(map(mul, wr, col)) for col in acols]
         if offset is not None:
             u = [x + y for x, y in zip(u, offset[i])]
         umin, umax = min(u), max(u)
-        lo = max(b[0], -bound - umin)
-        hi = min(b[1], bound - umax)
+        lo = max(b_lo, -bound - umin)
+        hi = min(b_hi, bound - umax)
         if want == "on":
             lo = max(lo, 1 - umin)
         elif want == "off":
@@ -237,18 +244,21 @@ def planned_layer(
             out = [bi for bi in range(lo, hi + 1) if -bi not in u]  # no z exactly 0
         else:
             out = list(range(lo, hi + 1))
-        if wr in wr_all:  # no two rows alike
-            taken = {bi for w2, bi in zip(wr_all, b_all) if w2 == wr}
+        if wr_all and list(wr) in wr_all:  # no two rows alike
+            taken = {bi for w2, bi in zip(wr_all, b_all) if w2 == list(wr)}
             out = [bi for bi in out if bi not in taken]
         return u, out
 
     def usable(wr: list[int] | tuple[int, ...]) -> bool:
-        return any(wr) and (col_limit is None or all(col_sum[k] + abs(wr[k]) <= col_limit for k in range(n)))
+        if col_limit is None:
+            return nonzero or any(wr)  # (no weight 0: never all zero)
+        return any(wr) and all(col_sum[k] + abs(wr[k]) <= col_limit for k in ks)
 
+    every_row: list[tuple[tuple[int, ...], list[Any]]] | None = None  # every row and its z less bias
     for i in range(rows):
         want = plan[i] if plan is not None else None
         for _ in range(MASKED_ROW_TRIES):
-            wr = [rng.choice(nz) for _ in range(n)] if nonzero else draws(rng, n, *w)
+            wr = [rng.choice(nz) for _ in ks] if nonzero else draws(rng, n, *w)
             stats.drawn += 1
             if not usable(wr):
                 continue
@@ -261,11 +271,13 @@ def planned_layer(
             values = sorted(set(nz)) if nonzero else list(range(w[0], w[1] + 1))
             if len(values) ** n > 4096:
                 raise GenerationError(f"no friendly weight row {i + 1} after {MASKED_ROW_TRIES} tries; lower the depth")
+            if every_row is None:  # the same input for every row of the layer: its products once
+                every_row = [(c, [sum(map(mul, c, col)) for col in acols]) for c in itertools.product(values, repeat=n)]
             every = [
                 (list(c), bs)
-                for c in itertools.product(values, repeat=n)
+                for c, u0 in every_row
                 if usable(c)
-                for bs in [fits(list(c), i, want)[1]]
+                for bs in [fits(c, i, want, u0)[1]]
                 if bs
             ]
             stats.drawn += len(values) ** n
@@ -280,7 +292,7 @@ def planned_layer(
         z_all.append([x + bi for x in u])
         if seen is not None:
             seen.update(z_all[-1])
-        for k in range(n):
+        for k in ks:
             col_sum[k] += abs(wr[k])
     return wr_all, b_all, z_all
 
@@ -361,6 +373,12 @@ def sample_backprop(
     weights: list[list[list[int]]] = []
     pre: list[list[list[Any]]] = []  # Z of every layer
     seen: Counter[Any] = Counter()
+    # paths[l - 1][j]: for sample j, the maps from the gradient at hidden layer l (dZ) down to
+    # each hidden layer k ≤ l (the ReLU masks and Wᵀ between). A layer that would make one of them
+    # all zero kills that sample's gradient below it whatever the layers above do, so it is drawn
+    # again at once: the cost grows with the depth, not with the chance that a whole sheet lives.
+    paths: list[list[list[list[list[int]]]]] = []
+    grown: list[list[list[list[int]]]] | None = None
     layer = 1
     backtracks = 0
     while layer <= depth:
@@ -399,13 +417,22 @@ def sample_backprop(
                     wr.append(second[0])
                     br.append(second[1])
                     zr.append(second[2])
+                if depth > 3 and layer > 1 and (plan is not None or loss == "sse"):  # (shallow: cheap to redraw)
+                    # (the read-out has no ReLU: it passes every sample)
+                    passes = [[v > 0 for v in r] for r in zr] if plan is not None else [[True] * batch for _ in zr]
+                    grown = _paths_grow(paths[-1], wr, passes, batch)
+                    if grown is None:  # some sample's gradient would die below whatever comes above
+                        raise _DeadPath("a dead gradient path")
                 break
-            except GenerationError:
+            except GenerationError as err:
                 if ce:
                     attempt = 99
                     break
                 if not last:  # this input cannot give that pattern (e.g. two equal samples): another
-                    plan = relu_plan(rng, sizes[layer], batch, uniform=attempt >= 1)
+                    # (a dead path is the weights' fault, not the input's: a pattern that tells the
+                    # samples apart again, not one that blocks a unit for both)
+                    dead = isinstance(err, _DeadPath)
+                    plan = relu_plan(rng, sizes[layer], batch, uniform=attempt >= 1 and not dead and depth <= 3)
         else:
             attempt = 99
         if attempt == 99:  # this layer's input leaves no friendly row: draw the layer below again
@@ -417,6 +444,8 @@ def sample_backprop(
             weights.pop()
             pre.pop()
             masks.pop()
+            if len(paths) > layer:
+                paths.pop()
             continue
         out[f"W{layer}"] = Tensor((sizes[layer], len(a)), [v for r in wr for v in r])
         out[f"b{layer}"] = Tensor((sizes[layer],), br)
@@ -427,6 +456,13 @@ def sample_backprop(
                 raise GenerationError("ReLU has nothing to cross out (one unit, one sample): widen the layer")
             masks.append([[v > 0 for v in r] for r in zr])
             acts.append([[v if v > 0 else 0 for v in r] for r in zr])
+            if depth <= 3:
+                pass  # no paths kept: a shallow sheet is cheap to draw again
+            elif layer == 1:
+                paths.append([[_mask_matrix(masks[0], j)] for j in range(batch)])
+            else:
+                assert grown is not None
+                paths.append(grown)
         else:
             acts.append(zr)
         layer += 1
@@ -462,6 +498,8 @@ def sample_backprop(
             # the gradient of sample j is linear in its own Ŷ − Y: choose each column to survive
             cols = [_alive_error(rng, weights, masks, j, rows) for j in range(batch)]
             e = [[cols[j][i] for j in range(batch)] for i in range(rows)]
+            if batch > 1 and not any(sum(r) for r in e):
+                continue  # every db of the read-out would be 0
             y = [[yhat[i][j] - e[i][j] for j in range(batch)] for i in range(rows)]
             dz: list[list[Any]] = e
             scale = 1
@@ -482,6 +520,38 @@ def sample_backprop(
 
 
 _ERRORS = (1, -1, 1, -1, 2, -2)
+
+
+class _DeadPath(GenerationError):
+    """A layer that would cut some sample's gradient off below it."""
+
+
+def _mask_matrix(mask: list[list[bool]], j: int) -> list[list[int]]:
+    """The diagonal of ReLU's pass (1) or block (0) of sample j, as a matrix."""
+    n = len(mask)
+    return [[int(mask[r][j]) if r == c else 0 for c in range(n)] for r in range(n)]
+
+
+def _paths_grow(
+    below: list[list[list[list[int]]]], wr: list[list[int]], mask: list[list[bool]], batch: int
+) -> list[list[list[list[int]]]] | None:
+    """The maps of :data:`paths` one hidden layer up (weights ``wr``, its ReLU ``mask``): each map
+    below times Wᵀ·D; ``None`` if one of them is all zero (a sample's gradient cannot get through)."""
+    out = []
+    rows, n = len(wr), len(wr[0])
+    for j in range(batch):
+        keep = [r for r in range(rows) if mask[r][j]]
+        # Wᵀ·D: column r of it is row r of W where ReLU passes sample j
+        step = [[wr[r][k] if r in keep else 0 for r in range(rows)] for k in range(n)]
+        maps = []
+        for m in below[j]:
+            prod = [[sum(m[i][k] * step[k][c] for k in range(n)) for c in range(rows)] for i in range(len(m))]
+            if not any(any(r) for r in prod):
+                return None
+            maps.append(prod)
+        maps.append(_mask_matrix(mask, j))
+        out.append(maps)
+    return out
 
 
 def _alive(weights: list[list[list[int]]], masks: list[list[list[bool]]], j: int, e: list[Any]) -> bool:
@@ -528,7 +598,9 @@ def _backward(
         prev = acts[layer - 1]
         db = [sum(r) for r in dz]
         dw = [sum(dz[i][j] * prev[k][j] for j in range(batch)) for i in range(len(dz)) for k in range(len(prev))]
-        if not any(db) or not any(dw) or any(abs(v) > grad_bound for v in db) or any(abs(v) > grad_bound for v in dw):
+        if not any(db) or not any(dw):
+            return None
+        if any(abs(v) > grad_bound for v in db) or any(abs(v) > grad_bound for v in dw):
             return None
         answers += [v for r in dz for v in r] + dw + db
         if layer == 1:

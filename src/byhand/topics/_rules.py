@@ -103,10 +103,13 @@ def violations(
     *,
     softmax_chapter: bool = False,
     dead_unit_ok: bool = False,
+    answers: Sequence[Value] | None = None,
 ) -> list[str]:
-    """The rules this variant breaks (empty: it is worth a student's time)."""
+    """The rules this variant breaks (empty: it is worth a student's time). ``answers``: the
+    values of ``cells`` (distinct cells) when the caller has them already."""
     out = []
-    answers = [vals[c[0]][c[1]] for c in _distinct(cells)]
+    if answers is None:
+        answers = [vals[c[0]][c[1]] for c in _distinct(cells)]
     s = shares(answers)
     if not shares_ok(s):
         out.append(f"zeros {s.zeros}/{s.blanks}, most common {s.top}/{s.blanks}")
@@ -179,8 +182,11 @@ def minutes(graph: Graph, vals: Mapping[str, Tensor], cells: Sequence[Cell]) -> 
     total = READ_SECONDS + sum(costs)
     extra = FRACTION_FACTOR - 1
     for c, sec in zip(key, costs):
-        if type(vals[c[0]].data[_flat(vals[c[0]].shape, c[1])]) is Fraction:
-            total += sec * extra
+        t = vals[c[0]]
+        idx = c[1]
+        shape = t.shape
+        if type(t.data[idx[0] * shape[1] + idx[1] if len(shape) == 2 else (idx[0] if shape else 0)]) is Fraction:
+            total += sec * extra  # (_flat, written out: once a blank of every variant)
     return max(1, round(total / 60))
 
 

@@ -9,10 +9,12 @@ acceptance rate.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import mul
 from typing import Any
 
 from byhand.engine.tensor import Tensor
@@ -20,6 +22,8 @@ from byhand.engine.values import Value
 from byhand.errors import GenerationError
 
 MAX_ROW_TRIES = 200
+ENUMERATE_AFTER = 24  # missed draws of a row before every row there is is checked once
+MAX_ENUMERATED = 1024  # … when there are at most this many
 
 # How often each small integer is drawn: 0, 1, −1 and 2 the most, as in the published workbooks.
 _WEIGHTS = {0: 5, 1: 6, -1: 5, 2: 4, -2: 3, 3: 2, -3: 2, 4: 1, -4: 1, 5: 1, -5: 1}
@@ -122,55 +126,150 @@ def linear_layer(
         want_pos = rng.choice([r for r in range(rows) if r != want_neg])
     elif relu:
         want_neg = -1  # a single row cannot hold both; the row still may not be all negative
+    # the draws below are those of ``draws`` and ``draw`` (the same variants for the same seed),
+    # with the tables, the input's columns and the bounds looked up once, not once a row
+    tw = _table(*w)
+    kw = len(tw)
+    tb = _table(*b) if b is not None else None
+    kb = len(tb) if tb is not None else 0
+    rand = rng.random
+    cols = [[xd[k * s + j] for k in range(n)] for j in range(s)]
+    od = offset.data if offset is not None else None
+    ks = range(n)
     w_rows: list[list[int]] = []
     b_vals: list[int] = []
     z_rows: list[list[Value]] = []
+    taken: set[tuple[tuple[int, ...], int]] = set()
     col_sum = [0] * n
     gain = [0] * n
+    drawn = 0
+    values_w = sorted(set(tw))
+    values_b = sorted(set(tb)) if tb is not None else [0]
+    space = len(values_w) ** n * len(values_b)  # every row there is
+    per_try = n + (1 if tb is not None else 0)  # random numbers a try takes
+    products: list[tuple[tuple[int, ...], list[Value]]] | None = None
+    rule_test = getattr(row_rule, "test", None)  # the row rule asked without spending (AnswerBudget)
     for i in range(rows):
-        for _ in range(MAX_ROW_TRIES):
-            wr = draws(rng, n, *w)
-            bi = draw(rng, *b) if b is not None else 0
-            if stats:
-                stats.drawn += 1
-            if not any(wr) or (wr, bi) in zip(w_rows, b_vals):
-                continue
-            if col_limit is not None and any(col_sum[k] + abs(wr[k]) > col_limit for k in range(n)):
-                continue
-            zr = [
-                sum(wr[k] * xd[k * s + j] for k in range(n)) + bi + (offset.data[i * s + j] if offset is not None else 0)
-                for j in range(s)
-            ]
-            if any(abs(v) > bound for v in zr) or not any(zr):
-                continue
-            active = not relu or any(v > 0 for v in zr)
-            if gain_limit is not None and active and any(gain[k] + abs(wr[k]) > gain_limit for k in range(n)):
-                continue
+        off = od[i * s:(i + 1) * s] if od is not None else None
+
+        def check(
+            wr: list[int] | tuple[int, ...], bi: int, u: list[Value], i: int = i, off: list[Value] | None = off
+        ) -> list[Value] | None:
+            """z of the row (``u``: W·x of it) if it keeps every rule but the row rule, else None (no
+            side effects)."""
+            if not any(wr) or (tuple(wr), bi) in taken:
+                return None
+            if col_limit is not None and any(col_sum[k] + abs(wr[k]) > col_limit for k in ks):
+                return None
+            zr = [v + bi for v in u]
+            if off is not None:
+                zr = [v + o for v, o in zip(zr, off)]
+            hi, lo = max(zr), min(zr)
+            if hi > bound or lo < -bound or not any(zr):
+                return None
+            if gain_limit is not None and (not relu or hi > 0) and any(gain[k] + abs(wr[k]) > gain_limit for k in ks):
+                return None
             if relu:
-                if i == want_neg and not any(v < 0 for v in zr):
-                    continue
-                if i == want_pos and not all(v > 0 for v in zr):
-                    continue
-                if rows == 1 and not any(v > 0 for v in zr):
-                    continue
+                if i == want_neg and not lo < 0:
+                    return None
+                if i == want_pos and not lo > 0:
+                    return None
+                if rows == 1 and not hi > 0:
+                    return None
             if even_negatives and any(v < 0 and v % 2 for v in zr):
+                return None
+            return zr
+
+        # Every check is free of side effects until a row is taken (the row rule changes its budget
+        # only when it says yes), so a row refused once is refused again this row; and once the
+        # random draws have missed a while, every row there is (when they are few) is checked once,
+        # the row rule asked without spending (its ``test``):
+        # if none can pass, the draws still due are only counted off (the same random numbers are
+        # used, so the same variants come out), not checked one by one.
+        refused: set[tuple[tuple[int, ...], int]] = set()
+        feasible: set[tuple[tuple[int, ...], int]] | None = None
+        tries = 0
+        zr = None
+        while tries < MAX_ROW_TRIES:
+            tries += 1
+            wr = [tw[int(rand() * kw)] for _ in ks]
+            bi = tb[int(rand() * kb)] if tb is not None else 0
+            drawn += 1
+            key = (tuple(wr), bi)
+            if key in refused or (feasible is not None and key not in feasible):
                 continue
-            if row_rule is not None and not row_rule(i, wr, bi, zr):
+            # ``check``, written out: this is the hot loop of every chapter drawn row by row
+            zr_or_none = None
+            if any(wr) and key not in taken and (
+                col_limit is None or all(col_sum[k] + abs(wr[k]) <= col_limit for k in ks)
+            ):
+                zt_ = [sum(map(mul, wr, c)) + bi for c in cols]
+                if off is not None:
+                    zt_ = [v + o for v, o in zip(zt_, off)]
+                hi, lo = max(zt_), min(zt_)
+                if (
+                    -bound <= lo
+                    and hi <= bound
+                    and any(zt_)
+                    and (
+                        gain_limit is None
+                        or (relu and hi <= 0)
+                        or all(gain[k] + abs(wr[k]) <= gain_limit for k in ks)
+                    )
+                    and (
+                        not relu
+                        or (
+                            (i != want_neg or lo < 0)
+                            and (i != want_pos or lo > 0)
+                            and (rows != 1 or hi > 0)
+                        )
+                    )
+                    and not (even_negatives and any(v < 0 and v % 2 for v in zt_))
+                ):
+                    zr_or_none = zt_
+            if zr_or_none is None or (row_rule is not None and not row_rule(i, wr, bi, zr_or_none)):
+                refused.add(key)
+                if feasible is not None:
+                    feasible.discard(key)
+                elif tries >= ENUMERATE_AFTER and space <= MAX_ENUMERATED:
+                    if products is None:  # W·x of every weight row there is, once a layer
+                        products = [
+                            (c, [sum(map(mul, c, col)) for col in cols]) for c in itertools.product(values_w, repeat=n)
+                        ]
+                    feasible = {
+                        k2
+                        for c, u in products
+                        for b2 in values_b
+                        if (k2 := (c, b2)) not in refused
+                        and (zc := check(c, b2, u)) is not None
+                        and (rule_test is None or rule_test(i, list(c), b2, zc) is not None)
+                    }
+                if feasible is not None and not feasible:  # nothing can pass: count the rest off
+                    for _ in range((MAX_ROW_TRIES - tries) * per_try):
+                        rand()
+                    drawn += MAX_ROW_TRIES - tries
+                    break
                 continue
+            zr = zr_or_none
             break
-        else:
+        if zr is None:
+            if stats:
+                stats.drawn += drawn
             raise GenerationError(
                 f"no friendly weight row {i + 1} after {MAX_ROW_TRIES} tries; widen the value range or lower the depth"
             )
-        if stats:
-            stats.accepted += 1
+        active = not relu or max(zr) > 0
+        taken.add(key)
         w_rows.append(wr)
         b_vals.append(bi)
         z_rows.append(zr)
-        for k in range(n):
+        for k in ks:
             col_sum[k] += abs(wr[k])
-            if not relu or any(v > 0 for v in zr):
+            if active:
                 gain[k] += abs(wr[k])
+    if stats:
+        stats.drawn += drawn
+        stats.accepted += rows
     wt = Tensor((rows, n), [v for r in w_rows for v in r])
     bt = Tensor((rows,), b_vals) if b is not None else None
     zt = Tensor((rows, s) if len(x.shape) == 2 else (rows,), [v for r in z_rows for v in r])
@@ -212,12 +311,16 @@ class AnswerBudget:
         # last layers of a deep chain are not left with none to cross out
         cap = [max(1, self.left // (reserve + 1)) if spread else self.left]
 
-        def ok(i: int, wr: list[int], bi: int, zr: list[Any]) -> bool:
+        def test(i: int, wr: list[int], bi: int, zr: list[Any]) -> tuple[list[Any], int, bool, bool] | None:
+            """Would the row keep the budget? (its values, zeros, crossing out, and without the skip;
+            no side effects)"""
             vs = zr
+            skip_crosses = False
             if skip is not None:
                 ps = [v - x for v, x in zip(zr, skip.row(i))]
-                if i == rows - 1 and not crossed[0] and not any(p < 0 for p in ps):
-                    return False
+                skip_crosses = any(p < 0 for p in ps)
+                if i == rows - 1 and not crossed[0] and not skip_crosses:
+                    return None
                 vs = zr + ps
             if relu:
                 z = sum((v <= 0) + (v == 0) for v in vs)
@@ -227,24 +330,33 @@ class AnswerBudget:
             # a later row of this layer has to cross out if none has yet
             keep = reserve + (1 if i < rows - 1 and not (layer_crossed[0] or crosses) else 0)
             if z > self.left - keep or z > cap[0]:
-                return False
+                return None
             top = self.top
             seen = self.seen
             for v in vs:  # a z > 0 is written twice, in Z and in A
                 if v > 0 and relu:
                     if seen[v] + 2 * vs.count(v) > top:
-                        return False
+                        return None
                 elif v != 0 and seen[v] + vs.count(v) > top:
-                    return False
+                    return None
+            return vs, z, crosses, skip_crosses
+
+        def ok(i: int, wr: list[int], bi: int, zr: list[Any]) -> bool:
+            t = test(i, wr, bi, zr)
+            if t is None:
+                return False
+            vs, z, crosses, skip_crosses = t
             self.left -= z
             cap[0] -= z
             layer_crossed[0] = layer_crossed[0] or crosses
+            seen = self.seen
             for v in vs:
                 seen[v] += 2 if v > 0 and relu else 1
-            if skip is not None and any(p < 0 for p in ps):
+            if skip_crosses:
                 crossed[0] = True
             return True
 
+        ok.test = test  # type: ignore[attr-defined]  # linear_layer asks without spending
         return ok
 
 

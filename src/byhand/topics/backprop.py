@@ -21,7 +21,7 @@ TITLE = "Backpropagation"
 SUMMARY = "forward, then gradients back through every layer: dW = dZ·Aᵀ, dA = Wᵀ·dZ, ReLU passes or blocks"
 RULES_BUILT_IN = True  # the sampler checks the rules on its own exact backward pass (tests/topics/test_rules.py)
 OPTIONS = {
-    "depth": Option(2, 2, 3, "layers (up to 8: deeper, gradients of ±20 at most and few zeros cannot all hold)", lo=1, hi=8),
+    "depth": Option(2, 2, 3, "layers (up to 10: deeper, gradients of ±20 at most and few zeros cannot all hold)", lo=1, hi=10),
     "width": Option(2, 2, 2, "neurons per hidden layer (two at least: ReLU blocks one and passes another)", lo=2, hi=6),
     "inputs": Option(2, 3, 2, "features per sample", lo=1, hi=6),
     "batch": Option(1, 2, 2, "samples (two: ReLU can block one sample and pass the other)", lo=1, hi=3),

@@ -180,12 +180,13 @@ def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random
     if o["mode"] == "backward":
         names = [n for n in graph.shapes if graph.roles[n] == "grad" and n != f"dA{2 * o['blocks']}"]
     else:
+        acts = {f"A{k}" for k in range(1, 2 * o["blocks"] + 1)}  # once, not once a tensor
         names = [
             n
             for n in graph.shapes
             if n[0] in "ZAPQ"
             and n not in graph.leaves
             and not n.startswith("A")
-            or n in {f"A{k}" for k in range(1, 2 * o["blocks"] + 1)}
+            or n in acts
         ]
     return [(name, i) for name in names for i in vals[name].indices()]
