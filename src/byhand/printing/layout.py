@@ -262,8 +262,9 @@ class _Planner:
     """Walks the ops in order and places each one's tensors (see the module docstring)."""
 
     def __init__(self, exercise: dict[str, Any], shelf_width: float = SHELF_MIN_W,
-                 max_width: float = PAGE_WIDTH) -> None:
+                 max_width: float = PAGE_WIDTH, max_band_h: float = MAX_BAND_H) -> None:
         self.ex = exercise
+        self.max_band_h = max_band_h
         self.names = names(exercise)  # every caption and formula is named from these, once
         self.max_width = max_width
         self.shelf_width = min(shelf_width, max_width)
@@ -490,7 +491,7 @@ class _Planner:
         """Free of everything drawn so far, inside the page width and no taller than a page
         (else: a new band, which a page may break before)."""
         return self.plan.free(rects) and all(
-            r.right <= self.max_width + 1e-6 and r.bottom - self.band_top <= MAX_BAND_H for r in rects)
+            r.right <= self.max_width + 1e-6 and r.bottom - self.band_top <= self.max_band_h for r in rects)
 
     # -- ops --
 
@@ -1275,58 +1276,83 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
     crossed_from = {op["out"]: op["in"][0] for op in exercise["ops"] if op["op"] in CROSS_OUT_OPS}
     masked_from = {op["out"]: op["in"][0] for op in exercise["ops"] if op["op"] == "mask_causal"}
 
-    # shift everything so the drawing starts at (0, 0); obstacles hold blocks, labels, symbols
-    items = plan.obstacles + [Rect(a["x"], a["y"], a["w"], a["h"]) for a in plan.arrows]
-    min_x = min(r.x for r in items)
-    min_y = min(r.y for r in items)
-    width = max(r.right for r in items) - min_x
-    height = max(r.bottom for r in items) - min_y
+    def drawing(plan: Plan) -> dict[str, Any]:
+        """Where everything of ``plan`` goes, shifted so the drawing starts at (0, 0)."""
+        # shift everything so the drawing starts at (0, 0); obstacles hold blocks, labels, symbols
+        items = plan.obstacles + [Rect(a["x"], a["y"], a["w"], a["h"]) for a in plan.arrows]
+        min_x = min(r.x for r in items)
+        min_y = min(r.y for r in items)
+        width = max(r.right for r in items) - min_x
+        height = max(r.bottom for r in items) - min_y
 
-    blocks_out = []
-    for b in plan.blocks:
-        cells = []
-        for r in range(b.rows):
-            for c in range(b.cols):
-                cell: dict[str, Any] = {"r": r, "c": c}
-                if b.gate is not None:  # ReLU's gate: 1 where Z > 0, else 0 (or the slope)
-                    z, alpha = b.gate
-                    index = b.index_of(r, c)
-                    cell["g"] = list(index)  # the Z cell it reads (a lecture frame lights it when used)
-                    if key or (z, index) not in badge_of:  # the sign of a hidden Z is not given away
-                        positive = not _is_negative(_at(tensors[z]["values"], index)) and \
-                            _at(tensors[z]["values"], index) not in (0, "0")
-                        cell["v"] = value_atom(1 if positive else alpha, precision)
-                elif b.tensor is None:
-                    cell["v"] = {"k": "int", "s": "1"}
-                else:
-                    index = b.index_of(r, c)
-                    cell["i"] = list(index)
-                    badge = badge_of.get((b.tensor, index))
-                    if badge is not None:
-                        cell["badge"] = badge
-                        if key:
-                            cell["v"] = answer_of[badge]
+        blocks_out = []
+        for b in plan.blocks:
+            cells = []
+            for r in range(b.rows):
+                for c in range(b.cols):
+                    cell: dict[str, Any] = {"r": r, "c": c}
+                    if b.gate is not None:  # ReLU's gate: 1 where Z > 0, else 0 (or the slope)
+                        z, alpha = b.gate
+                        index = b.index_of(r, c)
+                        cell["g"] = list(index)  # the Z cell it reads (a lecture frame lights it when used)
+                        if key or (z, index) not in badge_of:  # the sign of a hidden Z is not given away
+                            positive = not _is_negative(_at(tensors[z]["values"], index)) and \
+                                _at(tensors[z]["values"], index) not in (0, "0")
+                            cell["v"] = value_atom(1 if positive else alpha, precision)
+                    elif b.tensor is None:
+                        cell["v"] = {"k": "int", "s": "1"}
                     else:
-                        cell["v"] = value_atom(_at(tensors[b.tensor]["values"], index), precision)
-                    src = crossed_from.get(b.tensor) if b.label is None else None
-                    if key and src is not None:
-                        before = _at(tensors[src]["values"], index)
-                        if _is_negative(before):
-                            cell["struck"] = value_atom(before, precision)
-                    src = masked_from.get(b.tensor) if b.label is None else None
-                    if key and src is not None and index[0] > index[1]:  # a future key: its 3ᶻ crossed out
-                        cell["struck"] = value_atom(_at(tensors[src]["values"], index), precision)
-                cells.append(cell)
-        blocks_out.append({
-            "label": b.label,
-            "tensor": b.tensor, "x": b.x - min_x, "y": b.y - min_y, "rows": b.rows,
-            "cols": b.cols, "cw": b.cw, "style": b.style, "depth": b.depth, "cells": cells,
-            **({"gate": b.gate[0]} if b.gate is not None else {}),
-        })
+                        index = b.index_of(r, c)
+                        cell["i"] = list(index)
+                        badge = badge_of.get((b.tensor, index))
+                        if badge is not None:
+                            cell["badge"] = badge
+                            if key:
+                                cell["v"] = answer_of[badge]
+                        else:
+                            cell["v"] = value_atom(_at(tensors[b.tensor]["values"], index), precision)
+                        src = crossed_from.get(b.tensor) if b.label is None else None
+                        if key and src is not None:
+                            before = _at(tensors[src]["values"], index)
+                            if _is_negative(before):
+                                cell["struck"] = value_atom(before, precision)
+                        src = masked_from.get(b.tensor) if b.label is None else None
+                        if key and src is not None and index[0] > index[1]:  # a future key: its 3ᶻ crossed out
+                            cell["struck"] = value_atom(_at(tensors[src]["values"], index), precision)
+                    cells.append(cell)
+            blocks_out.append({
+                "label": b.label,
+                "tensor": b.tensor, "x": b.x - min_x, "y": b.y - min_y, "rows": b.rows,
+                "cols": b.cols, "cw": b.cw, "style": b.style, "depth": b.depth, "cells": cells,
+                **({"gate": b.gate[0]} if b.gate is not None else {}),
+            })
 
-    def shifted(item: dict[str, Any]) -> dict[str, Any]:
-        return {**item, "x": item["x"] - min_x, "y": item["y"] - min_y}
+        def shifted(item: dict[str, Any]) -> dict[str, Any]:
+            return {**item, "x": item["x"] - min_x, "y": item["y"] - min_y}
 
+        return {
+            "canvas": {"width": width, "height": height},
+            "bands": bands([Rect(r.x - min_x, r.y - min_y, r.w, r.h) for r in items]),
+            "blocks": blocks_out,
+            "labels": [shifted(lbl) for lbl in plan.labels],
+            "symbols": [shifted(s) for s in plan.symbols],
+            "arrows": [shifted(a) for a in plan.arrows],
+        }
+
+    main = drawing(plan)
+    blocks_out = main["blocks"]
+    # one piece that may not share a page with its answer strip (mlp, wide at hard): the same
+    # drawing broken at a layer boundary too (the next layer's input drawn again on top), which
+    # the template uses only when the one piece and the strip do not fit on one page
+    split = None
+    if with_answers and answer_of and len(main["bands"]) == 1 and \
+            _crowds_page(main["canvas"]["height"], len(answer_of), diagram is not None):
+        limit = float(int(main["canvas"]["height"]))
+        while split is None and limit >= 4:
+            alt = drawing(_Planner(exercise, shelf_width, max_width, max_band_h=limit).run())
+            if len(alt["bands"]) >= 2:
+                split = alt
+            limit -= 1.0
     styles_used = {b["style"] for b in blocks_out}
     ident = identity(exercise)
     minutes = exercise.get("minutes")
@@ -1346,12 +1372,8 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
         "legend": [{"style": s, "text": LEGEND_TEXT[s]} for s in STYLES
                    if s in styles_used and s in LEGEND_TEXT],
         "minutes": minutes if isinstance(minutes, (int, float)) and not isinstance(minutes, bool) else None,
-        "canvas": {"width": width, "height": height},
-        "bands": bands([Rect(r.x - min_x, r.y - min_y, r.w, r.h) for r in items]),
-        "blocks": blocks_out,
-        "labels": [shifted(lbl) for lbl in plan.labels],
-        "symbols": [shifted(s) for s in plan.symbols],
-        "arrows": [shifted(a) for a in plan.arrows],
+        **main,
+        **({"split": split} if split is not None else {}),
         "diagram": _diagram(diagram if diagram is None or key else mask_svg(
             diagram, {v for b in exercise.get("blanks", []) if (v := _exact(b.get("answer"), precision)) is not None},
             precision)),
@@ -1361,6 +1383,14 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
                     if with_answers else []),
         "warnings": plan.warnings,
     }
+
+
+def _crowds_page(height: float, answers: int, diagram: bool) -> bool:
+    """Whether a grid ``height`` cells tall, with its head, foot and a strip of ``answers`` answers,
+    may fill a portrait page (Letter's 249 mm of text height, less a sheet's head), at the floor
+    pitch. Generous: it only decides whether a split drawing is offered; the template measures."""
+    strip_mm = 10 + -(-answers // 20) * 24
+    return 50 + height * MIN_PITCH_MM + 12 + (63 if diagram else 0) + strip_mm > 225
 
 
 _SVG_TEXT = re.compile(r"(<text\b[^>]*>)(.*?)(</text>)", re.S)
