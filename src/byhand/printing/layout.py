@@ -275,6 +275,8 @@ class _Planner:
         self.depth = self._activation_depths()
         self.band_top = 0.0
         self.shelf: tuple[float, float, float] | None = None  # (next x, top, bottom of the plan) of the open shelf
+        # the last generic row drawn: (its result, where its line ends, its top, the plan's bottom then)
+        self.last_row: tuple[str, float, float, float] | None = None
         self.parts, self.alias = self._stacked_crossings()
         self.grads = {op["attrs"]["wrt"]: op["out"] for op in exercise["ops"]
                       if op["op"] == "grad" and isinstance((op.get("attrs") or {}).get("wrt"), str)}
@@ -714,6 +716,9 @@ class _Planner:
         if not op["in"] or op["op"] == "stack":
             self._standalone(op["out"], shape_as="row" if op["op"] == "stack" else "col")
             return
+        words = row_words(self.names, op)  # the method's words between the blocks: "½ Σ (" Ŷ "−" Y ")² ="
+        if self._chain_row(op, words):
+            return
         y = self._new_band()
         x = 0.0
         line_bottom = y + 1.0
@@ -728,7 +733,6 @@ class _Planner:
             line_bottom = max(line_bottom, y + h)
             return at
 
-        words = row_words(self.names, op)  # the method's words between the blocks: "½ Σ (" Ŷ "−" Y ")² ="
         for i, name in enumerate(op["in"]):
             if words[i]:
                 w = max(INFIX_W, 0.15 + LABEL_CHAR_W * len(words[i]))
@@ -744,6 +748,34 @@ class _Planner:
         self._symbol(Rect(*put(w, 1), w, 1), "text", words[-1])
         bx, by = put(w_out, out_shape[0])
         self._commit(self._block(op["out"], bx, by, out_shape, ("above", "below")))
+        self.last_row = (op["out"], bx + w_out, by, self.plan.bottom())
+
+    def _chain_row(self, op: dict[str, Any], words: list[str]) -> bool:
+        """``Z₁ + Z₂ = S`` then ``S + Z₃ = H`` on one line, ``Z₁ + Z₂ = S + Z₃ = H``: a row whose
+        first input is the result the last row ended with (nothing drawn since, no word before it)
+        goes on from there rather than draw that result again in a band of its own."""
+        last = self.last_row
+        if last is None or op["in"][0] != last[0] or words[0] or last[3] != self.plan.bottom():
+            return False
+        x, y = last[1], last[2]
+        placed: list[tuple[str, Rect]] = []
+        for word, name in zip(words[1:], [*op["in"][1:], op["out"]]):
+            w = max(INFIX_W, 0.15 + LABEL_CHAR_W * len(word))
+            placed.append((word, Rect(x, y, w, 1)))
+            x += w
+            shape = self._display_shape(name, "col")
+            placed.append((name, Rect(x, y, shape[1] * self.cell_w[name], shape[0])))
+            x += shape[1] * self.cell_w[name]
+        # room on the line, and for what is drawn beside the result (an activation's column)
+        if x + SIDE_GAP * 2 + SYMBOL_W + 2 * WIDE_CELL > self.max_width or not self.fits([r for _, r in placed]):
+            return False
+        for i, (item, rect) in enumerate(placed):
+            if i % 2 == 0:
+                self._symbol(rect, "text", item)
+            else:
+                self._commit(self._block(item, rect.x, rect.y, self._display_shape(item, "col"), ("above", "below")))
+        self.last_row = (op["out"], x, y, self.plan.bottom())
+        return True
 
     def _standalone(self, name: str, shape_as: str = "col") -> Block:
         """A tensor on its own (a gradient, an orphan): side by side on a shelf, a new shelf when full."""
