@@ -81,7 +81,9 @@ def _block_html(ex: Exercise, block: dict[str, Any], hidden: set[Cell], badges: 
         td = _tensor_cell(ex, block, cell, hidden, badges, made) if block["tensor"] else _fixed_cell(block, cell)
         rows[cell["r"]].append(td)
     body = "".join(f"<tr>{''.join(r)}</tr>" for r in rows)
-    style = f"{_pos(block)};--cw:{block['cw']:.2f}"
+    # the table exactly as wide as the plan's block: its cells share that width, borders included
+    # (cells of their own width plus the collapsed borders drew a few pixels wider, into a neighbour)
+    style = f"{_pos(block, block['cols'] * block['cw'])};--cw:{block['cw']:.2f}"
     return f'<table class="block style-{block["style"]}" style="{style}">{body}</table>'
 
 
@@ -140,10 +142,10 @@ body { font-family: "Libertinus Serif", Georgia, "Times New Roman", serif; color
 .sheet .formulas { margin: 0 0 .8em; }
 .plan { position: relative; }
 .plan > * { position: absolute; margin: 0; }
-table.block { border-collapse: collapse; }
-table.block td { width: calc(var(--cw) * var(--u)); min-width: calc(var(--cw) * var(--u)); height: var(--u);
+table.block { border-collapse: collapse; table-layout: fixed; }
+table.block td { height: var(--u); overflow: visible;
   padding: 0; text-align: center; vertical-align: middle; border: 1px solid #999; font-variant-numeric: tabular-nums;
-  background: white; white-space: nowrap; overflow: visible; }
+  background: white; white-space: nowrap; }
 table.style-input { border-top: 4px solid var(--ink); }
 table.style-input td { background: var(--input); }
 table.style-bias td { background: var(--bias);
@@ -155,7 +157,9 @@ table.style-grad td { background: var(--grad); border-style: dashed; color: var(
 table.style-target td { border-style: dotted; }
 table.style-loss td { border: 3px solid var(--ink); }
 table.style-gate td { border-style: dashed; border-color: #777; }
-.lbl { font-weight: bold; font-size: .9em; white-space: nowrap; line-height: 1; }
+/* a name in the width the plan gave it (0.19 of a cell a letter, Libertinus' width on paper): the
+   browser's bold serif is wider, so a little smaller, never into its neighbour */
+.lbl { font-weight: bold; font-size: .8em; letter-spacing: -.01em; white-space: nowrap; line-height: 1; }
 .lbl.side-above { display: flex; align-items: flex-end; }
 .lbl.side-left { display: flex; align-items: center; justify-content: flex-end; }
 .lbl.side-right { display: flex; align-items: center; }
