@@ -164,6 +164,7 @@ table.style-gate td { border-style: dashed; border-color: #777; }
 .lbl.side-left { display: flex; align-items: center; justify-content: flex-end; }
 .lbl.side-right { display: flex; align-items: center; }
 .sym, .arrow { display: flex; align-items: center; justify-content: center; }
+.sym.word { font-size: .85em; white-space: nowrap; }  /* "the square root (" on one line, as printed */
 .sym.act { border: 1px dotted #999; border-radius: 4px; font-size: .7em; writing-mode: vertical-rl; }
 .arrow { color: #888; font-size: .8em; }
 td.hidden { color: transparent; border: 2px solid var(--ink) !important; position: relative; }
