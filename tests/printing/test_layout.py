@@ -43,6 +43,9 @@ def items(plan: dict[str, Any]) -> list[tuple[str, Rect]]:
 
 
 def check_plan(plan: dict[str, Any], where: str) -> None:
+    if "split" in plan:  # the same drawing broken at a layer boundary: held to the same rules
+        assert len(plan["split"]["bands"]) >= 2, where
+        check_plan({k: v for k, v in {**plan, **plan["split"]}.items() if k != "split"}, f"{where} (split)")
     placed = items(plan)
     arrows = [Rect(a["x"], a["y"], a["w"], a["h"]) for a in plan["arrows"]]
     for i, (na, a) in enumerate(placed):

@@ -10,6 +10,7 @@ it. No network: the CSS and the script are inline.
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -99,10 +100,18 @@ def _symbol_html(sym: dict[str, Any]) -> str:
     return f'<div class="sym {kind}" style="{_pos(sym, sym["w"], sym["h"])}">{escape(text)}</div>'
 
 
+_POWER = re.compile(r"\^\((.+?)\)")
+
+
+def _name_html(name: str) -> str:
+    """A name as HTML: a power the name writes ``3^(Z/T)`` with its exponent raised, as by hand."""
+    return _POWER.sub(r"<sup>\1</sup>", escape(name))
+
+
 def _formula_html(pieces: list[dict[str, str]]) -> str:
     def one(p: dict[str, str]) -> str:
         if p["t"] == "name":
-            return f"<i>{escape(p['s'])}</i>"
+            return f"<i>{_name_html(p['s'])}</i>"
         if p["t"] == "pow":  # 3^Z₃: the exponent raised, as written by hand
             return f"{escape(p['s'])}<sup><i>{escape(p['e'])}</i></sup>"
         return escape(p["s"])
@@ -129,7 +138,7 @@ def sheet_html(ex: Exercise, hidden: set[Cell] | None = None) -> str:
     parts += [_symbol_html(s) for s in plan["symbols"]]
     for lbl in plan["labels"]:
         parts.append(f'<div class="lbl side-{lbl["side"]}" style="{_pos(lbl, lbl["w"], lbl["h"])}">'
-                     f"{escape(lbl['text'])}</div>")
+                     f"{_name_html(lbl['text'])}</div>")
     parts.append("</div></div>")
     return "".join(parts)
 
