@@ -39,6 +39,7 @@ BAND_GAP = 1.6  # vertical space between two bands of blocks (room for a name be
 BAND_CUT = 0.2  # items closer than this (a block and its name) stay on one page
 LABEL_H = 0.5  # height reserved for a tensor's name
 LABEL_PAD = 0.16  # distance between a block and its name (clears badges and double borders)
+LABEL_GAP = 0.2  # the least space between two names side by side
 LABEL_CHAR_W = 0.19  # rough width of one label character (labels are short: W1, ∂L/∂Z1)
 SHELF_GAP = 0.7  # space between tensors standing side by side on a shelf
 ROW_GAP = 1.2  # space between two short rows standing side by side in one band
@@ -1172,6 +1173,11 @@ class _Planner:
 
     # -- labels, placed after every block so they never push blocks around --
 
+    def _apart(self, r: Rect) -> bool:
+        """A name a little apart from the names already placed on its line ("W₆ b₆", never "W₆b₆")."""
+        wide = _widened(r, LABEL_GAP)
+        return not any(wide.overlaps(Rect(lbl["x"], lbl["y"], lbl["w"], lbl["h"])) for lbl in self.plan.labels)
+
     def _place_labels(self) -> None:
         for block in self.plan.blocks:
             if block.label is not None:
@@ -1187,7 +1193,7 @@ class _Planner:
             for near in (True, False):
                 for text in texts:
                     candidates = _label_candidates(block, 0.15 + LABEL_CHAR_W * len(text), near)
-                    chosen = next(((s, r) for s, r in candidates if self.plan.free([r])
+                    chosen = next(((s, r) for s, r in candidates if self.plan.free([r]) and self._apart(r)
                                    and r.x >= -1e-6 and r.right <= self.max_width + 1e-6), None)
                     if chosen is not None:
                         break
@@ -1201,6 +1207,10 @@ class _Planner:
             self.plan.obstacles.append(rect)
             self.plan.labels.append({"x": rect.x, "y": rect.y, "w": rect.w, "h": rect.h,
                                      "side": side, "text": text})
+
+
+def _widened(r: Rect, d: float) -> Rect:
+    return Rect(r.x - d, r.y, r.w + 2 * d, r.h)
 
 
 def bands(rects: list[Rect]) -> list[dict[str, float]]:
