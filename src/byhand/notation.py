@@ -787,7 +787,7 @@ def row_words(exercise: Any, op: Mapping[str, Any] | Any) -> list[str]:
     if o.op == "cross_entropy" and k == 2:
         return [f"{MINUS}Σ {log_name(o.attrs.get('base', 'e'))}", "·", "="]
     if o.op == "exp" and k == 1:
-        return [f"{o.attrs.get('base', 'e')} ^", "="]
+        return [f"{o.attrs.get('base', 'e')} to the power", "="]  # never a programmer's caret
     if o.op == "colsum" and k == 1:
         return ["Σ of each column of", "="]
     if o.op == "scale" and k == 1:

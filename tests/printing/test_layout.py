@@ -43,6 +43,9 @@ def items(plan: dict[str, Any]) -> list[tuple[str, Rect]]:
 
 
 def check_plan(plan: dict[str, Any], where: str) -> None:
+    if "split" in plan:  # the same drawing broken at a layer boundary: held to the same rules
+        assert len(plan["split"]["bands"]) >= 2, where
+        check_plan({k: v for k, v in {**plan, **plan["split"]}.items() if k != "split"}, f"{where} (split)")
     placed = items(plan)
     arrows = [Rect(a["x"], a["y"], a["w"], a["h"]) for a in plan["arrows"]]
     for i, (na, a) in enumerate(placed):
@@ -263,13 +266,14 @@ def tensor_label_of(d: dict[str, Any], name: str) -> str:
 
     return tensor_label(d, name)
 @pytest.mark.parametrize(("topic", "level"), [("resnet", "medium"), ("resnet", "hard"), ("deep", "hard"),
-                                              ("backprop", "hard"), ("gradient-flow", "medium")])
+                                              ("backprop", "hard"), ("gradient-flow", "medium"),
+                                              ("mlp", "hard"), ("wide", "hard")])
 def test_the_answer_strip_stays_with_its_exercise(topic: str, level: str) -> None:
     """An exercise that ends near the foot of a page moves its last layer to the next page with its
     answer strip, rather than leave the strip alone on a page (resnet medium used to); one that
     cannot share a page with its strip and the sheet's head is split at a layer (gradient-flow
-    medium used to leave page 1 with the name line alone). Not yet: an exercise of one band taller
-    than a page less its strip (mlp and wide hard) — its strip still goes on the next page."""
+    medium used to leave page 1 with the name line alone); a grid in one piece that cannot share a page
+    with its strip (mlp and wide hard used to) goes on at a layer boundary."""
     for seed in (1, 2):
         ex = byhand.make(topic, seed=seed, level=level)
         with warnings.catch_warnings(record=True) as caught:

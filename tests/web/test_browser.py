@@ -140,25 +140,56 @@ def test_phone_pages_do_not_scroll_sideways(server: Server, browser: Any, url: s
     ctx.close()
 
 
-@pytest.mark.parametrize("url", ["/practice/backprop/hard/5", "/practice/resnet/hard/2", "/practice/gradient-flow/hard/3",
-                                 "/practice/softmax/hard/1"])
-def test_the_grid_is_laid_out_as_printed(server: Server, browser: Any, url: str) -> None:
+GRID_URLS = ["/practice/backprop/hard/5", "/practice/resnet/hard/2", "/practice/gradient-flow/hard/3",
+             "/practice/softmax/hard/1", "/practice/conv/hard/1", "/practice/lstm/hard/1", "/practice/moe/hard/1",
+             "/practice/attention/hard/1", "/practice/batch-norm/hard/1"]
+#: every block (a table), every label and every word or symbol of the grid, with what it is
+PLACED_JS = """() => [...document.querySelectorAll('.plan > table, .plan > .lbl, .plan > .sym')].map(t => {
+    const b = t.getBoundingClientRect();
+    let r = [b.left, b.top, b.right, b.bottom];
+    if (!t.matches('table')) {  // a label or a word: the box of its ink (its text), not of its slot
+      const range = document.createRange(); range.selectNodeContents(t);
+      const k = range.getBoundingClientRect();
+      if (k.width > 0) r = t.matches('.sym.act') ? r : [k.left, k.top, k.right, k.bottom];
+    }
+    return [t.matches('table') ? 'block' : t.matches('.lbl') ? 'label' : 'word', t.textContent.slice(0, 30), ...r]; })"""
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+@pytest.mark.parametrize("url", GRID_URLS)
+def test_the_grid_is_laid_out_as_printed(server: Server, browser: Any, url: str, width: int) -> None:
     """The blocks stand where the plan puts them: the page's security policy must not drop their
-    positions (it once did, and the whole grid collapsed into one corner, blocks on top of each other)."""
-    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    positions (it once did, and the whole grid collapsed into one corner, blocks on top of each other);
+    at desktop and phone width no two blocks overlap, and no label or word runs into a block or
+    another label (a function box's input row once drew wider than the plan: conv's ``Y ) = M``)."""
+    ctx = browser.new_context(viewport={"width": width, "height": 900}, is_mobile=width < 600, has_touch=width < 600)
+    page = ctx.new_page()
     blocked: list[str] = []
     page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
     page.goto(server.url + url)
-    boxes = page.evaluate("""() => [...document.querySelectorAll('.plan > table')].map(t => {
-        const b = t.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; })""")
+    placed = page.evaluate(PLACED_JS)
+    # each block exactly as wide as the plan made it (its cells × their width, borders included)
+    wider = page.evaluate("""() => { const d = document.createElement('div'); d.style.width = 'var(--u)';
+        document.querySelector('.sheet').appendChild(d); const u = d.getBoundingClientRect().width; d.remove();
+        return [...document.querySelectorAll('.plan > table')].map(t => [t.textContent.slice(0, 20),
+          t.getBoundingClientRect().width - t.rows[0].cells.length * parseFloat(t.style.getPropertyValue('--cw')) * u])
+          .filter(x => x[1] > 1); }""")
     plan = page.evaluate("(() => { const b = document.querySelector('.plan').getBoundingClientRect(); return [b.width, b.height]; })()")
-    page.close()
+    ctx.close()
     assert not blocked, blocked[:3]
+    assert not wider, wider[:3]
+    boxes = [p for p in placed if p[0] == "block"]
     assert len(boxes) >= 3 and plan[0] > 300 and plan[1] > 200, plan
     gap = 6  # blocks that touch (W beside its b, a crossing's parts) share a border of a few pixels
     overlaps = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]
-                if a[0] < b[2] - gap and b[0] < a[2] - gap and a[1] < b[3] - gap and b[1] < a[3] - gap]
+                if a[2] < b[4] - gap and b[2] < a[4] - gap and a[3] < b[5] - gap and b[3] < a[5] - gap]
     assert not overlaps, overlaps[:2]
+    # a label or a word may touch a block's border (it sits beside it), never run into its cells or another label
+    ink = 2
+    clashes = [(a[:2], b[:2]) for i, a in enumerate(placed) for b in placed[i + 1:]
+               if (a[0] != "block" or b[0] != "block")
+               and a[2] < b[4] - ink and b[2] < a[4] - ink and a[3] < b[5] - ink and b[3] < a[5] - ink]
+    assert not clashes, clashes[:3]
 
 
 def test_phone_screen(server: Server, browser: Any, shots: Path) -> None:

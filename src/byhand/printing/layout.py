@@ -40,8 +40,10 @@ BAND_GAP = 1.6  # vertical space between two bands of blocks (room for a name be
 BAND_CUT = 0.2  # items closer than this (a block and its name) stay on one page
 LABEL_H = 0.5  # height reserved for a tensor's name
 LABEL_PAD = 0.16  # distance between a block and its name (clears badges and double borders)
+LABEL_GAP = 0.2  # the least space between two names side by side
 LABEL_CHAR_W = 0.19  # rough width of one label character (labels are short: W1, ∂L/∂Z1)
 SHELF_GAP = 0.7  # space between tensors standing side by side on a shelf
+ROW_GAP = 1.2  # space between two short rows standing side by side in one band
 SHELF_MIN_W = 10.0  # a shelf may be this wide even when the rest of the drawing is narrower
 WIDE_CELL = 1.6  # cell width for tensors holding fractions or decimals (room for handwriting)
 
@@ -267,8 +269,9 @@ class _Planner:
     """Walks the ops in order and places each one's tensors (see the module docstring)."""
 
     def __init__(self, exercise: dict[str, Any], shelf_width: float = SHELF_MIN_W,
-                 max_width: float = PAGE_WIDTH) -> None:
+                 max_width: float = PAGE_WIDTH, max_band_h: float = MAX_BAND_H) -> None:
         self.ex = exercise
+        self.max_band_h = max_band_h
         self.names = names(exercise)  # every caption and formula is named from these, once
         self.max_width = max_width
         self.shelf_width = min(shelf_width, max_width)
@@ -279,6 +282,13 @@ class _Planner:
         self.depth = self._activation_depths()
         self.band_top = 0.0
         self.shelf: tuple[float, float, float] | None = None  # (next x, top, bottom of the plan) of the open shelf
+        # the right operand of the last plain crossing and the block it was read from: the next
+        # crossing with the same right operand may go under it (see _crossing)
+        self.last_top: tuple[str, int] | None = None
+        # the last generic row drawn: (its result, where its line ends, its top, the plan's bottom then)
+        self.last_row: tuple[str, float, float, float] | None = None
+        # where a short row may go beside the last one: (its right end, its band's top, the plan's bottom then)
+        self.row_shelf: tuple[float, float, float] | None = None
         self.parts, self.alias = self._stacked_crossings()
         self.grads = {op["attrs"]["wrt"]: op["out"] for op in exercise["ops"]
                       if op["op"] == "grad" and isinstance((op.get("attrs") or {}).get("wrt"), str)}
@@ -494,22 +504,35 @@ class _Planner:
     def fits(self, rects: list[Rect]) -> bool:
         """Free of everything drawn so far, inside the page width and no taller than a page
         (else: a new band, which a page may break before)."""
-        return self.plan.free(rects) and all(
-            r.right <= self.max_width + 1e-6 and r.bottom - self.band_top <= MAX_BAND_H for r in rects)
+        obstacles = self.plan.obstacles
+        lo = min([r.x for r in rects] + [o.x for o in obstacles])
+        hi = max([r.right for r in rects] + [o.right for o in obstacles])
+        return self.plan.free(rects) and hi - min(lo, 0.0) <= self.max_width + 1e-6 and all(
+            r.right <= self.max_width + 1e-6 and r.bottom - self.band_top <= self.max_band_h for r in rects)
 
     # -- ops --
 
     def run(self) -> Plan:
         joined = self.joined()
         grads = self.grads
+        # a transpose that is the top of a later crossing (conv's Cᵀ in dF = dY·Cᵀ): drawn there, as
+        # its own block labelled ᵀ (as backprop's Aᵀ), not also beside its source and then again
+        tops = {op["in"][-1] for op in self.ex["ops"] if op["op"] in ("matmul", "linear")}
+        at_crossing = {op["out"] for op in self.ex["ops"] if op["op"] == "transpose" and op["out"] in tops}
         for op in self.ex["ops"]:
             name = op["op"]
             if name in STACK_OPS and op["out"] in joined:
                 continue  # drawn as its parts where it is used
+            if op["out"] in at_crossing:
+                continue
             if name == "grad":
                 continue  # the backward pass is drawn after the forward one (below)
             if name in DRAWN_WHERE_USED:
                 continue
+            if name in CROSSING_OPS or name in SIDE_OPS or op["out"] in self.parts:
+                self.row_shelf = None  # a row goes beside another row only
+            if name not in CROSSING_OPS and name not in SIDE_OPS or op["out"] in self.parts:
+                self.last_top = None  # a crossing goes under another only when nothing else came between
             try:
                 if op["out"] in self.parts:
                     self._stacked_crossing(op)
@@ -557,9 +580,9 @@ class _Planner:
         cw_bias = self.cell_w[bias] if bias else 0.0
         left_w = k * cw_left + cw_bias
 
-        def arrange(tx: float, ty: float) -> list[Block]:
+        def arrange(tx: float, ty: float, at: float | None = None) -> list[Block]:
             ones_h = 1 if bias else 0
-            ry = ty + k + ones_h + GAP
+            ry = ty + k + ones_h + GAP if at is None else at
             blocks = [self._block(out, tx, ry, out_shape, ("below", "right", "left"))]
             if bias and bias_shape is not None:
                 blocks.append(Block(None, tx, ty + k, 1, n, cw_top, "row", "ones"))
@@ -570,18 +593,35 @@ class _Planner:
             return blocks
 
         placed = self.current.get(top)
+        last_top, self.last_top = self.last_top, None
         if placed is not None and (placed.rows, placed.cols) == (k, n):
             blocks = arrange(placed.x, placed.y)
             if self.fits([b.rect for b in blocks]):
                 self._commit(*blocks)
                 self._crossing_arrows(blocks[0])
+                self.last_top = (top, id(placed))
                 return
+            # the same right operand again in this band (multi-head's Wq·X, Wk·X, Wv·X; connections'
+            # four wirings of one X): the next crossing under the last, in the same columns, rather
+            # than X drawn again — column j of the result is still under column j of X
+            if kind == "matmul" and placed.y >= self.band_top - 1e-6 and last_top == (top, id(placed)):
+                above = self.plan.bottom()
+                blocks = arrange(placed.x, placed.y, at=above + BAND_GAP)
+                if self.fits([b.rect for b in blocks]):
+                    self._commit(*blocks)
+                    self._crossing_arrows(blocks[0])
+                    # one band (a page never breaks between a result and the operand on top of its
+                    # column): a hairline at the column's right edge, which leaves room for names
+                    self.plan.obstacles.append(Rect(placed.rect.right - 0.02, above, 0.02, blocks[0].y - GAP - above))
+                    self.last_top = (top, id(placed))
+                    return
         # a new band: the right operand (a first drawing, or a copy) on top
         ty = self._new_band()
         top_block = self._block(top, left_w + GAP, ty, top_shape, ("left", "above"))
         blocks = arrange(top_block.x, top_block.y)
         self._commit(top_block, *blocks)
         self._crossing_arrows(blocks[0])
+        self.last_top = (top, id(top_block))
 
     def _stacked_crossing(self, op: dict[str, Any]) -> None:
         """``[W2 | I | b2]`` on the left, ``[A1 ; X ; 1]`` on top, the result at the crossing."""
@@ -696,6 +736,7 @@ class _Planner:
         self._symbol(sym_rect, op["op"], attrs=op.get("attrs") or {})
         self._commit(self._block(out, out_rect.x, out_rect.y, out_shape,
                                  ("above", "right", "below")))
+        self.last_row = (out, out_rect.right, out_rect.y, self.plan.bottom())  # "Σ ÷ 8 = L" may go on beside it
 
     def _side_blocks(self, op: dict[str, Any], src: Block) -> list[tuple[Rect, Any]]:
         out = op["out"]
@@ -720,9 +761,13 @@ class _Planner:
         if not op["in"] or op["op"] == "stack":
             self._standalone(op["out"], shape_as="row" if op["op"] == "stack" else "col")
             return
+        words = row_words(self.names, op)  # the method's words between the blocks: "½ Σ (" Ŷ "−" Y ")² ="
+        if self._chain_row(op, words) or self._beside_row(op, words):
+            return
         y = self._new_band()
         x = 0.0
         line_bottom = y + 1.0
+        top = y
 
         def put(w: float, h: float) -> tuple[float, float]:
             """Where the next item of width ``w`` goes (a new line when the page is full)."""
@@ -734,7 +779,6 @@ class _Planner:
             line_bottom = max(line_bottom, y + h)
             return at
 
-        words = row_words(self.names, op)  # the method's words between the blocks: "½ Σ (" Ŷ "−" Y ")² ="
         for i, name in enumerate(op["in"]):
             if words[i]:
                 w = max(INFIX_W, 0.15 + LABEL_CHAR_W * len(words[i]))
@@ -750,6 +794,77 @@ class _Planner:
         self._symbol(Rect(*put(w, 1), w, 1), "text", words[-1])
         bx, by = put(w_out, out_shape[0])
         self._commit(self._block(op["out"], bx, by, out_shape, ("above", "below")))
+        self.last_row = (op["out"], bx + w_out, by, self.plan.bottom())
+        self.row_shelf = (bx + w_out, top, self.plan.bottom()) if by == top else None
+
+    def _row_items(self, op: dict[str, Any], words: list[str]) -> list[tuple[str, str, float, tuple[int, int, str] | None]]:
+        """The row ``w₀ [in₀] w₁ … = [out]`` as (kind, text or tensor, width, shape) in order."""
+        items: list[tuple[str, str, float, tuple[int, int, str] | None]] = []
+        for word, name in zip(words, [*op["in"], op["out"]]):
+            if word or name == op["out"]:
+                items.append(("word", word, max(INFIX_W, 0.15 + LABEL_CHAR_W * len(word)), None))
+            shape = self._display_shape(name, "col")
+            items.append(("block", name, shape[1] * self.cell_w[name], shape))
+        return items
+
+    def _beside_row(self, op: dict[str, Any], words: list[str]) -> bool:
+        """A short row beside the one before it, in its band, where the page has room (next-token
+        sampling's ``Z × 2 = Z/T`` and ``3 to the power Z/T = 3ᶻ``), rather than one narrow row a band."""
+        shelf = self.row_shelf
+        if shelf is None or shelf[2] != self.plan.bottom():
+            return False
+        items = self._row_items(op, words)
+        x = shelf[0] + ROW_GAP
+        width = sum(w for _k, _t, w, _s in items)
+        beside = any(o["op"] in SIDE_OPS and o["in"][0] == op["out"] for o in self.ex["ops"])
+        room = SIDE_GAP * 2 + SYMBOL_W + 2 * WIDE_CELL if beside else 0.0
+        if x + width + room > self.max_width:
+            return False
+        rects = []
+        for _kind, _text, w, shape in items:
+            rects.append(Rect(x, shelf[1], w, shape[0] if shape else 1))
+            x += w
+        if not self.fits(rects):
+            return False
+        for (kind, text, _w, shape), r in zip(items, rects):
+            if kind == "word":
+                self._symbol(r, "text", text)
+            else:
+                assert shape is not None
+                self._commit(self._block(text, r.x, r.y, shape, ("above", "below")))
+        self.last_row = (op["out"], x, shelf[1], self.plan.bottom())
+        self.row_shelf = (x, shelf[1], self.plan.bottom())
+        return True
+
+    def _chain_row(self, op: dict[str, Any], words: list[str]) -> bool:
+        """``Z₁ + Z₂ = S`` then ``S + Z₃ = H`` on one line, ``Z₁ + Z₂ = S + Z₃ = H``: a row whose
+        first input is the result the last row ended with (nothing drawn since, no word before it)
+        goes on from there rather than draw that result again in a band of its own."""
+        last = self.last_row
+        if last is None or op["in"][0] != last[0] or words[0] or last[3] != self.plan.bottom():
+            return False
+        x, y = last[1], last[2]
+        placed: list[tuple[str, Rect]] = []
+        for word, name in zip(words[1:], [*op["in"][1:], op["out"]]):
+            w = max(INFIX_W, 0.15 + LABEL_CHAR_W * len(word))
+            placed.append((word, Rect(x, y, w, 1)))
+            x += w
+            shape = self._display_shape(name, "col")
+            placed.append((name, Rect(x, y, shape[1] * self.cell_w[name], shape[0])))
+            x += shape[1] * self.cell_w[name]
+        # room on the line, and for what is drawn beside the result (an activation's column)
+        beside = any(o["op"] in SIDE_OPS and o["in"][0] == op["out"] for o in self.ex["ops"])
+        room = SIDE_GAP * 2 + SYMBOL_W + 2 * WIDE_CELL if beside else 0.0
+        if x + room > self.max_width or not self.fits([r for _, r in placed]):
+            return False
+        for i, (item, rect) in enumerate(placed):
+            if i % 2 == 0:
+                self._symbol(rect, "text", item)
+            else:
+                self._commit(self._block(item, rect.x, rect.y, self._display_shape(item, "col"), ("above", "below")))
+        self.last_row = (op["out"], x, y, self.plan.bottom())
+        self.row_shelf = (x, y, self.plan.bottom()) if self.row_shelf is not None else None
+        return True
 
     def _standalone(self, name: str, shape_as: str = "col") -> Block:
         """A tensor on its own (a gradient, an orphan): side by side on a shelf, a new shelf when full."""
@@ -1072,6 +1187,11 @@ class _Planner:
 
     # -- labels, placed after every block so they never push blocks around --
 
+    def _apart(self, r: Rect) -> bool:
+        """A name a little apart from the names already placed on its line ("W₆ b₆", never "W₆b₆")."""
+        wide = _widened(r, LABEL_GAP)
+        return not any(wide.overlaps(Rect(lbl["x"], lbl["y"], lbl["w"], lbl["h"])) for lbl in self.plan.labels)
+
     def _place_labels(self) -> None:
         for block in self.plan.blocks:
             if block.label is not None:
@@ -1082,10 +1202,15 @@ class _Planner:
                 texts = list(dict.fromkeys([self.names.caption(block.tensor),
                                             self.names.label(block.tensor)]))
             chosen = None
-            for text in texts:
-                candidates = _label_candidates(block, 0.15 + LABEL_CHAR_W * len(text))
-                chosen = next(((s, r) for s, r in candidates if self.plan.free([r])
-                               and r.x >= -1e-6 and r.right <= self.max_width + 1e-6), None)
+            # touching the block first, the short name rather than the caption further out (a name
+            # one line away reads as the neighbour's: transformer's "R (X + Z …)" over Z's name)
+            for near in (True, False):
+                for text in texts:
+                    candidates = _label_candidates(block, 0.15 + LABEL_CHAR_W * len(text), near)
+                    chosen = next(((s, r) for s, r in candidates if self.plan.free([r]) and self._apart(r)
+                                   and r.x >= -1e-6 and r.right <= self.max_width + 1e-6), None)
+                    if chosen is not None:
+                        break
                 if chosen is not None:
                     break
             if chosen is None:
@@ -1096,6 +1221,10 @@ class _Planner:
             self.plan.obstacles.append(rect)
             self.plan.labels.append({"x": rect.x, "y": rect.y, "w": rect.w, "h": rect.h,
                                      "side": side, "text": text})
+
+
+def _widened(r: Rect, d: float) -> Rect:
+    return Rect(r.x - d, r.y, r.w + 2 * d, r.h)
 
 
 def bands(rects: list[Rect]) -> list[dict[str, float]]:
@@ -1115,9 +1244,9 @@ def cell_key(tensor: str, index: tuple[int, ...] | list[int]) -> str:
     return f"{tensor}:{','.join(map(str, index))}"
 
 
-def _label_candidates(block: Block, width: float) -> Iterator[tuple[str, Rect]]:
+def _label_candidates(block: Block, width: float, near: bool = False) -> Iterator[tuple[str, Rect]]:
     """Where a block's name may go, best first: its preferred sides, then the others, then shifted
-    along the block's edge, then one label-height further out (never on another item).
+    along the block's edge, then (unless ``near``) one label-height further out (never on another item).
 
     A generator: the first free place is nearly always among the first few, so the rest are never built."""
     sides = list(block.label_prefs) + [s for s in ("above", "below", "left", "right") if s not in block.label_prefs]
@@ -1127,6 +1256,8 @@ def _label_candidates(block: Block, width: float) -> Iterator[tuple[str, Rect]]:
     for side, rect in first:
         if side in ("above", "below") and width < r.w + 2:
             yield side, Rect(r.right - width, rect.y, width, rect.h)
+    if near:
+        return
     for step in (1, 2):
         d = step * (LABEL_H + LABEL_PAD)
         for side, rect in first:
@@ -1291,58 +1422,83 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
     crossed_from = {op["out"]: op["in"][0] for op in exercise["ops"] if op["op"] in CROSS_OUT_OPS}
     masked_from = {op["out"]: op["in"][0] for op in exercise["ops"] if op["op"] == "mask_causal"}
 
-    # shift everything so the drawing starts at (0, 0); obstacles hold blocks, labels, symbols
-    items = plan.obstacles + [Rect(a["x"], a["y"], a["w"], a["h"]) for a in plan.arrows]
-    min_x = min(r.x for r in items)
-    min_y = min(r.y for r in items)
-    width = max(r.right for r in items) - min_x
-    height = max(r.bottom for r in items) - min_y
+    def drawing(plan: Plan) -> dict[str, Any]:
+        """Where everything of ``plan`` goes, shifted so the drawing starts at (0, 0)."""
+        # shift everything so the drawing starts at (0, 0); obstacles hold blocks, labels, symbols
+        items = plan.obstacles + [Rect(a["x"], a["y"], a["w"], a["h"]) for a in plan.arrows]
+        min_x = min(r.x for r in items)
+        min_y = min(r.y for r in items)
+        width = max(r.right for r in items) - min_x
+        height = max(r.bottom for r in items) - min_y
 
-    blocks_out = []
-    for b in plan.blocks:
-        cells = []
-        for r in range(b.rows):
-            for c in range(b.cols):
-                cell: dict[str, Any] = {"r": r, "c": c}
-                if b.gate is not None:  # ReLU's gate: 1 where Z > 0, else 0 (or the slope)
-                    z, alpha = b.gate
-                    index = b.index_of(r, c)
-                    cell["g"] = list(index)  # the Z cell it reads (a lecture frame lights it when used)
-                    if key or (z, index) not in badge_of:  # the sign of a hidden Z is not given away
-                        positive = not _is_negative(_at(tensors[z]["values"], index)) and \
-                            _at(tensors[z]["values"], index) not in (0, "0")
-                        cell["v"] = value_atom(1 if positive else alpha, precision)
-                elif b.tensor is None:
-                    cell["v"] = {"k": "int", "s": "1"}
-                else:
-                    index = b.index_of(r, c)
-                    cell["i"] = list(index)
-                    badge = badge_of.get((b.tensor, index))
-                    if badge is not None:
-                        cell["badge"] = badge
-                        if key:
-                            cell["v"] = answer_of[badge]
+        blocks_out = []
+        for b in plan.blocks:
+            cells = []
+            for r in range(b.rows):
+                for c in range(b.cols):
+                    cell: dict[str, Any] = {"r": r, "c": c}
+                    if b.gate is not None:  # ReLU's gate: 1 where Z > 0, else 0 (or the slope)
+                        z, alpha = b.gate
+                        index = b.index_of(r, c)
+                        cell["g"] = list(index)  # the Z cell it reads (a lecture frame lights it when used)
+                        if key or (z, index) not in badge_of:  # the sign of a hidden Z is not given away
+                            positive = not _is_negative(_at(tensors[z]["values"], index)) and \
+                                _at(tensors[z]["values"], index) not in (0, "0")
+                            cell["v"] = value_atom(1 if positive else alpha, precision)
+                    elif b.tensor is None:
+                        cell["v"] = {"k": "int", "s": "1"}
                     else:
-                        cell["v"] = value_atom(_at(tensors[b.tensor]["values"], index), precision)
-                    src = crossed_from.get(b.tensor) if b.label is None else None
-                    if key and src is not None:
-                        before = _at(tensors[src]["values"], index)
-                        if _is_negative(before):
-                            cell["struck"] = value_atom(before, precision)
-                    src = masked_from.get(b.tensor) if b.label is None else None
-                    if key and src is not None and index[0] > index[1]:  # a future key: its 3ᶻ crossed out
-                        cell["struck"] = value_atom(_at(tensors[src]["values"], index), precision)
-                cells.append(cell)
-        blocks_out.append({
-            "label": b.label,
-            "tensor": b.tensor, "x": b.x - min_x, "y": b.y - min_y, "rows": b.rows,
-            "cols": b.cols, "cw": b.cw, "style": b.style, "depth": b.depth, "cells": cells,
-            **({"gate": b.gate[0]} if b.gate is not None else {}),
-        })
+                        index = b.index_of(r, c)
+                        cell["i"] = list(index)
+                        badge = badge_of.get((b.tensor, index))
+                        if badge is not None:
+                            cell["badge"] = badge
+                            if key:
+                                cell["v"] = answer_of[badge]
+                        else:
+                            cell["v"] = value_atom(_at(tensors[b.tensor]["values"], index), precision)
+                        src = crossed_from.get(b.tensor) if b.label is None else None
+                        if key and src is not None:
+                            before = _at(tensors[src]["values"], index)
+                            if _is_negative(before):
+                                cell["struck"] = value_atom(before, precision)
+                        src = masked_from.get(b.tensor) if b.label is None else None
+                        if key and src is not None and index[0] > index[1]:  # a future key: its 3ᶻ crossed out
+                            cell["struck"] = value_atom(_at(tensors[src]["values"], index), precision)
+                    cells.append(cell)
+            blocks_out.append({
+                "label": b.label,
+                "tensor": b.tensor, "x": b.x - min_x, "y": b.y - min_y, "rows": b.rows,
+                "cols": b.cols, "cw": b.cw, "style": b.style, "depth": b.depth, "cells": cells,
+                **({"gate": b.gate[0]} if b.gate is not None else {}),
+            })
 
-    def shifted(item: dict[str, Any]) -> dict[str, Any]:
-        return {**item, "x": item["x"] - min_x, "y": item["y"] - min_y}
+        def shifted(item: dict[str, Any]) -> dict[str, Any]:
+            return {**item, "x": item["x"] - min_x, "y": item["y"] - min_y}
 
+        return {
+            "canvas": {"width": width, "height": height},
+            "bands": bands([Rect(r.x - min_x, r.y - min_y, r.w, r.h) for r in items]),
+            "blocks": blocks_out,
+            "labels": [shifted(lbl) for lbl in plan.labels],
+            "symbols": [shifted(s) for s in plan.symbols],
+            "arrows": [shifted(a) for a in plan.arrows],
+        }
+
+    main = drawing(plan)
+    blocks_out = main["blocks"]
+    # one piece that may not share a page with its answer strip (mlp, wide at hard): the same
+    # drawing broken at a layer boundary too (the next layer's input drawn again on top), which
+    # the template uses only when the one piece and the strip do not fit on one page
+    split = None
+    if with_answers and answer_of and len(main["bands"]) == 1 and \
+            _crowds_page(main["canvas"]["height"], len(answer_of), diagram is not None):
+        limit = float(int(main["canvas"]["height"]))
+        while split is None and limit >= 4:
+            alt = drawing(_Planner(exercise, shelf_width, max_width, max_band_h=limit).run())
+            if len(alt["bands"]) >= 2:
+                split = alt
+            limit -= 1.0
     styles_used = {b["style"] for b in blocks_out}
     ident = identity(exercise)
     minutes = exercise.get("minutes")
@@ -1362,12 +1518,8 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
         "legend": [{"style": s, "text": LEGEND_TEXT[s]} for s in STYLES
                    if s in styles_used and s in LEGEND_TEXT],
         "minutes": minutes if isinstance(minutes, (int, float)) and not isinstance(minutes, bool) else None,
-        "canvas": {"width": width, "height": height},
-        "bands": bands([Rect(r.x - min_x, r.y - min_y, r.w, r.h) for r in items]),
-        "blocks": blocks_out,
-        "labels": [shifted(lbl) for lbl in plan.labels],
-        "symbols": [shifted(s) for s in plan.symbols],
-        "arrows": [shifted(a) for a in plan.arrows],
+        **main,
+        **({"split": split} if split is not None else {}),
         "diagram": _diagram(diagram if diagram is None or key else mask_svg(
             diagram, {v for b in exercise.get("blanks", []) if (v := _exact(b.get("answer"), precision)) is not None},
             precision)),
@@ -1377,6 +1529,14 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
                     if with_answers else []),
         "warnings": plan.warnings,
     }
+
+
+def _crowds_page(height: float, answers: int, diagram: bool) -> bool:
+    """Whether a grid ``height`` cells tall, with its head, foot and a strip of ``answers`` answers,
+    may fill a portrait page (Letter's 249 mm of text height, less a sheet's head), at the floor
+    pitch. Generous: it only decides whether a split drawing is offered; the template measures."""
+    strip_mm = 10 + -(-answers // 20) * 24
+    return 50 + height * MIN_PITCH_MM + 12 + (63 if diagram else 0) + strip_mm > 225
 
 
 _SVG_TEXT = re.compile(r"(<text\b[^>]*>)(.*?)(</text>)", re.S)

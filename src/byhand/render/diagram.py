@@ -966,8 +966,14 @@ def lstm_svg(ex: Exercise) -> str | None:
         node(gx, top, "+")
         end = ox + cell_w - 60
         parts.append(_arrow(gx + 12, top, end, top, INK, width=2))
+        # the new states' values beyond the cell's dashed edge (the last cell: after the arrow's tip),
+        # never written across that edge
+        last = k == len(steps) - 1
         shown, masked = val(st.c)
-        parts.append(_text(end - 40, top - 10, f"{lbl(st.c)} = ", 13, italic=True, value=masked or shown))
+        if last:
+            parts.append(_text(end + 6, top + 5, f"{lbl(st.c)} = ", 13, "start", italic=True, value=masked or shown))
+        else:
+            parts.append(_text(end - 40, top - 10, f"{lbl(st.c)} = ", 13, italic=True, value=masked or shown))
         # the new short-term memory: O × tanh(C)
         parts.append(_arrow(tx, top, tx, 80, INK))
         parts.append(f"<rect x='{tx - 24:.1f}' y='80' width='48' height='26' rx='13' fill='white' "
@@ -979,8 +985,11 @@ def lstm_svg(ex: Exercise) -> str | None:
         parts.append(_arrow(tx, 167, tx, bot - 2, INK))
         parts.append(_arrow(tx, bot, end, bot, INK, width=2))
         shown, masked = val(st.h)
-        parts.append(_text(end - 40, bot + 20, f"{lbl(st.h)} = ", 13, italic=True, value=masked or shown))
-    width = x0 + len(steps) * cell_w - 20
+        if last:
+            parts.append(_text(end + 6, bot + 5, f"{lbl(st.h)} = ", 13, "start", italic=True, value=masked or shown))
+        else:
+            parts.append(_text(end - 40, bot + 20, f"{lbl(st.h)} = ", 13, italic=True, value=masked or shown))
+    width = x0 + len(steps) * cell_w - 20 + 110  # room for the last values after the arrows
     return _svg(width, bot + 64, parts)
 
 

@@ -10,6 +10,7 @@ it. No network: the CSS and the script are inline.
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -81,7 +82,9 @@ def _block_html(ex: Exercise, block: dict[str, Any], hidden: set[Cell], badges: 
         td = _tensor_cell(ex, block, cell, hidden, badges, made) if block["tensor"] else _fixed_cell(block, cell)
         rows[cell["r"]].append(td)
     body = "".join(f"<tr>{''.join(r)}</tr>" for r in rows)
-    style = f"{_pos(block)};--cw:{block['cw']:.2f}"
+    # the table exactly as wide as the plan's block: its cells share that width, borders included
+    # (cells of their own width plus the collapsed borders drew a few pixels wider, into a neighbour)
+    style = f"{_pos(block, block['cols'] * block['cw'])};--cw:{block['cw']:.2f}"
     return f'<table class="block style-{block["style"]}" style="{style}">{body}</table>'
 
 
@@ -97,10 +100,18 @@ def _symbol_html(sym: dict[str, Any]) -> str:
     return f'<div class="sym {kind}" style="{_pos(sym, sym["w"], sym["h"])}">{escape(text)}</div>'
 
 
+_POWER = re.compile(r"\^\((.+?)\)")
+
+
+def _name_html(name: str) -> str:
+    """A name as HTML: a power the name writes ``3^(Z/T)`` with its exponent raised, as by hand."""
+    return _POWER.sub(r"<sup>\1</sup>", escape(name))
+
+
 def _formula_html(pieces: list[dict[str, str]]) -> str:
     def one(p: dict[str, str]) -> str:
         if p["t"] == "name":
-            return f"<i>{escape(p['s'])}</i>"
+            return f"<i>{_name_html(p['s'])}</i>"
         if p["t"] == "pow":  # 3^Z₃: the exponent raised, as written by hand
             return f"{escape(p['s'])}<sup><i>{escape(p['e'])}</i></sup>"
         return escape(tr_phrases(p["s"]))  # "Σ dZ₂ along each row": the words in the page's language
@@ -127,7 +138,7 @@ def sheet_html(ex: Exercise, hidden: set[Cell] | None = None) -> str:
     parts += [_symbol_html(s) for s in plan["symbols"]]
     for lbl in plan["labels"]:
         parts.append(f'<div class="lbl side-{lbl["side"]}" style="{_pos(lbl, lbl["w"], lbl["h"])}">'
-                     f"{escape(lbl['text'])}</div>")
+                     f"{_name_html(lbl['text'])}</div>")
     parts.append("</div></div>")
     return "".join(parts)
 
@@ -140,10 +151,10 @@ body { font-family: "Libertinus Serif", Georgia, "Times New Roman", serif; color
 .sheet .formulas { margin: 0 0 .8em; }
 .plan { position: relative; }
 .plan > * { position: absolute; margin: 0; }
-table.block { border-collapse: collapse; }
-table.block td { width: calc(var(--cw) * var(--u)); min-width: calc(var(--cw) * var(--u)); height: var(--u);
+table.block { border-collapse: collapse; table-layout: fixed; }
+table.block td { height: var(--u); overflow: visible;
   padding: 0; text-align: center; vertical-align: middle; border: 1px solid #999; font-variant-numeric: tabular-nums;
-  background: white; white-space: nowrap; overflow: visible; }
+  background: white; white-space: nowrap; }
 table.style-input { border-top: 4px solid var(--ink); }
 table.style-input td { background: var(--input); }
 table.style-bias td { background: var(--bias);
@@ -155,11 +166,14 @@ table.style-grad td { background: var(--grad); border-style: dashed; color: var(
 table.style-target td { border-style: dotted; }
 table.style-loss td { border: 3px solid var(--ink); }
 table.style-gate td { border-style: dashed; border-color: #777; }
-.lbl { font-weight: bold; font-size: .9em; white-space: nowrap; line-height: 1; }
+/* a name in the width the plan gave it (0.19 of a cell a letter, Libertinus' width on paper): the
+   browser's bold serif is wider, so a little smaller, never into its neighbour */
+.lbl { font-weight: bold; font-size: .8em; letter-spacing: -.01em; white-space: nowrap; line-height: 1; }
 .lbl.side-above { display: flex; align-items: flex-end; }
 .lbl.side-left { display: flex; align-items: center; justify-content: flex-end; }
 .lbl.side-right { display: flex; align-items: center; }
 .sym, .arrow { display: flex; align-items: center; justify-content: center; }
+.sym.word { font-size: .85em; white-space: nowrap; }  /* "the square root (" on one line, as printed */
 .sym.act { border: 1px dotted #999; border-radius: 4px; font-size: .7em; writing-mode: vertical-rl; }
 .arrow { color: #888; font-size: .8em; }
 td.hidden { color: transparent; border: 2px solid var(--ink) !important; position: relative; }
