@@ -6,7 +6,8 @@ are columns (X is d×N). Every step is a crossing or a column the student writes
 3. the centred batch ``X − μ = [I | −μ]·[X ; 1]`` (the bias column of a linear layer);
 4. the squares, their sum through the 1s again, ``σ² = Σ(X − μ)²/N``, and ``σ = √σ²``;
 5. ``X̂ = diag(1/σ)·(X − μ)`` — each feature's row divided by its σ;
-6. hard: ``Y = [diag γ | β]·[X̂ ; 1]``.
+6. hard: ``Y = [diag γ | β]·[X̂ ; 1]``; one shift β is hidden and one output of its row printed,
+   so the student runs the last step backwards: ``β = y − γ·x̂`` (``inverse``).
 
 Each feature's row is built as μ ± σ (two samples above the mean, two below), so μ and σ are
 whole numbers (the published post rounds them; here nothing is rounded).
@@ -32,6 +33,8 @@ OPTIONS = {
     "features": Option(2, 2, 3, "features (rows of X)", lo=1, hi=4),
     "stage": Option("batch", "normalise", "affine", "how far: batch statistics, normalise, or scale and shift",
                     choices=("batch", "normalise", "affine")),
+    "inverse": Option(0, 0, 1, "1 (with stage=affine): one shift β hidden, found from a printed output y = γ·x̂ + β",
+                      lo=0, hi=1),
 }
 N = 4  # samples per batch: two above the mean and two below, so σ is whole
 RULES_BUILT_IN = True
@@ -78,6 +81,8 @@ def build(o: dict[str, Any]) -> Sheet:
         notes |= {"Y": "scaled by γ and shifted by β"}
         roles |= {"GAMMA": "weight", "BETA": "bias"}
         text += " Finally scale and shift: Y = [diag γ | β]·[X̂ ; 1]."
+        if o["inverse"]:
+            text += " One shift β is hidden: run the last step backwards from its printed output, β = y − γ·x̂."
     return Sheet(nodes, leaves, text, labels=labels, notes=notes, roles=roles, bound=40)  # Σ(X − μ)² = 4σ² ≤ 36
 
 
@@ -113,11 +118,16 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
+    """Every statistic and every normalised cell; with ``inverse`` (affine stage), one β hidden and
+    one output y of its row printed: β = y − γ·x̂, then the rest of the row as usual."""
     names = ["SUM", "MU", "NMU", "XC", "SQ", "SS", "VAR", "SIG", "SINV", "XH", "Y"]
     cells = [(n, i) for n in names if n in graph.shapes for i in vals[n].indices()]
     if "DS" in graph.shapes:
         d = o["features"]
         cells += [("DS", (i, i)) for i in range(d)]
+    if o["inverse"] and "Y" in graph.shapes:  # β of one feature hidden, one of its outputs printed
+        i, j = rng.randrange(o["features"]), rng.randrange(N)
+        cells = [c for c in cells if c != ("Y", (i, j))] + [("BETA", (i,))]
     return cells
 
 
