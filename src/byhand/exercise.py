@@ -737,8 +737,33 @@ def copy_pairs(graph: Graph) -> list[tuple[Cell, Cell]]:
             attrs = dict(n.attrs)
             for idx in indices(graph.shapes[n.out]):
                 pairs.append(((n.out, idx), op.relation(idx, n.ins, n.out, shapes, attrs).uses[0]))
+        pairs += _gradient_copies(graph)
         _COPIES[graph] = pairs
     return pairs
+
+
+def _gradient_copies(graph: Graph) -> list[tuple[Cell, Cell]]:
+    """Gradient cells that only copy a cell of a stack's gradient — dH₁ = the top rows of
+    d[H₁ ; X₂] — are the same number asked twice unless they share a badge. (A bias gradient
+    equal to dZ for one sample is not a copy of a stack: it is the sum over the batch, kept.)"""
+    if not graph.grad_nodes:
+        return []
+    from byhand.engine.relations import PolyRelation
+    from byhand.errors import GraphError
+
+    try:
+        rels = graph.relations()
+    except GraphError:  # an op without a cell-by-cell gradient: the sheet draws no backward steps
+        return []
+    made_by = {n.out: n.op for n in graph.forward_nodes}
+    stacked = {n.out for n in graph.grad_nodes if made_by.get(n.attrs["wrt"]) in ("vstack", "hstack")}
+    out = []
+    for cell, r in rels.items():
+        if r.phase != "forward" and isinstance(r, PolyRelation) and len(r.terms) == 1:
+            t = r.terms[0]
+            if t.coef == 1 and len(t.cells) == 1 and not t.inv and t.gate is None and t.cells[0][0] in stacked:
+                out.append((cell, t.cells[0]))
+    return out
 
 
 def close_over_copies(graph: Graph, cells: Sequence[Cell]) -> list[Cell]:

@@ -116,3 +116,15 @@ def test_bad_values_say_what_is_wrong(
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("topic,part,stack", [("rnn", "dH1", "dS2"), ("resnet", "dA3", "dA3A2")])
+def test_a_stacks_gradient_is_asked_once(topic: str, part: str, stack: str) -> None:
+    """dH₁ is the top rows of d[H₁ ; X₂]: the same numbers, so one badge each, not two (resnet's
+    dA₃ and d[A₃ ; A₂] the same)."""
+    ex = byhand.make(topic, seed=1, level="hard")
+    rows = ex.values[part].shape[0]
+    for i in range(rows):
+        (b,) = [b for b in ex.blanks if (part, (i, 0)) in b.cells]
+        assert (stack, (i, 0)) in b.cells and b.answer == ex.values[stack][(i, 0)]
+    assert len(ex.blanks) < len({c for b in ex.blanks for c in b.cells})
