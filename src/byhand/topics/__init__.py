@@ -221,7 +221,13 @@ def make(
         raise ByHandError(f"seed must be a whole number from 0 to 2^63−1, not {seed!r}")
     o = resolve_options(m, level, options)
     if values is not None and hasattr(m, "given"):  # the chapter's published names (an RNN's X, split into its steps)
+        asked = {k: o[k] for k, raw in options.items() if raw is not None}
         o, values = m.given(o, values)
+        for k, v in asked.items():  # the sizes come from the matrices: an option that says otherwise is refused
+            if o[k] != v:
+                raise ByHandError(
+                    f"option {k}={v} contradicts the values, which give {k}={o[k]}; leave the option out or change the values"
+                )
     non_default = {k: v for k, v in o.items() if v != m.OPTIONS[k].default(level)}
     rng = random.Random(f"byhand/1/{m.NAME}/{level}/{seed}/{sorted(non_default.items())}")
     sheet: Sheet = m.build(o)
