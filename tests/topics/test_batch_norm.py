@@ -64,3 +64,22 @@ def test_hard_hides_one_shift_found_back_from_a_printed_output() -> None:
         assert "β = y − γ·x̂" in ex.instructions and "is hidden" in ex.instructions
     for ex in (byhand.make("batch-norm", seed=1, level="medium"), byhand.make("batch-norm", seed=1, level="hard", inverse=0)):
         assert not any(c[0] in ex.graph.leaves for c in _asked(ex))
+
+
+def test_a_teachers_values_need_only_x_gamma_and_beta() -> None:
+    """The 1s, the identity of [I | −μ] and the 1 of 1/σ are the method's constants (as resnet's
+    identity): implied, sized by X; given wrong they are refused; X sets the features and must
+    have one column per sample."""
+    values = {"X": [[1, 3, 1, 3], [4, 0, 0, 4]], "GAMMA": [2, 3], "BETA": [1, -1]}
+    ex = byhand.make("batch-norm", level="hard", values=values, inverse=0)
+    assert ex.values["MU"].data == [2, 2] and ex.values["SIG"].data == [1, 2]
+    assert ex.values["Y"].to_nested() == [[-1, 3, -1, 3], [2, -4, -4, 2]]
+    assert ex.values["I"].to_nested() == [[1, 0], [0, 1]] and ex.values["ONES"].data == [1, 1, 1, 1]
+    easy = byhand.make("batch-norm", level="easy", values={"X": values["X"]})
+    assert easy.values["SUM"].data == [8, 8]
+    with pytest.raises(byhand.ByHandError, match="ONES is implied by the chapter"):
+        byhand.make("batch-norm", level="easy", values={"X": values["X"], "ONES": [1, 2, 1, 1]})
+    with pytest.raises(byhand.ByHandError, match="X must have 4 columns"):
+        byhand.make("batch-norm", level="easy", values={"X": [[1, 2, 3]]})
+    with pytest.raises(byhand.ByHandError, match="the values lack GAMMA, BETA; give every one of: X .*, GAMMA .*, BETA"):
+        byhand.make("batch-norm", level="hard", values={"X": values["X"]})

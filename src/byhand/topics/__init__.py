@@ -428,7 +428,7 @@ def _teacher_values(
     if missing:
         raise FormatError(
             f"the values lack {', '.join(missing)}; give every one of: "
-            + ", ".join(f"{k} ({shape_str(s)})" for k, s in sheet.leaves.items())
+            + ", ".join(f"{k} ({shape_str(s)})" for k, s in sheet.leaves.items() if k not in own)
         )
     out = {}
     for k in sheet.leaves:
@@ -448,6 +448,8 @@ def _teacher_values(
         out[k] = Tensor(shp, data)
     if implied is not None:
         for k, t in implied(out).items():
+            if k not in sheet.leaves:  # a constant of another level of the chapter
+                continue
             if k in out and out[k] != t:
                 raise FormatError(f"{k} is implied by the chapter ({k} = {t.to_nested()}); leave it out of the values")
             out[k] = t

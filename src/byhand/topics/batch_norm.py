@@ -16,10 +16,12 @@ whole numbers (the published post rounds them; here nothing is rounded).
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from typing import Any
 
 from byhand.engine.graph import Graph, Node
 from byhand.engine.tensor import Tensor
+from byhand.errors import FormatError
 from byhand.topics import Option, Sheet
 from byhand.topics._sampling import Stats
 
@@ -41,6 +43,31 @@ RULES_BUILT_IN = True
 """Normalising makes answers repeat by design — every X̂ is ±1 and (X − μ)² is σ² in each cell —
 so the general "no value more than a third of the answers" rule cannot hold; the sampler keeps
 its own: no statistic is 0 (μ ≠ 0, σ ≥ 1; only a Y may be) and no two features alike."""
+
+
+def given(o: dict[str, Any], values: Mapping[str, Any]) -> tuple[dict[str, Any], Mapping[str, Any]]:
+    """A teacher's X sets the number of features (its rows); it must have N columns."""
+    x = values.get("X") if isinstance(values, Mapping) else None
+    if isinstance(x, list) and x and all(isinstance(r, list) for r in x):
+        if any(len(r) != N for r in x):
+            raise FormatError(f"X must have {N} columns, one per sample of the batch (rows are features)")
+        lo, hi = OPTIONS["features"].lo, OPTIONS["features"].hi
+        if not lo <= len(x) <= hi:  # type: ignore[operator]
+            raise FormatError(f"X gives {len(x)} features; use {lo}…{hi}")
+        o = dict(o) | {"features": len(x)}
+    return o, values
+
+
+def implied(given: dict[str, Tensor]) -> dict[str, Tensor]:
+    """The constants of the method — the column of 1s the sums run through, the identity of
+    [I | −μ] (sized by X's features) and the 1 that 1/σ divides — are part of the sheet, not
+    values to type: a teacher's file gives X (and γ, β), never these."""
+    d = given["X"].shape[0] if "X" in given else 0
+    return {
+        "ONES": Tensor((N,), [1] * N),
+        "I": Tensor((d, d), [1 if i == j else 0 for i in range(d) for j in range(d)]),
+        "ONE": Tensor((), [1]),
+    }
 
 
 def build(o: dict[str, Any]) -> Sheet:
