@@ -155,9 +155,14 @@ class Exercise:
         if step is not None:
             return step.text
         g = self.graph
-        known = {(n, i): self.values[n][i] for n in g.shapes for i in indices(g.shapes[n]) if (n, i) != cell}
-        sol = solve(g, known, [cell], eliminate=False, check=False)
-        r = sol.how.get(cell)
+        # the way a student finds it: from the printed cells only (a hidden input read back through
+        # the one-to-one wire that shows it, not through a sum that is itself a blank)
+        blank = {c for b in self.blanks for c in b.cells} | {cell}
+        known = {(n, i): self.values[n][i] for n in g.shapes for i in indices(g.shapes[n]) if (n, i) not in blank}
+        r = solve(g, known, blank, eliminate=False, check=False).how.get(cell)
+        if r is None:  # not found from the printed cells alone: from every other cell
+            known = {(n, i): self.values[n][i] for n in g.shapes for i in indices(g.shapes[n]) if (n, i) != cell}
+            r = solve(g, known, [cell], eliminate=False, check=False).how.get(cell)
         name = namer(self)
         if r is None:
             return f"{name(cell)} is given"

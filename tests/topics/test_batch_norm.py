@@ -62,6 +62,7 @@ def test_hard_hides_one_shift_found_back_from_a_printed_output() -> None:
         sol = solve(ex.graph, known, asked, eliminate=False, check=False)
         assert not sol.undetermined and sol.values[hidden[0]] == v["BETA"][(i,)]
         assert "β = y − γ·x̂" in ex.instructions and "is hidden" in ex.instructions
+        assert f"find it from Y[{i + 1},{j + 1}] = " in ex.explain(hidden[0])  # the printed output, not a blank
     for ex in (byhand.make("batch-norm", seed=1, level="medium"), byhand.make("batch-norm", seed=1, level="hard", inverse=0)):
         assert not any(c[0] in ex.graph.leaves for c in _asked(ex))
 

@@ -84,5 +84,6 @@ def test_hard_reads_a_hidden_input_back_through_its_one_to_one_wire() -> None:
         sol = solve(ex.graph, known, asked, eliminate=False, check=False)
         assert not sol.undetermined and sol.values[hidden[0]] == v["X"][(t, j)]
         assert "follow the wire" in ex.instructions
+        assert ex.explain(hidden[0]).startswith(f"X[{t + 1},{j + 1}] is hidden: find it from Z₁[{i + 1},{j + 1}] = ")
     for ex in (byhand.make("connections", seed=1, level="medium"), byhand.make("connections", seed=1, level="hard", inverse=0)):
         assert not any(c[0] in ex.graph.leaves for b in ex.blanks for c in b.cells)
