@@ -87,3 +87,20 @@ def test_hard_reads_a_hidden_input_back_through_its_one_to_one_wire() -> None:
         assert ex.explain(hidden[0]).startswith(f"X[{t + 1},{j + 1}] is hidden: find it from Z₁[{i + 1},{j + 1}] = ")
     for ex in (byhand.make("connections", seed=1, level="medium"), byhand.make("connections", seed=1, level="hard", inverse=0)):
         assert not any(c[0] in ex.graph.leaves for b in ex.blanks for c in b.cells)
+
+
+def test_the_proof_fails_when_the_wire_that_shows_the_input_is_blank_too() -> None:
+    """The uniqueness proof (the solver from the shown cells only, cut short once the hidden cells
+    are found) can fail: with the one-to-one output that shows the hidden input blank as well,
+    nothing shown determines it (the dense and many-to-one sums are blanks)."""
+    from byhand.topics import prove_unique
+
+    for seed in range(20):
+        ex = byhand.make("connections", seed=seed, level="hard")
+        asked = sorted({c for b in ex.blanks for c in b.cells})
+        assert prove_unique(ex.graph, ex.values, asked)
+        (hidden,) = [c for c in asked if c[0] == "X"]
+        t, j = hidden[1]
+        w = ex.values["W1"]
+        (i,) = [r for r in range(w.shape[0]) if w[(r, t)] == 1]
+        assert not prove_unique(ex.graph, ex.values, asked + [("Z1", (i, j))])

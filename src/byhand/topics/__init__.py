@@ -399,13 +399,37 @@ def prove_unique(graph: Graph, vals: Mapping[str, Tensor], cells: list[Cell]) ->
     blank = set(cells)
     if not any(c[0] in graph.leaves for c in blank):
         return True
+    # a tensor none of whose inputs holds a hidden given is worked forward from shown cells: its
+    # blanks are determined as they are, so the solver is asked only about the hidden givens'
+    # descendants (the proof stays exact and costs a fraction: variants are made at speed)
+    tainted = {c[0] for c in blank if c[0] in graph.leaves}
+    for n in graph.forward_nodes:
+        if any(i in tainted for i in n.ins):
+            tainted.add(n.out)
+    tainted |= {n.out for n in graph.grad_nodes}
     known = {
-        (name, idx): vals[name][idx] for name in graph.shapes for idx in indices(graph.shapes[name]) if (name, idx) not in blank
+        (name, idx): vals[name][idx] for name in graph.shapes for idx in indices(graph.shapes[name])
+        if (name, idx) not in blank or name not in tainted
     }
-    sol = solve(graph, known, blank, eliminate=False, check=False)
-    if sol.undetermined:
+    blank = {c for c in blank if c[0] in tainted}
+    # once the hidden givens are found from the shown cells, every other blank is worked forward
+    # from the givens: the solver may stop there
+    hidden = {c for c in blank if c[0] in graph.leaves}
+    # and a blank that is no ancestor of a shown computed cell cannot lead back to a hidden given
+    # (whatever uses it is itself unknown): the solver leaves those alone
+    shown = {c[0] for c in known if c[0] in tainted and c[0] not in graph.leaves}
+    made = {n.out: n.ins for n in graph.forward_nodes}
+    useful, stack = set(shown), list(shown)
+    while stack:
+        for i in made.get(stack.pop(), ()):
+            if i not in useful:
+                useful.add(i)
+                stack.append(i)
+    never = set() if graph.grad_nodes else {c for c in blank if c[0] not in useful and c[0] not in graph.leaves}
+    sol = solve(graph, known, sorted(blank), eliminate=False, check=False, until=hidden, never=never)
+    if any(c in sol.undetermined for c in hidden):
         return False
-    return all(sol.values[c] == vals[c[0]][c[1]] for c in blank)
+    return all(sol.values[c] == vals[c[0]][c[1]] for c in hidden)
 
 
 def _teacher_values(
