@@ -408,8 +408,9 @@ def prove_unique(graph: Graph, vals: Mapping[str, Tensor], cells: list[Cell]) ->
             tainted.add(n.out)
     tainted |= {n.out for n in graph.grad_nodes}
     known = {
-        (name, idx): vals[name][idx] for name in graph.shapes for idx in indices(graph.shapes[name])
-        if (name, idx) not in blank or name not in tainted
+        (name, idx): v for name in graph.shapes
+        for idx, v in zip(indices(graph.shapes[name]), vals[name].data)  # row-major, as the data
+        if name not in tainted or (name, idx) not in blank
     }
     blank = {c for c in blank if c[0] in tainted}
     # once the hidden givens are found from the shown cells, every other blank is worked forward

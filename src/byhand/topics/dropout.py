@@ -112,15 +112,24 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
                 answers += y + yi
             answers = [norm(v) for v in answers]  # Fraction(0) counts as a 0
             sh = _rules.shares(answers)
-            swap = 1 if o["inverse"] else 0  # a printed A_drop cell gives way to a hidden bias, which may repeat a value
+            # inverse: a printed A_drop cell (never 0: a kept unit's positive value) gives way to a
+            # hidden bias — a 0 only if every kept unit's bias is 0 — which may repeat a value
+            swap = 1 if o["inverse"] else 0
+            bias = vals["b1"].data
+            zero_swap = swap if not any(bias[i] for i in _kept_alive(a, keep)) else 0
             top = max((answers.count(v) for v in set(answers) if v != 0), default=0)
-            if 3 * (sh.zeros + swap) > sh.blanks or 3 * (top + swap) > sh.blanks:
+            if 3 * (sh.zeros + zero_swap) > sh.blanks or 3 * (top + swap) > sh.blanks:
                 continue
             vals["R"] = Tensor((m,), r)
             if o["next"]:
                 vals["W2"] = Tensor((2, m), w2)
             return vals
     raise GenerationError(f"no friendly dropout variant after {MAX_TRIES} tries")
+
+
+def _kept_alive(a: list[list[Any]], keep: list[bool]) -> list[int]:
+    """The units dropout keeps that have a value after ReLU (their bias is the one hidden)."""
+    return [i for i, row in enumerate(a) if keep[i] and any(v > 0 for v in row)]
 
 
 def _row(vals: dict[str, Tensor], i: int, b: int) -> list[Any]:
@@ -141,8 +150,9 @@ def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random
     if o["next"]:
         out += all_cells(vals, ["Y", "YI"])
     if o["inverse"]:  # a kept unit with a value: its bias hidden, one A_drop cell printed
-        a, m = vals["A1"], vals["M"]
+        a, m, bias = vals["A1"], vals["M"], vals["b1"]
         kept = [(i, j) for i in range(o["units"]) if m[(i,)] == 1 for j in range(o["batch"]) if a[(i, j)] > 0]
+        kept = [c for c in kept if bias[(c[0],)] != 0] or kept  # a bias of 0 only if every kept unit's is
         i, j = rng.choice(kept)  # the sampler keeps one kept unit alive
         out = [c for c in out if c != ("AD", (i, j))] + [("b1", (i,))]
     return out
