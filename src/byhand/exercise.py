@@ -156,9 +156,14 @@ class Exercise:
         if step is not None:
             return step.text
         g = self.graph
-        known = {(n, i): self.values[n][i] for n in g.shapes for i in indices(g.shapes[n]) if (n, i) != cell}
-        sol = solve(g, known, [cell], eliminate=False, check=False)
-        r = sol.how.get(cell)
+        # the way a student finds it: from the printed cells only (a hidden input read back through
+        # the one-to-one wire that shows it, not through a sum that is itself a blank)
+        blank = {c for b in self.blanks for c in b.cells} | {cell}
+        known = {(n, i): self.values[n][i] for n in g.shapes for i in indices(g.shapes[n]) if (n, i) not in blank}
+        r = solve(g, known, blank, eliminate=False, check=False).how.get(cell)
+        if r is None:  # not found from the printed cells alone: from every other cell
+            known = {(n, i): self.values[n][i] for n in g.shapes for i in indices(g.shapes[n]) if (n, i) != cell}
+            r = solve(g, known, [cell], eliminate=False, check=False).how.get(cell)
         name = namer(self)
         if r is None:
             return f"{name(cell)} is given"
@@ -798,11 +803,36 @@ def copy_pairs(graph: Graph) -> list[tuple[Cell, Cell]]:
             attrs = dict(n.attrs)
             for idx in indices(graph.shapes[n.out]):
                 pairs.append(((n.out, idx), op.relation(idx, n.ins, n.out, shapes, attrs).uses[0]))
+        pairs += _gradient_copies(graph)
         _COPIES[graph] = pairs
     return pairs
 
 
 _CLOSED: weakref.WeakKeyDictionary[Graph, dict[tuple[Cell, ...], list[Cell]]] = weakref.WeakKeyDictionary()
+
+
+def _gradient_copies(graph: Graph) -> list[tuple[Cell, Cell]]:
+    """Gradient cells that only copy a cell of a stack's gradient — dH₁ = the top rows of
+    d[H₁ ; X₂] — are the same number asked twice unless they share a badge. (A bias gradient
+    equal to dZ for one sample is not a copy of a stack: it is the sum over the batch, kept.)"""
+    if not graph.grad_nodes:
+        return []
+    from byhand.engine.relations import PolyRelation
+    from byhand.errors import GraphError
+
+    try:
+        rels = graph.relations()
+    except GraphError:  # an op without a cell-by-cell gradient: the sheet draws no backward steps
+        return []
+    made_by = {n.out: n.op for n in graph.forward_nodes}
+    stacked = {n.out for n in graph.grad_nodes if made_by.get(n.attrs["wrt"]) in ("vstack", "hstack")}
+    out = []
+    for cell, r in rels.items():
+        if r.phase != "forward" and isinstance(r, PolyRelation) and len(r.terms) == 1:
+            t = r.terms[0]
+            if t.coef == 1 and len(t.cells) == 1 and not t.inv and t.gate is None and t.cells[0][0] in stacked:
+                out.append((cell, t.cells[0]))
+    return out
 
 
 def close_over_copies(graph: Graph, cells: Sequence[Cell]) -> list[Cell]:

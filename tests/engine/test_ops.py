@@ -136,9 +136,17 @@ def cases(draw: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     raise AssertionError(name)
 
 
-NO_CELL_GRADIENT = {"sort", "argsort", "pick", "hard_sigmoid", "hard_tanh"}
-"""Ops whose derivative depends on the order of the values: a backward (vjp) but no per-cell
-gradient step on a sheet (their partials refuse with a message)."""
+NO_CELL_GRADIENT = {
+    "sort": r"sort has no gradient step written cell by cell \(its derivative depends on the order\)",
+    "argsort": r"argsort has no gradient step written cell by cell \(its derivative depends on the order\)",
+    "pick": r"pick has no gradient step written cell by cell \(which token it picks depends on r\)",
+    "hard_sigmoid": r"two corners.*no grad may pass through it",
+    "hard_tanh": r"two corners.*no grad may pass through it",
+    "max_pool": r"max_pool: its gradient is not drawn cell by cell",
+}
+"""Ops whose derivative depends on the order or the size of the values (which entry is largest,
+which range r falls in, which side of a corner z is): a backward (vjp, tested against torch) but no
+per-cell gradient step on a sheet — asking for one refuses with this message."""
 
 ALL_OPS = sorted(OPS)
 
@@ -208,24 +216,22 @@ def test_forward_relations_and_backward_match_torch(name: str, data: st.DataObje
 def test_gradient_steps_match_torch(name: str, data: st.DataObject) -> None:
     """The per-cell gradient relations the graph derives (the backward steps a student writes)
     evaluate to the same gradients as autograd."""
-    if name in NO_CELL_GRADIENT:
-        return  # their backward is the vjp, tested above
-    if name == "max_pool":  # its gradient depends on which entry is largest: not drawn cell by cell
-        graph = Graph([Node("max_pool", ("M",), "P"), Node("sum", ("P",), "L"), grad_node("L", "M", "dM")], {"M": (2, 2)})
-        with pytest.raises(GraphError, match="max_pool: its gradient is not drawn cell by cell"):
-            graph.relations()
-        return
     ins, attrs = data.draw(cases(name))
     names = list(ins)
     xs = {k: _exact(v) for k, v in ins.items()}
     out_shape = OPS[name].check([x.shape for x in xs.values()], attrs, names)
     g_nested = data.draw(mat(*out_shape) if len(out_shape) == 2 else vec(out_shape[0]) if out_shape else small)
     wrt = [k for k in names if not (name == "cross_entropy" and k == "Y")]
-    nodes = [Node(name, tuple(names), "OUT", attrs), Node("mul", ("OUT", "G"), "M"), Node("sum", ("M",), "L")]
+    nodes = [Node(name, tuple(names), "OUT", attrs), Node("mul", ("OUT", "G"), "OG"), Node("sum", ("OG",), "L")]
     nodes += [grad_node("L", k, f"d{k}") for k in wrt]
     leaves = {k: x.shape for k, x in xs.items()} | {"G": Tensor.from_nested(g_nested).shape}
     graph = Graph(nodes, leaves)
     vals = graph.evaluate(xs | {"G": Tensor.from_nested(g_nested)})
+    if name in NO_CELL_GRADIENT:
+        # the gradient itself is the vjp (tested against torch above); a step cell by cell refuses
+        with pytest.raises(GraphError, match=NO_CELL_GRADIENT[name]):
+            graph.relations()
+        return
     rels = graph.relations()
     for k in wrt:
         for idx in indices(graph.shapes[k]):
@@ -244,18 +250,37 @@ def test_gradient_steps_match_torch(name: str, data: st.DataObject) -> None:
     assert all(to_json(v) is not None for t in vals.values() for v in t.data)
 
 
-@pytest.mark.parametrize("name", ["hard_sigmoid", "hard_tanh"])
-def test_ops_without_a_cell_gradient_say_so(name: str) -> None:
-    """The hard sigmoid's and hard tanh's slopes have two corners each: their vjp is exact, but a
-    per-cell gradient step through them is a clear error, not a wrong number."""
-    from byhand.errors import GraphError
+REFUSAL_CASES: dict[str, tuple[dict[str, Tensor], dict[str, Any], str, list[Any]]] = {
+    # op: (inputs, attrs, the input the gradient is taken of, its exact vjp under L = Σ out)
+    "sort": ({"Z": Tensor((3, 1), [2, 7, 5])}, {}, "Z", [1, 1, 1]),
+    "argsort": ({"Z": Tensor((3, 1), [2, 7, 5])}, {}, "Z", [0, 0, 0]),  # whole row numbers: no slope
+    "pick": (
+        {"C": Tensor((3, 1), [Fraction(1, 2), Fraction(3, 4), 1]), "T": Tensor((3, 1), [2, 3, 1]),
+         "R": Tensor((1, 1), [Fraction(3, 5)])},
+        {}, "C", [0, 0, 0],
+    ),
+    "hard_sigmoid": ({"Z": Tensor((2,), [2, 7])}, {}, "Z", [Fraction(1, 6), 0]),
+    "hard_tanh": ({"Z": Tensor((2,), [2, 7])}, {}, "Z", [0, 0]),
+    "max_pool": ({"M": Tensor((2, 2), [1, 4, 3, 2])}, {"size": 2}, "M", [0, 1, 0, 0]),
+}
 
-    nodes = [Node(name, ("Z",), "OUT", {}), Node("sum", ("OUT",), "L"), grad_node("L", "Z", "dZ")]
-    graph = Graph(nodes, {"Z": (2,)})
-    vals = graph.evaluate({"Z": Tensor((2,), [2, 7])})
-    assert vals["dZ"].data == ([Fraction(1, 6), 0] if name == "hard_sigmoid" else [0, 0])  # the exact vjp
-    with pytest.raises(GraphError, match="two corners.*no grad may pass through it"):
+
+@pytest.mark.parametrize("name", sorted(NO_CELL_GRADIENT))
+def test_ops_without_a_cell_gradient_say_so(name: str) -> None:
+    """Sort, argsort and pick depend on the order of the values, max_pool on which entry is
+    largest, the hard sigmoid's and hard tanh's slopes have two corners each: their vjp is exact,
+    but a per-cell gradient step through them is a clear error naming the op, not a wrong number."""
+    ins, attrs, wrt, want = REFUSAL_CASES[name]
+    nodes = [Node(name, tuple(ins), "OUT", attrs), Node("sum", ("OUT",), "L"), grad_node("L", wrt, "dZ")]
+    graph = Graph(nodes, {k: t.shape for k, t in ins.items()})
+    vals = graph.evaluate(dict(ins))
+    assert vals["dZ"].data == want  # the exact vjp
+    with pytest.raises(GraphError, match=NO_CELL_GRADIENT[name]):
         graph.relations()
+
+
+def test_every_refusing_op_has_a_refusal_case() -> None:
+    assert set(REFUSAL_CASES) == set(NO_CELL_GRADIENT) and set(NO_CELL_GRADIENT) <= set(OPS)
 
 
 def test_the_oracles_hard_sigmoid_is_torchs() -> None:

@@ -150,3 +150,27 @@ def test_a_large_joint_system_is_refused_not_ground_through() -> None:
     with pytest.raises(LimitError, match="unknowns solved jointly"):
         byhand.solve(d)
     assert time.perf_counter() - t < 10
+
+
+def test_an_exact_power_is_run_backwards_and_nothing_else() -> None:
+    """3ᶻ = 27 gives z = 3 (and 1/9 gives −2): the solver finds a hidden exponent from a known
+    power of a whole-number base; 6 is no power of 3 and base e has no exact logarithm, so those
+    stay undetermined."""
+    from fractions import Fraction
+
+    from byhand.engine.graph import Graph, Node
+    from byhand.engine.ops import log_exact
+    from byhand.engine.solver import solve
+
+    assert [log_exact(3, v) for v in (27, 1, Fraction(1, 9), 6, Fraction(2, 9), 0, -3)] == [3, 0, -2, None, None, None, None]
+    g = Graph([Node("exp", ("Z",), "E", {"base": 3})], {"Z": (3,)})
+    for e, want in ((Fraction(1, 9), -2), (27, 3)):
+        sol = solve(g, {("E", (0,)): e, ("Z", (1,)): 0, ("Z", (2,)): 1, ("E", (1,)): 1, ("E", (2,)): 3},
+                    {("Z", (0,))}, eliminate=False, check=False)
+        assert sol.values[("Z", (0,))] == want and not sol.undetermined
+    sol = solve(g, {("E", (0,)): 6, ("Z", (1,)): 0, ("Z", (2,)): 1, ("E", (1,)): 1, ("E", (2,)): 3},
+                {("Z", (0,))}, eliminate=False, check=False)
+    assert sol.undetermined
+    ge = Graph([Node("exp", ("Z",), "E", {"base": "e"})], {"Z": (1,)})
+    sol = solve(ge, {("E", (0,)): 1}, {("Z", (0,))}, eliminate=False, check=False)
+    assert sol.undetermined

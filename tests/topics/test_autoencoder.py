@@ -68,3 +68,24 @@ def test_easy_works_the_encoder_for_the_student() -> None:
 def test_a_bottleneck_must_narrow() -> None:
     with pytest.raises(byhand.ByHandError, match="narrower"):
         byhand.make("autoencoder", bottleneck=4)
+
+
+@pytest.mark.parametrize("level", ["easy", "medium", "hard"])
+def test_the_output_layer_is_built_to_its_rules(level: str) -> None:
+    """The decoder's last layer is constructed backwards from the Y it should give: every cell of
+    Y lands 1 to 3 from X, the squares stay within the sheet's bound, its weights are in {−1, 0, 1}
+    with no two rows alike and biases in −3…4, and its ReLU crosses out a negative z at least
+    once and zeroes at most a quarter of Y."""
+    for seed in range(200):
+        ex = byhand.make("autoencoder", seed=seed, level=level)
+        v = ex.values
+        last = max(int(k[1:]) for k in v if k[:1] == "W")
+        w, b, z = v[f"W{last}"], v[f"b{last}"], v[f"Z{last}"]
+        assert set(w.data) <= {-1, 0, 1} and all(-3 <= x <= 4 for x in b.data)
+        rows = [tuple(w.row(i)) for i in range(w.shape[0])]
+        assert len(set(rows)) == len(rows) and all(any(r) for r in rows)
+        assert all(1 <= abs(e) <= 3 for e in v["E"].data)
+        n = len(v["Y"].data)
+        assert v["S"].data[0] <= (20 if n <= 4 else 30)
+        assert any(x < 0 for x in z.data)
+        assert 4 * sum(y == 0 for y in v["Y"].data) <= max(4, n)

@@ -63,3 +63,44 @@ def test_the_wires_are_the_ones() -> None:
         assert kind in svg
     assert re.search(r"font-size='(\d+)'", svg) and min(int(s) for s in re.findall(r"font-size='(\d+)'", svg)) >= 14
     assert wiring_svg(byhand.make("matmul", seed=1)) is None  # not 0/1 weights: no wiring picture
+
+
+def test_hard_reads_a_hidden_input_back_through_its_one_to_one_wire() -> None:
+    """Hard: one input hidden and the one-to-one output its wire feeds printed (equal to it); the
+    solver finds it there and uses it for every other kind; medium and inverse=0 hide nothing."""
+    from byhand.engine.solver import solve
+
+    for seed in range(60):
+        ex = byhand.make("connections", seed=seed, level="hard")
+        asked = {c for b in ex.blanks for c in b.cells}
+        hidden = [c for c in asked if c[0] in ex.graph.leaves]
+        assert len(hidden) == 1 and hidden[0][0] == "X"
+        t, j = hidden[0][1]
+        v = ex.values
+        (i,) = [r for r in range(v["W1"].shape[0]) if v["W1"][(r, t)] == 1]
+        assert ("Z1", (i, j)) not in asked and v["Z1"][(i, j)] == v["X"][(t, j)]
+        assert [c for c in ("Z1", "Z2", "Z3", "Z4") for idx in v[c].indices() if (c, idx) not in asked] == ["Z1"]
+        known = {(n, idx): x[idx] for n, x in v.items() for idx in x.indices() if (n, idx) not in asked}
+        sol = solve(ex.graph, known, asked, eliminate=False, check=False)
+        assert not sol.undetermined and sol.values[hidden[0]] == v["X"][(t, j)]
+        assert "follow the wire" in ex.instructions
+        assert ex.explain(hidden[0]).startswith(f"X[{t + 1},{j + 1}] is hidden: find it from Z₁[{i + 1},{j + 1}] = ")
+    for ex in (byhand.make("connections", seed=1, level="medium"), byhand.make("connections", seed=1, level="hard", inverse=0)):
+        assert not any(c[0] in ex.graph.leaves for b in ex.blanks for c in b.cells)
+
+
+def test_the_proof_fails_when_the_wire_that_shows_the_input_is_blank_too() -> None:
+    """The uniqueness proof (the solver from the shown cells only, cut short once the hidden cells
+    are found) can fail: with the one-to-one output that shows the hidden input blank as well,
+    nothing shown determines it (the dense and many-to-one sums are blanks)."""
+    from byhand.topics import prove_unique
+
+    for seed in range(20):
+        ex = byhand.make("connections", seed=seed, level="hard")
+        asked = sorted({c for b in ex.blanks for c in b.cells})
+        assert prove_unique(ex.graph, ex.values, asked)
+        (hidden,) = [c for c in asked if c[0] == "X"]
+        t, j = hidden[1]
+        w = ex.values["W1"]
+        (i,) = [r for r in range(w.shape[0]) if w[(r, t)] == 1]
+        assert not prove_unique(ex.graph, ex.values, asked + [("Z1", (i, j))])

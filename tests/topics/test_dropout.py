@@ -51,3 +51,31 @@ def test_every_variant_drops_something_that_matters(level: str) -> None:
         assert any(live[i] and not m[(i,)] for i in range(rows))  # a unit with a value is dropped
         assert any(live[i] and m[(i,)] for i in range(rows))  # and one is kept
         assert any(v < 0 for v in ex.values["Z1"].data)  # ReLU crosses something out
+
+
+def test_hard_recovers_a_kept_activation_from_its_scaled_output() -> None:
+    """Hard: one bias of a kept, alive unit hidden and one of its A_drop cells printed; the solver
+    (a student's steps, one at a time) undoes the scaling, then ReLU, then the layer; medium and
+    inverse=0 hide nothing."""
+    from fractions import Fraction
+
+    from byhand.engine.solver import solve
+
+    for seed in range(60):
+        ex = byhand.make("dropout", seed=seed, level="hard")
+        asked = {c for b in ex.blanks for c in b.cells}
+        hidden = [c for c in asked if c[0] in ex.graph.leaves]
+        assert len(hidden) == 1 and hidden[0][0] == "b1"
+        i = hidden[0][1][0]
+        v = ex.values
+        printed = [j for j in range(v["AD"].shape[1]) if ("AD", (i, j)) not in asked]
+        assert len(printed) == 1
+        j = printed[0]
+        assert v["M"][(i,)] == 1 and v["A1"][(i, j)] > 0  # kept and alive: the scaling undone gives z
+        assert v["AD"][(i, j)] * Fraction(3, 4) == v["A1"][(i, j)]  # p = 1/4: ×4/3 undone
+        known = {(n, idx): t[idx] for n, t in v.items() for idx in t.indices() if (n, idx) not in asked}
+        sol = solve(ex.graph, known, asked, eliminate=False, check=False)
+        assert not sol.undetermined and sol.values[hidden[0]] == v["b1"][(i,)]
+        assert "undo the scaling (÷ 4/3)" in ex.instructions
+    for ex in (byhand.make("dropout", seed=1, level="medium"), byhand.make("dropout", seed=1, level="hard", inverse=0)):
+        assert not any(c[0] in ex.graph.leaves for b in ex.blanks for c in b.cells)

@@ -129,3 +129,17 @@ def test_hard_prints_with_the_convention() -> None:
     assert "hard sigmoid" in text and "forget gate" in text and "output gate" in text
     for forbidden in ("hard_sigmoid", "hard_tanh", "FC1", "IG1", "WUf"):
         assert forbidden not in text
+
+
+def test_two_steps_carry_a_state_that_keeps_the_next_step_whole() -> None:
+    """steps=2: the first step's output gate saturates (O = 0 or 1, drawn for the input, not
+    hoped for), so the second step's pre-activations are whole and its gates sixths; the answers
+    keep the rules (Fraction(1) counted as the 1 it prints)."""
+
+    for level in ("easy", "medium", "hard"):
+        for seed in range(60):
+            v = byhand.make("lstm", seed=seed, level=level, steps=2).values
+            assert set(v["O1"].data) <= {0, 1}
+            for k in "fgio":
+                assert all(type(z) is int or Fraction(z).denominator == 1 for z in v[f"Z{k}2"].data)
+                assert all(-6 <= z <= 6 for z in v[f"Z{k}2"].data)

@@ -116,3 +116,27 @@ def test_bad_values_say_what_is_wrong(
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("topic,part,stack", [("rnn", "dH1", "dS2"), ("resnet", "dA3", "dA3A2")])
+def test_a_stacks_gradient_is_asked_once(topic: str, part: str, stack: str) -> None:
+    """dH₁ is the top rows of d[H₁ ; X₂]: the same numbers, so one badge each, not two (resnet's
+    dA₃ and d[A₃ ; A₂] the same)."""
+    ex = byhand.make(topic, seed=1, level="hard")
+    rows = ex.values[part].shape[0]
+    for i in range(rows):
+        (b,) = [b for b in ex.blanks if (part, (i, 0)) in b.cells]
+        assert (stack, (i, 0)) in b.cells and b.answer == ex.values[stack][(i, 0)]
+    assert len(ex.blanks) < len({c for b in ex.blanks for c in b.cells})
+
+
+def test_a_size_option_that_contradicts_the_values_is_refused() -> None:
+    """The sizes come from a teacher's matrices; --set hidden=3 beside a 2×2 A is a contradiction,
+    refused in one line, not silently overridden. The same sizes, or none, are fine."""
+    values = {"A": [[1, -1], [1, 1]], "B": [[1], [2]], "C": [[-1, 1]], "X": [3, 4, 5, 6]}
+    with pytest.raises(byhand.ByHandError, match=r"option hidden=3 contradicts the values, which give hidden=2"):
+        byhand.make("rnn", values=values, hidden=3)
+    with pytest.raises(byhand.ByHandError, match=r"option steps=3 contradicts the values, which give steps=4"):
+        byhand.make("rnn", values=values, steps=3)
+    ex = byhand.make("rnn", values=values, hidden=2, steps=4)
+    assert [ex.values[f"Y{t}"].data[0] for t in range(1, 5)] == [3, 16, 28, 40]

@@ -85,3 +85,26 @@ def test_the_sheet_says_what_to_do() -> None:
 def test_bad_temperature_is_clear() -> None:
     with pytest.raises(ByHandError, match="choose one of 1, 2, 1/2"):
         byhand.make("sampling", temperature="3")
+
+
+def test_hard_hides_a_logit_found_back_from_the_printed_sum() -> None:
+    """Hard: one logit hidden and Σ printed; the solver (a student's steps, one at a time) takes
+    Σ minus the other words' powers, reads the exponent off the power of 3 and multiplies by T;
+    medium and inverse=0 hide nothing."""
+    from byhand.engine.solver import solve
+
+    for seed in range(60):
+        ex = byhand.make("sampling", seed=seed, level="hard")
+        asked = {c for b in ex.blanks for c in b.cells}
+        hidden = [c for c in asked if c[0] in ex.graph.leaves]
+        assert len(hidden) == 1 and hidden[0][0] == "Z" and not any(c[0] == "S" for c in asked)
+        v = ex.values
+        k = hidden[0][1][0]
+        others = sum(v["E"][(i, 0)] for i in range(v["E"].shape[0]) if i != k)
+        assert v["E"][(k, 0)] == v["S"].data[0] - others == 3 ** v["ZT"][(k, 0)]
+        known = {(n, idx): t[idx] for n, t in v.items() for idx in t.indices() if (n, idx) not in asked}
+        sol = solve(ex.graph, known, asked, eliminate=False, check=False)
+        assert not sol.undetermined and sol.values[hidden[0]] == v["Z"][(k, 0)]
+        assert "Σ is printed" in ex.instructions and "is hidden" in ex.instructions
+    for ex in (byhand.make("sampling", seed=1, level="medium"), byhand.make("sampling", seed=1, level="hard", inverse=0)):
+        assert not any(c[0] in ex.graph.leaves for b in ex.blanks for c in b.cells)

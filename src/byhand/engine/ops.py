@@ -693,6 +693,23 @@ class Softmax(Op):
         return [Tensor(y.shape, dz)]
 
 
+def log_exact(b: int, y: Value) -> int | None:
+    """The whole z with bᶻ = y, or None (y not an exact power of b: no step a student writes)."""
+    if type(y) is not int and type(y) is not Fraction:
+        return None
+    y = Fraction(y)
+    if y <= 0:
+        return None
+    num, den, sign = (y.numerator, y.denominator, 1) if y >= 1 else (y.denominator, y.numerator, -1)
+    if den != 1:
+        return None
+    z = 0
+    while num % b == 0:
+        num //= b
+        z += 1
+    return sign * z if num == 1 else None
+
+
 @register
 class Exp(_Elementwise1):
     """``base^Z`` cell by cell: the method's ``3ᶻ`` column (exact for base 3 and whole z)."""
@@ -721,11 +738,13 @@ class Exp(_Elementwise1):
                 return f"{'e' if b == E else b}{str(z).translate(_SUP).replace('-', '⁻')} = {fmt(r, p)}"
             return f"{'e' if b == E else b}^{fmt_factor(z, p)} = {fmt(r, p)}"
 
-        return FuncRelation((out, idx), [(ins[0], idx)], "exp", lambda v: self.f(b, v[0]), text)
+        inverse = None if b == E else (lambda y: log_exact(b, y))  # type: ignore[arg-type]
+        return FuncRelation((out, idx), [(ins[0], idx)], "exp", lambda v: self.f(b, v[0]), text, inverse=inverse)
 
     def partials(self, rel: Relation, ins: Sequence[str], attrs: Attrs) -> dict[Cell, list[Term]]:
         b = base_of(attrs)
         return {rel.uses[0]: [Term(1 if b == E else ln_base(b), (rel.out,))]}  # (bᶻ)' = bᶻ·ln b
+
 
     def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
         b = base_of(attrs)

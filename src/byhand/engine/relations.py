@@ -258,9 +258,10 @@ class PolyRelation(Relation):
 
 class FuncRelation(Relation):
     """A cell computed by a function of its uses (softmax, sigmoid, cross-entropy): evaluated
-    forward only; the solver cannot run it backwards."""
+    forward; the solver runs it backwards only where the op gives an exact ``inverse`` of a
+    one-input function (``3ᶻ = 27`` gives z = 3: a whole-number base, an exact power)."""
 
-    __slots__ = ("out", "uses", "op", "phase", "fn", "text_fn")
+    __slots__ = ("out", "uses", "op", "phase", "fn", "text_fn", "inverse")
 
     def __init__(
         self,
@@ -270,6 +271,7 @@ class FuncRelation(Relation):
         fn: Callable[[list[Value]], Value],
         text_fn: Callable[[list[Value], Value, int], str],
         phase: str = "forward",
+        inverse: Callable[[Value], Value | None] | None = None,
     ):
         self.out = out
         self.uses = tuple(uses)
@@ -277,9 +279,17 @@ class FuncRelation(Relation):
         self.phase = phase
         self.fn = fn
         self.text_fn = text_fn
+        self.inverse = inverse
 
     def evaluate(self, get: Getter) -> Value:
         return self.fn([get(c) for c in self.uses])
+
+    def solve_single(self, x: Cell, get: Getter) -> Value | None:
+        if x == self.out:
+            return self.evaluate(get)
+        if self.inverse is not None and len(self.uses) == 1 and x == self.uses[0]:
+            return self.inverse(get(self.out))
+        return None
 
     def text(self, get: Getter, precision: int = 3, name: Namer = default_cell) -> str:
         vals = [get(c) for c in self.uses]

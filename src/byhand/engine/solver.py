@@ -16,6 +16,7 @@ but disagree is *inconsistent*.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -49,6 +50,24 @@ def _close(a: Value, b: Value, precision: int) -> bool:
     return a == b
 
 
+_SMALL = 10**9
+_TOUCHING: weakref.WeakKeyDictionary[Graph, dict[Cell, list[Relation]]] = weakref.WeakKeyDictionary()
+
+
+def _touching(graph: Graph, rels: Mapping[Cell, Relation]) -> dict[Cell, list[Relation]]:
+    """Every cell's relations (those it is computed by or used in). A graph never changes once
+    built, so this is listed once per graph, not once per solve (a hidden cell's proof while a
+    variant is made)."""
+    t = _TOUCHING.get(graph)
+    if t is None:
+        t = {}
+        for r in rels.values():
+            for c in (r.out, *r.uses):
+                t.setdefault(c, []).append(r)
+        _TOUCHING[graph] = t
+    return t
+
+
 def solve(
     graph: Graph,
     known: Mapping[Cell, Value],
@@ -57,17 +76,20 @@ def solve(
     eliminate: bool = True,
     precision: int = 3,
     check: bool = True,
+    until: Iterable[Cell] | None = None,
+    never: Iterable[Cell] = (),
 ) -> Solution:
-    """Determine ``unknown`` cells from ``known`` ones through the graph's relations."""
+    """Determine ``unknown`` cells from ``known`` ones through the graph's relations. ``until``:
+    stop propagating once these cells are found (the rest may be left undetermined); ``never``:
+    unknown cells not worth finding (they cannot lead to the ``until`` cells), left unknown."""
+    wanted = set(until) if until is not None else None
+    skip = set(never)
     rels = graph.relations()
     vals: dict[Cell, Value] = dict(known)
     unknown = list(dict.fromkeys(unknown))  # a fixed order: diagnoses never depend on hashing
     todo: set[Cell] = set(unknown)
     sol = Solution(vals)
-    touching: dict[Cell, list[Relation]] = {}
-    for r in rels.values():
-        for c in (r.out, *r.uses):
-            touching.setdefault(c, []).append(r)
+    touching = _touching(graph, rels)
 
     def get(c: Cell) -> Value:
         return vals[c]
@@ -89,6 +111,8 @@ def solve(
     def propagate(queue: list[Relation]) -> None:
         seen_q: set[Cell] = set()
         while queue:
+            if wanted is not None and not wanted & todo:
+                return
             r = queue.pop()
             seen_q.discard(r.out)
             unk = [c for c in (r.out, *r.uses) if c in todo]
@@ -96,6 +120,8 @@ def solve(
             if len(unk) != 1:
                 continue
             x = unk[0]
+            if x in skip:
+                continue
             try:
                 v = r.solve_single(x, get) if x != r.out else r.evaluate(get)
             except ZeroDivisionError:
@@ -108,7 +134,8 @@ def solve(
             if v is None:
                 continue
             v = norm(v)
-            check_value(v, cell_str(x))
+            if type(v) is not int or not -_SMALL < v < _SMALL:  # the name is written only for a message
+                check_value(v, cell_str(x))
             vals[x] = v
             todo.discard(x)
             sol.how[x] = r

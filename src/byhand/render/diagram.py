@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from byhand.engine.tensor import Tensor
 from byhand.engine.values import Value, fmt
-from byhand.i18n import N_, _
+from byhand.i18n import _
 from byhand.notation import tensor_label
 
 if TYPE_CHECKING:

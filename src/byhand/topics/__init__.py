@@ -224,7 +224,12 @@ def make(
         raise ByHandError(M_("seed must be a whole number from 0 to 2^63−1, not {seed!r}", seed=seed))
     o = resolve_options(m, level, options)
     if values is not None and hasattr(m, "given"):  # the chapter's published names (an RNN's X, split into its steps)
+        asked = {k: o[k] for k, raw in options.items() if raw is not None}
         o, values = m.given(o, values)
+        for k, v in asked.items():  # the sizes come from the matrices: an option that says otherwise is refused
+            if o[k] != v:
+                raise ByHandError(M_("option {k}={v} contradicts the values, which give {k}={given}; "
+                                     "leave the option out or change the values", k=k, v=v, given=o[k]))
     non_default = {k: v for k, v in o.items() if v != m.OPTIONS[k].default(level)}
     rng = random.Random(f"byhand/1/{m.NAME}/{level}/{seed}/{sorted(non_default.items())}")
     sheet = _sheet(m, o)
@@ -418,13 +423,38 @@ def prove_unique(graph: Graph, vals: Mapping[str, Tensor], cells: list[Cell]) ->
     if not any(c[0] in leaves for c in cells):
         return True
     blank = set(cells)
+    # a tensor none of whose inputs holds a hidden given is worked forward from shown cells: its
+    # blanks are determined as they are, so the solver is asked only about the hidden givens'
+    # descendants (the proof stays exact and costs a fraction: variants are made at speed)
+    tainted = {c[0] for c in blank if c[0] in graph.leaves}
+    for n in graph.forward_nodes:
+        if any(i in tainted for i in n.ins):
+            tainted.add(n.out)
+    tainted |= {n.out for n in graph.grad_nodes}
     known = {
-        (name, idx): vals[name][idx] for name in graph.shapes for idx in indices(graph.shapes[name]) if (name, idx) not in blank
+        (name, idx): v for name in graph.shapes
+        for idx, v in zip(indices(graph.shapes[name]), vals[name].data)  # row-major, as the data
+        if name not in tainted or (name, idx) not in blank
     }
-    sol = solve(graph, known, blank, eliminate=False, check=False)
-    if sol.undetermined:
+    blank = {c for c in blank if c[0] in tainted}
+    # once the hidden givens are found from the shown cells, every other blank is worked forward
+    # from the givens: the solver may stop there
+    hidden = {c for c in blank if c[0] in graph.leaves}
+    # and a blank that is no ancestor of a shown computed cell cannot lead back to a hidden given
+    # (whatever uses it is itself unknown): the solver leaves those alone
+    shown = {c[0] for c in known if c[0] in tainted and c[0] not in graph.leaves}
+    made = {n.out: n.ins for n in graph.forward_nodes}
+    useful, stack = set(shown), list(shown)
+    while stack:
+        for i in made.get(stack.pop(), ()):
+            if i not in useful:
+                useful.add(i)
+                stack.append(i)
+    never = set() if graph.grad_nodes else {c for c in blank if c[0] not in useful and c[0] not in graph.leaves}
+    sol = solve(graph, known, sorted(blank), eliminate=False, check=False, until=hidden, never=never)
+    if any(c in sol.undetermined for c in hidden):
         return False
-    return all(sol.values[c] == vals[c[0]][c[1]] for c in blank)
+    return all(sol.values[c] == vals[c[0]][c[1]] for c in hidden)
 
 
 def _teacher_values(
@@ -446,11 +476,12 @@ def _teacher_values(
     own = set(implied({}) if implied is not None else ())
     missing = [k for k in sheet.leaves if k not in values and k not in own]
     if missing:
+        wanted = {k: s for k, s in sheet.leaves.items() if k not in own}
         raise FormatError(
             M_("the values lack {missing}; give every one of: {leaves}", missing=", ".join(missing),
-               leaves=M_(", ".join(f"{{n{k}}} ({{s{k}}})" for k in range(len(sheet.leaves))),  # no words: each shape translated
-                         **{f"n{k}": name for k, name in enumerate(sheet.leaves)},
-                         **{f"s{k}": shape_str(s) for k, s in enumerate(sheet.leaves.values())}))
+               leaves=M_(", ".join(f"{{n{k}}} ({{s{k}}})" for k in range(len(wanted))),  # no words: each shape translated
+                         **{f"n{k}": name for k, name in enumerate(wanted)},
+                         **{f"s{k}": shape_str(s) for k, s in enumerate(wanted.values())}))
         )
     out = {}
     for k in sheet.leaves:
@@ -471,6 +502,8 @@ def _teacher_values(
         out[k] = Tensor(shp, data)
     if implied is not None:
         for k, t in implied(out).items():
+            if k not in sheet.leaves:  # a constant of another level of the chapter
+                continue
             if k in out and out[k] != t:
                 raise FormatError(M_("{k} is implied by the chapter ({k} = {value}); leave it out of the values",
                                      k=k, value=t.to_nested()))

@@ -22,7 +22,7 @@ from byhand.errors import GenerationError
 from byhand.notation import subscript
 from byhand.topics import Option, Sheet
 from byhand.topics._nets import input_matrix
-from byhand.topics._sampling import Stats, draws, linear_layer, relu_t
+from byhand.topics._sampling import Stats, linear_layer, relu_t
 
 NAME = "autoencoder"
 TITLE = "Autoencoder and mean squared error"
@@ -100,46 +100,77 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
         cols = [tuple(prev.col(j)) for j in range(prev.shape[1])]
         if any(not any(c) for c in cols) or len(set(cols)) < len(cols):
             continue  # a sample lost (all 0) or two alike: no output layer could rebuild both
-        try:
-            w_last, b_last = _last_layer(rng, prev, x, stats)
-        except GenerationError:
-            continue
-        return out | {f"W{layers}": w_last, f"b{layers}": b_last}
+        for _ in range(3):  # a row chosen early can leave no room for a later one: choose again, same encoder
+            try:
+                w_last, b_last = _last_layer(rng, prev, x, stats)
+            except GenerationError:
+                continue
+            return out | {f"W{layers}": w_last, f"b{layers}": b_last}
     raise GenerationError("no autoencoder rebuilds X closely enough")
 
 
+_ROWS: dict[int, list[list[int]]] = {}
+
+
+def _weight_rows(n: int) -> list[list[int]]:
+    """Every weight row of n entries in {−1, 0, 1} but the row of 0s (26 for three inputs)."""
+    rows = _ROWS.get(n)
+    if rows is None:
+        rows = [[]]
+        for _ in range(n):
+            rows = [r + [v] for r in rows for v in (-1, 0, 1)]
+        rows = _ROWS[n] = [r for r in rows if any(r)]
+    return rows
+
+
 def _last_layer(rng: random.Random, a: Tensor, x: Tensor, stats: Stats) -> tuple[Tensor, Tensor]:
-    """The decoder's output layer, row by row: a weight row, then a bias (from the few that fit)
-    so the reconstruction is near X but never equal — |ReLU(z) − x| from 1 to 3 in every cell, the
-    squares adding up to 20 at most (30 for eight entries) — and
-    alive: ReLU zeroes at most a quarter of Y, and one cell at least (something to cross out)."""
+    """The decoder's output layer, constructed backwards from the Y it should give: row by row,
+    the weight rows in {−1, 0, 1} are taken in a random order and for each the biases are computed
+    that make ``z = w·a + b`` land 1 to 3 away from x after ReLU (b = z − w·a) — a weight row is
+    never drawn and thrown away for want of a bias. The layer's rules: the reconstruction is near
+    X but never equal (|ReLU(z) − x| from 1 to 3 in every cell), the squares add up to 20 at most
+    (30 for eight entries), no two weight rows alike, and it is alive: ReLU zeroes at most a
+    quarter of Y, and crosses out a negative z at least once (in a row chosen beforehand, so the
+    last rows are never left without a way to do it; each row leaves the later ones room)."""
     rows, s = x.shape
     n = a.shape[0]
+    ad = a.data
     quota = max(1, rows * s // 4)
     limit = 20 if rows * s <= 4 else 30  # the sum of the squares stays within the sheet's bound
+    must = rng.randrange(rows)  # this row's ReLU crosses something out
     dead = squares = 0
     w_rows: list[list[int]] = []
     b_vals: list[int] = []
+    cands = list(_weight_rows(n))
     for i in range(rows):
         xs = x.data[i * s : (i + 1) * s]
-        for _ in range(60):
+        room = limit - squares - (rows - 1 - i) * s  # each later cell needs a square of 1 at least
+        left = quota - dead - (1 if i < must else 0)  # keep one zero for the chosen row
+        rng.shuffle(cands)
+        for wr in cands:
             stats.drawn += 1
-            wr = draws(rng, n, -1, 1)
-            if not any(wr) or wr in w_rows:
+            if wr in w_rows:
                 continue
-            p = [sum(wr[k] * a.data[k * s + j] for k in range(n)) for j in range(s)]
+            p = [sum(wr[k] * ad[k * s + j] for k in range(n)) for j in range(s)]
             fits = []
             for bi in range(-3, 5):
-                z = [v + bi for v in p]
-                zeros = sum(v <= 0 for v in z)
-                if any(abs(v) > 9 for v in z) or dead + zeros > quota:
-                    continue
-                if i == rows - 1 and dead + zeros == 0:
-                    continue
-                errs = [abs(max(v, 0) - xv) for v, xv in zip(z, xs)]
-                sq = sum(e * e for e in errs)
-                if all(1 <= e <= 3 for e in errs) and squares + sq <= limit:
-                    fits.append((bi, zeros, sq))
+                zeros = neg = sq = 0
+                for v, xv in zip(p, xs):
+                    z = v + bi
+                    if z > 9 or z < -9:
+                        break
+                    if z <= 0:
+                        zeros += 1
+                        neg += z < 0
+                        e = xv if xv > 0 else -xv
+                    else:
+                        e = z - xv if z > xv else xv - z
+                    if not 1 <= e <= 3:
+                        break
+                    sq += e * e
+                else:
+                    if zeros <= left and sq <= room and (i != must or neg):
+                        fits.append((bi, zeros, sq))
             if fits:
                 bi, zeros, sq = rng.choice(fits)
                 dead += zeros

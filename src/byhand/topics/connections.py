@@ -10,6 +10,9 @@ the right, one line per 1):
 * **many-to-one** — one 1 in every column: each input goes to one output, an output may add up
   several inputs;
 * **dense** — every entry 1: every input to every output, each output the sum of all inputs.
+
+Hard hides one input and prints the one-to-one output its wire feeds: the student follows the
+wire backwards (the 1 in that output's row names the input), then uses the input everywhere else.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ KINDS = ("one-to-one", "one-to-many", "many-to-one", "dense")
 OPTIONS = {
     "inputs": Option(3, 3, 4, "inputs (rows of X)", lo=3, hi=5),
     "batch": Option(1, 2, 2, "columns of X (samples)", lo=1, hi=3),
+    "inverse": Option(0, 0, 1, "1: one input hidden, read back through its one-to-one wire from a printed output",
+                      lo=0, hi=1),
 }
 MAX_TRIES = 1000
 
@@ -59,7 +64,8 @@ def build(o: dict[str, Any]) -> Sheet:
         nodes,
         leaves,
         "A 1 in row i, column j of W is a wire from input j to output i; a 0 is no wire. For each "
-        "kind of connection, multiply Z = W·X: each output adds up the inputs wired to it.",
+        "kind of connection, multiply Z = W·X: each output adds up the inputs wired to it."
+        + (" One input is hidden: follow the wire of its printed one-to-one output backwards." if o["inverse"] else ""),
         labels=labels,
         notes=notes,
         roles=roles,
@@ -107,4 +113,12 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
-    return [(f"Z{k}", i) for k in range(1, len(KINDS) + 1) for i in vals[f"Z{k}"].indices()]
+    """Every output; with ``inverse``, one input hidden and the one-to-one output it feeds printed."""
+    cells = [(f"Z{k}", i) for k in range(1, len(KINDS) + 1) for i in vals[f"Z{k}"].indices()]
+    if not o["inverse"]:
+        return cells
+    n, b = o["inputs"], o["batch"]
+    t, j = rng.randrange(n), rng.randrange(b)
+    w = vals["W1"]  # one-to-one: input t is wired to exactly one output
+    i = next(r for r in range(n) if w[(r, t)] == 1)
+    return [c for c in cells if c != ("Z1", (i, j))] + [("X", (t, j))]

@@ -4,6 +4,10 @@ units are scaled by 1/(1 − p) (p = ½: ×2) so the layer's expected output sta
 scaling is a crossing: ``A_drop = D·A`` with ``D = diag(M)·1/(1 − p)`` on the left. At inference
 there is no dropout: the same layer passes A on unchanged (hard: the next layer is computed both
 ways, with and without dropout).
+
+Hard hides one bias of a kept unit and prints one of its A_drop cells: the student undoes the
+scaling (A₁ = A_drop ÷ 1/(1 − p)), then ReLU (a positive output is its input) and the layer
+(b₁ = z − W₁·x) — a kept activation recovered from its scaled output.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ OPTIONS = {
     "batch": Option(1, 2, 2, "samples", lo=1, hi=3),
     "p": Option("1/2", "1/2", "1/4", "dropout rate p (1/2: ×2; 1/4: ×4/3)", choices=("1/2", "1/4")),
     "next": Option(0, 0, 1, "1: the next layer, with dropout (training) and without (inference)", lo=0, hi=1),
+    "inverse": Option(0, 0, 1, "1: one bias of a kept unit hidden, found back from its printed A_drop (÷ the scale)",
+                      lo=0, hi=1),
 }
 MAX_TRIES = 1000
 RULES_BUILT_IN = True
@@ -67,6 +73,9 @@ def build(o: dict[str, Any]) -> Sheet:
         notes |= {"Y": "with dropout", "YI": "inference: no dropout, A₁ as it is"}
         roles["W2"] = "weight"
         text += " Then the next layer twice: Y_train = W₂·A_drop (training) and Y_infer = W₂·A₁ (inference: no dropout)."
+    if o["inverse"]:
+        text += (f" One bias is hidden: a kept unit's A_drop is printed — undo the scaling (÷ {str(scale)}), "
+                 "then ReLU (a positive output is its input), then b₁ = z − W₁·x.")
     return Sheet(nodes, leaves, text, labels=labels, notes=notes, roles=roles, bound=30)
 
 
@@ -103,13 +112,24 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
                 answers += y + yi
             answers = [norm(v) for v in answers]  # Fraction(0) counts as a 0
             sh = _rules.shares(answers)
-            if 3 * sh.zeros > sh.blanks or 3 * max((answers.count(v) for v in set(answers) if v != 0), default=0) > sh.blanks:
+            # inverse: a printed A_drop cell (never 0: a kept unit's positive value) gives way to a
+            # hidden bias — a 0 only if every kept unit's bias is 0 — which may repeat a value
+            swap = 1 if o["inverse"] else 0
+            bias = vals["b1"].data
+            zero_swap = swap if not any(bias[i] for i in _kept_alive(a, keep)) else 0
+            top = max((answers.count(v) for v in set(answers) if v != 0), default=0)
+            if 3 * (sh.zeros + zero_swap) > sh.blanks or 3 * (top + swap) > sh.blanks:
                 continue
             vals["R"] = Tensor((m,), r)
             if o["next"]:
                 vals["W2"] = Tensor((2, m), w2)
             return vals
     raise GenerationError(f"no friendly dropout variant after {MAX_TRIES} tries")
+
+
+def _kept_alive(a: list[list[Any]], keep: list[bool]) -> list[int]:
+    """The units dropout keeps that have a value after ReLU (their bias is the one hidden)."""
+    return [i for i, row in enumerate(a) if keep[i] and any(v > 0 for v in row)]
 
 
 def _row(vals: dict[str, Tensor], i: int, b: int) -> list[Any]:
@@ -129,4 +149,10 @@ def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random
             out += all_cells(vals, [n])
     if o["next"]:
         out += all_cells(vals, ["Y", "YI"])
+    if o["inverse"]:  # a kept unit with a value: its bias hidden, one A_drop cell printed
+        a, m, bias = vals["A1"], vals["M"], vals["b1"]
+        kept = [(i, j) for i in range(o["units"]) if m[(i,)] == 1 for j in range(o["batch"]) if a[(i, j)] > 0]
+        kept = [c for c in kept if bias[(c[0],)] != 0] or kept  # a bias of 0 only if every kept unit's is
+        i, j = rng.choice(kept)  # the sampler keeps one kept unit alive
+        out = [c for c in out if c != ("AD", (i, j))] + [("b1", (i,))]
     return out

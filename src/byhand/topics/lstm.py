@@ -23,6 +23,7 @@ from typing import Any
 
 from byhand.engine.graph import Graph, Node
 from byhand.engine.tensor import Tensor
+from byhand.engine.values import norm
 from byhand.errors import GenerationError
 from byhand.notation import subscript
 from byhand.topics import Option, Sheet
@@ -106,23 +107,34 @@ def _ht(z: Fraction) -> Fraction:
 _ACT = {"hard_sigmoid": _hs, "hard_tanh": _ht}
 _W = (-1, 0, 1, 1, -1, 2, -2)  # weights: mostly ±1, a 0, sometimes ±2
 _STATE = (-1, 1, 1, 2, -2, 3)
+_X = (-2, -1, 1, 2, 0, 1)  # inputs
+
+
+_TABLE = {op: {z: f(Fraction(z)) for z in range(-6, 7)} for op, f in _ACT.items()}  # whole z within ±6
+_O_FIRST = (GATES[3], GATES[0], GATES[1], GATES[2])
 
 
 def _step(
-    w: dict[str, list[int]], h: int, d: int, x: list[int], hp: list[Fraction], cp: list[Fraction]
+    w: dict[str, list[int]], h: int, d: int, x: list[int], hp: list[Fraction], cp: list[Fraction],
+    whole_h: bool = False,
 ) -> tuple[list[Fraction], list[Fraction], list[Fraction]] | None:
-    """One step in plain fractions: (all the answers, new H, new C), or None if not hand-friendly."""
+    """One step in plain fractions: (all the answers, new H, new C), or None if not hand-friendly.
+    ``whole_h``: the new H is carried to another step, whose pre-activations must stay whole, so
+    the output gate must saturate (O = 0 or 1, tested first: most draws end there at once)."""
     col: list[Any] = list(x) + [int(v) if v.denominator == 1 else v for v in hp]  # whole numbers stay ints (fast)
     zs: dict[str, list[Any]] = {}
     acts: dict[str, list[Fraction]] = {}
-    for k, big, op, _w in GATES:
+    for k, big, op, _w in _O_FIRST if whole_h else GATES:
         wk, uk, bk = w[f"W{k}"], w[f"U{k}"], w[f"b{k}"]
         z = [sum([v * c for v, c in zip(wk[r * d:(r + 1) * d] + uk[r * h:(r + 1) * h], col)], bk[r]) for r in range(h)]
         for v in z:
             if (type(v) is not int and v.denominator != 1) or not -6 <= v <= 6:
                 return None  # whole pre-activations within ±6: σ lands on a sixth
+            if whole_h and k == "o" and -3 < v < 3:
+                return None  # O strictly between 0 and 1 would carry a fraction of tanh(C) on
         zs[k] = z = [int(v) for v in z]
-        acts[big] = [_ACT[op](Fraction(v)) for v in z]
+        t = _TABLE[op]
+        acts[big] = [t[v] for v in z]
     gates = acts["F"] + acts["I"] + acts["O"]
     if not any(0 < v < 1 for v in gates) or not any(v in (0, 1) for v in gates) or len(set(gates)) < 2:
         return None  # some gates saturate, some do not: both halves of σ are used
@@ -137,6 +149,42 @@ def _step(
         return None
     answers = [v for k, big, _op, _w in GATES for v in zs[k] + acts[big]] + fc + ig + c + th + hn
     return answers, hn, c
+
+
+def _saturate_output_gate(rng: random.Random, w: dict[str, list[int]], h: int, d: int, x: list[int], hp: list[Fraction]) -> bool:
+    """Before a step whose H is carried on (the first of two): the output gate's rows are drawn
+    for this input, row by row, until each pre-activation is 3 to 6 from 0 — O saturates at 0 or
+    1, so H = O ⊙ tanh(C) can stay whole — instead of drawing inputs until one happens to do it.
+    The weights are shared by the steps, so this is done before the first step only."""
+    col = list(x) + [int(v) for v in hp]  # the state carried in is whole
+    wo, uo, bo = list(w["Wo"]), list(w["Uo"]), list(w["bo"])
+    for r in range(h):
+        for _ in range(20):
+            wr, ur, br = rng.choices(_W, k=d), rng.choices(_W[:5], k=h), rng.choice((-1, 0, 1))
+            if not any(wr) and not any(ur):
+                continue
+            z = sum(a * c for a, c in zip(wr + ur, col)) + br
+            if 3 <= abs(z) <= 6:
+                wo[r * d:(r + 1) * d], uo[r * h:(r + 1) * h], bo[r] = wr, ur, br
+                break
+        else:
+            return False
+    w["Wo"], w["Uo"], w["bo"] = wo, uo, bo
+    return True
+
+
+def _carries_whole(w: dict[str, list[int]], h: int, hn: list[Fraction]) -> bool:
+    """Does the hidden state carried to the next step keep its pre-activations whole? U·H must be
+    whole in every gate whatever the next input is, so a step whose H would make the next one
+    fractional is drawn again at once, not found out after a dozen inputs for the next step."""
+    if all(v.denominator == 1 for v in hn):
+        return True
+    for k in "fgio":
+        uk = w[f"U{k}"]
+        for r in range(h):
+            if sum(uk[r * h + c] * hn[c] for c in range(h)).denominator != 1:
+                return False
+    return True
 
 
 def sample(o: dict[str, Any], rng: random.Random, stats: Any) -> dict[str, Tensor]:
@@ -160,16 +208,18 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Any) -> dict[str, Tenso
         answers: list[Fraction] = []
         for _t in range(n):
             for _x in range(12):
-                x = [rng.choice((-2, -1, 1, 2, 0, 1)) for _i in range(d)]
-                r = _step(w, h, d, x, hp, cp)
-                if r is not None:
+                x = rng.choices(_X, k=d)
+                if _t < n - 1 and not _saturate_output_gate(rng, w, h, d, x, hp):
+                    continue
+                r = _step(w, h, d, x, hp, cp, whole_h=_t < n - 1)
+                if r is not None and (_t == n - 1 or _carries_whole(w, h, r[1])):
                     break
             else:
                 break
             xs.append(x)
             answers += r[0]
             hp, cp = r[1], r[2]
-        if len(xs) < n or not shares_ok(shares(answers)):
+        if len(xs) < n or not shares_ok(shares([norm(v) for v in answers])):  # Fraction(1) counts as the 1 it prints
             continue
         out = {name: Tensor((h, h) if name[0] == "U" else (h,) if name[0] == "b" else (h, d), v) for name, v in w.items()}
         out |= {"H0": Tensor((h, 1), [int(v) for v in h0]), "C0": Tensor((h, 1), [int(v) for v in c0])}

@@ -14,6 +14,9 @@ The published sheet uses base e and r = 0.45. Here the logits are multiples of T
 ``Z/T`` is a whole number, and base 3 makes every probability a fraction a student can write.
 ``topk`` (an option) keeps only the k most likely words: their probabilities are renormalised
 (÷ their own Σ) before the cumulative column.
+
+Hard hides one logit and prints Σ: the student runs the softmax backwards — the hidden word's
+``3^(z/T)`` is Σ minus the others', its exponent is read off (3³ = 27: z/T = 3), and ×T gives z.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ OPTIONS = {
     "vocab": Option(4, 5, 5, "words in the vocabulary (logits)", lo=3, hi=6),
     "temperature": Option("1", "2", "1/2", "T: 2 flattens, 1/2 sharpens", choices=("1", "2", "1/2")),
     "topk": Option(0, 0, 3, "keep only the k most likely words (0: all)", lo=0, hi=5),
+    "inverse": Option(0, 0, 1, "1: one logit hidden, found back from the printed Σ: its 3^(z/T) is Σ − the others, "
+                      "then log₃ and ×T", lo=0, hi=1),
 }
 MAX_SUM = 300  # Σ 3^(z/T) at most this: P's denominators stay small enough to divide by hand
 MAX_TRIES = 10_000
@@ -89,13 +94,17 @@ def build(o: dict[str, Any]) -> Sheet:
     if t != "1":
         first = f"divide each logit by the temperature T = {_t_text(t)} (Z/T), raise 3 to it"
     top = f"keep the {k} most likely words and divide them by their Σ (P′); " if k else ""
+    back = ""
+    if o["inverse"]:
+        back = (" One logit is hidden and Σ is printed: its word's 3" + cell + " is Σ minus the others', "
+                "the power of 3 gives its exponent" + (f", and ×{_t_text(t)} the logit." if t != "1" else ", the logit."))
     return Sheet(
         nodes,
         {"Z": (n, 1), "R": (1, 1)},
         f"Pick the next word: {first}, add them up (Σ), divide (P); "
         "sort P, largest first (equal ones keep their order), with the word numbers; "
         f"{top}running totals give the cumulative column C; the random number r picks the word whose range "
-        "[C above, C) holds it.",
+        "[C above, C) holds it." + back,
         labels=labels,
         notes=notes,
         roles={"Z": "input", "R": "input"},
@@ -147,4 +156,8 @@ def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random
     """Every step of the method is written by the student, in order: Z/T, 3ᶻ, Σ, P, the sorted
     column and its word numbers, (top-k), the cumulative column and the word sampled."""
     names = [n for n in ("ZT", "E", "S", "P", "PS", "I", "PK", "IK", "SK", "PN", "C", "W") if n in graph.shapes]
-    return [(name, i) for name in names for i in vals[name].indices()]
+    cells: list[Any] = [(name, i) for name in names for i in vals[name].indices()]
+    if o["inverse"]:  # one logit hidden, Σ printed: 3^(z/T) = Σ − the others, then its exponent, then ×T
+        k = rng.randrange(o["vocab"])
+        cells = [c for c in cells if c[0] != "S"] + [("Z", (k, 0))]
+    return cells
