@@ -242,3 +242,13 @@ def test_an_endless_input_is_refused_not_read(capsys: pytest.CaptureFixture[str]
     assert code == 2 and "larger than 5 MB" in err
     r = subprocess.run(["sh", "-c", '"$0" -m byhand.cli check - x <&-', sys.executable], capture_output=True, text=True)
     assert r.returncode == 2 and "standard input is closed" in r.stderr
+
+
+def test_make_writes_the_format_its_output_file_names(tmp_path: Path) -> None:
+    # "-o sheet.pdf" is a PDF a teacher can print, not the text sheet in a file named .pdf
+    for name, start in [("s.pdf", b"%PDF-"), ("s.json", b"{"), ("s.txt", b"Linear")]:
+        assert main(["make", "linear", "--seed", "3", "-o", str(tmp_path / name)]) == 0
+        assert (tmp_path / name).read_bytes().startswith(start), name
+    # an explicit --format still wins over the extension
+    assert main(["make", "linear", "--seed", "3", "--format", "json", "-o", str(tmp_path / "j.txt")]) == 0
+    assert json.loads((tmp_path / "j.txt").read_text())["format"] == "byhand-exercise/1"

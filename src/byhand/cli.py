@@ -29,6 +29,8 @@ from byhand.i18n import LANGUAGES, M_, _, gettext, lookup, ngettext, reset_langu
 FORMATS = ("text", "json", "key")
 PRINT_FORMATS = ("pdf", "png", "svg")
 CODE_FORMATS = ("pytorch", "numpy")
+FORMAT_BY_SUFFIX = {".pdf": "pdf", ".png": "png", ".svg": "svg", ".json": "json"}
+"""What ``make -o FILE`` writes when no --format is given."""
 PAPER = click.Choice(["a4", "letter"])
 
 
@@ -376,11 +378,11 @@ def topics(fmt: str) -> None:
     "--format",
     "fmt",
     type=click.Choice(FORMATS + PRINT_FORMATS + CODE_FORMATS),
-    default="text",
-    show_default=True,
+    default=None,
     help="text: the sheet; json: the exercise file; key: the answers with their steps; "
     "pdf, png, svg: the printed worksheet (png and svg: one file per page); "
-    "pytorch, numpy: the same exercise as a runnable script that checks the sheet's numbers.",
+    "pytorch, numpy: the same exercise as a runnable script that checks the sheet's numbers. "
+    "Default: from the extension of -o (.pdf, .png, .svg, .json), otherwise text.",
 )
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of the terminal.")
 @click.option("--paper", type=PAPER, default="a4", show_default=True, help="Paper size (pdf, png, svg).")
@@ -392,7 +394,7 @@ def make(
     level: str,
     sets: tuple[str, ...],
     values_file: str | None,
-    fmt: str,
+    fmt: str | None,
     output: str | None,
     paper: str,
     no_answer_strip: bool,
@@ -400,6 +402,8 @@ def make(
     """Make one exercise of TOPIC (see 'byhand topics')."""
     from byhand.render.text import render_key
 
+    if fmt is None:  # "-o sheet.pdf" means a PDF, not the text sheet in a file named .pdf
+        fmt = FORMAT_BY_SUFFIX.get(Path(output).suffix.lower(), "text") if output else "text"
     if output is not None:
         check_outputs([output])
     values = _json(values_file, M_("values file")) if values_file else None
