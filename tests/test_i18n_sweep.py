@@ -26,7 +26,7 @@ KEPT = CHAPTERS | {"byhand", "easy", "medium", "hard", "null", "true", "false", 
                   "steps", "answer", "base", "attrs", "anwser", "nosuch", "extreme", "levle", "expert", "wrt", "cell",
                   "layer", "depth", "inverse", "letter", "html", "moodle", "qti", "open", "invite", "closed", "index",
                   "topic", "options", "solve", "secret", "with", "generator", "strict", "transport", "security",
-                  "forwarded"}
+                  "forwarded", "bottleneck", "inputs", "tokens", "vocab", "features", "norm"}
 
 
 def english_words(line: str) -> list[str]:
@@ -84,6 +84,13 @@ def _cases(tmp: Path, ex: Path) -> list[tuple[list[str], dict[str, str]]]:
                                                           "bn": "JSON চুপচাপ শেষটি রাখবে"}),
         (["solve", str(DATA / "identity_wrong_seed.json")], {"hi": "अपनी संख्याओं के लिए \"seed\" को null करें",
                                                              "bn": "নিজের সংখ্যার জন্য \"seed\" null করুন"}),
+        # a chapter's own option checks (the chapter modules raise them with their template and parts)
+        (["make", "autoencoder", "--set", "inputs=3", "--set", "bottleneck=3"],
+         {"hi": "विकल्प bottleneck=3 को inputs=3 से संकरा होना चाहिए", "bn": "বিকল্প bottleneck=3-কে inputs=3-এর চেয়ে সরু হতে হবে"}),
+        (["make", "embeddings", "--set", "vocab=5", "--set", "tokens=3"],
+         {"hi": "के लिए tokens ≥ vocab चाहिए", "bn": "tokens ≥ vocab লাগবে"}),
+        (["make", "transformer", "--level", "hard", "--set", "features=3"],
+         {"hi": "के लिए features=4 चाहिए", "bn": "features=4 লাগবে"}),
         (["slides", "dot", "--format", "png", "-o", "-"], {"hi": "हर पन्ने की एक फ़ाइल लिखता है",
                                                            "bn": "প্রতি পাতায় একটি ফাইল লেখে"}),
     ]
@@ -114,7 +121,9 @@ def test_english_stays_as_it_was(tmp_path: Path, exercise_file: Path, capsys: py
                 "the exercise file", "answers file", "the answers file must be a JSON object keyed by badge",
                 "at level: 'expert' is not one of ['easy', 'medium', 'hard', None]",
                 "(limit: digits of a value, 100)", "JSON would silently keep the last one",
-                'set "seed" to null for your own numbers', "--format png writes one file per page"]
+                'set "seed" to null for your own numbers', "option bottleneck=3 must be narrower than inputs=3",
+                "embeddings needs tokens ≥ vocab (every word used): tokens=3, vocab=5",
+                "layer normalisation (norm=1) needs features=4", "--format png writes one file per page"]
     for (argv, _), words in zip(_cases(tmp_path, exercise_file), expected, strict=True):
         code, _out, err = run(capsys, *argv, "--lang", "en")
         assert code == 2 and err.startswith("byhand: error: ") and words in err, (argv, err)

@@ -16,6 +16,7 @@ from typing import Any
 from byhand.engine.graph import Node
 from byhand.engine.tensor import Shape, Tensor
 from byhand.errors import GenerationError
+from byhand.i18n import M_
 from byhand.topics._rules import shares, shares_ok
 from byhand.topics._sampling import _WEIGHTS, AnswerBudget, Stats, draws, linear_layer, relu_t, vector
 
@@ -270,7 +271,8 @@ def planned_layer(
             # a few random draws missed: list every row (few for a small layer) and pick one that fits
             values = sorted(set(nz)) if nonzero else list(range(w[0], w[1] + 1))
             if len(values) ** n > 4096:
-                raise GenerationError(f"no friendly weight row {i + 1} after {MASKED_ROW_TRIES} tries; lower the depth")
+                raise GenerationError(M_("no friendly weight row {row} after {tries} tries; lower the depth",
+                                         row=i + 1, tries=MASKED_ROW_TRIES))
             if every_row is None:  # the same input for every row of the layer: its products once
                 every_row = [(c, [sum(map(mul, c, col)) for col in acols]) for c in itertools.product(values, repeat=n)]
             every = [
@@ -282,7 +284,7 @@ def planned_layer(
             ]
             stats.drawn += len(values) ** n
             if not every:
-                raise GenerationError(f"no friendly weight row {i + 1} for this input; lower the depth")
+                raise GenerationError(M_("no friendly weight row {row} for this input; lower the depth", row=i + 1))
             wr, bs = rng.choice(every)
             u, _ = fits(wr, i, want)
             bi = _least_seen(rng, u, bs, seen)

@@ -20,6 +20,7 @@ from typing import Any
 from byhand.engine.tensor import Tensor
 from byhand.engine.values import Value
 from byhand.errors import GenerationError
+from byhand.i18n import M_
 
 MAX_ROW_TRIES = 200
 ENUMERATE_AFTER = 24  # missed draws of a row before every row there is is checked once
@@ -74,7 +75,8 @@ def vector(
             if stats:
                 stats.accepted += 1
             return v
-    raise GenerationError(f"no friendly vector of {n} in {lo}…{hi} after {MAX_ROW_TRIES} tries; widen the range")
+    raise GenerationError(M_("no friendly vector of {n} in {lo}…{hi} after {tries} tries; widen the range",
+                             n=n, lo=lo, hi=hi, tries=MAX_ROW_TRIES))
 
 
 def uniform_vector(rng: random.Random, n: int, lo: int, hi: int, stats: Stats, ok: Callable[[list[int]], bool]) -> list[int]:
@@ -85,7 +87,8 @@ def uniform_vector(rng: random.Random, n: int, lo: int, hi: int, stats: Stats, o
         if ok(v):
             stats.accepted += 1
             return v
-    raise GenerationError(f"no friendly vector of {n} in {lo}…{hi} after {MAX_ROW_TRIES} tries")
+    raise GenerationError(M_("no friendly vector of {n} in {lo}…{hi} after {tries} tries",
+                             n=n, lo=lo, hi=hi, tries=MAX_ROW_TRIES))
 
 
 RowRule = Callable[[int, list[int], int, list[Value]], bool]

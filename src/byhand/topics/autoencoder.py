@@ -19,6 +19,7 @@ from typing import Any
 from byhand.engine.graph import Graph, Node
 from byhand.engine.tensor import Tensor
 from byhand.errors import GenerationError
+from byhand.i18n import M_
 from byhand.notation import subscript
 from byhand.topics import Option, Sheet
 from byhand.topics._nets import input_matrix
@@ -47,7 +48,7 @@ def build(o: dict[str, Any]) -> Sheet:
 
     ws = widths(o)
     if o["bottleneck"] >= o["inputs"]:
-        raise ByHandError(f"option bottleneck={o['bottleneck']} must be narrower than inputs={o['inputs']}")
+        raise ByHandError(M_("option bottleneck={b} must be narrower than inputs={i}", b=o["bottleneck"], i=o["inputs"]))
     n = o["inputs"] * o["batch"]
     leaves: dict[str, Any] = {"X": (ws[0], o["batch"])}
     nodes: list[Node] = []

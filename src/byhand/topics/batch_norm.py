@@ -22,6 +22,7 @@ from typing import Any
 from byhand.engine.graph import Graph, Node
 from byhand.engine.tensor import Tensor
 from byhand.errors import FormatError
+from byhand.i18n import M_
 from byhand.topics import Option, Sheet
 from byhand.topics._sampling import Stats
 
@@ -50,10 +51,10 @@ def given(o: dict[str, Any], values: Mapping[str, Any]) -> tuple[dict[str, Any],
     x = values.get("X") if isinstance(values, Mapping) else None
     if isinstance(x, list) and x and all(isinstance(r, list) for r in x):
         if any(len(r) != N for r in x):
-            raise FormatError(f"X must have {N} columns, one per sample of the batch (rows are features)")
+            raise FormatError(M_("X must have {n} columns, one per sample of the batch (rows are features)", n=N))
         lo, hi = OPTIONS["features"].lo, OPTIONS["features"].hi
         if not lo <= len(x) <= hi:  # type: ignore[operator]
-            raise FormatError(f"X gives {len(x)} features; use {lo}…{hi}")
+            raise FormatError(M_("X gives {n} features; use {lo}…{hi}", n=len(x), lo=lo, hi=hi))
         o = dict(o) | {"features": len(x)}
     return o, values
 

@@ -23,6 +23,7 @@ from typing import Any
 from byhand.engine.graph import Graph, Node
 from byhand.engine.tensor import Tensor
 from byhand.errors import GenerationError
+from byhand.i18n import M_
 from byhand.topics import Option, Sheet, _rules
 from byhand.topics._nets import input_matrix
 from byhand.topics._sampling import Stats
@@ -109,7 +110,7 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
             answers += sums
         if ok and _rules.shares_ok(_rules.shares(answers)):  # copies repeat X: no value a third of the answers
             return out
-    raise GenerationError(f"no friendly inputs for {n} inputs after {MAX_TRIES} tries")
+    raise GenerationError(M_("no friendly inputs for {n} inputs after {tries} tries", n=n, tries=MAX_TRIES))
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:

@@ -21,6 +21,7 @@ from byhand.engine.graph import Graph, Node
 from byhand.engine.ops import conv_out
 from byhand.engine.tensor import Tensor
 from byhand.errors import ByHandError, GenerationError
+from byhand.i18n import M_
 from byhand.topics import Option, Sheet, _rules
 from byhand.topics._sampling import Stats, draws
 
@@ -44,7 +45,7 @@ def geometry(o: dict[str, Any]) -> tuple[int, int]:
     """The output map's rows and columns (a square map)."""
     side = o["size"] + 2 * o["pad"]
     if side < K:
-        raise ByHandError(f"option size={o['size']} is too small for a 3×3 filter; use size=3 or more")
+        raise ByHandError(M_("option size={size} is too small for a 3×3 filter; use size=3 or more", size=o["size"]))
     n = conv_out(side, K, o["stride"])
     return n, n
 
@@ -57,7 +58,7 @@ def build(o: dict[str, Any]) -> Sheet:
         )
     p = ho * wo
     if p > 16:
-        raise ByHandError(f"the image has {p} patches; at most 16 fit on a sheet: use a smaller size or stride=2")
+        raise ByHandError(M_("the image has {p} patches; at most 16 fit on a sheet: use a smaller size or stride=2", p=p))
     leaves: dict[str, Any] = {"X": (o["size"], o["size"]), "K": (K, K), "b": (1,)}
     roles = {"X": "input", "K": "weight", "b": "bias"}
     nodes: list[Node] = [Node("map_to_row", ("K",), "F")]

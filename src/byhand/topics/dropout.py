@@ -20,6 +20,7 @@ from byhand.engine.graph import Graph, Node
 from byhand.engine.tensor import Tensor
 from byhand.engine.values import norm
 from byhand.errors import GenerationError
+from byhand.i18n import M_
 from byhand.topics import Option, Sheet, _rules
 from byhand.topics._nets import all_cells, chain, sample_chain
 from byhand.topics._sampling import Stats
@@ -124,7 +125,7 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
             if o["next"]:
                 vals["W2"] = Tensor((2, m), w2)
             return vals
-    raise GenerationError(f"no friendly dropout variant after {MAX_TRIES} tries")
+    raise GenerationError(M_("no friendly dropout variant after {tries} tries", tries=MAX_TRIES))
 
 
 def _kept_alive(a: list[list[Any]], keep: list[bool]) -> list[int]:

@@ -17,6 +17,7 @@ from typing import Any
 from byhand.engine.graph import Graph, Node
 from byhand.engine.tensor import Tensor
 from byhand.errors import GenerationError
+from byhand.i18n import M_
 from byhand.topics import Option, Sheet
 from byhand.topics._sampling import Stats
 
@@ -38,7 +39,7 @@ def build(o: dict[str, Any]) -> Sheet:
     if n < v:
         from byhand.errors import ByHandError
 
-        raise ByHandError(f"embeddings needs tokens ≥ vocab (every word used): tokens={n}, vocab={v}")
+        raise ByHandError(M_("embeddings needs tokens ≥ vocab (every word used): tokens={n}, vocab={v}", n=n, v=v))
     leaves: dict[str, tuple[int, ...]] = {"E": (d, v), "T": (v, n), "P": (d, n)}
     nodes = [Node("matmul", ("E", "T"), "X"), Node("add", ("X", "P"), "H")]
     notes = {

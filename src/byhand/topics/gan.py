@@ -33,6 +33,7 @@ from typing import Any
 from byhand.engine.graph import Graph, Node
 from byhand.engine.tensor import Tensor
 from byhand.errors import GenerationError
+from byhand.i18n import M_
 from byhand.topics import Option, Sheet
 from byhand.topics._rules import shares, shares_ok
 from byhand.topics._sampling import Stats
@@ -232,7 +233,7 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
         if lv >= 1:
             out |= {"YD": Tensor((1, 2), [1, 0]), "YG": Tensor((1, 1), [1])}
         return out
-    raise GenerationError(f"no hand-friendly GAN step after {MAX_TRIES} draws; try fewer features")
+    raise GenerationError(M_("no hand-friendly GAN step after {tries} draws; try fewer features", tries=MAX_TRIES))
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:

@@ -25,6 +25,7 @@ from byhand.engine.graph import Graph, Node
 from byhand.engine.tensor import Tensor
 from byhand.engine.values import norm
 from byhand.errors import GenerationError
+from byhand.i18n import M_
 from byhand.notation import subscript
 from byhand.topics import Option, Sheet
 from byhand.topics._rules import shares, shares_ok
@@ -226,7 +227,7 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Any) -> dict[str, Tenso
         out |= {f"X{t + 1}": Tensor((d, 1), xs[t]) for t in range(n)}
         stats.accepted += 1
         return out
-    raise GenerationError(f"no hand-friendly LSTM step after {MAX_TRIES} draws; try fewer inputs or hidden units")
+    raise GenerationError(M_("no hand-friendly LSTM step after {tries} draws; try fewer inputs or hidden units", tries=MAX_TRIES))
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:

@@ -23,6 +23,7 @@ from byhand.engine.graph import Graph, Node
 from byhand.engine.ops import top_rows
 from byhand.engine.tensor import Tensor
 from byhand.errors import GenerationError
+from byhand.i18n import M_
 from byhand.notation import subscript
 from byhand.topics import Option, Sheet, _rules
 from byhand.topics._sampling import Stats, draws
@@ -65,7 +66,7 @@ def build(o: dict[str, Any]) -> Sheet:
     if top >= e:
         from byhand.errors import ByHandError
 
-        raise ByHandError(f"option top={top} needs more experts than that; use experts={top + 1} or more")
+        raise ByHandError(M_("option top={top} needs more experts than that; use experts={more} or more", top=top, more=top + 1))
     leaves: dict[str, Any] = {"X": (d, t), "G": (e, d), "bG": (e,)}
     nodes = [Node("linear", ("G", "bG", "X"), "S"), Node("top_onehot", ("S",), "M", {"k": top} if top != 1 else {})]
     labels = {"bG": "c"}

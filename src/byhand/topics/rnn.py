@@ -26,6 +26,7 @@ from typing import Any
 from byhand.engine.graph import Graph, Node, grad_node
 from byhand.engine.tensor import Tensor
 from byhand.errors import FormatError, GenerationError
+from byhand.i18n import M_
 from byhand.notation import subscript
 from byhand.topics import Option, Sheet
 from byhand.topics._rules import shares, shares_ok
@@ -119,7 +120,8 @@ def given(o: dict[str, Any], values: Mapping[str, Any]) -> tuple[dict[str, Any],
         if isinstance(m, list) and m and all(isinstance(r, list) for r in m):
             size = len(m) if axis == 0 else len(m[0])
             if not OPTIONS[opt].lo <= size <= OPTIONS[opt].hi:  # type: ignore[operator]
-                raise FormatError(f"{key} gives {size} {opt}; use {OPTIONS[opt].lo}…{OPTIONS[opt].hi}")
+                raise FormatError(M_("{key} gives {size} {opt}; use {lo}…{hi}",
+                                     key=key, size=size, opt=opt, lo=OPTIONS[opt].lo, hi=OPTIONS[opt].hi))
             o[opt] = size
     if "H0" not in out:
         out["H0"] = [[0] for _ in range(o["hidden"])]
@@ -262,7 +264,7 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
             out[f"T{n}"] = Tensor((q, 1), [y - err for y, err in zip(ys[-1], e)])
         stats.accepted += 1
         return out
-    raise GenerationError(f"no hand-friendly RNN after {MAX_TRIES} draws; try fewer steps or hidden units")
+    raise GenerationError(M_("no hand-friendly RNN after {tries} draws; try fewer steps or hidden units", tries=MAX_TRIES))
 
 
 def accept(o: dict[str, Any], vals: dict[str, Tensor]) -> bool:

@@ -28,6 +28,7 @@ from typing import Any
 from byhand.engine.graph import Graph, Node
 from byhand.engine.tensor import Tensor
 from byhand.errors import GenerationError
+from byhand.i18n import M_
 from byhand.topics import Option, Sheet
 from byhand.topics._sampling import Stats
 
@@ -149,7 +150,8 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
         stats.accepted += 1
         r = rng.choice(rng.choice(ranges))  # each rank about equally likely: any word can be sampled
         return {"Z": Tensor((n, 1), z), "R": Tensor((1, 1), [r])}
-    raise GenerationError(f"no friendly logits for {n} words at T = {o['temperature']} after {MAX_TRIES} tries")
+    raise GenerationError(M_("no friendly logits for {n} words at T = {t} after {tries} tries",
+                             n=n, t=o["temperature"], tries=MAX_TRIES))
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:

@@ -30,7 +30,7 @@ from typing import Any
 from byhand.engine.graph import Graph, Node
 from byhand.engine.tensor import Tensor
 from byhand.errors import ByHandError, GenerationError
-from byhand.i18n import N_
+from byhand.i18n import M_, N_
 from byhand.topics import Option, Sheet
 from byhand.topics._nets import input_matrix
 from byhand.topics._sampling import Stats, linear_layer, relu_t
@@ -56,8 +56,8 @@ def build(o: dict[str, Any]) -> Sheet:
     n, d, h = o["tokens"], o["features"], o["hidden"]
     norm = bool(o["norm"])
     if norm and d != LN_FEATURES:
-        raise ByHandError(f"layer normalisation (norm=1) needs features={LN_FEATURES} (each token's 4 features: "
-                          f"two above the mean, two below, so μ and σ are exact); got features={d}")
+        raise ByHandError(M_("layer normalisation (norm=1) needs features={need} (each token's 4 features: "
+                             "two above the mean, two below, so μ and σ are exact); got features={d}", need=LN_FEATURES, d=d))
     leaves: dict[str, tuple[int, ...]] = {"X": (d, n), "A": (n, n), "W1": (h, d), "b1": (h,), "W2": (d, h), "b2": (d,)}
     nodes = [
         Node("matmul", ("X", "A"), "Z"),
