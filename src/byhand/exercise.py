@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from byhand import __version__, limits
 from byhand.engine import values as V
@@ -808,6 +808,25 @@ def copy_pairs(graph: Graph) -> list[tuple[Cell, Cell]]:
     return pairs
 
 
+_T = TypeVar("_T")
+
+
+def _per_graph(cache: weakref.WeakKeyDictionary[Graph, dict[tuple[Cell, ...], _T]], graph: Graph,
+               cells: Sequence[Cell], make: Callable[[], _T]) -> _T:
+    """What depends on a graph and a set of cells only, made once (every variant of most chapters
+    asks the same cells); at most 256 sets a graph, so a long run of different blanks stays bounded."""
+    per_graph = cache.get(graph)
+    if per_graph is None:
+        per_graph = cache[graph] = {}
+    key = tuple(cells)
+    out = per_graph.get(key)
+    if out is None:
+        if len(per_graph) > 256:
+            per_graph.clear()
+        out = per_graph[key] = make()
+    return out
+
+
 _CLOSED: weakref.WeakKeyDictionary[Graph, dict[tuple[Cell, ...], list[Cell]]] = weakref.WeakKeyDictionary()
 
 
@@ -837,15 +856,7 @@ def _gradient_copies(graph: Graph) -> list[tuple[Cell, Cell]]:
 
 def close_over_copies(graph: Graph, cells: Sequence[Cell]) -> list[Cell]:
     """A copy (transpose, stack) of a blank cell is blank too, or it would show the answer."""
-    per_graph = _CLOSED.get(graph)  # once per graph and set of cells, as badges_for
-    if per_graph is None:
-        per_graph = _CLOSED[graph] = {}
-    key = tuple(cells)
-    out = per_graph.get(key)
-    if out is None:
-        if len(per_graph) > 256:
-            per_graph.clear()
-        out = per_graph[key] = _close_over_copies(graph, cells)
+    out: list[Cell] = _per_graph(_CLOSED, graph, cells, lambda: _close_over_copies(graph, cells))
     return list(out)
 
 
@@ -883,17 +894,9 @@ def badges_for(graph: Graph, vals: Mapping[str, Tensor], cells: Sequence[Cell]) 
     """Number blank cells in sheet order; cells that are copies of each other (a transpose) share a badge."""
     # the grouping depends on the graph and the cells only: worked out once for a set of blanks
     # (every variant of most chapters asks the same cells), and only the answers read per variant
-    per_graph = _BADGES.get(graph)
-    if per_graph is None:
-        per_graph = _BADGES[graph] = {}
-    key = tuple(cells)
-    groups = per_graph.get(key)
-    if groups is None:
-        if len(per_graph) > 256:
-            per_graph.clear()
-        groups = per_graph[key] = [
-            (b.cells, b.cells[0][0], flat(graph.shapes[b.cells[0][0]], b.cells[0][1])) for b in _badges(graph, vals, cells)
-        ]
+    groups = _per_graph(_BADGES, graph, cells, lambda: [
+        (b.cells, b.cells[0][0], flat(graph.shapes[b.cells[0][0]], b.cells[0][1])) for b in _badges(graph, vals, cells)
+    ])
     return [Blank(k, list(cs), vals[name].data[i]) for k, (cs, name, i) in enumerate(groups, start=1)]
 
 

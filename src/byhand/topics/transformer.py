@@ -162,11 +162,9 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
         if any(abs(v) > 9 for v in r.data):
             continue
         try:
-            w1, b1, u = linear_layer(rng, r, h, w=(-1, 1), b=(-2, 2), bound=12, stats=stats, relu=True)
-            w2, b2, _f = linear_layer(rng, relu_t(u), d, w=(-1, 1), b=(-2, 2), bound=12, stats=stats, offset=r)
+            w1, b1, w2, b2 = _feed_forward(rng, r, h, d, stats)
         except GenerationError:
             continue
-        assert b1 is not None and b2 is not None
         return {"X": x, "A": a, "W1": w1, "b1": b1, "W2": w2, "b2": b2}
     raise GenerationError("no hand-friendly transformer block; try fewer tokens or features")
 
@@ -255,11 +253,9 @@ def _sample_norm(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[st
             beta = [rng.choice([b for b in (-2, -1, 1, 2) if abs(b) != abs(g)]) for g in gamma]  # N = ±γ + β ≠ 0
             nn = Tensor((d, n), [gamma[f] * rh[j][f] + beta[f] for f in range(d) for j in range(n)])
             try:
-                w1, b1, u = linear_layer(rng, nn, h, w=(-1, 1), b=(-2, 2), bound=12, stats=stats, relu=True)
-                w2, b2, _f = linear_layer(rng, relu_t(u), d, w=(-1, 1), b=(-2, 2), bound=12, stats=stats, offset=nn)
+                w1, b1, w2, b2 = _feed_forward(rng, nn, h, d, stats)
             except GenerationError:
                 continue
-            assert b1 is not None and b2 is not None
             stats.accepted += 1
             return {"X": x_t, "A": a, "GAMMA": Tensor((d,), gamma), "BETA": Tensor((d,), beta),
                     "W1": w1, "b1": b1, "W2": w2, "b2": b2}
@@ -280,3 +276,12 @@ def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random
         i, j = rng.randrange(rows), rng.randrange(cols)
         cells = [c for c in cells if c != (out, (i, j))] + [(leaf, (i,))]
     return cells
+
+
+def _feed_forward(rng: random.Random, r: Tensor, h: int, d: int, stats: Stats) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The two-layer ReLU feed-forward on R (ReLU crossing something out, the second layer's output
+    added to R within bounds): W₁, b₁, W₂, b₂; GenerationError when no friendly pair is found."""
+    w1, b1, u = linear_layer(rng, r, h, w=(-1, 1), b=(-2, 2), bound=12, stats=stats, relu=True)
+    w2, b2, _f = linear_layer(rng, relu_t(u), d, w=(-1, 1), b=(-2, 2), bound=12, stats=stats, offset=r)
+    assert b1 is not None and b2 is not None
+    return w1, b1, w2, b2
