@@ -21,6 +21,7 @@ Hard hides one logit and prints Σ: the student runs the softmax backwards — t
 
 from __future__ import annotations
 
+import functools
 import random
 from fractions import Fraction
 from typing import Any
@@ -135,23 +136,32 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
         ws = sorted((3**x for x in e), reverse=True)
         if k and ws[k - 1] == ws[k]:
             continue  # the top k must not cut between two equal probabilities
-        ws = ws[: k or n]
-        total = sum(ws)
-        bounds = [Fraction(sum(ws[: i + 1]), total) for i in range(len(ws))]
-        ranges = []  # for each rank: the r that lie inside its range, 1/20 or more from both edges
-        for i, b in enumerate(bounds):
-            lo = bounds[i - 1] if i else Fraction(0)
-            inside = [Fraction(m, R_STEP) for m in range(1, R_STEP)]
-            inside = [x for x in inside if lo + Fraction(1, R_STEP) <= x <= b - Fraction(1, R_STEP)]
-            if inside:
-                ranges.append(inside)
+        ranges = _ranges(tuple(ws[: k or n]))
         if len(ranges) < 2:
             continue
         stats.accepted += 1
-        r = rng.choice(rng.choice(ranges))  # each rank about equally likely: any word can be sampled
+        # each rank about equally likely: any word can be sampled
+        r = Fraction(rng.choice(rng.choice(ranges)), R_STEP)
         return {"Z": Tensor((n, 1), z), "R": Tensor((1, 1), [r])}
     raise GenerationError(M_("no friendly logits for {n} words at T = {t} after {tries} tries",
                              n=n, t=o["temperature"], tries=MAX_TRIES))
+
+
+@functools.lru_cache(maxsize=4096)
+def _ranges(ws: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """For each rank (weights ``ws`` sorted, largest first) whose range [C[k−1], C[k]) holds a
+    multiple m/20 at least 1/20 from both edges: those m. Whole numbers only (m/20 ≥ lo + 1/20 is
+    m·Σ ≥ 20·lo·Σ + Σ), and cached — only a few hundred weight sets exist."""
+    total = sum(ws)
+    out, below = [], 0
+    for w in ws:
+        above = below + w
+        inside = tuple(m for m in range(1, R_STEP)
+                       if R_STEP * below + total <= m * total <= R_STEP * above - total)
+        if inside:
+            out.append(inside)
+        below = above
+    return tuple(out)
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
