@@ -12,7 +12,9 @@ scaling (A₁ = A_drop ÷ 1/(1 − p)), then ReLU (a positive output is its inpu
 
 from __future__ import annotations
 
+import functools
 import random
+from collections import Counter
 from fractions import Fraction
 from typing import Any
 
@@ -21,9 +23,9 @@ from byhand.engine.tensor import Tensor
 from byhand.engine.values import norm
 from byhand.errors import GenerationError
 from byhand.i18n import M_
-from byhand.topics import Option, Sheet, _rules
-from byhand.topics._nets import all_cells, chain, sample_chain
-from byhand.topics._sampling import Stats
+from byhand.topics import Option, Sheet
+from byhand.topics._nets import all_cells, chain, input_matrix
+from byhand.topics._sampling import Stats, linear_layer
 
 NAME = "dropout"
 TITLE = "Dropout"
@@ -83,61 +85,86 @@ def build(o: dict[str, Any]) -> Sheet:
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
     """A ReLU layer (something crossed out, nothing dead), then random numbers in tenths that
     keep some units and drop others — a dropped unit that was already 0 after ReLU teaches nothing,
-    so at least one dropped unit is alive."""
+    so at least one dropped unit is alive.
+
+    The layer is drawn row by row with the rules built in (a row rule: every unit alive; one sample:
+    exactly one unit, chosen first, negative and the others positive), so a whole layer is not drawn
+    again because one unit died."""
     p = Fraction(o["p"])
     m, b = o["units"], o["batch"]
-    scale = 1 / (1 - p)
-    tenths = [norm(Fraction(k, 10)) for k in range(0, 10) if Fraction(k, 10) != p]
+    scale = norm(1 / (1 - p))
+    tenths = _tenths(o["p"])
+    swap = 1 if o["inverse"] else 0
     for _ in range(MAX_TRIES):
-        vals = sample_chain(rng, stats, [o["inputs"], m], b, bound=8)
-        z = [_row(vals, i, b) for i in range(m)]
-        a = [[max(v, 0) for v in row] for row in z]
-        dead = sum(1 for row in a if not any(row))
-        if dead > (1 if b == 1 else 0) or all(all(row) for row in a):
-            continue  # units alive (one sample: one may be 0), and ReLU crosses something out
+        x = input_matrix(rng, stats, o["inputs"], b, (-2, 3))
+        try:
+            w1, b1, zt = linear_layer(rng, x, m, w=(-2, 2), b=(-2, 2), bound=8, stats=stats, relu=b > 1,
+                                      row_rule=_alive_rule(rng.randrange(m) if b == 1 else -1))
+        except GenerationError:
+            continue  # this input leaves no friendly layer: draw it again
+        assert b1 is not None
+        zd = zt.data
+        z = [zd[i * b:(i + 1) * b] for i in range(m)]
+        a = [[v if v > 0 else 0 for v in row] for row in z]
+        alive = [any(row) for row in a]
+        base = Counter(zd)
+        base.update(v for row in a for v in row)
+        bias = b1.data
         for _ in range(30):  # the random numbers (and the next layer) for this layer
-            r = [rng.choice(tenths) for _ in range(m)]
-            keep = [x >= p for x in r]
-            if not any(not keep[i] and any(a[i]) for i in range(m)) or not any(keep[i] and any(a[i]) for i in range(m)):
+            picks = [rng.choice(tenths) for _ in range(m)]
+            keep = [k for _, k in picks]
+            if not any(not keep[i] and alive[i] for i in range(m)) or not any(keep[i] and alive[i] for i in range(m)):
                 continue  # a dropped unit with a value, and a kept one
-            answers: list[Any] = [v for row in z for v in row] + [v for row in a for v in row]
-            answers += [int(k) for k in keep] + [scale if k else 0 for k in keep]
-            ad = [[a[i][j] * scale if keep[i] else 0 for j in range(b)] for i in range(m)]
-            answers += [v for row in ad for v in row]
+            counts = base.copy()
+            ad = [[norm(v * scale) for v in a[i]] if keep[i] else [0] * b for i in range(m)]
+            counts.update(int(k) for k in keep)
+            counts.update(scale if k else 0 for k in keep)
+            counts.update(v for row in ad for v in row)
             if o["next"]:
                 w2 = [rng.choice((-2, -1, 1, 2)) for _ in range(2 * m)]
-                y = [sum(w2[k * m + i] * ad[i][j] for i in range(m)) for k in range(2) for j in range(b)]
+                y = [norm(sum(w2[k * m + i] * ad[i][j] for i in range(m))) for k in range(2) for j in range(b)]
                 yi = [sum(w2[k * m + i] * a[i][j] for i in range(m)) for k in range(2) for j in range(b)]
-                if any(abs(v) > 30 or (isinstance(v, Fraction) and v.denominator > 3) for v in y + yi):
+                if any(abs(v) > 30 or (type(v) is Fraction and v.denominator > 3) for v in y + yi):
                     continue
-                answers += y + yi
-            answers = [norm(v) for v in answers]  # Fraction(0) counts as a 0
-            sh = _rules.shares(answers)
+                counts.update(y)
+                counts.update(yi)
+            blanks = sum(counts.values())
             # inverse: a printed A_drop cell (never 0: a kept unit's positive value) gives way to a
             # hidden bias — a 0 only if every kept unit's bias is 0 — which may repeat a value
-            swap = 1 if o["inverse"] else 0
-            bias = vals["b1"].data
             zero_swap = swap if not any(bias[i] for i in _kept_alive(a, keep)) else 0
-            top = max((answers.count(v) for v in set(answers) if v != 0), default=0)
-            if 3 * (sh.zeros + zero_swap) > sh.blanks or 3 * (top + swap) > sh.blanks:
+            top = max((c for v, c in counts.items() if v != 0), default=0)
+            if 3 * (counts[0] + zero_swap) > blanks or 3 * (top + swap) > blanks:
                 continue
-            vals["R"] = Tensor((m,), r)
+            vals = {"X": x, "W1": w1, "b1": b1, "R": Tensor((m,), [r for r, _ in picks])}
             if o["next"]:
                 vals["W2"] = Tensor((2, m), w2)
             return vals
     raise GenerationError(M_("no friendly dropout variant after {tries} tries", tries=MAX_TRIES))
 
 
+@functools.lru_cache(maxsize=8)
+def _tenths(p: str) -> list[tuple[Any, bool]]:
+    """The printed random numbers (tenths, never p itself), each with whether it keeps its unit (r ≥ p)."""
+    q = Fraction(p)
+    return [(norm(Fraction(k, 10)), Fraction(k, 10) >= q) for k in range(0, 10) if Fraction(k, 10) != q]
+
+
+def _alive_rule(dead: int) -> Any:
+    """A ``linear_layer`` row rule: every unit alive for some sample; with one sample (``dead`` ≥ 0)
+    unit ``dead`` negative (ReLU's crossing out) and every other positive."""
+
+    def rule(i: int, wr: list[int], bi: int, zr: list[Any]) -> bool | None:
+        if dead < 0:
+            return max(zr) > 0 or None
+        return (zr[0] < 0 if i == dead else zr[0] > 0) or None
+
+    rule.test = rule  # type: ignore[attr-defined]  # no side effects: asked while rows are enumerated
+    return rule
+
+
 def _kept_alive(a: list[list[Any]], keep: list[bool]) -> list[int]:
     """The units dropout keeps that have a value after ReLU (their bias is the one hidden)."""
     return [i for i, row in enumerate(a) if keep[i] and any(v > 0 for v in row)]
-
-
-def _row(vals: dict[str, Tensor], i: int, b: int) -> list[Any]:
-    """Z₁'s row i (W₁·X + b₁) for each sample."""
-    w, bias, x = vals["W1"], vals["b1"], vals["X"]
-    n = x.shape[0]
-    return [sum(w[i, t] * x[t, j] for t in range(n)) + bias[(i,)] for j in range(b)]
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
