@@ -17,6 +17,8 @@ values is 0 (:func:`implied`), so ``byhand make moe --values`` takes exactly X, 
 from __future__ import annotations
 
 import random
+from collections import Counter
+from operator import mul
 from typing import Any
 
 from byhand.engine.graph import Graph, Node
@@ -26,7 +28,7 @@ from byhand.errors import GenerationError
 from byhand.i18n import M_
 from byhand.notation import subscript
 from byhand.topics import Option, Sheet, _rules
-from byhand.topics._sampling import Stats, draws
+from byhand.topics._sampling import Stats, draw, draws
 
 NAME = "moe"
 TITLE = "Mixture of experts"
@@ -40,6 +42,10 @@ OPTIONS = {
     "bias": Option(0, 1, 1, "1: the gate and the experts have biases; 0: all biases 0", lo=0, hi=1),
 }
 TRIES = 400
+ZERO_SHARE = 5
+"""At most a fifth of the answers 0 (the general rule allows a quarter): ReLU's zeros, and an
+expert's 0 where a token went elsewhere, are easy marks."""
+ROW_TRIES = 30  # draws of one row (a gate row, a token, an expert row) before the whole is drawn again
 
 
 def _bias_names(o: dict[str, Any]) -> list[str]:
@@ -123,28 +129,74 @@ Gate = tuple[list[list[int]], list[list[int]], list[int], list[list[int]]]
 
 def _gate(o: dict[str, Any], rng: random.Random, stats: Stats) -> Gate:
     """X, G, c and the routes: distinct tokens, no tie at the cut, the tokens not all routed
-    the same way, and no expert idle when there are tokens enough for all."""
+    the same way, and no expert idle when there are tokens enough for all.
+
+    Built, not rejected whole: the gate first (each row drawn again on its own until it is not all
+    zeros and not a copy of another), then the tokens one by one, each drawn again on its own until
+    it is not all zeros, not a copy, and its scores have no tie at the cut; the last token must also
+    complete what the whole needs (not every token routed alike, every expert used, no feature all
+    zeros)."""
     e, t, d, top, bias = o["experts"], o["tokens"], o["features"], o["top"], o["bias"]
-    for _ in range(TRIES):
+    glo, ghi = (-1, 2) if bias else (0, 1)
+    for _ in range(TRIES // ROW_TRIES):
         stats.drawn += 1
-        xs = [draws(rng, t, 0, 3) for _ in range(d)]
-        cols = [tuple(xs[i][j] for i in range(d)) for j in range(t)]
-        if any(not any(c) for c in cols) or len(set(cols)) < t or (t > 1 and any(not any(r) for r in xs)):
-            continue
-        g = [draws(rng, d, -1 if bias else 0, 2 if bias else 1) for _ in range(e)]
-        if len({tuple(r) for r in g}) < e or any(not any(r) for r in g):
+        g: list[list[int]] = []
+        for _ in range(e):
+            for _ in range(ROW_TRIES):
+                row = draws(rng, d, glo, ghi)
+                if any(row) and row not in g:
+                    g.append(row)
+                    break
+            else:
+                break
+        if len(g) < e:
             continue
         bg = draws(rng, e, -1, 1) if bias else [0] * e
-        routes = _routes(o, xs, g, bg)
-        if routes is None:
-            continue
-        if len({tuple(r) for r in routes}) < min(t, 2):
-            continue  # the tokens must not all go the same way: routing is the lesson
-        if len({k for r in routes for k in r}) < min(e, t * top):
+        if top == 1 and e == 2 and not (_can_win(g[0], g[1], bg[0] - bg[1]) and _can_win(g[1], g[0], bg[1] - bg[0])):
+            continue  # one expert wins every token there is: no routing to teach
+        cols: list[list[int]] = []
+        routes: list[list[int]] = []
+        for j in range(t):
+            last = j == t - 1
+            for _ in range(ROW_TRIES):
+                c = draws(rng, d, 0, 3)
+                if not any(c) or c in cols:
+                    continue
+                sc = [sum(map(mul, gk, c)) + bk for gk, bk in zip(g, bg)]
+                ranked = sorted(sc, reverse=True)
+                if top < e and ranked[top - 1] == ranked[top]:
+                    continue  # a tie at the cut: the gate could not choose
+                route = sorted(sorted(range(e), key=lambda k: -sc[k])[:top])
+                if last:
+                    rs = routes + [route]
+                    if len({tuple(r) for r in rs}) < min(t, 2):
+                        continue  # the tokens must not all go the same way: routing is the lesson
+                    if len({k for r in rs for k in r}) < min(e, t * top):
+                        continue  # no expert idle when there are tokens enough for all
+                    if t > 1 and any(not any(cc[i] for cc in cols + [c]) for i in range(d)):
+                        continue  # no feature all zeros
+                cols.append(c)
+                routes.append(route)
+                break
+            else:
+                break
+        if len(cols) < t:
             continue
         stats.accepted += 1
+        pairs = list(zip(cols, routes))
+        rng.shuffle(pairs)  # the token drawn last (the one made to differ) may stand anywhere
+        cols, routes = [c for c, _ in pairs], [r for _, r in pairs]
+        xs = [[cols[j][i] for j in range(t)] for i in range(d)]
         return xs, g, bg, routes
     raise GenerationError("no hand-friendly moe gate")
+
+
+def _can_win(a: list[int], b: list[int], db: int) -> bool:
+    """Is there a token (features 0…3, not all 0) whose gate score a·x + db beats b·x? The best
+    token puts 3 on every feature where a outweighs b, or else a single 1 where it loses least."""
+    delta = [u - v for u, v in zip(a, b)]
+    gain = sum(3 * v for v in delta if v > 0)
+    return (gain if gain else max(delta)) + db > 0
 
 
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
@@ -152,25 +204,13 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
     for _ in range(TRIES // 20):
         xs, g, bg, routes = _gate(o, rng, stats)
         scores = [sum(g[k][i] * xs[i][j] for i in range(d)) + bg[k] for k in range(e) for j in range(t)]
-        onehot = [1 if k in routes[j] else 0 for k in range(e) for j in range(t)]
+        cols = [[xs[i][j] for i in range(d)] for j in range(t)]
         for _ in range(20):  # the experts, for this routing
             stats.drawn += 1
-            ex = [[draws(rng, d, -1, 1) for _ in range(h)] for _ in range(e)]
-            if any(not any(r) for m in ex for r in m):
+            drawn = _experts(o, rng, cols, routes, scores)
+            if drawn is None:
                 continue
-            bs = [draws(rng, h, -1, 1) if bias else [0] * h for _ in range(e)]
-            z = [
-                [[sum(ex[k][r][i] * xs[i][j] for i in range(d)) + bs[k][r] for j in range(t)] for r in range(h)] for k in range(e)
-            ]
-            flat = [sum(z[k][r][j] for k in routes[j]) for r in range(h) for j in range(t)]
-            if any(abs(v) > 20 for v in flat) or not any(v < 0 for v in flat):
-                continue  # small, and ReLU has something to cross out
-            routed = [z[k][r][j] for k in range(e) for r in range(h) for j in range(t) if k in routes[j]]
-            partial = [  # Z₁ + Z₂ (+ …) before the last expert is added
-                sum(z[k][r][j] for k in routes[j] if k < m) for m in range(2, e) for r in range(h) for j in range(t)
-            ]
-            if not _rules.shares_ok(_rules.shares(scores + onehot + routed + partial + flat + [max(v, 0) for v in flat])):
-                continue  # few zeros, no value dominating (the same rule the driver checks)
+            ex, bs = drawn
             stats.accepted += 1
             out = {
                 "X": Tensor((d, t), [v for r in xs for v in r]),
@@ -179,9 +219,76 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
             }
             for k in range(e):
                 out[f"E{k + 1}"] = Tensor((h, d), [v for r in ex[k] for v in r])
-                out[f"b{k + 1}"] = Tensor((h, 1), bs[k])
+                out[f"b{k + 1}"] = Tensor((h, 1), bs[k] if bias else [0] * h)
             return out
     raise GenerationError("no hand-friendly moe variant")
+
+
+
+def _experts(
+    o: dict[str, Any], rng: random.Random, cols: list[list[int]], routes: list[list[int]], scores: list[int]
+) -> tuple[list[list[list[int]]], list[list[int]]] | None:
+    """The experts' weights and biases for this routing, or None. Each row of an expert is drawn on
+    its own (no weight row all zeros). With top-1 every answer a row makes is its own — its routed
+    tokens' z, in Zₖ, in each partial sum (or a 0 there when the token went to a later expert), in H
+    and, through ReLU, in Y — so a row that would spend more than the sheet's share of zeros (or of
+    one value) is drawn again on its own, keeping one zero back for ReLU's crossing out; the whole
+    set is then checked exactly as the driver will (the same answers as the blanks: S, the routed Z
+    cells, the partial sums, H, Y)."""
+    e, t, d, h, top, bias = o["experts"], o["tokens"], o["features"], o["outputs"], o["top"], o["bias"]
+    mine = [[j for j in range(t) if k in routes[j]] for k in range(e)]
+    n = len(scores) + h * t * top + (e - 2) * h * t + 2 * h * t  # S, routed Z, partial sums, H, Y
+    zcap, tcap = (n // ZERO_SHARE, n // 3) if n >= _rules.SMALL else (n // 2, n - 1)
+    seen = Counter(scores)
+    pk = [sum(1 for m in range(2, e) if k < m) for k in range(e)]  # partial sums that hold expert k's z
+    pz = [e - 2 - c for c in pk]  # … and those that hold a 0 in its place
+    negative = False
+    ex = [[[0] * d for _ in range(h)] for _ in range(e)]
+    bs = [[0] * h for _ in range(e)]
+    z = [[[0] * t for _ in range(h)] for _ in range(e)]
+    for k in range(e):
+        for r in range(h):
+            for _ in range(ROW_TRIES):
+                w = draws(rng, d, -1, 1)
+                if not any(w):
+                    continue
+                b = draw(rng, -1, 1) if bias else 0
+                vs = [sum(map(mul, w, cols[j])) + b for j in mine[k]]
+                if top == 1:  # this row's answers: each z in Z and H, ReLU's in Y, and the partial sums
+                    add: dict[int, int] = {}  # (z itself in those before the token's expert, 0 after)
+                    zeros, neg = 0, negative
+                    for v in vs:
+                        if v > 0:
+                            add[v] = add.get(v, 0) + 3 + pk[k]
+                            zeros += pz[k]
+                        elif v == 0:
+                            zeros += 3 + pk[k] + pz[k]
+                        else:
+                            add[v] = add.get(v, 0) + 2 + pk[k]
+                            zeros += 1 + pz[k]
+                            neg = True
+                    if seen[0] + zeros > zcap - (0 if neg else 1) or any(seen[v] + c > tcap for v, c in add.items()):
+                        continue
+                    seen.update(add)
+                    seen[0] += zeros
+                    negative = neg
+                break
+            else:
+                return None
+            ex[k][r], bs[k][r] = w, b
+            for j, v in zip(mine[k], vs):
+                z[k][r][j] = v
+    flat = [sum(z[k][r][j] for k in routes[j]) for r in range(h) for j in range(t)]
+    if any(abs(v) > 20 for v in flat) or not any(v < 0 for v in flat):
+        return None  # small, and ReLU has something to cross out
+    routed = [z[k][r][j] for k in range(e) for r in range(h) for j in mine[k]]
+    partial = [  # Z₁ + Z₂ (+ …) before the last expert is added
+        sum(z[k][r][j] for k in routes[j] if k < m) for m in range(2, e) for r in range(h) for j in range(t)
+    ]
+    sh = _rules.shares(scores + routed + partial + flat + [max(v, 0) for v in flat])
+    if not _rules.shares_ok(sh) or (n >= _rules.SMALL and ZERO_SHARE * sh.zeros > n):
+        return None  # few zeros, no value dominating (the driver's rule, and the chapter's own on zeros)
+    return ex, bs
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
