@@ -111,19 +111,6 @@ def build(o: dict[str, Any]) -> Sheet:
     return Sheet(nodes, leaves, text, labels=labels, notes=notes, roles=roles, bound=20)
 
 
-def _routes(o: dict[str, Any], x: list[list[int]], g: list[list[int]], bg: list[int]) -> list[list[int]] | None:
-    """The chosen experts of each token, or None when a column ties at the cut."""
-    e, t, d = o["experts"], o["tokens"], o["features"]
-    out = []
-    for j in range(t):
-        col = [sum(g[k][i] * x[i][j] for i in range(d)) + bg[k] for k in range(e)]
-        try:
-            out.append(top_rows(col, o["top"]))
-        except Exception:
-            return None
-    return out
-
-
 Gate = tuple[list[list[int]], list[list[int]], list[int], list[list[int]]]
 
 
@@ -166,7 +153,7 @@ def _gate(o: dict[str, Any], rng: random.Random, stats: Stats) -> Gate:
                 ranked = sorted(sc, reverse=True)
                 if top < e and ranked[top - 1] == ranked[top]:
                     continue  # a tie at the cut: the gate could not choose
-                route = sorted(sorted(range(e), key=lambda k: -sc[k])[:top])
+                route = top_rows(sc, top)  # the gate's choice, as the op makes it
                 if last:
                     rs = routes + [route]
                     if len({tuple(r) for r in rs}) < min(t, 2):
