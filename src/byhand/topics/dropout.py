@@ -95,6 +95,7 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
     scale = norm(1 / (1 - p))
     tenths = _tenths(o["p"])
     swap = 1 if o["inverse"] else 0
+    n = 3 * m * b + 2 * m + (4 * b if o["next"] else 0)  # the answers: Z, A, M, D's diagonal, A_drop (Y_train, Y_infer)
     for _ in range(MAX_TRIES):
         x = input_matrix(rng, stats, o["inputs"], b, (-2, 3))
         try:
@@ -110,11 +111,17 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
         base = Counter(zd)
         base.update(v for row in a for v in row)
         bias = b1.data
+        # the zeros the mask adds: a dropped unit's mask, D entry and A_drop row; a kept unit's A_drop zeros
+        kept_zeros = [row.count(0) for row in a]
+        if 3 * (base[0] + 2 + b) > n:
+            continue  # too many zeros already, whatever is dropped: draw the layer again
         for _ in range(30):  # the random numbers (and the next layer) for this layer
             picks = [rng.choice(tenths) for _ in range(m)]
             keep = [k for _, k in picks]
             if not any(not keep[i] and alive[i] for i in range(m)) or not any(keep[i] and alive[i] for i in range(m)):
                 continue  # a dropped unit with a value, and a kept one
+            if 3 * (base[0] + sum(kept_zeros[i] if keep[i] else 2 + b for i in range(m))) > n:
+                continue  # zeros only grow from here (the next layer's and the inverse's come on top)
             counts = base.copy()
             ad = [[norm(v * scale) for v in a[i]] if keep[i] else [0] * b for i in range(m)]
             counts.update(int(k) for k in keep)
