@@ -93,6 +93,7 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
     p = Fraction(o["p"])
     m, b = o["units"], o["batch"]
     scale = norm(1 / (1 - p))
+    num, den = (1 / (1 - p)).numerator, (1 / (1 - p)).denominator  # 2/1 or 4/3: every denominator ≤ 3
     tenths = _tenths(o["p"])
     swap = 1 if o["inverse"] else 0
     n = 3 * m * b + 2 * m + (4 * b if o["next"] else 0)  # the answers: Z, A, M, D's diagonal, A_drop (Y_train, Y_infer)
@@ -113,6 +114,8 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
         bias = b1.data
         # the zeros the mask adds: a dropped unit's mask, D entry and A_drop row; a kept unit's A_drop zeros
         kept_zeros = [row.count(0) for row in a]
+        scaled = [[norm(v * scale) for v in row] for row in a]  # a kept unit's A_drop row
+        dropped = [0] * b
         if 3 * (base[0] + 2 + b) > n:
             continue  # too many zeros already, whatever is dropped: draw the layer again
         for _ in range(30):  # the random numbers (and the next layer) for this layer
@@ -123,16 +126,18 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
             if 3 * (base[0] + sum(kept_zeros[i] if keep[i] else 2 + b for i in range(m))) > n:
                 continue  # zeros only grow from here (the next layer's and the inverse's come on top)
             counts = base.copy()
-            ad = [[norm(v * scale) for v in a[i]] if keep[i] else [0] * b for i in range(m)]
+            ad = [scaled[i] if keep[i] else dropped for i in range(m)]
             counts.update(int(k) for k in keep)
             counts.update(scale if k else 0 for k in keep)
             counts.update(v for row in ad for v in row)
             if o["next"]:
                 w2 = [rng.choice((-2, -1, 1, 2)) for _ in range(2 * m)]
-                y = [norm(sum(w2[k * m + i] * ad[i][j] for i in range(m))) for k in range(2) for j in range(b)]
+                # Y_train = W₂·A_drop = scale · (W₂ over the kept units' A₁): whole numbers until the scale
+                yk = [sum(w2[k * m + i] * a[i][j] for i in range(m) if keep[i]) for k in range(2) for j in range(b)]
                 yi = [sum(w2[k * m + i] * a[i][j] for i in range(m)) for k in range(2) for j in range(b)]
-                if any(abs(v) > 30 or (type(v) is Fraction and v.denominator > 3) for v in y + yi):
+                if any(abs(v) * num > 30 * den for v in yk) or any(abs(v) > 30 for v in yi):
                     continue
+                y = [norm(Fraction(v * num, den)) for v in yk]
                 counts.update(y)
                 counts.update(yi)
             blanks = sum(counts.values())
