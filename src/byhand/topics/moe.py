@@ -28,7 +28,7 @@ from byhand.errors import GenerationError
 from byhand.i18n import M_
 from byhand.notation import subscript
 from byhand.topics import Option, Sheet, _rules
-from byhand.topics._sampling import Stats, draw, draws
+from byhand.topics._sampling import Stats, _table, draws
 
 NAME = "moe"
 TITLE = "Mixture of experts"
@@ -125,6 +125,9 @@ def _gate(o: dict[str, Any], rng: random.Random, stats: Stats) -> Gate:
     zeros)."""
     e, t, d, top, bias = o["experts"], o["tokens"], o["features"], o["top"], o["bias"]
     glo, ghi = (-1, 2) if bias else (0, 1)
+    # the draws of ``draws`` (the same random numbers), with the weighted tables looked up once
+    rand, tx = rng.random, _table(0, 3)
+    kx, dr = len(tx), range(d)
     for _ in range(TRIES // ROW_TRIES):
         stats.drawn += 1
         g: list[list[int]] = []
@@ -146,7 +149,7 @@ def _gate(o: dict[str, Any], rng: random.Random, stats: Stats) -> Gate:
         for j in range(t):
             last = j == t - 1
             for _ in range(ROW_TRIES):
-                c = draws(rng, d, 0, 3)
+                c = [tx[int(rand() * kx)] for _ in dr]
                 if not any(c) or c in cols:
                     continue
                 sc = [sum(map(mul, gk, c)) + bk for gk, bk in zip(g, bg)]
@@ -227,6 +230,8 @@ def _experts(
     n = len(scores) + h * t * top + (e - 2) * h * t + 2 * h * t  # S, routed Z, partial sums, H, Y
     zcap, tcap = (n // ZERO_SHARE, n // 3) if n >= _rules.SMALL else (n // 2, n - 1)
     seen = Counter(scores)
+    rand, tw = rng.random, _table(-1, 1)  # the draws of ``draws`` and ``draw``, the table looked up once
+    kw, dr = len(tw), range(d)
     pk = [sum(1 for m in range(2, e) if k < m) for k in range(e)]  # partial sums that hold expert k's z
     pz = [e - 2 - c for c in pk]  # … and those that hold a 0 in its place
     negative = False
@@ -236,10 +241,10 @@ def _experts(
     for k in range(e):
         for r in range(h):
             for _ in range(ROW_TRIES):
-                w = draws(rng, d, -1, 1)
+                w = [tw[int(rand() * kw)] for _ in dr]
                 if not any(w):
                     continue
-                b = draw(rng, -1, 1) if bias else 0
+                b = tw[int(rand() * kw)] if bias else 0
                 vs = [sum(map(mul, w, cols[j])) + b for j in mine[k]]
                 if top == 1:  # this row's answers: each z in Z and H, ReLU's in Y, and the partial sums
                     add: dict[int, int] = {}  # (z itself in those before the token's expert, 0 after)
