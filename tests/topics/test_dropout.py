@@ -79,3 +79,11 @@ def test_hard_recovers_a_kept_activation_from_its_scaled_output() -> None:
         assert "undo the scaling (÷ 4/3)" in ex.instructions
     for ex in (byhand.make("dropout", seed=1, level="medium"), byhand.make("dropout", seed=1, level="hard", inverse=0)):
         assert not any(c[0] in ex.graph.leaves for b in ex.blanks for c in b.cells)
+
+
+def test_one_sample_has_exactly_one_unit_crossed_out() -> None:
+    """With one sample (easy) the layer is drawn row by row with the rule built in: one unit's z is
+    negative (ReLU crosses it out) and every other unit's is positive — none dead besides it, none 0."""
+    for seed in range(100):
+        z = byhand.make("dropout", seed=seed, level="easy").values["Z1"].data
+        assert sum(v < 0 for v in z) == 1 and sum(v > 0 for v in z) == len(z) - 1, (seed, z)

@@ -106,3 +106,27 @@ def test_routing_teaches(level: str) -> None:
 def test_top_needs_more_experts() -> None:
     with pytest.raises(byhand.ByHandError, match="experts"):
         byhand.make("moe", level="easy", top=2)
+
+
+@pytest.mark.parametrize("level", ["easy", "medium", "hard"])
+def test_few_zeros_among_the_asked_answers(level: str) -> None:
+    """The chapter's own rule, checked on exactly what a student writes (the blanks, not the printed
+    one-hot M): at most a fifth of the answers 0, so ReLU's zeros and an idle expert's 0s stay a
+    small part of the marks."""
+    for seed in range(100):
+        ex = byhand.make("moe", seed=seed, level=level)
+        answers = [ex.values[n][i] for b in ex.blanks for n, i in b.cells]
+        assert 5 * answers.count(0) <= len(answers), (ex.identity, answers.count(0), len(answers))
+
+
+def test_the_odd_token_stands_anywhere() -> None:
+    """Medium (three tokens, two experts): the gate is built token by token and the last one drawn
+    completes the routing; the tokens are then shuffled, so the token routed alone is each of the
+    three about as often (unshuffled, the third would be it in most variants)."""
+    odd = [0, 0, 0]
+    for seed in range(300):
+        m = byhand.make("moe", seed=seed, level="medium").values["M"]
+        row = m.row(0)
+        alone = [j for j in range(3) if row.count(row[j]) == 1]
+        odd[alone[0]] += 1
+    assert min(odd) > 0.22 * sum(odd), odd

@@ -108,3 +108,23 @@ def test_hard_hides_a_logit_found_back_from_the_printed_sum() -> None:
         assert "Σ is printed" in ex.instructions and "is hidden" in ex.instructions
     for ex in (byhand.make("sampling", seed=1, level="medium"), byhand.make("sampling", seed=1, level="hard", inverse=0)):
         assert not any(c[0] in ex.graph.leaves for b in ex.blanks for c in b.cells)
+
+
+def test_the_ranges_r_can_fall_in_are_those_of_the_fractions() -> None:
+    """The sampler finds the r = m/20 that lie inside a word's range, 1/20 or more from both
+    edges, in whole numbers (and caches them); over every weight set the sheets can have (powers of
+    3, largest first, up to six words) they are exactly those the Fractions give."""
+    import itertools
+
+    from byhand.topics.sampling import R_STEP, _ranges
+
+    for n in range(2, 7):
+        for ex in itertools.combinations_with_replacement(range(6), n):
+            ws = tuple(sorted((3**x for x in ex), reverse=True))
+            total, step, want = sum(ws), F(1, R_STEP), []
+            for i in range(n):
+                lo, hi = F(sum(ws[:i]), total), F(sum(ws[: i + 1]), total)
+                inside = tuple(m for m in range(1, R_STEP) if lo + step <= F(m, R_STEP) <= hi - step)
+                if inside:
+                    want.append(inside)
+            assert _ranges(ws) == tuple(want), ws
