@@ -434,6 +434,10 @@ def sample_backprop(
                     grown = _paths_grow(paths[-1], wr, passes, batch, gain if plan is not None else None)
                     if grown is None:  # some sample's gradient would die below whatever comes above
                         raise _DeadPath("a dead gradient path")
+                if gain is not None and layer < depth - 1 and not _apart(zr, batch):
+                    # the next ReLU must pass one sample and block another: with weights of ±1 or 0
+                    # that needs samples whose inputs differ by 2 or more (|w·(a − a′)| ≤ Σ|a − a′|)
+                    raise _DeadPath("samples too alike for the next layer")
                 break
             except GenerationError as err:
                 if ce:
@@ -455,8 +459,7 @@ def sample_backprop(
             weights.pop()
             pre.pop()
             masks.pop()
-            if len(paths) > layer:
-                paths.pop()
+            del paths[layer - 1:]  # the maps of the layer drawn again go too (paths[-1] is the layer below it)
             continue
         out[f"W{layer}"] = Tensor((sizes[layer], len(a)), [v for r in wr for v in r])
         out[f"b{layer}"] = Tensor((sizes[layer],), br)
@@ -543,6 +546,12 @@ _ERRORS = (1, -1, 1, -1, 2, -2)
 
 class _DeadPath(GenerationError):
     """A layer that would cut some sample's gradient off below it."""
+
+
+def _apart(z: list[list[Any]], batch: int) -> bool:
+    """After ReLU, do two samples differ by 2 or more in all (the sum of |a − a′| over the units)?"""
+    cols = [[v if v > 0 else 0 for v in (r[j] for r in z)] for j in range(batch)]
+    return any(sum(abs(x - y) for x, y in zip(cols[i], cols[k])) >= 2 for i in range(batch) for k in range(i))
 
 
 def _mask_matrix(mask: list[list[bool]], j: int) -> list[list[int]]:
