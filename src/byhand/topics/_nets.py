@@ -378,6 +378,11 @@ def sample_backprop(
     depth = len(sizes) - 1
     x = input_matrix(rng, stats, sizes[0], batch, x_range, nonzero=True)
     a = [x.row(i) for i in range(sizes[0])]
+    for _ in range(8 if gain is not None and depth > 1 else 0):
+        if _splittable(a, w, b, bound):
+            break  # (else the first layer could never be drawn: samples too alike)
+        x = input_matrix(rng, stats, sizes[0], batch, x_range, nonzero=True)
+        a = [x.row(i) for i in range(sizes[0])]
     out: dict[str, Tensor] = {"X": x}
     acts = [a]
     masks: list[list[list[bool]]] = []
@@ -434,9 +439,9 @@ def sample_backprop(
                     grown = _paths_grow(paths[-1], wr, passes, batch, gain if plan is not None else None)
                     if grown is None:  # some sample's gradient would die below whatever comes above
                         raise _DeadPath("a dead gradient path")
-                if gain is not None and layer < depth - 1 and not _apart(zr, batch):
-                    # the next ReLU must pass one sample and block another: with weights of ±1 or 0
-                    # that needs samples whose inputs differ by 2 or more (|w·(a − a′)| ≤ Σ|a − a′|)
+                if gain is not None and layer < depth - 1 and not _splittable(
+                    [[v if v > 0 else 0 for v in r] for r in zr], w, b, bound
+                ):  # the next ReLU must pass one sample and block another: this output leaves it no way
                     raise _DeadPath("samples too alike for the next layer")
                 break
             except GenerationError as err:
@@ -548,10 +553,21 @@ class _DeadPath(GenerationError):
     """A layer that would cut some sample's gradient off below it."""
 
 
-def _apart(z: list[list[Any]], batch: int) -> bool:
-    """After ReLU, do two samples differ by 2 or more in all (the sum of |a − a′| over the units)?"""
-    cols = [[v if v > 0 else 0 for v in (r[j] for r in z)] for j in range(batch)]
-    return any(sum(abs(x - y) for x, y in zip(cols[i], cols[k])) >= 2 for i in range(batch) for k in range(i))
+def _splittable(a: list[list[Any]], w: tuple[int, int], b: tuple[int, int], bound: int) -> bool:
+    """Can a layer on the input ``a`` (units × samples) have a unit that passes one sample and
+    blocks another (weights in ``w``, a bias in ``b``, every |z| ≤ bound, no z = 0)? Each weight
+    row is tried, and for each the biases that split the samples form an interval."""
+    cols = list(zip(*a))
+    for wr in itertools.product(range(w[0], w[1] + 1), repeat=len(a)):
+        if not any(wr):
+            continue
+        u = [sum(map(mul, wr, c)) for c in cols]
+        umin, umax = min(u), max(u)
+        lo = max(b[0], -bound - umin, 1 - umax)
+        hi = min(b[1], bound - umax, -1 - umin)
+        if any(-bi not in u for bi in range(lo, hi + 1)):
+            return True
+    return False
 
 
 def _mask_matrix(mask: list[list[bool]], j: int) -> list[list[int]]:
