@@ -378,7 +378,7 @@ def sample_backprop(
     depth = len(sizes) - 1
     x = input_matrix(rng, stats, sizes[0], batch, x_range, nonzero=True)
     a = [x.row(i) for i in range(sizes[0])]
-    for _ in range(8 if gain is not None and depth > 1 else 0):
+    for _ in range(8 if gain is not None and batch > 1 else 0):
         if _splittable(a, w, b, bound):
             break  # (else the first layer could never be drawn: samples too alike)
         x = input_matrix(rng, stats, sizes[0], batch, x_range, nonzero=True)
@@ -439,7 +439,7 @@ def sample_backprop(
                     grown = _paths_grow(paths[-1], wr, passes, batch, gain if plan is not None else None)
                     if grown is None:  # some sample's gradient would die below whatever comes above
                         raise _DeadPath("a dead gradient path")
-                if gain is not None and layer < depth - 1 and not _splittable(
+                if gain is not None and batch > 1 and layer < depth - 1 and not _splittable(
                     [[v if v > 0 else 0 for v in r] for r in zr], w, b, bound
                 ):  # the next ReLU must pass one sample and block another: this output leaves it no way
                     raise _DeadPath("samples too alike for the next layer")
