@@ -79,3 +79,30 @@ def test_friendly_errors_reach_every_layer_smallest_first() -> None:
     assert sizes == sorted(sizes) and sizes[0] == 2 and sizes[-1] == 4
     assert sorted(map(tuple, errs[-2:])) == [(-2, -2), (2, 2)]
     assert _nets._friendly_errors(random.Random(0), weights, masks, acts, 0, 2, 3)[-1] not in ([2, 2], [-2, -2])
+
+
+@pytest.mark.parametrize("loss", ["sse", "ce"])
+def test_deep_variants_replay_in_torch_and_are_distinct(loss: str) -> None:
+    """Ten layers: torch replays the file to the same numbers, every blank is determined by the
+    shown cells, no weight row is all zero (a hidden weight may now be 0), and 40 seeds give 40
+    different sheets."""
+    from byhand.engine.solver import solve
+    from byhand.engine.tensor import indices
+    from tests.oracle import assert_matches
+
+    docs = set()
+    for seed in range(40):
+        ex = byhand.make("backprop", seed=seed, depth=10, width=2, loss=loss)
+        docs.add(ex.to_json())
+        if seed >= 8:
+            continue
+        assert_matches(ex.to_dict())
+        g = ex.graph
+        blank = set(ex.blank_cells())
+        known = {(n, i): ex.values[n][i] for n in g.shapes for i in indices(g.shapes[n]) if (n, i) not in blank}
+        sol = solve(g, known, blank, eliminate=False)
+        assert not sol.undetermined and not sol.inconsistent, seed
+        for layer in range(1, 11):
+            w = ex.values[f"W{layer}"]
+            assert all(any(w.row(i)) for i in range(w.shape[0])), (seed, layer)
+    assert len(docs) == 40
