@@ -666,8 +666,12 @@ def _friendly_errors(
     for e in itertools.product(_ERRORS[:2] + _ERRORS[4:], repeat=rows):
         if e[0] < 0:
             continue  # −e: the same sizes, the same layers reached (taken with e)
-        v = [sum(map(mul, e, c)) for c in cols]
-        top = max(abs(x) * c for x, c in zip(v, scale))
+        if rows == 2:  # (the usual read-out: two outputs, written out)
+            e0, e1 = e
+            v = [e0 * x + e1 * y for x, y in cols]
+        else:
+            v = [sum(map(mul, e, c)) for c in cols]
+        top = max(map(abs, map(mul, v, scale)))
         if top <= bound and all(any(v[i] for i in grp) for grp in groups):
             scored += [(top, rng.random(), list(e)), (top, rng.random(), [-x for x in e])]
     scored.sort()
