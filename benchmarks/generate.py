@@ -7,9 +7,14 @@ Prints:
 1. variants/second for every chapter: medium (make, and with steps + JSON) and hard (make);
 2. the time per variant of a backprop exercise (medium, width 2) by depth, constructed (a ReLU plan
    per layer, the bias chosen for it, a layer that would cut a sample's gradient off below it drawn
-   again at once, the target chosen so each sample's gradient survives) beside
-   a naive sampler that draws the whole exercise at once from the same ranges and rejects it
-   unless it keeps the same rules; the naive sampler gets a time budget per depth;
+   again at once, the target chosen so each sample's gradient survives; beyond three layers the
+   gradient's size is kept in view too: hidden weights may be 0 so a gradient passes on without
+   doubling, a layer whose maps from the gradient above grow past a gain of 4 or whose output the
+   next ReLU could not split is drawn again on its own, and each sample's output error is the
+   smallest of all ±1, ±2 that reaches every layer), with the time per layer and the draws it
+   took (whole sheets drawn per variant; weight rows drawn per variant), beside a naive sampler
+   that draws the whole exercise at once from the same ranges and rejects it unless it keeps the
+   same rules; the naive sampler gets a time budget per depth;
 3. the target: ≥ 1,000 hard backprop variants/s on one core (depth 3, softmax + cross-entropy,
    forward and backward asked).
 
@@ -36,7 +41,10 @@ BEFORE_MEDIUM = {
     "deep": 2582, "backprop": 2991, "resnet": 1581, "attention": 1296, "multi-head": 1217, "sampling": 1073,
     "dropout": 1592, "moe": 1660, "lstm": 1786, "rnn": 2698, "connections": 2668,
 }
-BEFORE_DEPTH_MS = {2: 0.37, 3: 0.63, 4: 1.26, 6: 5.5, 8: 16.2}
+# The depth table before the deep construction (issue 10, depth; commit 20a5323, the same script, CPU
+# time on a shared machine): ms per variant, and whole sheets drawn per variant.
+BEFORE_DEPTH_MS = {2: 0.29, 3: 0.46, 4: 1.06, 6: 2.18, 8: 6.1, 10: 25.0}
+BEFORE_DEPTH_SHEETS = {2: 1.02, 3: 1.08, 4: 1.17, 6: 1.27, 8: 2.10, 10: 6.46}
 
 
 def rate(fn: Any, seconds: float) -> tuple[float, int]:
@@ -105,10 +113,28 @@ def main() -> int:
     print("   (medium before: commit 64a97c8 on an idle machine, for the chapters then under 3,000/s)")
 
     print("\n2. Backprop (medium, width 2, two samples): time per variant by depth, constructed vs naive rejection")
-    print(f"   {'depth':>5} {'constructed':>12} {'before':>9} {'naive':>14} {'naive tries':>12} {'ratio':>8}")
+    print(
+        f"   {'depth':>5} {'constructed':>12} {'per layer':>10} {'sheets':>7} {'rows':>6} {'before':>9} {'sheets':>7}"
+        f" {'naive':>14} {'naive tries':>12} {'ratio':>8}"
+    )
+    module = get_topic("backprop")
     for depth in (2, 3, 4, 6, 8, 10):
         r, _ = rate(lambda k, d=depth: byhand.make("backprop", seed=k, depth=d, width=2), sec)
         ours = 1 / r
+        # the draws it takes (counted apart from the timing): whole sheets, and weight rows, per variant
+        real, sheets, st = module.sample_backprop, [0], _sampling.Stats()
+
+        def counted(*a: Any, real: Any = real, sheets: list[int] = sheets, **kw: Any) -> Any:
+            sheets[0] += 1
+            return real(*a, **kw)
+
+        module.sample_backprop = counted
+        try:
+            for k in range(100):
+                byhand.make("backprop", seed=k, depth=depth, width=2, stats=st)
+        finally:
+            module.sample_backprop = real
+        draws = f"{sheets[0] / 100:7.2f} {st.drawn / 100:6.0f}"
         n_seeds = 5 if depth <= 4 else 2
         total_t, total_tries, found = 0.0, 0, 0
         for s in range(n_seeds):
@@ -123,9 +149,10 @@ def main() -> int:
         else:
             naive_s = f"> {total_t:8.1f} s"
             ratio = f"> {total_t / ours:,.0f}×"
-        before = f"{BEFORE_DEPTH_MS[depth]:6.2f} ms" if depth in BEFORE_DEPTH_MS else "  (cap 8)"
+        before = f"{BEFORE_DEPTH_MS[depth]:6.2f} ms {BEFORE_DEPTH_SHEETS[depth]:7.2f}"
         print(
-            f"   {depth:5} {ours * 1000:9.3f} ms {before:>9} {naive_s:>14} {total_tries // max(found, 1):12,} {ratio:>8}"
+            f"   {depth:5} {ours * 1000:9.3f} ms {ours * 1000 / depth:7.3f} ms {draws} {before:>17}"
+            f" {naive_s:>14} {total_tries // max(found, 1):12,} {ratio:>8}"
             + ("" if found == n_seeds else f"   (naive found {found} of {n_seeds} within {budget:.0f} s)")
         )
 

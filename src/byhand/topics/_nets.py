@@ -362,13 +362,27 @@ def sample_backprop(
     grad_bound: int = 20,
     col_limit: int | None = 2,
     ask: str = "grads",
+    gain: int | None = None,
 ) -> dict[str, Tensor]:
     """Leaves of a backprop exercise (``chain(sizes, batch, last_act=False)`` + a loss) that pass
     the rules; one exact backward pass checks the gradient (``GenerationError`` if it dies, which
-    ``make`` answers with a fresh draw)."""
+    ``make`` answers with a fresh draw).
+
+    ``gain`` (a deep chain, beyond three layers): the gradient's size is kept in view as the layers
+    are drawn. Every map from a hidden layer's gradient down to a layer below (the Wᵀ and ReLU
+    masks between) keeps each row's absolute sum ≤ ``gain``, or the layer is drawn again at once;
+    hidden weights may be 0 (a 0 lets a unit's gradient pass on without doubling; with ±1 only,
+    every layer where a sample passes both units doubles it, 2⁹ over ten layers); and the output
+    error of each sample (Ŷ − Y, sse) is chosen among all of ±1, ±2 for the smallest gradient that
+    reaches every layer, not drawn at random."""
     depth = len(sizes) - 1
     x = input_matrix(rng, stats, sizes[0], batch, x_range, nonzero=True)
     a = [x.row(i) for i in range(sizes[0])]
+    for _ in range(8 if gain is not None and batch > 1 else 0):
+        if _splittable(a, w, b, bound):
+            break  # (else the first layer could never be drawn: samples too alike)
+        x = input_matrix(rng, stats, sizes[0], batch, x_range, nonzero=True)
+        a = [x.row(i) for i in range(sizes[0])]
     out: dict[str, Tensor] = {"X": x}
     acts = [a]
     masks: list[list[list[bool]]] = []
@@ -401,7 +415,7 @@ def sample_backprop(
                     min(bound, BELOW_LOGITS) if below_ce else min(bound, UNDER) if loss == "ce" else bound,
                     stats,
                     None if last or layer > 1 else col_limit,  # non-zero weights: the backward pass bounds them
-                    nonzero=layer > 1,
+                    nonzero=layer > 1 and (gain is None or last),
                     seen=seen,
                 )
                 if ce:  # whether the logits can be friendly depends on the layer below only
@@ -422,9 +436,13 @@ def sample_backprop(
                 if depth > 3 and layer > 1 and (plan is not None or loss == "sse"):  # (shallow: cheap to redraw)
                     # (the read-out has no ReLU: it passes every sample)
                     passes = [[v > 0 for v in r] for r in zr] if plan is not None else [[True] * batch for _ in zr]
-                    grown = _paths_grow(paths[-1], wr, passes, batch)
+                    grown = _paths_grow(paths[-1], wr, passes, batch, gain if plan is not None else None)
                     if grown is None:  # some sample's gradient would die below whatever comes above
                         raise _DeadPath("a dead gradient path")
+                if gain is not None and batch > 1 and layer < depth - 1 and not _splittable(
+                    [[v if v > 0 else 0 for v in r] for r in zr], w, b, bound
+                ):  # the next ReLU must pass one sample and block another: this output leaves it no way
+                    raise _DeadPath("samples too alike for the next layer")
                 break
             except GenerationError as err:
                 if ce:
@@ -446,8 +464,7 @@ def sample_backprop(
             weights.pop()
             pre.pop()
             masks.pop()
-            if len(paths) > layer:
-                paths.pop()
+            del paths[layer - 1:]  # the maps of the layer drawn again go too (paths[-1] is the layer below it)
             continue
         out[f"W{layer}"] = Tensor((sizes[layer], len(a)), [v for r in wr for v in r])
         out[f"b{layer}"] = Tensor((sizes[layer],), br)
@@ -477,8 +494,16 @@ def sample_backprop(
         # printed 3ᶻ column gives them, so the sheet prints them; ``backprop.blanks`` does the same)
         zs = pre[:-1] if loss == "ce" else pre
         forward = [v for layer_z in zs for r in layer_z for v in r] + [v for layer_a in acts[1:-1] for r in layer_a for v in r]
+    errors: list[list[list[int]]] = []
+    if loss == "sse" and gain is not None:
+        # each sample's own errors, smallest gradient first; tried in pairs of low rank
+        per = [_friendly_errors(rng, weights, masks, acts, j, rows, grad_bound) for j in range(batch)]
+        if not all(per):
+            raise GenerationError("no output error reaches every layer; another draw")
+        combos = sorted(itertools.product(*[range(len(c)) for c in per]), key=sum)[:TARGET_TRIES]
+        errors = [[per[j][k] for j, k in enumerate(c)] for c in combos]
     if loss == "sse":
-        targets: list[Any] = [None] * TARGET_TRIES
+        targets: list[Any] = errors or [None] * TARGET_TRIES
     else:
         targets = list(itertools.product(range(rows), repeat=batch))  # the class of each sample
         rng.shuffle(targets)
@@ -498,7 +523,7 @@ def sample_backprop(
         stats.drawn += 1
         if loss == "sse":
             # the gradient of sample j is linear in its own Ŷ − Y: choose each column to survive
-            cols = [_alive_error(rng, weights, masks, j, rows) for j in range(batch)]
+            cols = target or [_alive_error(rng, weights, masks, j, rows) for j in range(batch)]
             e = [[cols[j][i] for j in range(batch)] for i in range(rows)]
             if batch > 1 and not any(sum(r) for r in e):
                 continue  # every db of the read-out would be 0
@@ -528,6 +553,23 @@ class _DeadPath(GenerationError):
     """A layer that would cut some sample's gradient off below it."""
 
 
+def _splittable(a: list[list[Any]], w: tuple[int, int], b: tuple[int, int], bound: int) -> bool:
+    """Can a layer on the input ``a`` (units × samples) have a unit that passes one sample and
+    blocks another (weights in ``w``, a bias in ``b``, every |z| ≤ bound, no z = 0)? Each weight
+    row is tried, and for each the biases that split the samples form an interval."""
+    cols = list(zip(*a))
+    for wr in itertools.product(range(w[0], w[1] + 1), repeat=len(a)):
+        if not any(wr):
+            continue
+        u = [sum(map(mul, wr, c)) for c in cols]
+        umin, umax = min(u), max(u)
+        lo = max(b[0], -bound - umin, 1 - umax)
+        hi = min(b[1], bound - umax, -1 - umin)
+        if any(-bi not in u for bi in range(lo, hi + 1)):
+            return True
+    return False
+
+
 def _mask_matrix(mask: list[list[bool]], j: int) -> list[list[int]]:
     """The diagonal of ReLU's pass (1) or block (0) of sample j, as a matrix."""
     n = len(mask)
@@ -535,20 +577,21 @@ def _mask_matrix(mask: list[list[bool]], j: int) -> list[list[int]]:
 
 
 def _paths_grow(
-    below: list[list[list[list[int]]]], wr: list[list[int]], mask: list[list[bool]], batch: int
+    below: list[list[list[list[int]]]], wr: list[list[int]], mask: list[list[bool]], batch: int, gain: int | None = None
 ) -> list[list[list[list[int]]]] | None:
     """The maps of :data:`paths` one hidden layer up (weights ``wr``, its ReLU ``mask``): each map
     below times Wᵀ·D; ``None`` if one of them is all zero (a sample's gradient cannot get through)."""
     out = []
-    rows, n = len(wr), len(wr[0])
+    rows = len(wr)
     for j in range(batch):
-        keep = [r for r in range(rows) if mask[r][j]]
-        # Wᵀ·D: column r of it is row r of W where ReLU passes sample j
-        step = [[wr[r][k] if r in keep else 0 for r in range(rows)] for k in range(n)]
+        # Wᵀ·D: column r of it is row r of W where ReLU passes sample j (None: blocked, all 0)
+        step = [wr[r] if mask[r][j] else None for r in range(rows)]
         maps = []
         for m in below[j]:
-            prod = [[sum(m[i][k] * step[k][c] for k in range(n)) for c in range(rows)] for i in range(len(m))]
+            prod = [[sum(map(mul, mi, wc)) if wc is not None else 0 for wc in step] for mi in m]
             if not any(any(r) for r in prod):
+                return None
+            if gain is not None and any(sum(map(abs, r)) > gain for r in prod):
                 return None
             maps.append(prod)
         maps.append(_mask_matrix(mask, j))
@@ -580,6 +623,59 @@ def _alive_error(
         if _alive(weights, masks, j, e):
             return e
     return e  # the full check will refuse it
+
+
+def _friendly_errors(
+    rng: random.Random,
+    weights: list[list[list[int]]],
+    masks: list[list[list[bool]]],
+    acts: list[list[list[Any]]],
+    j: int,
+    rows: int,
+    bound: int,
+) -> list[list[int]]:
+    """Every column Ŷ − Y for sample j (entries ±1, ±2) whose gradient reaches every hidden layer
+    with each dA and this sample's share of each dW within the bound, the smallest first (ties in
+    random order). The backward pass of one sample is linear in its error: the pass of each unit
+    error is made once, and every error's pass is their sum."""
+    depth = len(weights)
+    scale: list[Any] = []  # per entry: how much it weighs (a dZ entry times this sample's largest input)
+    groups: list[range] = []  # the dZ of each hidden layer: one entry of each must be non-zero
+    passes: list[list[Any]] = []
+    for r in range(rows):
+        g: list[Any] = [int(i == r) for i in range(rows)]
+        flat: list[Any] = []
+        for layer in range(depth, 0, -1):
+            a = max(abs(acts[layer - 1][k][j]) for k in range(len(acts[layer - 1])))
+            if r == 0:
+                scale += [a] * len(g)
+            flat += g
+            if layer == 1:
+                break
+            wl = weights[layer - 1]
+            mask = masks[layer - 2]
+            da = [sum(wl[q][k] * g[q] for q in range(len(g))) for k in range(len(wl[0]))]
+            g = [v if mask[k][j] else 0 for k, v in enumerate(da)]
+            if r == 0:
+                scale += [1] * len(da)
+                groups.append(range(len(flat) + len(da), len(flat) + len(da) + len(g)))
+            flat += da
+        passes.append(flat)
+    cols = list(zip(*passes))
+    scored: list[tuple[Any, float, list[int]]] = []
+    for e in itertools.product(_ERRORS[:2] + _ERRORS[4:], repeat=rows):
+        if e[0] < 0:
+            continue  # −e: the same sizes, the same layers reached (taken with e)
+        if rows == 2:  # (the usual read-out: two outputs, written out)
+            e0, e1 = e
+            v = [e0 * x + e1 * y for x, y in cols]
+        else:
+            v = [sum(map(mul, e, c)) for c in cols]
+        top = max(map(abs, map(mul, v, scale)))
+        if top <= bound and all(any(v[i] for i in grp) for grp in groups):
+            scored += [(top, rng.random(), list(e)), (top, rng.random(), [-x for x in e])]
+    scored.sort()
+    return [e for _, _, e in scored]
 
 
 def _backward(

@@ -38,6 +38,12 @@ OPTIONS = {
 }
 
 
+# Beyond three layers the gradient's size is kept in view as the layers are drawn (see
+# ``sample_backprop``): no map from a hidden layer's gradient to a layer below it has a row whose
+# absolute sum exceeds this, so the gradient cannot double from layer to layer on its way down.
+_GAIN = 4
+
+
 def sizes(o: dict[str, Any]) -> list[int]:
     out = 2 if o["loss"] == "ce" or o["depth"] > 1 else 1
     return [o["inputs"]] + [o["width"]] * (o["depth"] - 1) + [out]
@@ -73,10 +79,11 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
         o["batch"],
         loss=o["loss"],
         w=(-1, 2) if not deep else (-1, 1),
-        b=(-2, 2),
+        b=(-2, 2) if not deep else (-3, 3),  # deep: a unit's inputs may sit at 3 and 4; a bias of −3 still splits them
         bound=6 if not deep else 4,
         col_limit=2,
         ask=o["ask"],
+        gain=_GAIN if deep else None,
     )
 
 
