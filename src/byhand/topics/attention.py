@@ -19,6 +19,7 @@ the softmax, so their ``3ᶻ`` is crossed out and written 0, and their weight is
 from __future__ import annotations
 
 import functools
+import itertools
 import random
 from typing import Any
 
@@ -201,21 +202,103 @@ def _columns_ok(sc: list[list[int]], mask: bool, distinct: bool = True) -> bool:
     return varied >= (n - 1 if not mask else max(1, n - 2))
 
 
+_Table = tuple[list[tuple[list[list[int]], list[list[int]], tuple[tuple[int, ...], ...]]], list[float],
+               dict[tuple[tuple[int, ...], ...], tuple[list[list[tuple[int, ...]]], list[float]]]]
+_TABLES: dict[tuple[int, int, int, bool], _Table] = {}
+TABLE_TOKENS = 3  # up to this many tokens the friendly token lists are listed once; more are drawn and rejected
+
+
+def _accepted(m: tuple[tuple[int, ...], ...], d: int, n: int, mask: bool) -> tuple[list[list[tuple[int, ...]]], list[float]]:
+    """Every token list ``_draw_tokens`` can draw for M that passes the token rules (each column's Σ
+    small, columns varied and distinct, every feature present), with the probability of drawing it:
+    the draw one token at a time, replayed exactly, its rejections decided once."""
+    toks = _tokens(d)
+    form = {a: {b: _form(a, m, b) for b in toks} for a in toks}
+    pool = [t for t in toks if 0 <= form[t][t] <= SCORE_MAX]
+    fits = {a: {b for b in pool if 0 <= form[a][b] <= SCORE_MAX and 0 <= form[b][a] <= SCORE_MAX} for a in pool}
+    power = {a: {b: 3 ** form[a][b] for b in pool} for a in pool}
+    weight = {t: _NONZERO_WEIGHT[sum(1 for v in t if v)] for t in pool}
+    found: list[list[tuple[int, ...]]] = []
+    probs: list[float] = []
+    verdict: dict[Any, bool] = {}  # without the mask the rules do not depend on the order: one verdict per set
+
+    def passes(chosen: list[tuple[int, ...]]) -> bool:
+        key: Any = tuple(chosen) if mask else frozenset(chosen)
+        if key not in verdict:
+            sc = [[form[a][b] for b in chosen] for a in chosen]
+            verdict[key] = _columns_ok(sc, mask) and all(any(t[f] for t in chosen) for f in range(d))
+        return verdict[key]
+
+    def walk(chosen: list[tuple[int, ...]], ok: list[tuple[int, ...]], p: float) -> None:
+        total = sum(weight[t] for t in ok)
+        last = len(chosen) == n - 1
+        for t in ok:
+            if mask and sum(power[c][t] for c in chosen) + power[t][t] > SUM_MAX:
+                continue  # with the mask, column t is complete once t is chosen: its Σ is known now
+            chosen.append(t)
+            if not last:
+                walk(chosen, [u for u in ok if u != t and u in fits[t]], p * weight[t] / total)
+            elif passes(chosen):
+                found.append(list(chosen))
+                probs.append(p * weight[t] / total)
+            chosen.pop()
+
+    walk([], pool, 1.0)
+    return found, probs
+
+
+def _table(d: int, dk: int, n: int, mask: bool) -> _Table:
+    """The pairs (W_K, W_Q, M) weighted by how likely a draw of tokens for their M passes, and for each
+    M its passing token lists with their cumulative probabilities: choosing from these is the
+    rejection sampler's own distribution, made without rejecting (built once per size: 1–80 ms CPU)."""
+    key = (d, dk, n, mask)
+    if key not in _TABLES:
+        pairs = _pairs(d, dk)
+        per_m: dict[tuple[tuple[int, ...], ...], tuple[list[list[tuple[int, ...]]], list[float]]] = {}
+        for _wk, _wq, m in pairs:
+            if m not in per_m:
+                per_m[m] = _accepted(m, d, n, mask)
+        kept, mass = [], []
+        for pair in pairs:
+            found, probs = per_m[pair[2]]
+            if found:
+                kept.append(pair)
+                mass.append(sum(probs))
+        _TABLES[key] = (kept, list(itertools.accumulate(mass)),
+                        {m: (found, list(itertools.accumulate(probs))) for m, (found, probs) in per_m.items() if found})
+    return _TABLES[key]
+
+
+def _draw(o: dict[str, Any], rng: random.Random) -> tuple[list[list[int]], list[list[int]], tuple[tuple[int, ...], ...],
+                                                          list[tuple[int, ...]]] | None:
+    """A pair and its tokens, passing the token rules (None: try again)."""
+    n, d, dk = o["tokens"], o["features"], o["dk"]
+    if n <= TABLE_TOKENS:
+        pairs, cum, per_m = _table(d, dk, n, bool(o["mask"]))
+        if not pairs:
+            return None
+        wk, wq, m = rng.choices(pairs, cum_weights=cum)[0]
+        found, fcum = per_m[m]
+        return wk, wq, m, rng.choices(found, cum_weights=fcum)[0]
+    wk, wq, m = rng.choice(_pairs(d, dk))
+    toks = _draw_tokens(rng, m, d, n)
+    if toks is None:
+        return None
+    sc = [[_form(toks[i], m, toks[j]) for j in range(n)] for i in range(n)]  # kᵢ·qⱼ/2 = xᵢᵀ·M·xⱼ
+    if not _columns_ok(sc, bool(o["mask"])) or any(not any(t[f] for t in toks) for f in range(d)):
+        return None
+    return wk, wq, m, toks
+
+
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
-    n, d, dk, dv = o["tokens"], o["features"], o["dk"], o["dv"]
-    pairs = _pairs(d, dk)
+    n, d, dv = o["tokens"], o["features"], o["dv"]
     for _ in range(TRIES):
         stats.drawn += 1
-        wk, wq, m = rng.choice(pairs)
-        toks = _draw_tokens(rng, m, d, n)
-        if toks is None:
+        drawn = _draw(o, rng)
+        if drawn is None:
             continue
-        sc = [[_form(toks[i], m, toks[j]) for j in range(n)] for i in range(n)]  # kᵢ·qⱼ/2 = xᵢᵀ·M·xⱼ
-        if not _columns_ok(sc, bool(o["mask"])):
-            continue
+        wk, wq, _m, toks = drawn
         x = [[toks[j][i] for j in range(n)] for i in range(d)]
-        if any(not any(r) for r in x):
-            continue  # a feature no token has
         if any(not any(r) for r in _mm(wq, x)) or any(not any(r) for r in _mm(wk, x)):
             continue  # a row of Q or K all zero: a feature that never matters
         wv = [[rng.choice((0, 1, 1, 2, -1)) for _ in range(d)] for _ in range(dv)]
