@@ -12,16 +12,18 @@ gives the attention weights ``A_h`` (``Zₕ = Vₕ·Aₕ`` first); hard starts a
 from __future__ import annotations
 
 import math
+import operator
 import random
+from collections import Counter
 from typing import Any
 
 from byhand.engine.graph import Graph, Node
 from byhand.engine.tensor import Tensor
 from byhand.errors import GenerationError
 from byhand.i18n import N_
-from byhand.topics import Option, Sheet
+from byhand.topics import Option, Sheet, _rules
 from byhand.topics._sampling import Stats
-from byhand.topics.attention import SCORE_MAX, _columns_ok, _draw_tokens, _form, _mm, _pairs, _tensor
+from byhand.topics.attention import SCORE_MAX, _columns_ok, _draw, _pairs, _tensor
 
 NAME = "multi-head"
 TITLE = "Multi-head attention"
@@ -91,79 +93,116 @@ def build(o: dict[str, Any]) -> Sheet:
 
 
 Head = tuple[list[list[int]], list[list[int]], list[list[int]]]
+_HEADS: dict[tuple[int, frozenset[tuple[int, ...]]], list[tuple[list[list[int]], list[list[int]]]]] = {}
 
 
-def _head(rng: random.Random, x_cols: list[tuple[int, ...]], d: int) -> Head | None:
-    """Wq, Wk (one row each) whose scores on the given tokens stay within 0 … SCORE_MAX, and a Wv."""
-    n = len(x_cols)
-    pairs = _pairs(d, 1)
-    for _ in range(40):
-        wk, wq, m = rng.choice(pairs)
-        sc = [[_form(x_cols[i], m, x_cols[j]) for j in range(n)] for i in range(n)]
-        if any(v < 0 or v > SCORE_MAX for r in sc for v in r) or not _columns_ok(sc, False, distinct=False):
-            continue
-        wv = [[rng.choice((0, 1, 1, 2, -1)) for _ in range(d)]]
-        return wq, wk, wv
-    return None
+def _dot(w: list[int], toks: list[tuple[int, ...]]) -> list[int]:
+    return [sum(map(operator.mul, w, t)) for t in toks]
+
+
+def _heads(toks: list[tuple[int, ...]], d: int) -> list[tuple[list[list[int]], list[list[int]]]]:
+    """Every (Wq, Wk), one row each, whose scores on these tokens stay within 0 … SCORE_MAX with each
+    column's Σ small and the columns varied. The rules do not depend on the tokens' order: listed
+    once per set of tokens."""
+    key = (d, frozenset(toks))
+    if key not in _HEADS:
+        if len(_HEADS) > 4096:
+            _HEADS.clear()
+        out = []
+        for wk, wq, _m in _pairs(d, 1):
+            kv, qv = _dot(wk[0], toks), _dot(wq[0], toks)  # d_k = 1: the score kᵢ·qⱼ
+            sc = [[k * q for q in qv] for k in kv]
+            if all(v <= SCORE_MAX for r in sc for v in r) and _columns_ok(sc, False, distinct=False):
+                out.append((wq, wk))
+        _HEADS[key] = out
+    return _HEADS[key]
 
 
 MAX_DENOMINATOR = 100
+Fr = tuple[int, int]  # a reduced fraction (numerator, denominator), in whole numbers: fast to build and count
 
 
-def _denominator(x: list[list[int]], heads: Any, wo: list[list[int]]) -> int:
-    """The largest denominator in Z_h and O = Wo·[Z₁ ; Z₂], in whole numbers (Z_h[j] = Σᵢ vᵢ·3^(kᵢqⱼ) / Σᵢ 3^(kᵢqⱼ))."""
-    n = len(x[0])
-    zs = []
-    worst = 1
-    for q, k, v in heads:
-        qv, kv, vv = _mm(q, x)[0], _mm(k, x)[0], _mm(v, x)[0]
-        z = []
-        for j in range(n):
-            e = [3 ** (kv[i] * qv[j]) for i in range(n)]
-            num, den = sum(vv[i] * e[i] for i in range(n)), sum(e)
-            worst = max(worst, den // math.gcd(num, den))
-            z.append((num, den))
-        zs.append(z)
-    for r in wo:
-        for j in range(n):
-            (n1, d1), (n2, d2) = zs[0][j], zs[1][j]
+def _softmax(wq: list[list[int]], wk: list[list[int]], toks: list[tuple[int, ...]]) -> list[tuple[list[int], int]]:
+    """Each column j of a head's 3ᶻ, [3^(kᵢ·qⱼ)]ᵢ, with its Σ."""
+    kv, qv = _dot(wk[0], toks), _dot(wq[0], toks)
+    cols = []
+    for q in qv:
+        e = [3 ** (k * q) for k in kv]
+        cols.append((e, sum(e)))
+    return cols
+
+
+def _z(cols: list[tuple[list[int], int]], vv: list[int]) -> list[Fr]:
+    """Zₕ[j] = Σᵢ vᵢ·3^(kᵢqⱼ) / Σᵢ 3^(kᵢqⱼ), reduced."""
+    out = []
+    for e, den in cols:
+        num = sum(map(operator.mul, vv, e))
+        g = math.gcd(num, den)
+        out.append((num // g, den // g))
+    return out
+
+
+def _mix(wo: list[list[int]], z1: list[Fr], z2: list[Fr]) -> list[Fr]:
+    """O = Wo·[Z₁ ; Z₂], reduced."""
+    out = []
+    for r0, r1 in wo:
+        for (n1, d1), (n2, d2) in zip(z1, z2):
             common = d1 * d2 // math.gcd(d1, d2)
-            num = r[0] * n1 * (common // d1) + r[1] * n2 * (common // d2)
-            worst = max(worst, common // math.gcd(num, common))
-    return worst
+            num = r0 * n1 * (common // d1) + r1 * n2 * (common // d2)
+            g = math.gcd(num, common)
+            out.append((num // g, common // g))
+    return out
 
 
-def _alive(head: tuple[list[list[int]], ...], x: list[list[int]]) -> bool:
-    q, _k, v = head
-    return all(any(r) for r in _mm(v, x)) and all(any(r) for r in _mm(q, x))
+def _shares_ok(answers: list[Fr]) -> bool:
+    """Few zeros and no value dominating among Z₁, Z₂ and O: the answers of easy and medium (the
+    inverse blank swaps one cell of O for a weight of Wo), checked before the graph is evaluated."""
+    counts = Counter(answers)
+    return _rules.shares_ok(_rules.Shares(len(answers), counts.get((0, 1), 0), max(counts.values())))
 
 
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
     n, d = o["tokens"], o["features"]
+    token_options = {"tokens": n, "features": d, "dk": 1, "mask": 0}
     for _ in range(TRIES):
         stats.drawn += 1
-        _wk, _wq, m = rng.choice(_pairs(d, 1))
-        toks = _draw_tokens(rng, m, d, n)
-        if toks is None:
+        drawn = _draw(token_options, rng)  # tokens friendly to at least one head, every feature present
+        if drawn is None:
             continue
-        x = [[toks[j][i] for j in range(n)] for i in range(d)]
-        if any(not any(r) for r in x):
+        toks = drawn[3]
+        heads = _heads(toks, d)
+        if len(heads) < 2:
             continue
-        first = _head(rng, toks, d)
-        if first is None or not _alive(first, x):
-            continue
-        for _second_try in range(12):  # the second head (and Wo) drawn again, on the same tokens
-            second = _head(rng, toks, d)
-            if second is None or second[:2] == first[:2] or not _alive(second, x):
-                continue  # two heads alike would teach nothing
+        softmax: dict[int, list[tuple[list[int], int]]] = {}
+        for _second_try in range(12):  # the heads (and Wo) drawn again, on the same tokens
+            first, second = rng.randrange(len(heads)), rng.randrange(len(heads) - 1)
+            picked = (first, second + (second >= first))  # two heads alike would teach nothing
+            chosen: list[Head] = []
+            zs = []
+            for i in picked:
+                wq, wk = heads[i]
+                wv = [[rng.choice((0, 1, 1, 2, -1)) for _ in range(d)]]
+                vv = _dot(wv[0], toks)
+                if not any(vv):
+                    break  # a head whose values are all 0 (its queries are not: its columns vary)
+                if i not in softmax:
+                    softmax[i] = _softmax(wq, wk, toks)
+                chosen.append((wq, wk, wv))
+                zs.append(_z(softmax[i], vv))
+            if len(chosen) < HEADS:
+                continue
             wo = [[rng.choice((1, 1, 2, -1, 0)) for _ in range(HEADS)] for _ in range(o["out"])]
             if any(not any(r) for r in wo) or any(all(r[c] == 0 for r in wo) for c in range(HEADS)):
                 continue  # each row mixes the heads, each head reaches the output
-            if _denominator(x, (first, second), wo) > MAX_DENOMINATOR:
+            mixed = _mix(wo, zs[0], zs[1])
+            if any(den > MAX_DENOMINATOR for _num, den in mixed):
                 continue  # O mixes the heads: its denominators are the two columns' Σ together
+            if o["start"] != "scores" and not _shares_ok(zs[0] + zs[1] + mixed):
+                continue
             stats.accepted += 1
+            x = [[toks[c][f] for c in range(n)] for f in range(d)]
             out = {"X": _tensor(x), "WO": _tensor(wo)}
-            for h, (q, k, v) in ((1, first), (2, second)):
+            for h, (q, k, v) in enumerate(chosen, 1):
                 out |= {f"WQ{h}": _tensor(q), f"WK{h}": _tensor(k), f"WV{h}": _tensor(v)}
             return out
     raise GenerationError("no hand-friendly multi-head variant; try fewer tokens")
