@@ -119,6 +119,8 @@ def _heads(toks: list[tuple[int, ...]], d: int) -> list[tuple[list[list[int]], l
 
 
 MAX_DENOMINATOR = 100
+_WV = (0, 1, 1, 2, -1)  # a value weight: 1 most often, a few 0s, 2 and −1
+_WO = (1, 1, 2, -1, 0)
 Fr = tuple[int, int]  # a reduced fraction (numerator, denominator), in whole numbers: fast to build and count
 
 
@@ -181,7 +183,7 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
             zs = []
             for i in picked:
                 wq, wk = heads[i]
-                wv = [[rng.choice((0, 1, 1, 2, -1)) for _ in range(d)]]
+                wv = [rng.choices(_WV, k=d)]
                 vv = _dot(wv[0], toks)
                 if not any(vv):
                     break  # a head whose values are all 0 (its queries are not: its columns vary)
@@ -191,12 +193,14 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
                 zs.append(_z(softmax[i], vv))
             if len(chosen) < HEADS:
                 continue
-            wo = [[rng.choice((1, 1, 2, -1, 0)) for _ in range(HEADS)] for _ in range(o["out"])]
+            # a row of O that mixes both heads has the two Z denominators' lcm as its denominator
+            wide = any(b * e // math.gcd(b, e) > MAX_DENOMINATOR for (_a, b), (_c, e) in zip(zs[0], zs[1]))
+            wo = [rng.choices(_WO, k=HEADS) for _ in range(o["out"])]
             if any(not any(r) for r in wo) or any(all(r[c] == 0 for r in wo) for c in range(HEADS)):
                 continue  # each row mixes the heads, each head reaches the output
+            if wide and any(all(r) for r in wo):
+                continue  # a row mixing the heads would have a denominator over 100 (else each divides the lcm)
             mixed = _mix(wo, zs[0], zs[1])
-            if any(den > MAX_DENOMINATOR for _num, den in mixed):
-                continue  # O mixes the heads: its denominators are the two columns' Σ together
             if o["start"] != "scores" and not _shares_ok(zs[0] + zs[1] + mixed):
                 continue
             stats.accepted += 1
