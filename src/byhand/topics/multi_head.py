@@ -11,6 +11,7 @@ gives the attention weights ``A_h`` (``Zₕ = Vₕ·Aₕ`` first); hard starts a
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 import random
@@ -121,27 +122,47 @@ def _heads(toks: list[tuple[int, ...]], d: int) -> list[tuple[list[list[int]], l
 MAX_DENOMINATOR = 100
 _WV = (0, 1, 1, 2, -1)  # a value weight: 1 most often, a few 0s, 2 and −1
 _WO = (1, 1, 2, -1, 0)
+_WEIGHTS: dict[int, list[list[int]]] = {}
 Fr = tuple[int, int]  # a reduced fraction (numerator, denominator), in whole numbers: fast to build and count
 
 
-def _softmax(wq: list[list[int]], wk: list[list[int]], toks: list[tuple[int, ...]]) -> list[tuple[list[int], int]]:
-    """Each column j of a head's 3ᶻ, [3^(kᵢ·qⱼ)]ᵢ, with its Σ."""
-    kv, qv = _dot(wk[0], toks), _dot(wq[0], toks)
-    cols = []
-    for q in qv:
-        e = [3 ** (k * q) for k in kv]
-        cols.append((e, sum(e)))
+_SOFTMAX: dict[tuple[tuple[tuple[int, ...], ...], int], list[tuple[list[int], int]]] = {}
+
+
+def _softmax(heads: list[tuple[list[list[int]], list[list[int]]]], i: int,
+             toks: list[tuple[int, ...]]) -> list[tuple[list[int], int]]:
+    """Each column j of head i's 3ᶻ summed over the tokens, [Σᵢ tᵢ·3^(kᵢ·qⱼ)] (one sum a feature: then
+    Zⱼ's numerator is Wv's dot product with it), with its Σ; once per token list and head."""
+    key = (tuple(toks), i)
+    cols = _SOFTMAX.get(key)
+    if cols is None:
+        if len(_SOFTMAX) > 1 << 16:
+            _SOFTMAX.clear()
+        wq, wk = heads[i]
+        kv, qv = _dot(wk[0], toks), _dot(wq[0], toks)
+        cols = []
+        for q in qv:
+            e = [3 ** (k * q) for k in kv]
+            cols.append(([sum(t[f] * w for t, w in zip(toks, e)) for f in range(len(toks[0]))], sum(e)))
+        _SOFTMAX[key] = cols
     return cols
 
 
-def _z(cols: list[tuple[list[int], int]], vv: list[int]) -> list[Fr]:
-    """Zₕ[j] = Σᵢ vᵢ·3^(kᵢqⱼ) / Σᵢ 3^(kᵢqⱼ), reduced."""
+def _z(cols: list[tuple[list[int], int]], wv: list[int]) -> list[Fr]:
+    """Zₕ[j] = Σᵢ vᵢ·3^(kᵢqⱼ) / Σᵢ 3^(kᵢqⱼ) = Wv·(Σᵢ tᵢ·3^(kᵢqⱼ)) / Σⱼ, reduced."""
     out = []
-    for e, den in cols:
-        num = sum(map(operator.mul, vv, e))
+    for g_col, den in cols:
+        num = sum(map(operator.mul, wv, g_col))
         g = math.gcd(num, den)
         out.append((num // g, den // g))
     return out
+
+
+def _weights(d: int) -> list[list[int]]:
+    """Every row of d value weights, each weight drawn from _WV: one draw picks a whole row."""
+    if d not in _WEIGHTS:
+        _WEIGHTS[d] = [list(w) for w in itertools.product(_WV, repeat=d)]
+    return _WEIGHTS[d]
 
 
 def _mix(wo: list[list[int]], z1: list[Fr], z2: list[Fr]) -> list[Fr]:
@@ -175,31 +196,35 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
         heads = _heads(toks, d)
         if len(heads) < 2:
             continue
-        softmax: dict[int, list[tuple[list[int], int]]] = {}
+        weights = _weights(d)
         for _second_try in range(12):  # the heads (and Wo) drawn again, on the same tokens
-            first, second = rng.randrange(len(heads)), rng.randrange(len(heads) - 1)
-            picked = (first, second + (second >= first))  # two heads alike would teach nothing
-            chosen: list[Head] = []
-            zs = []
-            for i in picked:
-                wq, wk = heads[i]
-                wv = [rng.choices(_WV, k=d)]
-                vv = _dot(wv[0], toks)
-                if not any(vv):
-                    break  # a head whose values are all 0 (its queries are not: its columns vary)
-                if i not in softmax:
-                    softmax[i] = _softmax(wq, wk, toks)
-                chosen.append((wq, wk, wv))
-                zs.append(_z(softmax[i], vv))
-            if len(chosen) < HEADS:
+            first = rng.randrange(len(heads))
+            wv1 = weights[rng.randrange(len(weights))]
+            if not any(_dot(wv1, toks)):
+                continue  # a head whose values are all 0 (its queries are not: its columns vary)
+            z1 = _z(_softmax(heads, first, toks), wv1)
+            for _ in range(16):  # the second head (two alike would teach nothing) and its values
+                second = rng.randrange(len(heads) - 1)
+                second += second >= first
+                wv2 = weights[rng.randrange(len(weights))]
+                # a row of O mixing both heads has the lcm of the two Zⱼ's denominators as its own:
+                # kept ≤ 100 here, every denominator of O is (each divides that lcm); decided column
+                # by column, before anything else is worked out (most draws fail here)
+                for (g_col, den), (_a, b) in zip(_softmax(heads, second, toks), z1):
+                    e = den // math.gcd(sum(map(operator.mul, wv2, g_col)), den)
+                    if b * e // math.gcd(b, e) > MAX_DENOMINATOR:
+                        break
+                else:
+                    if any(_dot(wv2, toks)):
+                        break
+            else:
                 continue
-            # a row of O that mixes both heads has the two Z denominators' lcm as its denominator
-            wide = any(b * e // math.gcd(b, e) > MAX_DENOMINATOR for (_a, b), (_c, e) in zip(zs[0], zs[1]))
+            z2 = _z(_softmax(heads, second, toks), wv2)
+            zs = [z1, z2]
+            chosen: list[Head] = [(heads[first][0], heads[first][1], [wv1]), (heads[second][0], heads[second][1], [wv2])]
             wo = [rng.choices(_WO, k=HEADS) for _ in range(o["out"])]
             if any(not any(r) for r in wo) or any(all(r[c] == 0 for r in wo) for c in range(HEADS)):
                 continue  # each row mixes the heads, each head reaches the output
-            if wide and any(all(r) for r in wo):
-                continue  # a row mixing the heads would have a denominator over 100 (else each divides the lcm)
             mixed = _mix(wo, zs[0], zs[1])
             if o["start"] != "scores" and not _shares_ok(zs[0] + zs[1] + mixed):
                 continue
