@@ -255,9 +255,21 @@ def _table(d: int, dk: int, n: int, mask: bool) -> _Table:
     if key not in _TABLES:
         pairs = _pairs(d, dk)
         per_m: dict[tuple[tuple[int, ...], ...], tuple[list[list[tuple[int, ...]]], list[float]]] = {}
+        worked: list[tuple[tuple[int, ...], ...]] = []  # the M whose lists were worked out; every other M is one of them with
+        # its features renamed (M'ᵢⱼ = M_σ(i)σ(j)): its lists are theirs renamed, t' = (t_σ(0), t_σ(1), …), the same
+        # scores, rules and draw probabilities
+        perms = list(itertools.permutations(range(d)))
         for _wk, _wq, m in pairs:
-            if m not in per_m:
+            if m in per_m:
+                continue
+            for r, sigma in ((r, sg) for r in worked for sg in perms):
+                if all(m[i][j] == r[sigma[i]][sigma[j]] for i in range(d) for j in range(d)):
+                    found, probs = per_m[r]
+                    per_m[m] = ([[tuple(t[sigma[i]] for i in range(d)) for t in toks] for toks in found], probs)
+                    break
+            else:
                 per_m[m] = _accepted(m, d, n, mask)
+                worked.append(m)
         kept, mass = [], []
         for pair in pairs:
             found, probs = per_m[pair[2]]

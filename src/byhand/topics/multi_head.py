@@ -24,7 +24,7 @@ from byhand.errors import GenerationError
 from byhand.i18n import N_
 from byhand.topics import Option, Sheet, _rules
 from byhand.topics._sampling import Stats
-from byhand.topics.attention import SCORE_MAX, _columns_ok, _draw, _pairs, _tensor
+from byhand.topics.attention import SCORE_MAX, SUM_MAX, _draw, _pairs, _tensor, _tokens
 
 NAME = "multi-head"
 TITLE = "Multi-head attention"
@@ -94,27 +94,49 @@ def build(o: dict[str, Any]) -> Sheet:
 
 
 Head = tuple[list[list[int]], list[list[int]], list[list[int]]]
-_HEADS: dict[tuple[int, frozenset[tuple[int, ...]]], list[tuple[list[list[int]], list[list[int]]]]] = {}
+Column = tuple[list[int], int]  # a column j of a head's 3ᶻ as [Σᵢ tᵢ·3^(kᵢ·qⱼ)] (one sum a feature) and its Σ
+HeadInfo = tuple[list[list[int]], list[list[int]], dict[tuple[int, ...], Column]]  # Wq, Wk, each query token's column
+_KQ: dict[int, list[tuple[list[list[int]], list[list[int]], dict[tuple[int, ...], tuple[int, int]]]]] = {}
+_HEADS: dict[tuple[int, frozenset[tuple[int, ...]]], list[HeadInfo]] = {}
 
 
 def _dot(w: list[int], toks: list[tuple[int, ...]]) -> list[int]:
     return [sum(map(operator.mul, w, t)) for t in toks]
 
 
-def _heads(toks: list[tuple[int, ...]], d: int) -> list[tuple[list[list[int]], list[list[int]]]]:
+def _kq(d: int) -> list[tuple[list[list[int]], list[list[int]], dict[tuple[int, ...], tuple[int, int]]]]:
+    """Each (Wq, Wk) with every token's key k = Wk·t and query q = Wq·t (d_k = 1: a score is kᵢ·qⱼ)."""
+    if d not in _KQ:
+        _KQ[d] = [(wq, wk, {t: (sum(map(operator.mul, wk[0], t)), sum(map(operator.mul, wq[0], t))) for t in _tokens(d)})
+                  for wk, wq, _m in _pairs(d, 1)]
+    return _KQ[d]
+
+
+def _heads(toks: list[tuple[int, ...]], d: int) -> list[HeadInfo]:
     """Every (Wq, Wk), one row each, whose scores on these tokens stay within 0 … SCORE_MAX with each
-    column's Σ small and the columns varied. The rules do not depend on the tokens' order: listed
-    once per set of tokens."""
+    column's Σ ≤ SUM_MAX and all columns but one varied (attention's rule for a head), with the
+    column each token makes as a query (then Zⱼ's numerator is Wv's dot product with it). The rules
+    and the columns do not depend on the tokens' order: worked out once per set of tokens."""
     key = (d, frozenset(toks))
     if key not in _HEADS:
         if len(_HEADS) > 4096:
             _HEADS.clear()
+        n = len(toks)
         out = []
-        for wk, wq, _m in _pairs(d, 1):
-            kv, qv = _dot(wk[0], toks), _dot(wq[0], toks)  # d_k = 1: the score kᵢ·qⱼ
-            sc = [[k * q for q in qv] for k in kv]
-            if all(v <= SCORE_MAX for r in sc for v in r) and _columns_ok(sc, False, distinct=False):
-                out.append((wq, wk))
+        for wq, wk, kq in _kq(d):
+            ks = [kq[t][0] for t in toks]
+            qs = [kq[t][1] for t in toks]
+            if max(ks) * max(qs) > SCORE_MAX or len(set(ks)) == 1 or sum(1 for q in qs if q) < n - 1:
+                continue  # a score too big, or too few varied columns (a column varies iff qⱼ ≠ 0 and k varies)
+            cols: dict[tuple[int, ...], Column] = {}
+            for t, q in zip(toks, qs):
+                e = [3 ** (k * q) for k in ks]
+                total = sum(e)
+                if total > SUM_MAX:
+                    break
+                cols[t] = ([sum(u[f] * w for u, w in zip(toks, e)) for f in range(d)], total)
+            else:
+                out.append((wq, wk, cols))
         _HEADS[key] = out
     return _HEADS[key]
 
@@ -126,29 +148,7 @@ _WEIGHTS: dict[int, list[list[int]]] = {}
 Fr = tuple[int, int]  # a reduced fraction (numerator, denominator), in whole numbers: fast to build and count
 
 
-_SOFTMAX: dict[tuple[tuple[tuple[int, ...], ...], int], list[tuple[list[int], int]]] = {}
-
-
-def _softmax(heads: list[tuple[list[list[int]], list[list[int]]]], i: int,
-             toks: list[tuple[int, ...]]) -> list[tuple[list[int], int]]:
-    """Each column j of head i's 3ᶻ summed over the tokens, [Σᵢ tᵢ·3^(kᵢ·qⱼ)] (one sum a feature: then
-    Zⱼ's numerator is Wv's dot product with it), with its Σ; once per token list and head."""
-    key = (tuple(toks), i)
-    cols = _SOFTMAX.get(key)
-    if cols is None:
-        if len(_SOFTMAX) > 1 << 16:
-            _SOFTMAX.clear()
-        wq, wk = heads[i]
-        kv, qv = _dot(wk[0], toks), _dot(wq[0], toks)
-        cols = []
-        for q in qv:
-            e = [3 ** (k * q) for k in kv]
-            cols.append(([sum(t[f] * w for t, w in zip(toks, e)) for f in range(len(toks[0]))], sum(e)))
-        _SOFTMAX[key] = cols
-    return cols
-
-
-def _z(cols: list[tuple[list[int], int]], wv: list[int]) -> list[Fr]:
+def _z(cols: list[Column], wv: list[int]) -> list[Fr]:
     """Zₕ[j] = Σᵢ vᵢ·3^(kᵢqⱼ) / Σᵢ 3^(kᵢqⱼ) = Wv·(Σᵢ tᵢ·3^(kᵢqⱼ)) / Σⱼ, reduced."""
     out = []
     for g_col, den in cols:
@@ -202,7 +202,7 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
             wv1 = weights[rng.randrange(len(weights))]
             if not any(_dot(wv1, toks)):
                 continue  # a head whose values are all 0 (its queries are not: its columns vary)
-            z1 = _z(_softmax(heads, first, toks), wv1)
+            z1 = _z([heads[first][2][t] for t in toks], wv1)
             for _ in range(16):  # the second head (two alike would teach nothing) and its values
                 second = rng.randrange(len(heads) - 1)
                 second += second >= first
@@ -210,7 +210,9 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
                 # a row of O mixing both heads has the lcm of the two Zⱼ's denominators as its own:
                 # kept ≤ 100 here, every denominator of O is (each divides that lcm); decided column
                 # by column, before anything else is worked out (most draws fail here)
-                for (g_col, den), (_a, b) in zip(_softmax(heads, second, toks), z1):
+                cols = heads[second][2]
+                for t, (_a, b) in zip(toks, z1):
+                    g_col, den = cols[t]
                     e = den // math.gcd(sum(map(operator.mul, wv2, g_col)), den)
                     if b * e // math.gcd(b, e) > MAX_DENOMINATOR:
                         break
@@ -219,7 +221,7 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
                         break
             else:
                 continue
-            z2 = _z(_softmax(heads, second, toks), wv2)
+            z2 = _z([heads[second][2][t] for t in toks], wv2)
             zs = [z1, z2]
             chosen: list[Head] = [(heads[first][0], heads[first][1], [wv1]), (heads[second][0], heads[second][1], [wv2])]
             wo = [rng.choices(_WO, k=HEADS) for _ in range(o["out"])]
