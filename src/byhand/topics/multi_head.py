@@ -115,28 +115,22 @@ def _kq(d: int) -> list[tuple[list[list[int]], list[list[int]], dict[tuple[int, 
 def _heads(toks: list[tuple[int, ...]], d: int) -> list[HeadInfo]:
     """Every (Wq, Wk), one row each, whose scores on these tokens stay within 0 … SCORE_MAX with each
     column's Σ ≤ SUM_MAX and all columns but one varied (attention's rule for a head), with the
-    column each token makes as a query (then Zⱼ's numerator is Wv's dot product with it). The rules
-    and the columns do not depend on the tokens' order: worked out once per set of tokens."""
+    Σ of the column each token makes as a query. The rules and the columns do not depend on the
+    tokens' order: worked out once per set of tokens."""
     key = (d, frozenset(toks))
     if key not in _HEADS:
         if len(_HEADS) > 4096:
             _HEADS.clear()
         n = len(toks)
-        out = []
+        out: list[HeadInfo] = []
         for wq, wk, kq in _kq(d):
             ks = [kq[t][0] for t in toks]
             qs = [kq[t][1] for t in toks]
             if max(ks) * max(qs) > SCORE_MAX or len(set(ks)) == 1 or sum(1 for q in qs if q) < n - 1:
                 continue  # a score too big, or too few varied columns (a column varies iff qⱼ ≠ 0 and k varies)
-            cols: dict[tuple[int, ...], Column] = {}
-            for t, q in zip(toks, qs):
-                e = [3 ** (k * q) for k in ks]
-                total = sum(e)
-                if total > SUM_MAX:
-                    break
-                cols[t] = ([sum(u[f] * w for u, w in zip(toks, e)) for f in range(d)], total)
-            else:
-                out.append((wq, wk, cols))
+            sums = {t: sum(3 ** (k * q) for k in ks) for t, q in zip(toks, qs)}
+            if max(sums.values()) <= SUM_MAX:
+                out.append((wq, wk, {t: ([], total) for t, total in sums.items()}))  # the sums over tokens: on first use
         _HEADS[key] = out
     return _HEADS[key]
 
@@ -146,6 +140,21 @@ _WV = (0, 1, 1, 2, -1)  # a value weight: 1 most often, a few 0s, 2 and −1
 _WO = (1, 1, 2, -1, 0)
 _WEIGHTS: dict[int, list[list[int]]] = {}
 Fr = tuple[int, int]  # a reduced fraction (numerator, denominator), in whole numbers: fast to build and count
+
+
+def _columns(head: HeadInfo, toks: list[tuple[int, ...]]) -> list[Column]:
+    """The head's column for each token as a query, in the tokens' order; each column's sums over the
+    tokens, [Σᵢ tᵢ·3^(kᵢ·qⱼ)], worked out on first use."""
+    wq, wk, cols = head
+    out = []
+    for t in toks:
+        g_col, total = cols[t]
+        if not g_col:
+            q = sum(map(operator.mul, wq[0], t))
+            e = [3 ** (sum(map(operator.mul, wk[0], u)) * q) for u in toks]
+            g_col[:] = [sum(u[f] * w for u, w in zip(toks, e)) for f in range(len(t))]
+        out.append((g_col, total))
+    return out
 
 
 def _z(cols: list[Column], wv: list[int]) -> list[Fr]:
@@ -202,7 +211,7 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
             wv1 = weights[rng.randrange(len(weights))]
             if not any(_dot(wv1, toks)):
                 continue  # a head whose values are all 0 (its queries are not: its columns vary)
-            z1 = _z([heads[first][2][t] for t in toks], wv1)
+            z1 = _z(_columns(heads[first], toks), wv1)
             for _ in range(16):  # the second head (two alike would teach nothing) and its values
                 second = rng.randrange(len(heads) - 1)
                 second += second >= first
@@ -210,9 +219,7 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
                 # a row of O mixing both heads has the lcm of the two Zⱼ's denominators as its own:
                 # kept ≤ 100 here, every denominator of O is (each divides that lcm); decided column
                 # by column, before anything else is worked out (most draws fail here)
-                cols = heads[second][2]
-                for t, (_a, b) in zip(toks, z1):
-                    g_col, den = cols[t]
+                for (g_col, den), (_a, b) in zip(_columns(heads[second], toks), z1):
                     e = den // math.gcd(sum(map(operator.mul, wv2, g_col)), den)
                     if b * e // math.gcd(b, e) > MAX_DENOMINATOR:
                         break
@@ -221,7 +228,7 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
                         break
             else:
                 continue
-            z2 = _z([heads[second][2][t] for t in toks], wv2)
+            z2 = _z(_columns(heads[second], toks), wv2)
             zs = [z1, z2]
             chosen: list[Head] = [(heads[first][0], heads[first][1], [wv1]), (heads[second][0], heads[second][1], [wv2])]
             wo = [rng.choices(_WO, k=HEADS) for _ in range(o["out"])]
