@@ -206,12 +206,16 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
         if len(heads) < 2:
             continue
         weights = _weights(d)
+        columns: list[list[Column] | None] = [None] * len(heads)  # each head's columns in the tokens' order
         for _second_try in range(12):  # the heads (and Wo) drawn again, on the same tokens
             first = rng.randrange(len(heads))
             wv1 = weights[rng.randrange(len(weights))]
             if not any(_dot(wv1, toks)):
                 continue  # a head whose values are all 0 (its queries are not: its columns vary)
-            z1 = _z(_columns(heads[first], toks), wv1)
+            c1 = columns[first]
+            if c1 is None:
+                c1 = columns[first] = _columns(heads[first], toks)
+            z1 = _z(c1, wv1)
             for _ in range(16):  # the second head (two alike would teach nothing) and its values
                 second = rng.randrange(len(heads) - 1)
                 second += second >= first
@@ -219,7 +223,10 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
                 # a row of O mixing both heads has the lcm of the two Zⱼ's denominators as its own:
                 # kept ≤ 100 here, every denominator of O is (each divides that lcm); decided column
                 # by column, before anything else is worked out (most draws fail here)
-                for (g_col, den), (_a, b) in zip(_columns(heads[second], toks), z1):
+                c2 = columns[second]
+                if c2 is None:
+                    c2 = columns[second] = _columns(heads[second], toks)
+                for (g_col, den), (_a, b) in zip(c2, z1):
                     e = den // math.gcd(sum(map(operator.mul, wv2, g_col)), den)
                     if b * e // math.gcd(b, e) > MAX_DENOMINATOR:
                         break
@@ -228,7 +235,7 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
                         break
             else:
                 continue
-            z2 = _z(_columns(heads[second], toks), wv2)
+            z2 = _z(c2, wv2)
             zs = [z1, z2]
             chosen: list[Head] = [(heads[first][0], heads[first][1], [wv1]), (heads[second][0], heads[second][1], [wv2])]
             wo = [rng.choices(_WO, k=HEADS) for _ in range(o["out"])]
