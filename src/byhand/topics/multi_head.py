@@ -147,12 +147,15 @@ def _columns(head: HeadInfo, toks: list[tuple[int, ...]]) -> list[Column]:
     tokens, [Σᵢ tᵢ·3^(kᵢ·qⱼ)], worked out on first use."""
     wq, wk, cols = head
     out = []
+    keys = None
     for t in toks:
         g_col, total = cols[t]
         if not g_col:
+            if keys is None:
+                keys, features = _dot(wk[0], toks), list(zip(*toks))
             q = sum(map(operator.mul, wq[0], t))
-            e = [3 ** (sum(map(operator.mul, wk[0], u)) * q) for u in toks]
-            g_col[:] = [sum(u[f] * w for u, w in zip(toks, e)) for f in range(len(t))]
+            e = [3 ** (k * q) for k in keys]
+            g_col[:] = [sum(map(operator.mul, f, e)) for f in features]
         out.append((g_col, total))
     return out
 
