@@ -24,7 +24,7 @@ import random
 from typing import Any
 
 from byhand.engine.graph import Graph, Node
-from byhand.engine.tensor import Tensor
+from byhand.engine.tensor import Tensor, indices
 from byhand.errors import GenerationError
 from byhand.i18n import N_
 from byhand.topics import Option, Sheet
@@ -321,20 +321,30 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
     raise GenerationError("no hand-friendly attention variant; try fewer tokens or features")
 
 
+_BLANKS: dict[tuple[Any, ...], list[tuple[str, tuple[int, ...]]]] = {}
+
+
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
     """Every step of the method is written by the student: Q, K, V (unless given), Kᵀ, the scores,
     their scaled half, 3ᶻ (and masked), Σ, A and Z."""
-    names = [n for n in ("Q", "K", "V", "KT", "S", "SC", "E", "EM", "SUM", "A", "Z") if n in graph.shapes]
-    if o["start"] == "scores":
-        names = names[4:]  # Q, K, V and Kᵀ given
-    cells: list[tuple[str, tuple[int, ...]]] = [(name, i) for name in names for i in vals[name].indices()]
-    if o["mask"]:  # a future key is crossed out anyway: its score, scaled score and 3ᶻ are given, not
-        # asked (and a printed 3ᶻ would give its scaled score away, so they go together)
-        cells = [c for c in cells if not (c[0] in ("S", "SC", "E") and c[1][0] > c[1][1])]
+    key = (o["start"], o["mask"], graph.shapes["X"], graph.shapes["WQ"], graph.shapes["WV"])  # every shape follows
+    base = _BLANKS.get(key)
+    if base is None:
+        names = [n for n in ("Q", "K", "V", "KT", "S", "SC", "E", "EM", "SUM", "A", "Z") if n in graph.shapes]
+        if o["start"] == "scores":
+            names = names[4:]  # Q, K, V and Kᵀ given
+        base = [(name, i) for name in names for i in indices(graph.shapes[name])]
+        if o["mask"]:  # a future key is crossed out anyway: its score, scaled score and 3ᶻ are given, not
+            # asked (and a printed 3ᶻ would give its scaled score away, so they go together)
+            base = [c for c in base if not (c[0] in ("S", "SC", "E") and c[1][0] > c[1][1])]
+        _BLANKS[key] = base  # the same cells for every variant of these options
+    cells = list(base)
     if o.get("inverse"):  # a value weight read back from one printed value: Vᵣⱼ = Σ_f Wvᵣf·X_fj, one Wvᵣf unknown
         wv, x = vals["WV"], vals["X"]
         picks = [(r, f, j) for r in range(wv.shape[0]) for f in range(wv.shape[1]) if wv[r, f]
                  for j in range(x.shape[1]) if x[f, j]]
         r, f, j = picks[rng.randrange(len(picks))]
-        cells = [c for c in cells if c != ("V", (r, j))] + [("WV", (r, f))]
+        if ("V", (r, j)) in cells:  # V is asked (hard): that one cell is printed
+            cells.remove(("V", (r, j)))
+        cells.append(("WV", (r, f)))
     return cells

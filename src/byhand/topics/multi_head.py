@@ -19,7 +19,7 @@ from collections import Counter
 from typing import Any
 
 from byhand.engine.graph import Graph, Node
-from byhand.engine.tensor import Tensor
+from byhand.engine.tensor import Tensor, indices
 from byhand.errors import GenerationError
 from byhand.i18n import N_
 from byhand.topics import Option, Sheet, _rules
@@ -256,14 +256,22 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
     raise GenerationError("no hand-friendly multi-head variant; try fewer tokens")
 
 
+_BLANKS: dict[tuple[Any, ...], list[tuple[str, tuple[int, ...]]]] = {}
+
+
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
-    per_head = {"outputs": (), "weights": ("Z",), "scores": ("S", "E", "SUM", "A", "Z")}[o["start"]]
-    names = [f"{p}{h}" for h in range(1, HEADS + 1) for p in per_head] + ["ZS", "O"]
-    cells = [(name, i) for name in names for i in vals[name].indices()]
+    key = (o["start"], graph.shapes["O"], graph.shapes["S1"])
+    base = _BLANKS.get(key)
+    if base is None:
+        per_head = {"outputs": (), "weights": ("Z",), "scores": ("S", "E", "SUM", "A", "Z")}[o["start"]]
+        names = [f"{p}{h}" for h in range(1, HEADS + 1) for p in per_head] + ["ZS", "O"]
+        base = _BLANKS[key] = [(name, i) for name in names for i in indices(graph.shapes[name])]  # the same for every variant
+    cells = list(base)
     if o.get("inverse"):  # Oᵣⱼ = Woᵣ₁·Z₁ⱼ + Woᵣ₂·Z₂ⱼ with one Wo unknown: how much of that head reaches output r
         wo, zs = vals["WO"], vals["ZS"]
         picks = [(r, c, j) for r in range(wo.shape[0]) for c in range(wo.shape[1]) if wo[r, c]
                  for j in range(zs.shape[1]) if zs[c, j]]
         r, c, j = picks[rng.randrange(len(picks))]
-        cells = [x for x in cells if x != ("O", (r, j))] + [("WO", (r, c))]
+        cells.remove(("O", (r, j)))  # printed
+        cells.append(("WO", (r, c)))
     return cells
