@@ -24,7 +24,7 @@ from byhand.errors import GenerationError
 from byhand.i18n import N_
 from byhand.topics import Option, Sheet, _rules
 from byhand.topics._sampling import Stats
-from byhand.topics.attention import SCORE_MAX, SUM_MAX, _draw, _pairs, _tensor, _tokens
+from byhand.topics.attention import SCORE_MAX, SUM_MAX, TABLE_TOKENS, _draw, _draw_tokens, _pairs, _tensor, _tokens
 
 NAME = "multi-head"
 TITLE = "Multi-head attention"
@@ -196,15 +196,29 @@ def _shares_ok(answers: list[Fr]) -> bool:
     return _rules.shares_ok(_rules.Shares(len(answers), counts.get((0, 1), 0), max(counts.values())))
 
 
+def _draw_tokens_for_heads(o: dict[str, Any], rng: random.Random) -> list[tuple[int, ...]] | None:
+    """Tokens, every feature present, whose scores stay small for one (Wq, Wk): up to TABLE_TOKENS
+    tokens from attention's table (friendly to one head with varied, distinct columns), more drawn
+    one by one (the rule on columns is then left to the heads: no 4 tokens of 2 features meet it)."""
+    n, d = o["tokens"], o["features"]
+    if n <= TABLE_TOKENS:
+        drawn = _draw(o, rng)
+        return None if drawn is None else drawn[3]
+    _wk, _wq, m = rng.choice(_pairs(d, 1))
+    toks = _draw_tokens(rng, m, d, n)
+    if toks is None or any(not any(t[f] for t in toks) for f in range(d)):
+        return None
+    return toks
+
+
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
     n, d = o["tokens"], o["features"]
     token_options = {"tokens": n, "features": d, "dk": 1, "mask": 0}
     for _ in range(TRIES):
         stats.drawn += 1
-        drawn = _draw(token_options, rng)  # tokens friendly to at least one head, every feature present
-        if drawn is None:
+        toks = _draw_tokens_for_heads(token_options, rng)
+        if toks is None:
             continue
-        toks = drawn[3]
         heads = _heads(toks, d)
         if len(heads) < 2:
             continue
