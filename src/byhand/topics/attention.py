@@ -19,11 +19,12 @@ the softmax, so their ``3ᶻ`` is crossed out and written 0, and their weight is
 from __future__ import annotations
 
 import functools
+import itertools
 import random
 from typing import Any
 
 from byhand.engine.graph import Graph, Node
-from byhand.engine.tensor import Tensor
+from byhand.engine.tensor import Tensor, indices
 from byhand.errors import GenerationError
 from byhand.i18n import N_
 from byhand.topics import Option, Sheet
@@ -201,21 +202,115 @@ def _columns_ok(sc: list[list[int]], mask: bool, distinct: bool = True) -> bool:
     return varied >= (n - 1 if not mask else max(1, n - 2))
 
 
+_Table = tuple[list[tuple[list[list[int]], list[list[int]], tuple[tuple[int, ...], ...]]], list[float],
+               dict[tuple[tuple[int, ...], ...], tuple[list[list[tuple[int, ...]]], list[float]]]]
+_TABLES: dict[tuple[int, int, int, bool], _Table] = {}
+TABLE_TOKENS = 3  # up to this many tokens the friendly token lists are listed once; more are drawn and rejected
+
+
+def _accepted(m: tuple[tuple[int, ...], ...], d: int, n: int, mask: bool) -> tuple[list[list[tuple[int, ...]]], list[float]]:
+    """Every token list ``_draw_tokens`` can draw for M that passes the token rules (each column's Σ
+    small, columns varied and distinct, every feature present), with the probability of drawing it:
+    the draw one token at a time, replayed exactly, its rejections decided once."""
+    toks = _tokens(d)
+    form = {a: {b: _form(a, m, b) for b in toks} for a in toks}
+    pool = [t for t in toks if 0 <= form[t][t] <= SCORE_MAX]
+    fits = {a: {b for b in pool if 0 <= form[a][b] <= SCORE_MAX and 0 <= form[b][a] <= SCORE_MAX} for a in pool}
+    power = {a: {b: 3 ** form[a][b] for b in pool} for a in pool}
+    weight = {t: _NONZERO_WEIGHT[sum(1 for v in t if v)] for t in pool}
+    found: list[list[tuple[int, ...]]] = []
+    probs: list[float] = []
+    verdict: dict[Any, bool] = {}  # without the mask the rules do not depend on the order: one verdict per set
+
+    def passes(chosen: list[tuple[int, ...]]) -> bool:
+        key: Any = tuple(chosen) if mask else frozenset(chosen)
+        if key not in verdict:
+            sc = [[form[a][b] for b in chosen] for a in chosen]
+            verdict[key] = _columns_ok(sc, mask) and all(any(t[f] for t in chosen) for f in range(d))
+        return verdict[key]
+
+    def walk(chosen: list[tuple[int, ...]], ok: list[tuple[int, ...]], p: float) -> None:
+        total = sum(weight[t] for t in ok)
+        last = len(chosen) == n - 1
+        for t in ok:
+            if mask and sum(power[c][t] for c in chosen) + power[t][t] > SUM_MAX:
+                continue  # with the mask, column t is complete once t is chosen: its Σ is known now
+            chosen.append(t)
+            if not last:
+                walk(chosen, [u for u in ok if u != t and u in fits[t]], p * weight[t] / total)
+            elif passes(chosen):
+                found.append(list(chosen))
+                probs.append(p * weight[t] / total)
+            chosen.pop()
+
+    walk([], pool, 1.0)
+    return found, probs
+
+
+def _table(d: int, dk: int, n: int, mask: bool) -> _Table:
+    """The pairs (W_K, W_Q, M) weighted by how likely a draw of tokens for their M passes, and for each
+    M its passing token lists with their cumulative probabilities: choosing from these is the
+    rejection sampler's own distribution, made without rejecting (built once per size: 1–80 ms CPU)."""
+    key = (d, dk, n, mask)
+    if key not in _TABLES:
+        pairs = _pairs(d, dk)
+        per_m: dict[tuple[tuple[int, ...], ...], tuple[list[list[tuple[int, ...]]], list[float]]] = {}
+        worked: list[tuple[tuple[int, ...], ...]] = []  # the M whose lists were worked out; every other M is one of them with
+        # its features renamed (M'ᵢⱼ = M_σ(i)σ(j)): its lists are theirs renamed, t' = (t_σ(0), t_σ(1), …), the same
+        # scores, rules and draw probabilities
+        perms = list(itertools.permutations(range(d)))
+        for _wk, _wq, m in pairs:
+            if m in per_m:
+                continue
+            for r, sigma in ((r, sg) for r in worked for sg in perms):
+                if all(m[i][j] == r[sigma[i]][sigma[j]] for i in range(d) for j in range(d)):
+                    found, probs = per_m[r]
+                    per_m[m] = ([[tuple(t[sigma[i]] for i in range(d)) for t in toks] for toks in found], probs)
+                    break
+            else:
+                per_m[m] = _accepted(m, d, n, mask)
+                worked.append(m)
+        kept, mass = [], []
+        for pair in pairs:
+            found, probs = per_m[pair[2]]
+            if found:
+                kept.append(pair)
+                mass.append(sum(probs))
+        _TABLES[key] = (kept, list(itertools.accumulate(mass)),
+                        {m: (found, list(itertools.accumulate(probs))) for m, (found, probs) in per_m.items() if found})
+    return _TABLES[key]
+
+
+def _draw(o: dict[str, Any], rng: random.Random) -> tuple[list[list[int]], list[list[int]], tuple[tuple[int, ...], ...],
+                                                          list[tuple[int, ...]]] | None:
+    """A pair and its tokens, passing the token rules (None: try again)."""
+    n, d, dk = o["tokens"], o["features"], o["dk"]
+    if n <= TABLE_TOKENS:
+        pairs, cum, per_m = _table(d, dk, n, bool(o["mask"]))
+        if not pairs:
+            return None
+        wk, wq, m = rng.choices(pairs, cum_weights=cum)[0]
+        found, fcum = per_m[m]
+        return wk, wq, m, rng.choices(found, cum_weights=fcum)[0]
+    wk, wq, m = rng.choice(_pairs(d, dk))
+    toks = _draw_tokens(rng, m, d, n)
+    if toks is None:
+        return None
+    sc = [[_form(toks[i], m, toks[j]) for j in range(n)] for i in range(n)]  # kᵢ·qⱼ/2 = xᵢᵀ·M·xⱼ
+    if not _columns_ok(sc, bool(o["mask"])) or any(not any(t[f] for t in toks) for f in range(d)):
+        return None
+    return wk, wq, m, toks
+
+
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
-    n, d, dk, dv = o["tokens"], o["features"], o["dk"], o["dv"]
-    pairs = _pairs(d, dk)
+    n, d, dv = o["tokens"], o["features"], o["dv"]
     for _ in range(TRIES):
         stats.drawn += 1
-        wk, wq, m = rng.choice(pairs)
-        toks = _draw_tokens(rng, m, d, n)
-        if toks is None:
+        drawn = _draw(o, rng)
+        if drawn is None:
             continue
-        sc = [[_form(toks[i], m, toks[j]) for j in range(n)] for i in range(n)]  # kᵢ·qⱼ/2 = xᵢᵀ·M·xⱼ
-        if not _columns_ok(sc, bool(o["mask"])):
-            continue
+        wk, wq, _m, toks = drawn
         x = [[toks[j][i] for j in range(n)] for i in range(d)]
-        if any(not any(r) for r in x):
-            continue  # a feature no token has
         if any(not any(r) for r in _mm(wq, x)) or any(not any(r) for r in _mm(wk, x)):
             continue  # a row of Q or K all zero: a feature that never matters
         wv = [[rng.choice((0, 1, 1, 2, -1)) for _ in range(d)] for _ in range(dv)]
@@ -226,20 +321,30 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Ten
     raise GenerationError("no hand-friendly attention variant; try fewer tokens or features")
 
 
+_BLANKS: dict[tuple[Any, ...], list[tuple[str, tuple[int, ...]]]] = {}
+
+
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:
     """Every step of the method is written by the student: Q, K, V (unless given), Kᵀ, the scores,
     their scaled half, 3ᶻ (and masked), Σ, A and Z."""
-    names = [n for n in ("Q", "K", "V", "KT", "S", "SC", "E", "EM", "SUM", "A", "Z") if n in graph.shapes]
-    if o["start"] == "scores":
-        names = names[4:]  # Q, K, V and Kᵀ given
-    cells: list[tuple[str, tuple[int, ...]]] = [(name, i) for name in names for i in vals[name].indices()]
-    if o["mask"]:  # a future key is crossed out anyway: its score, scaled score and 3ᶻ are given, not
-        # asked (and a printed 3ᶻ would give its scaled score away, so they go together)
-        cells = [c for c in cells if not (c[0] in ("S", "SC", "E") and c[1][0] > c[1][1])]
+    key = (o["start"], o["mask"], graph.shapes["X"], graph.shapes["WQ"], graph.shapes["WV"])  # every shape follows
+    base = _BLANKS.get(key)
+    if base is None:
+        names = [n for n in ("Q", "K", "V", "KT", "S", "SC", "E", "EM", "SUM", "A", "Z") if n in graph.shapes]
+        if o["start"] == "scores":
+            names = names[4:]  # Q, K, V and Kᵀ given
+        base = [(name, i) for name in names for i in indices(graph.shapes[name])]
+        if o["mask"]:  # a future key is crossed out anyway: its score, scaled score and 3ᶻ are given, not
+            # asked (and a printed 3ᶻ would give its scaled score away, so they go together)
+            base = [c for c in base if not (c[0] in ("S", "SC", "E") and c[1][0] > c[1][1])]
+        _BLANKS[key] = base  # the same cells for every variant of these options
+    cells = list(base)
     if o.get("inverse"):  # a value weight read back from one printed value: Vᵣⱼ = Σ_f Wvᵣf·X_fj, one Wvᵣf unknown
         wv, x = vals["WV"], vals["X"]
         picks = [(r, f, j) for r in range(wv.shape[0]) for f in range(wv.shape[1]) if wv[r, f]
                  for j in range(x.shape[1]) if x[f, j]]
         r, f, j = picks[rng.randrange(len(picks))]
-        cells = [c for c in cells if c != ("V", (r, j))] + [("WV", (r, f))]
+        if ("V", (r, j)) in cells:  # V is asked (hard): that one cell is printed
+            cells.remove(("V", (r, j)))
+        cells.append(("WV", (r, f)))
     return cells
