@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import byhand
+from byhand.engine.tensor import Tensor
 from byhand.topics import _nets, get
 from tests.topics.test_rules import broken_rules
 
@@ -106,3 +107,18 @@ def test_deep_variants_replay_in_torch_and_are_distinct(loss: str) -> None:
             w = ex.values[f"W{layer}"]
             assert all(any(w.row(i)) for i in range(w.shape[0])), (seed, layer)
     assert len(docs) == 40
+
+
+def test_one_sample_with_every_gradient_asked_is_refused_with_the_reason() -> None:
+    """One sample: the unit ReLU crosses out zeroes a whole row of dW, so with every gradient asked the
+    zero rule cannot hold; say so up front (it used to fail after 50 draws with "try another seed"),
+    and keep the cases that work: the last layer's gradients, one layer, and a teacher's own numbers."""
+    for ask in ("grads", "all"):
+        with pytest.raises(byhand.ByHandError, match=r"batch=1.*use batch=2, or ask=last"):
+            byhand.make("backprop", seed=3, batch=1, ask=ask)
+    assert byhand.make("backprop", seed=3, batch=1, ask="last").blanks
+    assert byhand.make("backprop", seed=3, batch=1, depth=1, ask="all").blanks
+    values = {"X": [[1], [2]], "W1": [[1, -1], [0, 1]], "b1": [0, -1], "W2": [[1, 1], [-1, 1]], "b2": [0, 0],
+              "Y": [[0], [1]]}
+    ex = byhand.make("backprop", seed=3, batch=1, ask="all", values=values)
+    assert ex.values["A1"] == Tensor.from_nested([[0], [1]]) and len(ex.blanks) == 24  # Z₁ = [−1, 1]: drawn as given, every cell asked

@@ -11,6 +11,8 @@ from typing import Any
 
 from byhand.engine.graph import Graph, Node, grad_node
 from byhand.engine.tensor import Tensor
+from byhand.errors import ByHandError
+from byhand.i18n import M_
 from byhand.notation import subscript
 from byhand.topics import Option, Sheet
 from byhand.topics._nets import chain, sample_backprop, softmax_columns
@@ -71,6 +73,12 @@ def build(o: dict[str, Any]) -> Sheet:
 
 
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
+    if o["batch"] == 1 and o["depth"] > 1 and o["ask"] != "last":
+        # One sample: the unit its ReLU crosses out zeroes its dZ, its db and a whole row of dW, so
+        # with every gradient asked more than a quarter of the answers would be 0 (the rule). A
+        # teacher's own numbers (--values) are not drawn, so they are not refused.
+        raise ByHandError(M_("with one sample (batch=1) the unit ReLU crosses out makes a whole row of dW zero, "
+                             "too many zeros when every gradient is asked; use batch=2, or ask=last"))
     deep = o["depth"] > 3
     return sample_backprop(
         rng,
