@@ -225,8 +225,7 @@ def test_a_message_keeps_its_english_and_its_parts() -> None:
 PRINTED_DIAGRAMS = sorted(t.name for t in byhand.topics()
                           if __import__("byhand.documents").documents.print_diagram(byhand.make(t.name, seed=1, level="hard")))
 #: diagrams whose own words are not in the catalogue yet (the print places whatever words they have)
-UNTRANSLATED = {"gan": "the GAN diagram's sentences are not wrapped in _() in render/diagram.py",
-                "connections": "the kinds one-to-one … dense are the chapter's names, not in the catalogue"}
+UNTRANSLATED = {"connections": "the kinds one-to-one … dense are the chapter's names, not in the catalogue"}
 _INDIC_WORD = re.compile("[\u0900-\u09ff\u200c\u200d]+")
 _REPEAT = re.compile("([\u0900-\u09ff]{1,4}?)\\1+")
 _TWO_MM = 2 / 25.4 * 72  # issue 9's floor for a diagram's text, in pt

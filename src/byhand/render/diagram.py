@@ -1069,7 +1069,7 @@ def gan_svg(ex: Exercise) -> str | None:
     def lbl(name: str) -> str:
         return tensor_label(ex, name)
 
-    parts = [_defs(), _text(12, 20, "G makes a fake from noise; D scores a real sample and the fake (σ: the hard sigmoid)",
+    parts = [_defs(), _text(12, 20, _("G makes a fake from noise; D scores a real sample and the fake (σ: the hard sigmoid)"),
                             14, "start", italic=True)]
     act = "ReLU" if gp.g_act == "relu" else gp.g_act
     y_fake, y_real, y_mid = 150.0, 70.0, 110.0
@@ -1081,11 +1081,11 @@ def gan_svg(ex: Exercise) -> str | None:
     parts.append(_box(152, y_fake - 26, 120, 52, f"G: {lbl(gp.g_weight)}, {act}", 15, "#fff4e0"))
     parts.append(_arrow(272, y_fake, 330, y_fake, FWD, width=2))
     shown, masked = val(gp.g_out)
-    parts.append(_text(380, y_fake - 8, f"{lbl(gp.g_out)} (fake)", 15, italic=True))
+    parts.append(_text(380, y_fake - 8, _("{name} (fake)").format(name=lbl(gp.g_out)), 15, italic=True))
     parts.append(_text(380, y_fake + 16, shown, 14, value=masked))
     # the real sample
     shown, masked = val(gp.real)
-    parts.append(_text(380, y_real - 8, f"{lbl(gp.real)} (real)", 15, italic=True))
+    parts.append(_text(380, y_real - 8, _("{name} (real)").format(name=lbl(gp.real)), 15, italic=True))
     parts.append(_text(380, y_real + 16, shown, 14, value=masked))
     # both into D
     parts.append(_arrow(440, y_real, 518, y_mid - 8, FWD, width=2))
@@ -1104,13 +1104,15 @@ def gan_svg(ex: Exercise) -> str | None:
     if gp.d_grad is not None:
         y = 250.0 if gp.back is not None else 220.0
         shown, masked = val(gp.d_grad)
-        parts.append(_text(20, y, f"D's loss: D(real) → 1, D(fake) → 0;   {lbl(gp.d_grad)} = D − yᴰ = ", 15, "start",
+        loss = _("D's loss: D(real) → 1, D(fake) → 0;   {name} = D − yᴰ = ").format(name=lbl(gp.d_grad))
+        parts.append(_text(20, y, loss, 15, "start",
                            color=GRAD, value=masked or shown))
         height = y + 20
         if gp.g_grad is not None:
             y += 30
             shown, masked = val(gp.g_grad)
-            parts.append(_text(20, y, f"G's loss: D(fake) → 1;   {lbl(gp.g_grad)} = D(G(z)) − 1 = ", 15, "start",
+            loss = _("G's loss: D(fake) → 1;   {name} = D(G(z)) − 1 = ").format(name=lbl(gp.g_grad))
+            parts.append(_text(20, y, loss, 15, "start",
                                color=GRAD, value=masked or shown))
             height = y + 20
     if gp.back is not None:  # G's gradient back through D into G (blue, dashed, under the forward arrows)
@@ -1124,5 +1126,6 @@ def gan_svg(ex: Exercise) -> str | None:
                            value=masked or shown))
         if gp.g_weight_grad is not None:
             height = max(height, yb + 30)
-            parts.append(_text(120, yb + 22, f"through {act}'s gate to {lbl(gp.g_weight_grad)}", 13, "start", color=GRAD))
+            gate = _("through {act}'s gate to {name}").format(act=act, name=lbl(gp.g_weight_grad))
+            parts.append(_text(120, yb + 22, gate, 13, "start", color=GRAD))
     return _svg(width, max(height, 200.0) + 10, parts)
