@@ -221,7 +221,7 @@ def test_a_message_keeps_its_english_and_its_parts() -> None:
     assert isinstance(back.args[0], Msg) and tr_message(back, "hi") == "उत्तर: बैज 3: टेंसर X"
 
 
-#: the chapters whose sheets print a whiteboard diagram under the grid (at every level: each is checked at hard)
+#: the chapters whose sheets print a whiteboard diagram under the grid (at every level; checked at medium and hard)
 PRINTED_DIAGRAMS = sorted(t.name for t in byhand.topics()
                           if __import__("byhand.documents").documents.print_diagram(byhand.make(t.name, seed=1, level="hard")))
 #: diagrams whose own words are not in the catalogue yet (the print places whatever words they have)
@@ -260,9 +260,10 @@ def _runs(pdf: bytes) -> list[tuple[str, float]]:
 
 @pytest.mark.skipif(__import__("shutil").which("pdftotext") is None, reason="needs poppler's pdftotext")
 @pytest.mark.parametrize("lang", ["hi", "bn"])
+@pytest.mark.parametrize("level", ["medium", "hard"])
 @pytest.mark.parametrize("topic", [pytest.param(t, marks=pytest.mark.xfail(strict=True, reason=UNTRANSLATED[t]))
                                    if t in UNTRANSLATED else t for t in PRINTED_DIAGRAMS])
-def test_a_printed_diagram_speaks_the_sheets_language(topic: str, lang: str, tmp_path: Path) -> None:
+def test_a_printed_diagram_speaks_the_sheets_language(topic: str, level: str, lang: str, tmp_path: Path) -> None:
     """The diagram under the grid prints its words in Hindi and Bengali, shaped by Typst as the page's own text
     (Typst's SVG text breaks their clusters, so the words are lifted out of the picture and placed over it). Read
     back from the PDF's text layer, each sheet printed with its diagram and without it: the diagram adds every
@@ -274,7 +275,7 @@ def test_a_printed_diagram_speaks_the_sheets_language(topic: str, lang: str, tmp
     from byhand.printing.layout import plan_document, plan_exercise
     from byhand.printing.render import render_document
 
-    ex = byhand.make(topic, seed=1, level="hard")
+    ex = byhand.make(topic, seed=1, level=level)
     with use_language("en"):
         english = [t["body"] for t in plan_exercise(ex.to_dict(), 1, diagram=documents.print_diagram(ex))["diagram"]["texts"]]
 
