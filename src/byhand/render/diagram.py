@@ -181,7 +181,7 @@ def network_svg(ex: Exercise) -> str | None:
     # the input
     first = stages[0].inp
     parts.append(_text(x, y_mid - 18, tensor_label(ex, first), 15, "start", italic=True))
-    parts.append(_text(x, y_mid + 30, _vec(ex.values[first], p), 11, "start"))
+    parts.append(_text(x, y_mid + 44, _vec(ex.values[first], p), 11, "start"))  # under the boxes' bottom edge
     x_prev_end = x + 30
     pos: dict[str, float] = {first: x_prev_end}
     for k, s in enumerate(stages):
@@ -223,17 +223,21 @@ def network_svg(ex: Exercise) -> str | None:
         out = s.sum_out or s.act_out or s.out
         ox = end_x + gap * 0.7
         parts.append(_arrow(end_x, y_mid, ox - 4, y_mid, INK))
-        parts.append(_text(ox + 2, y_mid - 18, tensor_label(ex, out), 14, "start", italic=True))
+        # a later skip's curve rises at ox + 8: its name then ends left of the curve, not on it
+        if any(out in s2.skips for s2 in stages):
+            parts.append(_text(ox, y_mid - 18, tensor_label(ex, out), 14, "end", italic=True))
+        else:
+            parts.append(_text(ox + 2, y_mid - 18, tensor_label(ex, out), 14, "start", italic=True))
         pos[out] = ox + 8
         x_prev_end = ox + 26
         # numbers on the edges: the values flowing out (one sample)
         v = _vec(ex.values[out], p)
         if v:
-            parts.append(_text(ox + 2, y_mid + 30, "", 11, "start", value=v))
+            parts.append(_text(ox + 2, y_mid + 44, "", 11, "start", value=v))  # clear of the next box's corner
     width = x_prev_end + 90
     if has_grad:
-        yg = top + box_h + 66
-        parts.append(_text(30, yg - 34, _("backward: gradients run right to left"), 12, "start", color=GRAD, italic=True))
+        yg = top + box_h + 76  # below the values under the boxes
+        parts.append(_text(30, yg - 36, _("backward: gradients run right to left"), 12, "start", color=GRAD, italic=True))
         xs = sorted(pos.values())
         for right, left in zip(xs[1:], xs[:-1]):
             parts.append(_arrow(right - 4, yg, left + 4, yg, GRAD, dash="6 4", marker="g"))
