@@ -13,6 +13,7 @@ import pytest
 
 import byhand
 from byhand.cli import main
+from byhand.documents import print_diagram
 from byhand.errors import FormatError
 from byhand.i18n import M_, Msg, tr_message, use_language
 from byhand.render.diagram import diagram_svg
@@ -222,8 +223,7 @@ def test_a_message_keeps_its_english_and_its_parts() -> None:
 
 
 #: the chapters whose sheets print a whiteboard diagram under the grid (at every level; checked at medium and hard)
-PRINTED_DIAGRAMS = sorted(t.name for t in byhand.topics()
-                          if __import__("byhand.documents").documents.print_diagram(byhand.make(t.name, seed=1, level="hard")))
+PRINTED_DIAGRAMS = sorted(t.name for t in byhand.topics() if print_diagram(byhand.make(t.name, seed=1, level="hard")))
 #: diagrams whose own words are not in the catalogue yet (the print places whatever words they have)
 UNTRANSLATED = {"connections": "the kinds one-to-one … dense are the chapter's names, not in the catalogue"}
 _INDIC_WORD = re.compile("[\u0900-\u09ff\u200c\u200d]+")
