@@ -1594,11 +1594,8 @@ def _diagram(svg: str | None) -> dict[str, Any] | None:
             size[attr] = float(text.removesuffix("px"))
         except ValueError as exc:
             raise ExerciseFormatError(f"the diagram SVG has {attr}={text!r}; give it in px") from exc
-    view = _VIEWBOX.search(head)
-    if view is not None:  # the words are placed in the picture's own units: they must be its px
-        box = [float(v) for v in view.group(2).replace(",", " ").split()]
-        if box != [0.0, 0.0, size["width"], size["height"]]:
-            raise ExerciseFormatError(f"the diagram SVG has viewBox={view.group(2)!r}; give 0 0 width height")
+    if not _liftable(head, svg, size["width"], size["height"]):  # another SVG: Typst draws its words itself
+        return {"svg": svg, "w": size["width"], "h": size["height"], "texts": []}
     texts: list[dict[str, Any]] = []
 
     def lift(m: re.Match[str]) -> str:
@@ -1609,6 +1606,20 @@ def _diagram(svg: str | None) -> dict[str, Any] | None:
 
     art = _SVG_TEXT.sub(lift, svg)
     return {"svg": art, "w": size["width"], "h": size["height"], "texts": texts}
+
+
+def _liftable(head: str, svg: str, width: float, height: float) -> bool:
+    """Whether each word's x and y are the picture's px (byhand's diagrams): no viewBox other than
+    ``0 0 width height`` and no transform, so a lifted word lands where the SVG would have drawn it."""
+    view = _VIEWBOX.search(head)
+    if view is not None:
+        try:
+            box = [float(v) for v in view.group(2).replace(",", " ").split()]
+        except ValueError:
+            return False
+        if box != [0.0, 0.0, width, height]:
+            return False
+    return "transform=" not in svg and "<textPath" not in svg and "<use" not in svg
 
 
 _VIEWBOX = re.compile(r"""\sviewBox=(['"])(.*?)\1""")
