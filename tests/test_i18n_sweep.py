@@ -13,6 +13,7 @@ import pytest
 
 import byhand
 from byhand.cli import main
+from byhand.documents import print_diagram
 from byhand.errors import FormatError
 from byhand.i18n import M_, Msg, tr_message, use_language
 from byhand.render.diagram import diagram_svg
@@ -221,17 +222,123 @@ def test_a_message_keeps_its_english_and_its_parts() -> None:
     assert isinstance(back.args[0], Msg) and tr_message(back, "hi") == "उत्तर: बैज 3: टेंसर X"
 
 
-def test_a_printed_diagram_keeps_its_english_words_until_typst_shapes_svg_text() -> None:
-    """Typst 0.15 breaks Devanagari and Bengali clusters inside an SVG (documents.SVG_SHAPING): the printed
-    diagram keeps its few English words, while the sheet's own text around it is in the language."""
-    from byhand import documents
+#: the chapters whose sheets print a whiteboard diagram under the grid (at every level; checked at medium and hard)
+PRINTED_DIAGRAMS = sorted(t.name for t in byhand.topics() if print_diagram(byhand.make(t.name, seed=1, level="hard")))
+#: diagrams whose own words are not in the catalogue yet (the print places whatever words they have)
+UNTRANSLATED = {"connections": "the kinds one-to-one … dense are the chapter's names, not in the catalogue"}
+_INDIC_WORD = re.compile("[\u0900-\u09ff\u200c\u200d]+")
+_REPEAT = re.compile("([\u0900-\u09ff]{1,4}?)\\1+")
+_TWO_MM = 2 / 25.4 * 72  # issue 9's floor for a diagram's text, in pt
 
-    ex = byhand.make("resnet", seed=1, level="hard")
-    assert documents.SVG_SHAPING is False
-    with use_language("hi"):
+
+def _pdf_text(pdf: bytes, tmp: Path) -> str:
+    import subprocess
+
+    f = tmp / "sheet.pdf"
+    f.write_bytes(pdf)
+    return " ".join(subprocess.run(["pdftotext", str(f), "-"], check=True, capture_output=True, text=True).stdout.split())
+
+
+def _runs(pdf: bytes) -> list[tuple[str, float]]:
+    """(text, size in pt) of every run of text the PDF draws."""
+    import io
+    from typing import Any
+
+    from pypdf import PdfReader
+
+    out: list[tuple[str, float]] = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+
+        def visit(text: str, cm: list[float], tm: list[float], font: Any, size: float) -> None:
+            if text.strip():
+                sy = ((tm[2] * cm[0] + tm[3] * cm[2]) ** 2 + (tm[2] * cm[1] + tm[3] * cm[3]) ** 2) ** 0.5
+                out.append((text.strip(), round(size * sy, 2)))
+
+        page.extract_text(visitor_text=visit)
+    return out
+
+
+@pytest.mark.skipif(__import__("shutil").which("pdftotext") is None, reason="needs poppler's pdftotext")
+@pytest.mark.parametrize("lang", ["hi", "bn"])
+@pytest.mark.parametrize("level", ["medium", "hard"])
+@pytest.mark.parametrize("topic", [pytest.param(t, marks=pytest.mark.xfail(strict=True, reason=UNTRANSLATED[t]))
+                                   if t in UNTRANSLATED else t for t in PRINTED_DIAGRAMS])
+def test_a_printed_diagram_speaks_the_sheets_language(topic: str, level: str, lang: str, tmp_path: Path) -> None:
+    """The diagram under the grid prints its words in Hindi and Bengali, shaped by Typst as the page's own text
+    (Typst's SVG text breaks their clusters, so the words are lifted out of the picture and placed over it). Read
+    back from the PDF's text layer, each sheet printed with its diagram and without it: the diagram adds every
+    translated word, no English word of the English diagram, text ≥ 2 mm, and a "?" for each answer on the
+    student's copy and none on the key."""
+    from collections import Counter
+
+    from byhand import documents
+    from byhand.printing.layout import plan_document, plan_exercise
+    from byhand.printing.render import render_document
+
+    ex = byhand.make(topic, seed=1, level=level)
+    with use_language("en"):
+        english = [t["body"] for t in plan_exercise(ex.to_dict(), 1, diagram=documents.print_diagram(ex))["diagram"]["texts"]]
+
+    def sheet(diagram: str | None, key: bool) -> bytes:
+        item = plan_exercise(ex.to_dict(), 1, key=key, with_answers=False, diagram=diagram)
+        return render_document(plan_document([item], paper="a4", answer_strip=False, key=key, title=None))[0]
+
+    with use_language(lang):
         svg = documents.print_diagram(ex)
-    assert svg is not None and "backward: gradients run right to left" in svg
-    assert not re.search("[\u0900-\u09ff]", svg)
+        assert svg is not None
+        shown = {key: [t["body"] for t in plan_exercise(ex.to_dict(), 1, key=key, diagram=svg)["diagram"]["texts"]]
+                 for key in (False, True)}
+        student, bare = sheet(svg, False), sheet(None, False)
+        answered, answered_bare = sheet(svg, True), sheet(None, True)
+    text, bare_text = _pdf_text(student, tmp_path), _pdf_text(bare, tmp_path)
+
+    words = {w for body in shown[False] for w in _INDIC_WORD.findall(body)}
+    assert words, f"{topic}: no {lang} word on the diagram"
+    # every word whole, every letter of each cluster (the SVG's text dropped some: ग्रेडिएंट as ग्रेडिंट). Typst's text
+    # layer repeats a cluster split over two runs (दीर्घर्घकालिक, ইনপুপু ট) in the page's own text as well (see the
+    # xfail below): spaces and such repeats are not compared
+    def solid(t: str) -> str:
+        return _REPEAT.sub(r"\1", re.sub(r"\s", "", t))
+
+    missing = sorted(w for w in words if solid(w) not in solid(text))
+    assert not missing, f"{topic} {lang}: the printed diagram lacks {missing}"
+
+    def latin(t: str) -> Counter[str]:
+        return Counter(re.findall(r"[A-Za-z]{4,}", t))
+
+    kept = latin(" ".join(shown[False]))  # names and terms the catalogue keeps (ReLU, softmax, loss …)
+    english_only = set(latin(" ".join(english))) - set(kept)
+    added = set(latin(text) - latin(bare_text))
+    assert not added & english_only, f"{topic} {lang}: English diagram words printed: {sorted(added & english_only)}"
+
+    drawn = Counter(_runs(student)) - Counter(_runs(bare))  # the diagram's runs (and a page number that moved)
+    assert len(drawn) >= len(words) // 2, f"{topic} {lang}: the diagram's text is not in the text layer"
+    small = sorted({(t, s) for t, s in drawn if s < _TWO_MM - 1e-6})
+    assert not small, f"{topic} {lang}: diagram text under 2 mm: {small[:8]}"
+
+    asked = sum(b.count("?") for b in shown[False])
+    assert text.count("?") - bare_text.count("?") == asked, f"{topic} {lang}: the student's diagram hides {asked}"
+    given = sum(b.count("?") for b in shown[True])
+    assert given < asked or asked == 0
+    key_text = _pdf_text(answered, tmp_path)
+    assert key_text.count("?") - _pdf_text(answered_bare, tmp_path).count("?") == given  # the key shows values
+
+
+def test_some_printed_diagram_hides_answers_and_leaves_no_english_word() -> None:
+    """The per-chapter check above is not empty: diagrams do hide answers, and do have English words to lose."""
+    from byhand import documents
+    from byhand.printing.layout import plan_exercise
+
+    hidden = 0
+    for topic in sorted(set(PRINTED_DIAGRAMS) - set(UNTRANSLATED)):
+        ex = byhand.make(topic, seed=1, level="hard")
+        with use_language("hi"):
+            bodies = [t["body"] for t in plan_exercise(ex.to_dict(), 1, diagram=documents.print_diagram(ex))["diagram"]["texts"]]
+        hidden += sum(b.count("?") for b in bodies)
+        with use_language("en"):
+            english = " ".join(t["body"] for t in plan_exercise(ex.to_dict(), 1, diagram=documents.print_diagram(ex))["diagram"]["texts"])
+        assert set(re.findall(r"[A-Za-z]{4,}", english)) - set(re.findall(r"[A-Za-z]{4,}", " ".join(bodies))), topic
+    assert hidden > 0 and len(PRINTED_DIAGRAMS) >= 10, PRINTED_DIAGRAMS
 
 
 @pytest.mark.skipif(__import__("shutil").which("pdftotext") is None, reason="needs poppler's pdftotext")

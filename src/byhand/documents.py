@@ -99,21 +99,14 @@ def print_diagram(ex: Exercise) -> str | None:
 
     Only where it shows what the grid cannot: a skip connection (the line into a circled "+") or
     a chain of local derivatives with its paths. A plain network's boxes-and-arrows add little to
-    its staircase of crossings and pushed the larger ones (deep, backprop) onto a second page."""
-    from byhand.i18n import use_language
+    its staircase of crossings and pushed the larger ones (deep, backprop) onto a second page.
+
+    Its words are in the sheet's language: the print plan lifts them out of the SVG and Typst places them over
+    the picture in the sheet's font (``printing.layout._diagram``), because Typst (usvg) breaks Hindi and Bengali
+    clusters inside an SVG."""
     from byhand.render.diagram import chain_svg, network_svg, special_svg
 
-    if SVG_SHAPING:
-        return _print_diagram(ex, chain_svg, network_svg, special_svg)
-    with use_language("en"):  # see SVG_SHAPING below: Typst would print the Hindi and Bengali words broken
-        return _print_diagram(ex, chain_svg, network_svg, special_svg)
-
-
-SVG_SHAPING = False
-"""Whether Typst draws Hindi and Bengali text inside an SVG correctly. Typst 0.15 (usvg) does not: it drops and
-merges the letters of a cluster (ग्रेडिएंट printed as ग्रेडिंट) and loses the spaces after some words, while the
-same words in the page's own text are perfect. So a printed diagram keeps its few words in English (its maths is
-the same in every language), and the translated diagram is what a browser draws (the notebook view, diagram_svg)."""
+    return _print_diagram(ex, chain_svg, network_svg, special_svg)
 
 
 def _print_diagram(ex: Exercise, chain_svg: Any, network_svg: Any, special_svg: Any) -> str | None:

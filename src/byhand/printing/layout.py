@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
+from html import unescape
 from typing import Any
 
 import zxingcpp
@@ -1574,7 +1575,11 @@ def mask_svg(svg: str, answers: set[Fraction], precision: int) -> str:
 
 
 def _diagram(svg: str | None) -> dict[str, Any] | None:
-    """An SVG to draw under the grid, with its natural size in px (from its width/height)."""
+    """An SVG to draw under the grid, with its natural size in px (from its width/height), its words lifted out.
+
+    Each ``<text>`` leaves the picture for ``texts`` (position, anchor, size, weight, fill and its words, as the
+    student's copy shows them): the template places them over the picture in the sheet's own font, because Typst
+    (usvg) breaks Devanagari and Bengali clusters inside an SVG, while the page's own text is shaped right."""
     if not svg:
         return None
     head = svg[: svg.find(">") + 1]
@@ -1589,7 +1594,58 @@ def _diagram(svg: str | None) -> dict[str, Any] | None:
             size[attr] = float(text.removesuffix("px"))
         except ValueError as exc:
             raise ExerciseFormatError(f"the diagram SVG has {attr}={text!r}; give it in px") from exc
-    return {"svg": svg, "w": size["width"], "h": size["height"]}
+    if not _liftable(head, svg, size["width"], size["height"]):  # another SVG: Typst draws its words itself
+        return {"svg": svg, "w": size["width"], "h": size["height"], "texts": []}
+    texts: list[dict[str, Any]] = []
+
+    def lift(m: re.Match[str]) -> str:
+        words = " ".join(unescape(_TAG.sub("", m.group(2))).split())  # SVG's own spacing: runs of space are one
+        if words:
+            texts.append(_svg_text(m.group(1), words))
+        return ""
+
+    art = _SVG_TEXT.sub(lift, svg)
+    return {"svg": art, "w": size["width"], "h": size["height"], "texts": texts}
+
+
+def _liftable(head: str, svg: str, width: float, height: float) -> bool:
+    """Whether each word's x and y are the picture's px (byhand's diagrams): no viewBox other than
+    ``0 0 width height`` and no transform, so a lifted word lands where the SVG would have drawn it."""
+    view = _VIEWBOX.search(head)
+    if view is not None:
+        try:
+            box = [float(v) for v in view.group(2).replace(",", " ").split()]
+        except ValueError:
+            return False
+        if box != [0.0, 0.0, width, height]:
+            return False
+    return "transform=" not in svg and "<textPath" not in svg and "<use" not in svg
+
+
+_VIEWBOX = re.compile(r"""\sviewBox=(['"])(.*?)\1""")
+_ATTR = re.compile(r"""([\w:-]+)=(['"])(.*?)\2""", re.S)
+_TAG = re.compile(r"<[^>]*>")
+_HEX = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
+_NAMED = {"black": "#000000", "white": "#ffffff", "none": "#000000"}
+
+
+def _svg_text(tag: str, words: str) -> dict[str, Any]:
+    """One ``<text …>`` as the template places it: its anchor point (the baseline), in the SVG's px."""
+    a = {k: unescape(v) for k, _q, v in _ATTR.findall(tag)}
+    try:
+        x, y = float(a.get("x", "0")), float(a.get("y", "0"))
+        size = float(a.get("font-size", "16").removesuffix("px"))
+    except ValueError as exc:
+        raise ExerciseFormatError(f"the diagram SVG has a text {tag!r} with a position or size not in px") from exc
+    fill = a.get("fill", "#000000").strip()
+    weight = a.get("font-weight", "normal")
+    return {
+        "x": x, "y": y, "size": size, "body": words,
+        "anchor": a.get("text-anchor", "start") if a.get("text-anchor") in ("start", "middle", "end") else "start",
+        "fill": fill if _HEX.fullmatch(fill) else _NAMED.get(fill.lower(), "#000000"),
+        "italic": a.get("font-style") in ("italic", "oblique"),
+        "bold": weight == "bold" or weight.isdigit() and int(weight) >= 600,
+    }
 
 
 def plan_document(items: list[dict[str, Any]], *, paper: str, answer_strip: bool, key: bool,

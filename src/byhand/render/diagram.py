@@ -181,7 +181,7 @@ def network_svg(ex: Exercise) -> str | None:
     # the input
     first = stages[0].inp
     parts.append(_text(x, y_mid - 18, tensor_label(ex, first), 15, "start", italic=True))
-    parts.append(_text(x, y_mid + 30, _vec(ex.values[first], p), 11, "start"))
+    parts.append(_text(x, y_mid + 44, _vec(ex.values[first], p), 11, "start"))  # under the boxes' bottom edge
     x_prev_end = x + 30
     pos: dict[str, float] = {first: x_prev_end}
     for k, s in enumerate(stages):
@@ -223,17 +223,21 @@ def network_svg(ex: Exercise) -> str | None:
         out = s.sum_out or s.act_out or s.out
         ox = end_x + gap * 0.7
         parts.append(_arrow(end_x, y_mid, ox - 4, y_mid, INK))
-        parts.append(_text(ox + 2, y_mid - 18, tensor_label(ex, out), 14, "start", italic=True))
+        # a later skip's curve rises at ox + 8: its name then ends left of the curve, not on it
+        if any(out in s2.skips for s2 in stages):
+            parts.append(_text(ox, y_mid - 18, tensor_label(ex, out), 14, "end", italic=True))
+        else:
+            parts.append(_text(ox + 2, y_mid - 18, tensor_label(ex, out), 14, "start", italic=True))
         pos[out] = ox + 8
         x_prev_end = ox + 26
         # numbers on the edges: the values flowing out (one sample)
         v = _vec(ex.values[out], p)
         if v:
-            parts.append(_text(ox + 2, y_mid + 30, "", 11, "start", value=v))
+            parts.append(_text(ox + 2, y_mid + 44, "", 11, "start", value=v))  # clear of the next box's corner
     width = x_prev_end + 90
     if has_grad:
-        yg = top + box_h + 66
-        parts.append(_text(30, yg - 34, _("backward: gradients run right to left"), 12, "start", color=GRAD, italic=True))
+        yg = top + box_h + 76  # below the values under the boxes
+        parts.append(_text(30, yg - 36, _("backward: gradients run right to left"), 12, "start", color=GRAD, italic=True))
         xs = sorted(pos.values())
         for right, left in zip(xs[1:], xs[:-1]):
             parts.append(_arrow(right - 4, yg, left + 4, yg, GRAD, dash="6 4", marker="g"))
@@ -1069,7 +1073,7 @@ def gan_svg(ex: Exercise) -> str | None:
     def lbl(name: str) -> str:
         return tensor_label(ex, name)
 
-    parts = [_defs(), _text(12, 20, "G makes a fake from noise; D scores a real sample and the fake (σ: the hard sigmoid)",
+    parts = [_defs(), _text(12, 20, _("G makes a fake from noise; D scores a real sample and the fake (σ: the hard sigmoid)"),
                             14, "start", italic=True)]
     act = "ReLU" if gp.g_act == "relu" else gp.g_act
     y_fake, y_real, y_mid = 150.0, 70.0, 110.0
@@ -1081,11 +1085,11 @@ def gan_svg(ex: Exercise) -> str | None:
     parts.append(_box(152, y_fake - 26, 120, 52, f"G: {lbl(gp.g_weight)}, {act}", 15, "#fff4e0"))
     parts.append(_arrow(272, y_fake, 330, y_fake, FWD, width=2))
     shown, masked = val(gp.g_out)
-    parts.append(_text(380, y_fake - 8, f"{lbl(gp.g_out)} (fake)", 15, italic=True))
+    parts.append(_text(380, y_fake - 8, _("{name} (fake)").format(name=lbl(gp.g_out)), 15, italic=True))
     parts.append(_text(380, y_fake + 16, shown, 14, value=masked))
     # the real sample
     shown, masked = val(gp.real)
-    parts.append(_text(380, y_real - 8, f"{lbl(gp.real)} (real)", 15, italic=True))
+    parts.append(_text(380, y_real - 8, _("{name} (real)").format(name=lbl(gp.real)), 15, italic=True))
     parts.append(_text(380, y_real + 16, shown, 14, value=masked))
     # both into D
     parts.append(_arrow(440, y_real, 518, y_mid - 8, FWD, width=2))
@@ -1104,13 +1108,15 @@ def gan_svg(ex: Exercise) -> str | None:
     if gp.d_grad is not None:
         y = 250.0 if gp.back is not None else 220.0
         shown, masked = val(gp.d_grad)
-        parts.append(_text(20, y, f"D's loss: D(real) → 1, D(fake) → 0;   {lbl(gp.d_grad)} = D − yᴰ = ", 15, "start",
+        loss = _("D's loss: D(real) → 1, D(fake) → 0;   {name} = D − yᴰ = ").format(name=lbl(gp.d_grad))
+        parts.append(_text(20, y, loss, 15, "start",
                            color=GRAD, value=masked or shown))
         height = y + 20
         if gp.g_grad is not None:
             y += 30
             shown, masked = val(gp.g_grad)
-            parts.append(_text(20, y, f"G's loss: D(fake) → 1;   {lbl(gp.g_grad)} = D(G(z)) − 1 = ", 15, "start",
+            loss = _("G's loss: D(fake) → 1;   {name} = D(G(z)) − 1 = ").format(name=lbl(gp.g_grad))
+            parts.append(_text(20, y, loss, 15, "start",
                                color=GRAD, value=masked or shown))
             height = y + 20
     if gp.back is not None:  # G's gradient back through D into G (blue, dashed, under the forward arrows)
@@ -1124,5 +1130,6 @@ def gan_svg(ex: Exercise) -> str | None:
                            value=masked or shown))
         if gp.g_weight_grad is not None:
             height = max(height, yb + 30)
-            parts.append(_text(120, yb + 22, f"through {act}'s gate to {lbl(gp.g_weight_grad)}", 13, "start", color=GRAD))
+            gate = _("through {act}'s gate to {name}").format(act=act, name=lbl(gp.g_weight_grad))
+            parts.append(_text(120, yb + 22, gate, 13, "start", color=GRAD))
     return _svg(width, max(height, 200.0) + 10, parts)
