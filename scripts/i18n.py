@@ -39,7 +39,7 @@ KEYWORDS = {"_": None, "N_": None, "M_": None, "gettext": None, "ngettext": (1, 
             # an error raised with a plain string is shown through the catalogue too (byhand.i18n.tr_message)
             "ByHandError": None, "FormatError": None, "LimitError": None, "GraphError": None, "UnknownTopicError": None,
             "GenerationError": None, "SealError": None, "PrintError": None, "ExerciseFormatError": None,
-            "TypstCompileError": None, "fail": (2,)}
+            "TypstCompileError": None, "fail": (2,), "_need": (2,)}
 CLICK_MODULES = ("core.py", "decorators.py", "exceptions.py", "formatting.py", "parser.py", "types.py")
 """Click's own words (Usage:, Options:, "No such option: …"): the CLI looks them up in byhand's catalogue."""
 CLICK_SKIP = re.compile(r"declaration|defined twice|Deprecat|deprecated|Boolean option|No options defined|Could not determine|"

@@ -5,6 +5,7 @@ that no English sentence is left around the names, numbers and maths that stay a
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -58,6 +59,14 @@ def _cases(tmp: Path, ex: Path) -> list[tuple[list[str], dict[str, str]]]:
     values.write_text('{"a": ["abc", 1, 2, 3], "b": [1, 2, 3, 4]}')
     answers = tmp / "answers.json"
     answers.write_text('["5"]')
+    # a teacher's exercise file with an op that does not fit its tensors (the op registry's own shape checks)
+    shapes, temperature = tmp / "shapes.json", tmp / "temperature.json"
+    d = json.loads(byhand.make("matmul", seed=1).to_json()) | {"seed": None}
+    d["tensors"]["B"]["values"], d["tensors"]["C"]["values"] = [[0, -2], [1, 0]], None
+    shapes.write_text(json.dumps(d))
+    d["tensors"]["B"]["values"], d["ops"] = [[0, -2], [1, 0], [1, 1]], [{"op": "softmax", "in": ["A"], "out": "C",
+                                                                        "attrs": {"temperature": -1}}]
+    temperature.write_text(json.dumps(d))
     return [
         (["make", "nosuch"], {"hi": "'nosuch' नाम का कोई अध्याय नहीं है; अध्याय हैं:",
                               "bn": "'nosuch' নামে কোনো অধ্যায় নেই; অধ্যায়গুলো:"}),
@@ -91,6 +100,10 @@ def _cases(tmp: Path, ex: Path) -> list[tuple[list[str], dict[str, str]]]:
          {"hi": "के लिए tokens ≥ vocab चाहिए", "bn": "tokens ≥ vocab লাগবে"}),
         (["make", "transformer", "--level", "hard", "--set", "features=3"],
          {"hi": "के लिए features=4 चाहिए", "bn": "features=4 লাগবে"}),
+        (["solve", str(shapes)], {"hi": "matmul: A (2×3) में 3 स्तंभ हैं पर B (2×2) में 2 पंक्तियाँ",
+                                  "bn": "matmul: A (2×3)-এ 3টি কলাম আছে কিন্তু B (2×2)-এ 2টি সারি"}),
+        (["solve", str(temperature)], {"hi": "softmax: तापमान धनात्मक होना चाहिए, -1 नहीं",
+                                       "bn": "softmax: তাপমাত্রা ধনাত্মক হতে হবে, -1 নয়"}),
         (["slides", "dot", "--format", "png", "-o", "-"], {"hi": "हर पन्ने की एक फ़ाइल लिखता है",
                                                            "bn": "প্রতি পাতায় একটি ফাইল লেখে"}),
     ]
@@ -123,7 +136,9 @@ def test_english_stays_as_it_was(tmp_path: Path, exercise_file: Path, capsys: py
                 "(limit: digits of a value, 100)", "JSON would silently keep the last one",
                 'set "seed" to null for your own numbers', "option bottleneck=3 must be narrower than inputs=3",
                 "embeddings needs tokens ≥ vocab (every word used): tokens=3, vocab=5",
-                "layer normalisation (norm=1) needs features=4", "--format png writes one file per page"]
+                "layer normalisation (norm=1) needs features=4",
+                "op matmul → C: matmul: A (2×3) has 3 columns but B (2×2) has 2 rows",
+                "softmax: temperature must be positive, not -1", "--format png writes one file per page"]
     for (argv, _), words in zip(_cases(tmp_path, exercise_file), expected, strict=True):
         code, _out, err = run(capsys, *argv, "--lang", "en")
         assert code == 2 and err.startswith("byhand: error: ") and words in err, (argv, err)

@@ -728,8 +728,8 @@ def _graph_from_doc(d: Mapping[str, Any], allow_null: bool) -> tuple[Graph, dict
     notes = {k: v["note"] for k, v in tensors.items() if isinstance(v.get("note"), str)}
     try:
         graph = Graph(nodes, {k: v.shape for k, v in leaves.items()}, roles, labels, notes)
-    except GraphError as e:
-        raise FormatError(str(e)) from None
+    except GraphError as e:  # the same message, its template and parts kept (shown in the reader's language)
+        raise FormatError(e.args[0] if len(e.args) == 1 else str(e)) from None
     for name in all_t:
         if name in defined and all_t[name].shape != graph.shapes[name]:
             raise FormatError(
