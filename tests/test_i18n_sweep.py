@@ -15,7 +15,7 @@ import pytest
 import byhand
 from byhand.cli import main
 from byhand.errors import FormatError
-from byhand.i18n import M_, Msg, tr_message, use_language
+from byhand.i18n import M_, Msg, tr_message, typst_words, use_language
 from byhand.render.diagram import diagram_svg
 
 DATA = Path(__file__).parent / "data" / "bad"
@@ -267,3 +267,49 @@ def test_the_text_layer_holds_each_cluster_once(tmp_path: Path) -> None:
     text = subprocess.run(["pdftotext", str(f), "-"], check=True, capture_output=True, text=True).stdout
     assert "डॉट गुणनफल" in text.splitlines()[0]
     assert "गुगु" not in text
+
+
+def _plan_words(plan: object, names: set[str], out: list[str], where: str = "") -> None:
+    """The English words of a print plan's texts a reader sees (captions, the words between blocks, formulas,
+    instructions), leaving out the tensors' own names (``word``, ``sampled``: names, as in the steps) and the
+    diagram (painted by its own module)."""
+    if isinstance(plan, dict):
+        for k, v in plan.items():
+            if k == "diagram":
+                continue
+            if isinstance(v, str) and k in ("text", "s", "title", "instructions", "note"):
+                s = re.sub(r"byhand:\S+|im2col|max-pool|one-hot", " ", v)
+                words = [w for w in re.findall(r"\b[A-Za-z][a-z]{2,}\b", s) if w not in names and w.lower() not in KEPT
+                         and w not in ("ReLU", "LeakyReLU", "softmax", "diag", "tanh", "max", "log", "sqrt", "exp",
+                                       "patch", "hardsigmoid", "hardtanh", "PyTorch", "torch", "sigmoid")]
+                if words:
+                    out.append(f"{where}.{k}: {v!r}")
+            else:
+                _plan_words(v, names, out, f"{where}.{k}")
+    elif isinstance(plan, list):
+        for x in plan:
+            _plan_words(x, names, out, where)
+
+
+@pytest.mark.parametrize("lang", ["hi", "bn"])
+def test_every_printed_word_is_in_the_language(lang: str) -> None:
+    """The hard level of every chapter as the printer lays it out: each block's caption and note ("I (identity)",
+    "X (the token embeddings)"), the words an op is drawn with ("the padding (", "3 to the power"), the formulas
+    ("M = row 2 of G"), the op captions of the template (sort, word no.) and the resnet skip's rows label."""
+    import json as _json
+
+    from byhand.printing.render import plan_json, worksheet_plan
+
+    left: list[str] = []
+    for t in byhand.topics():
+        ex = byhand.make(t.name, seed=1, level="hard")
+        names = {w for label in ex.graph.labels.values() for w in re.findall(r"[A-Za-z]+", label)}
+        with use_language(lang):
+            plan = _json.loads(plan_json(worksheet_plan([_json.loads(ex.to_json())])))
+            words = typst_words()  # the template's own words: every one it asks for is catalogued, and translated
+            assert set(re.findall(r'\btr1?\("([a-z_-]+[a-z])"', "".join(
+                f.read_text() for f in (Path(byhand.__file__).parent / "printing" / "templates").glob("*.typ")))) <= set(words)
+            maths = {"ReLU", "leaky", "softmax", "tanh", "k"}  # function names ("leaky ReLU" is one), the k of top k
+            assert [w for w in words.values() if set(re.findall(r"[A-Za-z]*[a-z][A-Za-z]*", w)) - maths - {"Ex"}] == [], words
+        _plan_words(plan["items"], names, left, t.name)
+    assert left == [], "\n".join(left)

@@ -342,17 +342,49 @@ PHRASES: tuple[str, ...] = (N_("along each row"), N_("Σ of each column of"), N_
            N_("the left columns of"), N_("the right columns of"), N_("per column"), N_("in every cell"))
 """Words inside a formula or beside a grid ("Σ dZ₂ along each row"): replaced where they occur, the maths kept."""
 PHRASES += (N_("the square root"), N_("the diagonal matrix"), N_("the causal mask"))  # layer norm, attention
+# the words an op is drawn with ("the padding ( X ) = Xₚ") and the words inside its formula ("P sorted, the largest first")
+PHRASES += (N_("the patches as columns"), N_("laid out as a map"), N_("the max-pool"), N_("the padding"), N_("the pick"),
+            N_("the mask"), N_("causal mask"), N_(" read row by row"), N_("row by row"), N_(" sorted, the largest first"),
+            N_(", the largest first"), N_(" to the power"), N_(", negatives ×"), N_("running Σ of"), N_(": the skip)"))
+
+PHRASE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    (N_("the first {k} rows of"), re.compile(r"the first (?P<k>\d+) rows of")),
+    (N_("the rows of"), re.compile(r"the rows of")),
+    (N_("top-{k} one-hot of each column of"), re.compile(r"top-(?P<k>\d+) one-hot of each column of")),
+    (N_("max-pool {a}×{b} of"), re.compile(r"max-pool (?P<a>\d+)×(?P<b>\d+) of")),
+    (N_("row {n} of"), re.compile(r"(?<![\w-])row (?P<n>\d+) of")),
+    (N_("column {n} of"), re.compile(r"(?<![\w-])column (?P<n>\d+) of")),
+    (N_(" as a {k}-row map"), re.compile(r" as a (?P<k>\d+)-row map")),
+    (N_(", stride {n}"), re.compile(r", stride (?P<n>\d+)")),
+    (N_(" with a border of {n} zeros"), re.compile(r" with a border of (?P<n>\d+) zeros?")),
+    (N_("(rows {a}–{b}"), re.compile(r"\(rows (?P<a>\d+)–(?P<b>\d+)")),
+]
+"""Words inside a formula or a caption with a number (``row 2 of``): the maths and the numbers kept. A name next
+to them stays where it is, so a translation that would put it first says so with a colon (``पंक्ति 2, इसमें से:``)."""
+
+PIECES: tuple[str, ...] = (N_(" = the "), N_(" whose range of "), N_(" holds "))
+"""The words between the names of a formula (``the word whose range of C holds r``), each a piece of its own."""
 
 
 def tr_phrases(text: str, lang: str | None = None) -> str:
+    """The words of a formula piece, a symbol or a caption in the reader's language; maths, names and numbers kept."""
     lang = lang or current_language()
-    if lang == "en":
+    if lang == "en" or not text:
         return text
+    if text in PIECES:
+        t = lookup(text, lang)
+        return text if t is None else t
     for p in PHRASES:
         if p in text:
             t = lookup(p, lang)
             if t is not None:
                 text = text.replace(p, t)
+    if not re.search(r"[a-z]{3}", text):
+        return text
+    for msgid, pattern in PHRASE_PATTERNS:
+        t = lookup(msgid, lang)
+        if t is not None and pattern.search(text):
+            text = pattern.sub(lambda m, t=t: t.format(**m.groupdict()), text)  # type: ignore[misc]
     return text
 
 
@@ -400,6 +432,14 @@ TYPST_WORDS: dict[str, str] = {
     "answers_to": N_("Answers to exercise {0}"),
     "fold": N_("(fold under or cut off before copying for students)"),
     "backward": N_("backward"),
+    # the words under an op drawn as a narrow column (exercise.typ's op-caption)
+    "top_onehot": N_("largest → 1"),
+    "sort": N_("sort"),
+    "argsort": N_("word no."),
+    "topk": N_("top k"),
+    "cumsum": N_("running Σ"),
+    "hard_sigmoid": N_("σ (hard)"),
+    "hard_tanh": N_("tanh (hard)"),
 }
 """Every word the templates print, by key: the plan carries them translated as ``plan.t``."""
 
@@ -439,6 +479,9 @@ def _localize(node: Any, lang: str) -> Any:
                 out[k] = tr_text(v, lang)
             elif isinstance(v, str) and k in _PLAN_LINE_KEYS:
                 out[k] = tr_joined(v)
+            elif k == "labels" and isinstance(v, list):  # a block's caption: its name and note were made in the language
+                out[k] = [{**x, "text": tr_phrases(x["text"], lang)} if isinstance(x, dict) and isinstance(x.get("text"), str)
+                          else x for x in v]
             elif k == "symbols" and isinstance(v, list):
                 out[k] = [{**x, "text": tr_phrases(x["text"], lang)} if isinstance(x, dict) and isinstance(x.get("text"), str)
                           else x for x in v]
