@@ -67,6 +67,8 @@ def _cases(tmp: Path, ex: Path) -> list[tuple[list[str], dict[str, str]]]:
     d["tensors"]["B"]["values"], d["ops"] = [[0, -2], [1, 0], [1, 1]], [{"op": "softmax", "in": ["A"], "out": "C",
                                                                         "attrs": {"temperature": -1}}]
     temperature.write_text(json.dumps(d))
+    target = tmp / "target.json"
+    target.write_text('{"YD": [[0, 1]]}')
     return [
         (["make", "nosuch"], {"hi": "'nosuch' नाम का कोई अध्याय नहीं है; अध्याय हैं:",
                               "bn": "'nosuch' নামে কোনো অধ্যায় নেই; অধ্যায়গুলো:"}),
@@ -104,6 +106,9 @@ def _cases(tmp: Path, ex: Path) -> list[tuple[list[str], dict[str, str]]]:
                                   "bn": "matmul: A (2×3)-এ 3টি কলাম আছে কিন্তু B (2×2)-এ 2টি সারি"}),
         (["solve", str(temperature)], {"hi": "softmax: तापमान धनात्मक होना चाहिए, -1 नहीं",
                                        "bn": "softmax: তাপমাত্রা ধনাত্মক হতে হবে, -1 নয়"}),
+        (["make", "gan", "--level", "hard", "--values", str(target)],
+         {"hi": "YD अध्याय का लक्ष्य है (YD = [[1, 0]]: D, x को असली और G(z) को नकली कहता है); इसे मानों से हटा दें",
+          "bn": "YD অধ্যায়ের লক্ষ্য (YD = [[1, 0]]: D x-কে আসল আর G(z)-কে নকল বলে); এটি মানগুলো থেকে বাদ দিন"}),
         (["slides", "dot", "--format", "png", "-o", "-"], {"hi": "हर पन्ने की एक फ़ाइल लिखता है",
                                                            "bn": "প্রতি পাতায় একটি ফাইল লেখে"}),
     ]
@@ -138,7 +143,9 @@ def test_english_stays_as_it_was(tmp_path: Path, exercise_file: Path, capsys: py
                 "embeddings needs tokens ≥ vocab (every word used): tokens=3, vocab=5",
                 "layer normalisation (norm=1) needs features=4",
                 "op matmul → C: matmul: A (2×3) has 3 columns but B (2×2) has 2 rows",
-                "softmax: temperature must be positive, not -1", "--format png writes one file per page"]
+                "softmax: temperature must be positive, not -1",
+                "YD is the chapter's target (YD = [[1, 0]]: D calls x real, G(z) fake); leave it out of the values",
+                "--format png writes one file per page"]
     for (argv, _), words in zip(_cases(tmp_path, exercise_file), expected, strict=True):
         code, _out, err = run(capsys, *argv, "--lang", "en")
         assert code == 2 and err.startswith("byhand: error: ") and words in err, (argv, err)
@@ -313,3 +320,30 @@ def test_every_printed_word_is_in_the_language(lang: str) -> None:
             assert [w for w in words.values() if set(re.findall(r"[A-Za-z]*[a-z][A-Za-z]*", w)) - maths - {"Ex"}] == [], words
         _plan_words(plan["items"], names, left, t.name)
     assert left == [], "\n".join(left)
+
+
+ERRORS = {"ByHandError", "FormatError", "LimitError", "GraphError", "UnknownTopicError", "GenerationError", "SealError",
+          "PrintError", "ExerciseFormatError", "TypstCompileError", "SolveError", "_need", "fail"}
+
+
+def test_no_error_is_raised_with_a_sentence_built_in_place() -> None:
+    """An error a teacher can meet is raised with a catalogued message: a string literal, a ``M_`` template with its
+    parts, or a message made elsewhere. A sentence built in place (an f-string, ``+``, ``.format``) has no entry in the
+    catalogue and would reach a Hindi or Bengali reader in English: the op registry's shape checks, the printer's
+    layout checks and the chapters' option checks were such sentences once."""
+    import ast
+
+    built: list[str] = []
+    for path in sorted((Path(byhand.__file__).parent).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            f = node.func
+            name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            if name not in ERRORS:
+                continue
+            for a in node.args:
+                if isinstance(a, (ast.JoinedStr, ast.BinOp)) or (
+                        isinstance(a, ast.Call) and isinstance(a.func, ast.Attribute) and a.func.attr == "format"):
+                    built.append(f"{path.name}:{node.lineno}: {ast.unparse(a)[:90]}")
+    assert built == [], "\n".join(built)

@@ -489,10 +489,10 @@ def _check_closed(d: Mapping[str, Any]) -> None:
             for key in attrs:
                 if key not in op_attrs:
                     s = _suggest(key, op_attrs)
-                    takes = f"it takes {', '.join(op_attrs)}" if op_attrs else "it takes none"
-                    raise FormatError(
-                        f"ops[{k}].attrs.{key}: unknown attribute {key!r} of {name}; " + (f"did you mean {s}?" if s else takes)
-                    )
+                    hint = (M_("did you mean {s}?", s=s) if s else M_("it takes {takes}", takes=", ".join(op_attrs))
+                            if op_attrs else M_("it takes none"))
+                    raise FormatError(M_("ops[{k}].attrs.{key}: unknown attribute {key!r} of {name}; {hint}",
+                                         k=k, key=key, name=name, hint=hint))
     blanks = d.get("blanks")
     for k, b in enumerate(blanks if isinstance(blanks, list) else []):
         if not isinstance(b, dict):
