@@ -347,3 +347,16 @@ def test_no_error_is_raised_with_a_sentence_built_in_place() -> None:
                         isinstance(a, ast.Call) and isinstance(a.func, ast.Attribute) and a.func.attr == "format"):
                     built.append(f"{path.name}:{node.lineno}: {ast.unparse(a)[:90]}")
     assert built == [], "\n".join(built)
+
+
+@pytest.mark.parametrize("lang", ["hi", "bn"])
+def test_the_stress_report_is_in_the_language(lang: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``byhand stress``: the table's column names and each line of one level's report (English keeps its own)."""
+    code, out, _err = run(capsys, "stress", "dot", "-n", "5", "--lang", lang)
+    assert code == 0 and out.splitlines()[0].split()[0] == {"hi": "स्तर", "bn": "কাঠিন্য"}[lang]
+    code, one, _err = run(capsys, "stress", "dot", "-n", "5", "--level", "hard", "--lang", lang)
+    assert code == 0 and {"hi": "सबसे आम उत्तर का हिस्सा", "bn": "সবচেয়ে সাধারণ উত্তরের ভাগ"}[lang] in one
+    for line in (out + one).splitlines():
+        assert english_words(line) == [], line
+    code, out, _err = run(capsys, "stress", "dot", "-n", "5", "--lang", "en")
+    assert out.split()[:3] == ["level", "zeros", "top"]
