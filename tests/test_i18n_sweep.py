@@ -22,7 +22,7 @@ DATA = Path(__file__).parent / "data" / "bad"
 CHAPTERS = {t.name for t in byhand.topics()}
 
 # what stays English on purpose: names of chapters, options, formats, levels and JSON words the reader types
-KEPT = CHAPTERS | {"byhand", "easy", "medium", "hard", "null", "true", "false", "integer", "string", "json", "text",
+KEPT = CHAPTERS | {"byhand", "easy", "medium", "hard", "null", "true", "false", "string", "json", "text",
                   "key", "pdf", "png", "svg", "pytorch", "numpy", "seed", "level", "format", "tensors", "ops", "identity",
                   "steps", "answer", "base", "attrs", "anwser", "nosuch", "extreme", "levle", "expert", "wrt", "cell",
                   "layer", "depth", "inverse", "letter", "html", "moodle", "qti", "open", "invite", "closed", "index",
@@ -74,6 +74,8 @@ def _cases(tmp: Path, ex: Path) -> list[tuple[list[str], dict[str, str]]]:
                               "bn": "'nosuch' নামে কোনো অধ্যায় নেই; অধ্যায়গুলো:"}),
         (["make", "dot", "--seed", "-1"], {"hi": "सीड 0 से 2^63−1 तक की पूर्ण संख्या होनी चाहिए, -1 नहीं",
                                            "bn": "সিড হতে হবে 0 থেকে 2^63−1-এর মধ্যে একটি পূর্ণসংখ্যা, -1 নয়"}),
+        (["make", "dot", "--seed", "abc"], {"hi": "'--seed' के लिए अमान्य मान: 'abc' मान्य पूर्णांक नहीं है।",
+                                            "bn": "'--seed'-এর জন্য অবৈধ মান: 'abc' বৈধ পূর্ণসংখ্যা নয়।"}),
         (["make", "dot", "--bogus"], {"hi": "ऐसा कोई विकल्प नहीं: '--bogus'।", "bn": "এমন কোনো বিকল্প নেই: '--bogus'।"}),
         (["make", "dot", "--levle", "hard"], {"hi": "(क्या आपका मतलब इनमें से कोई था:",
                                              "bn": "(আপনি কি এগুলোর একটি বোঝাতে চেয়েছেন:"}),
@@ -131,7 +133,8 @@ def test_every_error_line_is_in_the_language(lang: str, tmp_path: Path, exercise
 def test_english_stays_as_it_was(tmp_path: Path, exercise_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The same errors without --lang: the English words, unchanged (the messages carry their English)."""
     expected = ["no chapter named 'nosuch'; the chapters are: dot, matmul",
-                "seed must be a whole number from 0 to 2^63−1, not -1", "No such option '--bogus'.",
+                "seed must be a whole number from 0 to 2^63−1, not -1",
+                "Invalid value for '--seed': 'abc' is not a valid integer.", "No such option '--bogus'.",
                 "(Did you mean one of:", "Invalid value for '--level': 'extreme' is not one of 'easy', 'medium', 'hard'.",
                 "chapter dot has no option 'depth'; its options are: n, inverse",
                 "--set 'n': write KEY=VALUE, e.g. --set depth=3",
@@ -360,3 +363,18 @@ def test_the_stress_report_is_in_the_language(lang: str, capsys: pytest.CaptureF
         assert english_words(line) == [], line
     code, out, _err = run(capsys, "stress", "dot", "-n", "5", "--lang", "en")
     assert out.split()[:3] == ["level", "zeros", "top"]
+
+
+@pytest.mark.parametrize("lang", ["hi", "bn"])
+def test_clicks_type_names_and_version_are_in_the_language(lang: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Click's names of a value's type (in its errors and, as the placeholder, in the help) and its version line."""
+    code, out, _err = run(capsys, "make", "--help", "--lang", lang)
+    assert code == 0 and {"hi": "--seed पूर्णांक", "bn": "--seed পূর্ণসংখ্যা"}[lang] in out and "INTEGER" not in out
+    code, out, _err = run(capsys, "serve", "--help", "--lang", lang)
+    assert code == 0 and {"hi": "--port पूर्णांक सीमा", "bn": "--port পূর্ণসংখ্যার পরিসর"}[lang] in out and "RANGE" not in out
+    code, out, _err = run(capsys, "--version", "--lang", lang)
+    assert code == 0 and out.strip() == {"hi": "byhand, संस्करण ", "bn": "byhand, সংস্করণ "}[lang] + byhand.__version__
+    code, out, _err = run(capsys, "--version")
+    assert out.strip() == f"byhand, version {byhand.__version__}"
+    code, out, _err = run(capsys, "make", "--help")
+    assert "--seed INTEGER" in out

@@ -90,9 +90,27 @@ def _click_speaks_byhand() -> None:
             mod._ = gettext  # type: ignore[attr-defined]
         if hasattr(mod, "ngettext"):
             mod.ngettext = ngettext  # type: ignore[attr-defined]
+    # the name of a value's type, which click puts into its messages ("'abc' is not a valid integer.") and, upper
+    # case, into the help as the value's placeholder (--seed INTEGER): click keeps it untranslated in a class
+    # attribute; here it is read from the catalogue at the moment click shows it
+    for cls, english in CLICK_TYPE_NAMES:
+        cls.name = property(lambda _self, english=english: gettext(english))  # type: ignore[assignment,misc]
 
+
+CLICK_TYPE_NAMES = ((click.types.IntParamType, N_("integer")), (click.types.FloatParamType, N_("float")),
+                    (click.types.IntRange, N_("integer range")), (click.types.FloatRange, N_("float range")),
+                    (click.types.BoolParamType, N_("boolean")))
+"""Click's own type names that byhand's commands use (int, float, a range, a flag's boolean)."""
 
 _click_speaks_byhand()
+
+
+class _VersionLine(str):
+    """``byhand, version 0.1.0`` in the language of the run: click fills it in (``message % values``) when it
+    prints it, long after the decorator took it."""
+
+    def __mod__(self, values: Any) -> str:
+        return gettext(N_("{prog}, version {version}")).format(**values)
 
 
 class _Localized:
@@ -356,7 +374,7 @@ def _options(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 
 @click.group(cls=LocalizedGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(byhand.__version__, prog_name="byhand")
+@click.version_option(byhand.__version__, prog_name="byhand", message=_VersionLine("%(prog)s, version %(version)s"))
 def cli() -> None:
     """Deep learning by hand: exact, hand-friendly exercises, answer keys and checking."""
 
