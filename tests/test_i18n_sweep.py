@@ -378,3 +378,27 @@ def test_clicks_type_names_and_version_are_in_the_language(lang: str, capsys: py
     assert out.strip() == f"byhand, version {byhand.__version__}"
     code, out, _err = run(capsys, "make", "--help")
     assert "--seed INTEGER" in out
+
+
+@pytest.mark.parametrize("lang", ["hi", "bn"])
+def test_the_practice_pages_hints_and_worked_steps_are_in_the_language(lang: str) -> None:
+    """What the web practice page shows on request: each blank's three hint rungs and every step of the worked
+    solution, for the hard level of every chapter, two seeds. Only the tensors' own names stay English (a cell is
+    named as the grid names it: ``(3ᶻ masked)[1,2]``)."""
+    from byhand.web import hints, sheets
+
+    left: list[str] = []
+    for t in byhand.topics():
+        for seed in (1, 3):
+            ex = sheets.exercise(t.name, seed, "hard")
+            names = {w for label in ex.graph.labels.values() for w in re.findall(r"[A-Za-z]+", label)}
+            with use_language(lang):
+                texts = {s["text"] for s in sheets.solution(t.name, seed, "hard")["steps"]}
+                for b in ex.blanks:
+                    for rung in hints.LEVELS:
+                        h = hints.hint(ex, b.badge, rung)
+                        texts.add(tr_message(h["text"]) if h else "")
+            for text in texts:
+                if set(re.findall(r"\b[a-z]{3,}\b", text)) - names - {"max", "tanh", "diag", "exp", "log", "sqrt", "im2col"}:
+                    left.append(f"{t.name} {seed}: {text}")
+    assert left == [], "\n".join(left[:20])

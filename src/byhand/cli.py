@@ -99,7 +99,7 @@ def _click_speaks_byhand() -> None:
 
 CLICK_TYPE_NAMES = ((click.types.IntParamType, N_("integer")), (click.types.FloatParamType, N_("float")),
                     (click.types.IntRange, N_("integer range")), (click.types.FloatRange, N_("float range")),
-                    (click.types.BoolParamType, N_("boolean")))
+                    (click.types.BoolParamType, N_("boolean")), (click.types.StringParamType, N_("text")))
 """Click's own type names that byhand's commands use (int, float, a range, a flag's boolean)."""
 
 _click_speaks_byhand()

@@ -222,11 +222,11 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (N_("{cell} is hidden: find it from {relation}, so {result}"),
      re.compile(r"(?P<cell>\S+) is hidden: find it from (?P<relation>.+), so (?P<result>\S+ = .+)")),
     (N_("For {target}, look where {row} meets {column}, and at {rest}."),
-     re.compile(r"For (?P<target>\S+), look where (?P<row>row \d+ of \S+) meets (?P<column>column \d+ of \S+)"
+     re.compile(r"For (?P<target>.+?), look where (?P<row>row \d+ of .+?) meets (?P<column>column \d+ of .+?)"
                 r", and at (?P<rest>.+)\.")),
     (N_("For {target}, look where {row} meets {column}."),
-     re.compile(r"For (?P<target>\S+), look where (?P<row>row \d+ of \S+) meets (?P<column>column \d+ of \S+)\.")),
-    (N_("For {target}, look at {cells}."), re.compile(r"For (?P<target>\S+), look at (?P<cells>.+)\.")),
+     re.compile(r"For (?P<target>.+?), look where (?P<row>row \d+ of .+?) meets (?P<column>column \d+ of .+)\.")),
+    (N_("For {target}, look at {cells}."), re.compile(r"For (?P<target>.+?), look at (?P<cells>.+)\.")),
     (N_("ReLU({z}): does {z} stay, or is it crossed out (0)? So {cell} = ?"),
      re.compile(r"ReLU\((?P<z>\S+)\): does (?P=z) stay, or is it crossed out \(0\)\? So (?P<cell>\S+) = \?")),
     (N_("LeakyReLU({z}): does {z} stay, or is it multiplied by {alpha}? So {cell} = ?"),
@@ -240,6 +240,35 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (N_("{value} ({relation}: crossed out)"), re.compile(r"(?P<value>\S+) \((?P<relation>.+ ≤ 0): crossed out\)")),
     (N_("{value} (blocked: {relation})"), re.compile(r"(?P<value>\S+) \(blocked: (?P<relation>.+)\)")),
     (N_("{value} (passed: {relation})"), re.compile(r"(?P<value>\S+) \(passed: (?P<relation>.+)\)")),
+    # a hint's last rung, cut where the answer would stand ("0 (passed: Z₁[1,1] = ?")
+    (N_("{value} (blocked: {relation}"), re.compile(r"(?P<value>\S+) \(blocked: (?P<relation>[^()]+)")),
+    (N_("{value} (passed: {relation}"), re.compile(r"(?P<value>\S+) \(passed: (?P<relation>[^()]+)")),
+    (N_("Write the relation that contains {cell}, put in the numbers you know, and solve it: {cell} = ?"),
+     re.compile(r"Write the relation that contains (?P<cell>\S+), put in the numbers you know, and solve it: (?P=cell) = \?")),
+    (N_("{cell} is found from the other values on the sheet: which relation contains it?"),
+     re.compile(r"(?P<cell>\S+) is found from the other values on the sheet: which relation contains it\?")),
+    # the steps of a sort and of a gate's top-k choice, whose lists of numbers vary in length
+    (N_("the {n}th largest of {values} = {value}"),
+     re.compile(r"the (?P<n>\d+)(?:st|nd|rd|th) largest of (?P<values>.+) = (?P<value>\S+)")),
+    (N_("{x} is the largest of {values} → {r}"), re.compile(r"(?P<x>\S+) is the largest of (?P<values>.+) → (?P<r>\S+)")),
+    (N_("{x} is not the largest of {values} → {r}"),
+     re.compile(r"(?P<x>\S+) is not the largest of (?P<values>.+) → (?P<r>\S+)")),
+    (N_("{x} is one of the {k} largest of {values} → {r}"),
+     re.compile(r"(?P<x>\S+) is one of the (?P<k>\d+) largest of (?P<values>.+) → (?P<r>\S+)")),
+    (N_("{x} is not one of the {k} largest of {values} → {r}"),
+     re.compile(r"(?P<x>\S+) is not one of the (?P<k>\d+) largest of (?P<values>.+) → (?P<r>\S+)")),
+    (N_("the {n}th largest, {value}, is in row {row}"),
+     re.compile(r"the (?P<n>\d+)(?:st|nd|rd|th) largest, (?P<value>\S+), is in row (?P<row>\S+)")),
+    (N_("{r} is in {range}: rank {k}, word {w}"),
+     re.compile(r"(?P<r>\S+) is in (?P<range>\[[^\]]*?\)): rank (?P<k>\d+), word (?P<w>\S+)")),
+    (N_("{relation}: keep → {r}"), re.compile(r"(?P<relation>\S+ ≥ \S+): keep → (?P<r>\S+)")),
+    (N_("{relation}: drop → {r}"), re.compile(r"(?P<relation>\S+ < \S+): drop → (?P<r>\S+)")),
+    (N_("{value} (key {k} comes after query {q}: crossed out)"),
+     re.compile(r"(?P<value>\S+) \(key (?P<k>\d+) comes after query (?P<q>\d+): crossed out\)")),
+    (N_("The causal mask: row {i} is key {i}, column {j} is query {j}. Does the key come after the query (crossed out, 0), "
+        "or does {cell} stay? So {target} = ?"),
+     re.compile(r"The causal mask: row (?P<i>\d+) is key (?P=i), column (?P<j>\d+) is query (?P=j)\. Does the key come "
+                r"after the query \(crossed out, 0\), or does (?P<cell>\S+) stay\? So (?P<target>.+) = \?")),
 ]
 """Sentences built around maths that varies (a cell's name, a relation): the maths is kept, the words translated."""
 
@@ -310,7 +339,16 @@ def _tr_sentence(s: str, lang: str) -> str:
                 return t.format(*nums)
             except (KeyError, IndexError, ValueError):
                 return s
+    head, eq, rest = s.partition(" = ")
+    if eq and rest and _NAMED.fullmatch(head):  # a hint's "A₁[1,1] = 1 (1 > 0: stays)": the cell, then a step
+        said = _tr_sentence(rest, lang)
+        if said != rest:
+            return head + eq + said
     return s
+
+
+_NAMED = re.compile(r"\(?[^\s=]*(?:\s[^\s=]+)*?\)?\[\d+(?:,\d+)?\]")
+"""A cell's name as a hint writes it before its step: ``A₁[1,1]``, ``(G(z))[2,1]``, ``(P↓)[1,1]``."""
 
 
 def tr_text(text: str, lang: str | None = None) -> str:
