@@ -402,3 +402,15 @@ def test_the_practice_pages_hints_and_worked_steps_are_in_the_language(lang: str
                 if set(re.findall(r"\b[a-z]{3,}\b", text)) - names - {"max", "tanh", "diag", "exp", "log", "sqrt", "im2col"}:
                     left.append(f"{t.name} {seed}: {text}")
     assert left == [], "\n".join(left[:20])
+
+
+@pytest.mark.parametrize("lang", ["hi", "bn"])
+def test_a_class_sets_title_and_footer_are_in_the_language(lang: str) -> None:
+    """A class set is titled by its chapters, its key ": answers", its footer names the seeds and the level."""
+    from byhand.i18n import localize_plan
+
+    with use_language(lang):
+        plan = localize_plan({"title": "Dot product · Linear layer: answers",
+                              "footer": "Answer key · Dot product · seeds 1–30, level hard · students 1–30"})
+    assert plan["title"] == {"hi": "डॉट गुणनफल · रैखिक परत: उत्तर", "bn": "ডট গুণফল · রৈখিক স্তর: উত্তর"}[lang]
+    assert english_words(plan["footer"]) == [], plan["footer"]

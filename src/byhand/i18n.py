@@ -427,8 +427,17 @@ def tr_phrases(text: str, lang: str | None = None) -> str:
 
 
 def tr_joined(text: str, sep: str = " · ") -> str:
-    """A line of parts joined by ``sep`` (a footer: "Answer key · Linear layer · seeds 1–30"), each part translated."""
+    """A line of parts joined by ``sep`` (a footer: "Answer key · Linear layer · seeds 1–30"), each part translated;
+    a class set's key is titled by its chapters, then ": answers" ("Dot product · Linear layer: answers")."""
+    if text.endswith(ANSWERS_SUFFIX) and current_language() != "en":
+        t = lookup(ANSWERS_TITLE)
+        if t is not None:
+            return t.format(title=tr_joined(text[: -len(ANSWERS_SUFFIX)], sep))
     return sep.join(tr_text(p) for p in text.split(sep))
+
+
+ANSWERS_SUFFIX = ": answers"
+ANSWERS_TITLE = N_("{title}: answers")
 
 
 # -- the words printed by the Typst templates ------------------------------------------------------
@@ -493,8 +502,8 @@ def typst_words_json() -> str:
     return json.dumps({**typst_words(), "lang": current_language()}, ensure_ascii=False, sort_keys=True)
 
 
-_PLAN_TEXT_KEYS = ("instructions", "note", "text", "title", "subtitle", "summary")
-_PLAN_LINE_KEYS = ("footer",)
+_PLAN_TEXT_KEYS = ("instructions", "note", "text", "subtitle", "summary")
+_PLAN_LINE_KEYS = ("footer", "title")  # a class set is titled by its chapters: "Dot product · Linear layer"
 
 
 def localize_plan(plan: Any) -> Any:
@@ -551,6 +560,9 @@ DOCUMENT_WORDS = (
     N_("byhand worksheet"),
     N_("seed {0}"),
     N_("seeds {0}–{1}"),
+    N_("seeds {0}–{1}, level easy"),
+    N_("seeds {0}–{1}, level medium"),
+    N_("seeds {0}–{1}, level hard"),
     N_("student {0}"),
     N_("students {0}–{1}"),
     N_("chapter {0}"),
