@@ -414,3 +414,23 @@ def test_a_class_sets_title_and_footer_are_in_the_language(lang: str) -> None:
                               "footer": "Answer key · Dot product · seeds 1–30, level hard · students 1–30"})
     assert plan["title"] == {"hi": "डॉट गुणनफल · रैखिक परत: उत्तर", "bn": "ডট গুণফল · রৈখিক স্তর: উত্তর"}[lang]
     assert english_words(plan["footer"]) == [], plan["footer"]
+
+
+@pytest.mark.parametrize("lang", ["hi", "bn"])
+def test_the_text_sheet_draws_its_words_in_the_language(lang: str) -> None:
+    """``byhand make TOPIC --lang hi`` (the text sheet): the formulas, the words between blocks and the captions."""
+    from byhand.render.text import render_text
+
+    left: list[str] = []
+    for t in byhand.topics():
+        ex = byhand.make(t.name, seed=1, level="hard")
+        names = {w for label in ex.graph.labels.values() for w in re.findall(r"[A-Za-z]+", label)}
+        with use_language(lang):
+            text = render_text(ex)
+        for line in text.splitlines()[1:]:  # the first line names the chapter as typed (dot, batch-norm)
+            words = set(re.findall(r"\b[a-z]{3,}\b", line)) - names - {"max", "tanh", "diag", "exp", "log", "sqrt",
+                                                                      "im2col", "pool", "hardsigmoid", "hardtanh",
+                                                                      "sigmoid", "patch", "softmax", "torch"}
+            if words:
+                left.append(f"{t.name}: {line.strip()}")
+    assert left == [], "\n".join(left[:20])
