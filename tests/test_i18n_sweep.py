@@ -434,3 +434,24 @@ def test_the_text_sheet_draws_its_words_in_the_language(lang: str) -> None:
             if words:
                 left.append(f"{t.name}: {line.strip()}")
     assert left == [], "\n".join(left[:20])
+
+
+@pytest.mark.parametrize("lang", ["hi", "bn"])
+def test_the_practice_pages_sheet_is_in_the_language(lang: str) -> None:
+    """The practice page's sheet (HTML, diagrams aside): captions, the words between blocks and the formulas."""
+    import html as _html
+
+    from byhand.web import sheets
+
+    left: list[str] = []
+    for t in byhand.topics():
+        ex = sheets.exercise(t.name, 1, "hard")
+        names = {w for label in ex.graph.labels.values() for w in re.findall(r"[A-Za-z]+", label)}
+        with use_language(lang):
+            page = sheets.page_sheet(t.name, 1, "hard")
+        page = re.sub(r"<script.*?</script>|<style.*?</style>|<svg.*?</svg>", "", page, flags=re.S)
+        text = _html.unescape(re.sub(r"<[^>]+>", " ", page))
+        words = set(re.findall(r"\b[a-z]{3,}\b", text)) - names - {"max", "pool", "diag", "tanh", "torch", "patch"}
+        if words:
+            left.append(f"{t.name}: {sorted(words)}")
+    assert left == [], "\n".join(left)

@@ -138,7 +138,7 @@ def sheet_html(ex: Exercise, hidden: set[Cell] | None = None) -> str:
     parts += [_symbol_html(s) for s in plan["symbols"]]
     for lbl in plan["labels"]:
         parts.append(f'<div class="lbl side-{lbl["side"]}" style="{_pos(lbl, lbl["w"], lbl["h"])}">'
-                     f"{_name_html(lbl['text'])}</div>")
+                     f"{_name_html(tr_phrases(lbl['text']))}</div>")  # "d[A₁ ; X] (rows 4–6: the skip)" as print does
     parts.append("</div></div>")
     return "".join(parts)
 
