@@ -39,7 +39,7 @@ KEYWORDS = {"_": None, "N_": None, "M_": None, "gettext": None, "ngettext": (1, 
             # an error raised with a plain string is shown through the catalogue too (byhand.i18n.tr_message)
             "ByHandError": None, "FormatError": None, "LimitError": None, "GraphError": None, "UnknownTopicError": None,
             "GenerationError": None, "SealError": None, "PrintError": None, "ExerciseFormatError": None,
-            "TypstCompileError": None, "fail": (2,)}
+            "TypstCompileError": None, "fail": (2,), "_need": (2,)}
 CLICK_MODULES = ("core.py", "decorators.py", "exceptions.py", "formatting.py", "parser.py", "types.py")
 """Click's own words (Usage:, Options:, "No such option: …"): the CLI looks them up in byhand's catalogue."""
 CLICK_SKIP = re.compile(r"declaration|defined twice|Deprecat|deprecated|Boolean option|No options defined|Could not determine|"
@@ -48,6 +48,8 @@ CLICK_SKIP = re.compile(r"declaration|defined twice|Deprecat|deprecated|Boolean 
 """Click's words that byhand's CLI never shows (a programmer's mistake, a feature it does not use): left out."""
 SEEDS = (0, 1, 2, 3)
 _WORDY = re.compile(r"[A-Za-z]{3,}")
+_NOTE_WORDY = re.compile(r"\b[a-z][a-z-]{2,}\b")
+"""A note with a word in it ("no skip"), not only maths names (``Σ dZD``, ``D(G(z)) − yᴳ``)."""
 _MATHS_WORDS = re.compile(r"\b(max|min|tanh|exp|log|sqrt|ReLU|LeakyReLU|softmax|argmax|sigmoid)\b")
 """Function names a worked step writes as maths (``max(3, −1) = 3``): a step with only these has no words."""
 
@@ -136,6 +138,10 @@ def _chapter_messages() -> list[tuple[str, str]]:
                     continue
                 for s in sentences(ex.instructions):
                     out.append((catalogue_form(s), f"{where} instructions"))
+                for note in (getattr(ex.graph, "notes", None) or {}).values():  # a block's caption: "Z₂′ (no skip)"
+                    form = catalogue_form(note)
+                    if _NOTE_WORDY.search(_MATHS_WORDS.sub("", re.sub(r"\{[a-z0-9]+\}", "", form))):
+                        out.append((form, f"{where} notes"))
                 for b in ex.blanks:
                     step = ex.explain(b.cells[0])
                     form = catalogue_form(step)

@@ -5,6 +5,7 @@ that no English sentence is left around the names, numbers and maths that stay a
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -15,14 +16,14 @@ import byhand
 from byhand.cli import main
 from byhand.documents import print_diagram
 from byhand.errors import FormatError
-from byhand.i18n import M_, Msg, tr_message, use_language
+from byhand.i18n import M_, Msg, tr_message, typst_words, use_language
 from byhand.render.diagram import diagram_svg
 
 DATA = Path(__file__).parent / "data" / "bad"
 CHAPTERS = {t.name for t in byhand.topics()}
 
 # what stays English on purpose: names of chapters, options, formats, levels and JSON words the reader types
-KEPT = CHAPTERS | {"byhand", "easy", "medium", "hard", "null", "true", "false", "integer", "string", "json", "text",
+KEPT = CHAPTERS | {"byhand", "easy", "medium", "hard", "null", "true", "false", "string", "json", "text",
                   "key", "pdf", "png", "svg", "pytorch", "numpy", "seed", "level", "format", "tensors", "ops", "identity",
                   "steps", "answer", "base", "attrs", "anwser", "nosuch", "extreme", "levle", "expert", "wrt", "cell",
                   "layer", "depth", "inverse", "letter", "html", "moodle", "qti", "open", "invite", "closed", "index",
@@ -59,11 +60,23 @@ def _cases(tmp: Path, ex: Path) -> list[tuple[list[str], dict[str, str]]]:
     values.write_text('{"a": ["abc", 1, 2, 3], "b": [1, 2, 3, 4]}')
     answers = tmp / "answers.json"
     answers.write_text('["5"]')
+    # a teacher's exercise file with an op that does not fit its tensors (the op registry's own shape checks)
+    shapes, temperature = tmp / "shapes.json", tmp / "temperature.json"
+    d = json.loads(byhand.make("matmul", seed=1).to_json()) | {"seed": None}
+    d["tensors"]["B"]["values"], d["tensors"]["C"]["values"] = [[0, -2], [1, 0]], None
+    shapes.write_text(json.dumps(d))
+    d["tensors"]["B"]["values"], d["ops"] = [[0, -2], [1, 0], [1, 1]], [{"op": "softmax", "in": ["A"], "out": "C",
+                                                                        "attrs": {"temperature": -1}}]
+    temperature.write_text(json.dumps(d))
+    target = tmp / "target.json"
+    target.write_text('{"YD": [[0, 1]]}')
     return [
         (["make", "nosuch"], {"hi": "'nosuch' नाम का कोई अध्याय नहीं है; अध्याय हैं:",
                               "bn": "'nosuch' নামে কোনো অধ্যায় নেই; অধ্যায়গুলো:"}),
         (["make", "dot", "--seed", "-1"], {"hi": "सीड 0 से 2^63−1 तक की पूर्ण संख्या होनी चाहिए, -1 नहीं",
                                            "bn": "সিড হতে হবে 0 থেকে 2^63−1-এর মধ্যে একটি পূর্ণসংখ্যা, -1 নয়"}),
+        (["make", "dot", "--seed", "abc"], {"hi": "'--seed' के लिए अमान्य मान: 'abc' मान्य पूर्णांक नहीं है।",
+                                            "bn": "'--seed'-এর জন্য অবৈধ মান: 'abc' বৈধ পূর্ণসংখ্যা নয়।"}),
         (["make", "dot", "--bogus"], {"hi": "ऐसा कोई विकल्प नहीं: '--bogus'।", "bn": "এমন কোনো বিকল্প নেই: '--bogus'।"}),
         (["make", "dot", "--levle", "hard"], {"hi": "(क्या आपका मतलब इनमें से कोई था:",
                                              "bn": "(আপনি কি এগুলোর একটি বোঝাতে চেয়েছেন:"}),
@@ -92,6 +105,13 @@ def _cases(tmp: Path, ex: Path) -> list[tuple[list[str], dict[str, str]]]:
          {"hi": "के लिए tokens ≥ vocab चाहिए", "bn": "tokens ≥ vocab লাগবে"}),
         (["make", "transformer", "--level", "hard", "--set", "features=3"],
          {"hi": "के लिए features=4 चाहिए", "bn": "features=4 লাগবে"}),
+        (["solve", str(shapes)], {"hi": "matmul: A (2×3) में 3 स्तंभ हैं पर B (2×2) में 2 पंक्तियाँ",
+                                  "bn": "matmul: A (2×3)-এ 3টি কলাম আছে কিন্তু B (2×2)-এ 2টি সারি"}),
+        (["solve", str(temperature)], {"hi": "softmax: तापमान धनात्मक होना चाहिए, -1 नहीं",
+                                       "bn": "softmax: তাপমাত্রা ধনাত্মক হতে হবে, -1 নয়"}),
+        (["make", "gan", "--level", "hard", "--values", str(target)],
+         {"hi": "YD अध्याय का लक्ष्य है (YD = [[1, 0]]: D, x को असली और G(z) को नकली कहता है); इसे मानों से हटा दें",
+          "bn": "YD অধ্যায়ের লক্ষ্য (YD = [[1, 0]]: D x-কে আসল আর G(z)-কে নকল বলে); এটি মানগুলো থেকে বাদ দিন"}),
         (["slides", "dot", "--format", "png", "-o", "-"], {"hi": "हर पन्ने की एक फ़ाइल लिखता है",
                                                            "bn": "প্রতি পাতায় একটি ফাইল লেখে"}),
     ]
@@ -114,7 +134,8 @@ def test_every_error_line_is_in_the_language(lang: str, tmp_path: Path, exercise
 def test_english_stays_as_it_was(tmp_path: Path, exercise_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The same errors without --lang: the English words, unchanged (the messages carry their English)."""
     expected = ["no chapter named 'nosuch'; the chapters are: dot, matmul",
-                "seed must be a whole number from 0 to 2^63−1, not -1", "No such option '--bogus'.",
+                "seed must be a whole number from 0 to 2^63−1, not -1",
+                "Invalid value for '--seed': 'abc' is not a valid integer.", "No such option '--bogus'.",
                 "(Did you mean one of:", "Invalid value for '--level': 'extreme' is not one of 'easy', 'medium', 'hard'.",
                 "chapter dot has no option 'depth'; its options are: n, inverse",
                 "--set 'n': write KEY=VALUE, e.g. --set depth=3",
@@ -124,7 +145,11 @@ def test_english_stays_as_it_was(tmp_path: Path, exercise_file: Path, capsys: py
                 "(limit: digits of a value, 100)", "JSON would silently keep the last one",
                 'set "seed" to null for your own numbers', "option bottleneck=3 must be narrower than inputs=3",
                 "embeddings needs tokens ≥ vocab (every word used): tokens=3, vocab=5",
-                "layer normalisation (norm=1) needs features=4", "--format png writes one file per page"]
+                "layer normalisation (norm=1) needs features=4",
+                "op matmul → C: matmul: A (2×3) has 3 columns but B (2×2) has 2 rows",
+                "softmax: temperature must be positive, not -1",
+                "YD is the chapter's target (YD = [[1, 0]]: D calls x real, G(z) fake); leave it out of the values",
+                "--format png writes one file per page"]
     for (argv, _), words in zip(_cases(tmp_path, exercise_file), expected, strict=True):
         code, _out, err = run(capsys, *argv, "--lang", "en")
         assert code == 2 and err.startswith("byhand: error: ") and words in err, (argv, err)
@@ -359,3 +384,181 @@ def test_the_text_layer_holds_each_cluster_once(tmp_path: Path) -> None:
     text = subprocess.run(["pdftotext", str(f), "-"], check=True, capture_output=True, text=True).stdout
     assert "डॉट गुणनफल" in text.splitlines()[0]
     assert "गुगु" not in text
+
+
+def _plan_words(plan: object, names: set[str], out: list[str], where: str = "") -> None:
+    """The English words of a print plan's texts a reader sees (captions, the words between blocks, formulas,
+    instructions), leaving out the tensors' own names (``word``, ``sampled``: names, as in the steps) and the
+    diagram (painted by its own module)."""
+    if isinstance(plan, dict):
+        for k, v in plan.items():
+            if k == "diagram":
+                continue
+            if isinstance(v, str) and k in ("text", "s", "title", "instructions", "note"):
+                s = re.sub(r"byhand:\S+|im2col|max-pool|one-hot", " ", v)
+                words = [w for w in re.findall(r"\b[A-Za-z][a-z]{2,}\b", s) if w not in names and w.lower() not in KEPT
+                         and w not in ("ReLU", "LeakyReLU", "softmax", "diag", "tanh", "max", "log", "sqrt", "exp",
+                                       "patch", "hardsigmoid", "hardtanh", "PyTorch", "torch", "sigmoid")]
+                if words:
+                    out.append(f"{where}.{k}: {v!r}")
+            else:
+                _plan_words(v, names, out, f"{where}.{k}")
+    elif isinstance(plan, list):
+        for x in plan:
+            _plan_words(x, names, out, where)
+
+
+@pytest.mark.parametrize("lang", ["hi", "bn"])
+def test_every_printed_word_is_in_the_language(lang: str) -> None:
+    """The hard level of every chapter as the printer lays it out: each block's caption and note ("I (identity)",
+    "X (the token embeddings)"), the words an op is drawn with ("the padding (", "3 to the power"), the formulas
+    ("M = row 2 of G"), the op captions of the template (sort, word no.) and the resnet skip's rows label."""
+    import json as _json
+
+    from byhand.printing.render import plan_json, worksheet_plan
+
+    left: list[str] = []
+    for t in byhand.topics():
+        ex = byhand.make(t.name, seed=1, level="hard")
+        names = {w for label in ex.graph.labels.values() for w in re.findall(r"[A-Za-z]+", label)}
+        with use_language(lang):
+            plan = _json.loads(plan_json(worksheet_plan([_json.loads(ex.to_json())])))
+            words = typst_words()  # the template's own words: every one it asks for is catalogued, and translated
+            assert set(re.findall(r'\btr1?\("([a-z_-]+[a-z])"', "".join(
+                f.read_text() for f in (Path(byhand.__file__).parent / "printing" / "templates").glob("*.typ")))) <= set(words)
+            maths = {"ReLU", "leaky", "softmax", "tanh", "k"}  # function names ("leaky ReLU" is one), the k of top k
+            assert [w for w in words.values() if set(re.findall(r"[A-Za-z]*[a-z][A-Za-z]*", w)) - maths - {"Ex"}] == [], words
+        _plan_words(plan["items"], names, left, t.name)
+    assert left == [], "\n".join(left)
+
+
+ERRORS = {"ByHandError", "FormatError", "LimitError", "GraphError", "UnknownTopicError", "GenerationError", "SealError",
+          "PrintError", "ExerciseFormatError", "TypstCompileError", "SolveError", "_need", "fail"}
+
+
+def test_no_error_is_raised_with_a_sentence_built_in_place() -> None:
+    """An error a teacher can meet is raised with a catalogued message: a string literal, a ``M_`` template with its
+    parts, or a message made elsewhere. A sentence built in place (an f-string, ``+``, ``.format``) has no entry in the
+    catalogue and would reach a Hindi or Bengali reader in English: the op registry's shape checks, the printer's
+    layout checks and the chapters' option checks were such sentences once."""
+    import ast
+
+    built: list[str] = []
+    for path in sorted((Path(byhand.__file__).parent).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            f = node.func
+            name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            if name not in ERRORS:
+                continue
+            for a in node.args:
+                if isinstance(a, (ast.JoinedStr, ast.BinOp)) or (
+                        isinstance(a, ast.Call) and isinstance(a.func, ast.Attribute) and a.func.attr == "format"):
+                    built.append(f"{path.name}:{node.lineno}: {ast.unparse(a)[:90]}")
+    assert built == [], "\n".join(built)
+
+
+@pytest.mark.parametrize("lang", ["hi", "bn"])
+def test_the_stress_report_is_in_the_language(lang: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``byhand stress``: the table's column names and each line of one level's report (English keeps its own)."""
+    code, out, _err = run(capsys, "stress", "dot", "-n", "5", "--lang", lang)
+    assert code == 0 and out.splitlines()[0].split()[0] == {"hi": "स्तर", "bn": "কাঠিন্য"}[lang]
+    code, one, _err = run(capsys, "stress", "dot", "-n", "5", "--level", "hard", "--lang", lang)
+    assert code == 0 and {"hi": "सबसे आम उत्तर का हिस्सा", "bn": "সবচেয়ে সাধারণ উত্তরের ভাগ"}[lang] in one
+    for line in (out + one).splitlines():
+        assert english_words(line) == [], line
+    code, out, _err = run(capsys, "stress", "dot", "-n", "5", "--lang", "en")
+    assert out.split()[:3] == ["level", "zeros", "top"]
+
+
+@pytest.mark.parametrize("lang", ["hi", "bn"])
+def test_clicks_type_names_and_version_are_in_the_language(lang: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Click's names of a value's type (in its errors and, as the placeholder, in the help) and its version line."""
+    code, out, _err = run(capsys, "make", "--help", "--lang", lang)
+    assert code == 0 and {"hi": "--seed पूर्णांक", "bn": "--seed পূর্ণসংখ্যা"}[lang] in out and "INTEGER" not in out
+    code, out, _err = run(capsys, "serve", "--help", "--lang", lang)
+    assert code == 0 and {"hi": "--port पूर्णांक सीमा", "bn": "--port পূর্ণসংখ্যার পরিসর"}[lang] in out and "RANGE" not in out
+    code, out, _err = run(capsys, "--version", "--lang", lang)
+    assert code == 0 and out.strip() == {"hi": "byhand, संस्करण ", "bn": "byhand, সংস্করণ "}[lang] + byhand.__version__
+    code, out, _err = run(capsys, "--version")
+    assert out.strip() == f"byhand, version {byhand.__version__}"
+    code, out, _err = run(capsys, "make", "--help")
+    assert "--seed INTEGER" in out
+
+
+@pytest.mark.parametrize("lang", ["hi", "bn"])
+def test_the_practice_pages_hints_and_worked_steps_are_in_the_language(lang: str) -> None:
+    """What the web practice page shows on request: each blank's three hint rungs and every step of the worked
+    solution, for the hard level of every chapter, two seeds. Only the tensors' own names stay English (a cell is
+    named as the grid names it: ``(3ᶻ masked)[1,2]``)."""
+    from byhand.web import hints, sheets
+
+    left: list[str] = []
+    for t in byhand.topics():
+        for seed in (1, 3):
+            ex = sheets.exercise(t.name, seed, "hard")
+            names = {w for label in ex.graph.labels.values() for w in re.findall(r"[A-Za-z]+", label)}
+            with use_language(lang):
+                texts = {s["text"] for s in sheets.solution(t.name, seed, "hard")["steps"]}
+                for b in ex.blanks:
+                    for rung in hints.LEVELS:
+                        h = hints.hint(ex, b.badge, rung)
+                        texts.add(tr_message(h["text"]) if h else "")
+            for text in texts:
+                if set(re.findall(r"\b[a-z]{3,}\b", text)) - names - {"max", "tanh", "diag", "exp", "log", "sqrt", "im2col"}:
+                    left.append(f"{t.name} {seed}: {text}")
+    assert left == [], "\n".join(left[:20])
+
+
+@pytest.mark.parametrize("lang", ["hi", "bn"])
+def test_a_class_sets_title_and_footer_are_in_the_language(lang: str) -> None:
+    """A class set is titled by its chapters, its key ": answers", its footer names the seeds and the level."""
+    from byhand.i18n import localize_plan
+
+    with use_language(lang):
+        plan = localize_plan({"title": "Dot product · Linear layer: answers",
+                              "footer": "Answer key · Dot product · seeds 1–30, level hard · students 1–30"})
+    assert plan["title"] == {"hi": "डॉट गुणनफल · रैखिक परत: उत्तर", "bn": "ডট গুণফল · রৈখিক স্তর: উত্তর"}[lang]
+    assert english_words(plan["footer"]) == [], plan["footer"]
+
+
+@pytest.mark.parametrize("lang", ["hi", "bn"])
+def test_the_text_sheet_draws_its_words_in_the_language(lang: str) -> None:
+    """``byhand make TOPIC --lang hi`` (the text sheet): the formulas, the words between blocks and the captions."""
+    from byhand.render.text import render_text
+
+    left: list[str] = []
+    for t in byhand.topics():
+        ex = byhand.make(t.name, seed=1, level="hard")
+        names = {w for label in ex.graph.labels.values() for w in re.findall(r"[A-Za-z]+", label)}
+        with use_language(lang):
+            text = render_text(ex)
+        for line in text.splitlines()[1:]:  # the first line names the chapter as typed (dot, batch-norm)
+            words = set(re.findall(r"\b[a-z]{3,}\b", line)) - names - {"max", "tanh", "diag", "exp", "log", "sqrt",
+                                                                      "im2col", "pool", "hardsigmoid", "hardtanh",
+                                                                      "sigmoid", "patch", "softmax", "torch"}
+            if words:
+                left.append(f"{t.name}: {line.strip()}")
+    assert left == [], "\n".join(left[:20])
+
+
+@pytest.mark.parametrize("lang", ["hi", "bn"])
+def test_the_practice_pages_sheet_is_in_the_language(lang: str) -> None:
+    """The practice page's sheet (HTML, diagrams aside): captions, the words between blocks and the formulas."""
+    import html as _html
+
+    from byhand.web import sheets
+
+    left: list[str] = []
+    for t in byhand.topics():
+        ex = sheets.exercise(t.name, 1, "hard")
+        names = {w for label in ex.graph.labels.values() for w in re.findall(r"[A-Za-z]+", label)}
+        with use_language(lang):
+            page = sheets.page_sheet(t.name, 1, "hard")
+        page = re.sub(r"<script.*?</script>|<style.*?</style>|<svg.*?</svg>", "", page, flags=re.S)
+        text = _html.unescape(re.sub(r"<[^>]+>", " ", page))
+        words = set(re.findall(r"\b[a-z]{3,}\b", text)) - names - {"max", "pool", "diag", "tanh", "torch", "patch"}
+        if words:
+            left.append(f"{t.name}: {sorted(words)}")
+    assert left == [], "\n".join(left)

@@ -16,6 +16,7 @@ import os
 import stat
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,19 @@ import click
 
 import byhand
 from byhand.errors import ByHandError, FormatError, SolveError
-from byhand.i18n import LANGUAGES, M_, _, gettext, lookup, ngettext, reset_language, set_language, tr_message
+from byhand.i18n import (
+    LANGUAGES,
+    M_,
+    N_,
+    _,
+    current_language,
+    gettext,
+    lookup,
+    ngettext,
+    reset_language,
+    set_language,
+    tr_message,
+)
 
 FORMATS = ("text", "json", "key")
 PRINT_FORMATS = ("pdf", "png", "svg")
@@ -77,9 +90,27 @@ def _click_speaks_byhand() -> None:
             mod._ = gettext  # type: ignore[attr-defined]
         if hasattr(mod, "ngettext"):
             mod.ngettext = ngettext  # type: ignore[attr-defined]
+    # the name of a value's type, which click puts into its messages ("'abc' is not a valid integer.") and, upper
+    # case, into the help as the value's placeholder (--seed INTEGER): click keeps it untranslated in a class
+    # attribute; here it is read from the catalogue at the moment click shows it
+    for cls, english in CLICK_TYPE_NAMES:
+        cls.name = property(lambda _self, english=english: gettext(english))  # type: ignore[assignment,misc]
 
+
+CLICK_TYPE_NAMES = ((click.types.IntParamType, N_("integer")), (click.types.FloatParamType, N_("float")),
+                    (click.types.IntRange, N_("integer range")), (click.types.FloatRange, N_("float range")),
+                    (click.types.BoolParamType, N_("boolean")), (click.types.StringParamType, N_("text")))
+"""Click's own type names that byhand's commands use (int, float, a range, a flag's boolean)."""
 
 _click_speaks_byhand()
+
+
+class _VersionLine(str):
+    """``byhand, version 0.1.0`` in the language of the run: click fills it in (``message % values``) when it
+    prints it, long after the decorator took it."""
+
+    def __mod__(self, values: Any) -> str:
+        return gettext(N_("{prog}, version {version}")).format(**values)
 
 
 class _Localized:
@@ -343,7 +374,7 @@ def _options(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 
 @click.group(cls=LocalizedGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(byhand.__version__, prog_name="byhand")
+@click.version_option(byhand.__version__, prog_name="byhand", message=_VersionLine("%(prog)s, version %(version)s"))
 def cli() -> None:
     """Deep learning by hand: exact, hand-friendly exercises, answer keys and checking."""
 
@@ -463,6 +494,30 @@ def check(exercise: str, answers: str, fmt: str) -> None:
     click.echo(_("score") + f": {res.correct}/{res.total} ({res.score:.0%})")
 
 
+STRESS_COLUMNS = ((N_("level"), 7), (N_("zeros"), 6), (N_("top"), 6), (N_("max den"), 7), (N_("max |v|"), 7),
+                  (N_("blanks"), 6), (N_("minutes"), 8), (N_("distinct"), 8), (N_("accept"), 7), (N_("seconds"), 7),
+                  (N_("per s"), 7), (N_("broken"), 6))
+"""The columns of ``byhand stress`` (every level), each with its width."""
+STRESS_KEYS = {
+    "topic": N_("chapter"), "level": N_("level"), "variants": N_("variants"), "failed": N_("failed"),
+    "breaking_a_rule": N_("breaking a rule"), "zero_share": N_("share of zeros"),
+    "zero_share_max": N_("share of zeros, most"), "most_common_share": N_("most common answer's share"),
+    "most_common_share_max": N_("most common answer's share, most"), "largest_denominator": N_("largest denominator"),
+    "largest_abs_answer": N_("largest |answer|"), "minutes": N_("minutes"), "acceptance_rate": N_("share of drawn rows accepted"),
+    "rows_drawn": N_("rows drawn"), "rows_accepted": N_("rows accepted"), "distinct_variants": N_("distinct variants"),
+    "value_range": N_("value range"), "answer_range": N_("answer range"), "blanks_per_variant": N_("blanks per variant"),
+    "inexact_answers": N_("inexact answers"), "seconds": N_("seconds"), "variants_per_second": N_("variants per second"),
+}
+"""The lines of ``byhand stress --level L`` in the reader's language (English shows the report's keys, as in JSON)."""
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    """``text`` padded to ``width`` columns as a terminal shows it: a vowel sign or virama (Hindi, Bengali) takes none."""
+    shown = sum(1 for c in text if unicodedata.category(c) not in ("Mn", "Cf"))
+    fill = " " * max(0, width - shown)
+    return fill + text if right else text + fill
+
+
 @cli.command()
 @click.argument("topic")
 @click.option("-n", "count", type=click.IntRange(1, 1_000_000), default=1000, show_default=True, help="How many variants.")
@@ -495,14 +550,13 @@ def stress(topic: str, count: int, level: str, seed: int, sets: tuple[str, ...],
     if fmt == "json":
         click.echo(json.dumps(reps if level == "all" else reps[0], indent=2))
         return
+    english = current_language() == "en"  # English keeps the report's own keys and column names, as documented
     if level != "all":
         for k, v in reps[0].items():
-            click.echo(f"{k:22} {v}")
+            label = k if english else gettext(STRESS_KEYS.get(k, k))
+            click.echo(f"{_pad(label, 22)} {v}")
         return
-    click.echo(
-        f"{'level':7} {'zeros':>6} {'top':>6} {'max den':>7} {'max |v|':>7} {'blanks':>6} {'minutes':>8} "
-        f"{'distinct':>8} {'accept':>7} {'seconds':>7} {'per s':>7} {'broken':>6}"
-    )
+    click.echo(" ".join(_pad(gettext(w), n, right=i > 0) for i, (w, n) in enumerate(STRESS_COLUMNS)))
     for r in reps:
         mins = f"{r['minutes'][0]}–{r['minutes'][1]}" if r["minutes"][0] != r["minutes"][1] else str(r["minutes"][0])
         click.echo(

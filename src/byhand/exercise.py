@@ -489,10 +489,10 @@ def _check_closed(d: Mapping[str, Any]) -> None:
             for key in attrs:
                 if key not in op_attrs:
                     s = _suggest(key, op_attrs)
-                    takes = f"it takes {', '.join(op_attrs)}" if op_attrs else "it takes none"
-                    raise FormatError(
-                        f"ops[{k}].attrs.{key}: unknown attribute {key!r} of {name}; " + (f"did you mean {s}?" if s else takes)
-                    )
+                    hint = (M_("did you mean {s}?", s=s) if s else M_("it takes {takes}", takes=", ".join(op_attrs))
+                            if op_attrs else M_("it takes none"))
+                    raise FormatError(M_("ops[{k}].attrs.{key}: unknown attribute {key!r} of {name}; {hint}",
+                                         k=k, key=key, name=name, hint=hint))
     blanks = d.get("blanks")
     for k, b in enumerate(blanks if isinstance(blanks, list) else []):
         if not isinstance(b, dict):
@@ -728,8 +728,8 @@ def _graph_from_doc(d: Mapping[str, Any], allow_null: bool) -> tuple[Graph, dict
     notes = {k: v["note"] for k, v in tensors.items() if isinstance(v.get("note"), str)}
     try:
         graph = Graph(nodes, {k: v.shape for k, v in leaves.items()}, roles, labels, notes)
-    except GraphError as e:
-        raise FormatError(str(e)) from None
+    except GraphError as e:  # the same message, its template and parts kept (shown in the reader's language)
+        raise FormatError(e.args[0] if len(e.args) == 1 else str(e)) from None
     for name in all_t:
         if name in defined and all_t[name].shape != graph.shapes[name]:
             raise FormatError(

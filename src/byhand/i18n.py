@@ -222,11 +222,11 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (N_("{cell} is hidden: find it from {relation}, so {result}"),
      re.compile(r"(?P<cell>\S+) is hidden: find it from (?P<relation>.+), so (?P<result>\S+ = .+)")),
     (N_("For {target}, look where {row} meets {column}, and at {rest}."),
-     re.compile(r"For (?P<target>\S+), look where (?P<row>row \d+ of \S+) meets (?P<column>column \d+ of \S+)"
+     re.compile(r"For (?P<target>.+?), look where (?P<row>row \d+ of .+?) meets (?P<column>column \d+ of .+?)"
                 r", and at (?P<rest>.+)\.")),
     (N_("For {target}, look where {row} meets {column}."),
-     re.compile(r"For (?P<target>\S+), look where (?P<row>row \d+ of \S+) meets (?P<column>column \d+ of \S+)\.")),
-    (N_("For {target}, look at {cells}."), re.compile(r"For (?P<target>\S+), look at (?P<cells>.+)\.")),
+     re.compile(r"For (?P<target>.+?), look where (?P<row>row \d+ of .+?) meets (?P<column>column \d+ of .+)\.")),
+    (N_("For {target}, look at {cells}."), re.compile(r"For (?P<target>.+?), look at (?P<cells>.+)\.")),
     (N_("ReLU({z}): does {z} stay, or is it crossed out (0)? So {cell} = ?"),
      re.compile(r"ReLU\((?P<z>\S+)\): does (?P=z) stay, or is it crossed out \(0\)\? So (?P<cell>\S+) = \?")),
     (N_("LeakyReLU({z}): does {z} stay, or is it multiplied by {alpha}? So {cell} = ?"),
@@ -240,6 +240,35 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (N_("{value} ({relation}: crossed out)"), re.compile(r"(?P<value>\S+) \((?P<relation>.+ ≤ 0): crossed out\)")),
     (N_("{value} (blocked: {relation})"), re.compile(r"(?P<value>\S+) \(blocked: (?P<relation>.+)\)")),
     (N_("{value} (passed: {relation})"), re.compile(r"(?P<value>\S+) \(passed: (?P<relation>.+)\)")),
+    # a hint's last rung, cut where the answer would stand ("0 (passed: Z₁[1,1] = ?")
+    (N_("{value} (blocked: {relation}"), re.compile(r"(?P<value>\S+) \(blocked: (?P<relation>[^()]+)")),
+    (N_("{value} (passed: {relation}"), re.compile(r"(?P<value>\S+) \(passed: (?P<relation>[^()]+)")),
+    (N_("Write the relation that contains {cell}, put in the numbers you know, and solve it: {cell} = ?"),
+     re.compile(r"Write the relation that contains (?P<cell>\S+), put in the numbers you know, and solve it: (?P=cell) = \?")),
+    (N_("{cell} is found from the other values on the sheet: which relation contains it?"),
+     re.compile(r"(?P<cell>\S+) is found from the other values on the sheet: which relation contains it\?")),
+    # the steps of a sort and of a gate's top-k choice, whose lists of numbers vary in length
+    (N_("the {n}th largest of {values} = {value}"),
+     re.compile(r"the (?P<n>\d+)(?:st|nd|rd|th) largest of (?P<values>.+) = (?P<value>\S+)")),
+    (N_("{x} is the largest of {values} → {r}"), re.compile(r"(?P<x>\S+) is the largest of (?P<values>.+) → (?P<r>\S+)")),
+    (N_("{x} is not the largest of {values} → {r}"),
+     re.compile(r"(?P<x>\S+) is not the largest of (?P<values>.+) → (?P<r>\S+)")),
+    (N_("{x} is one of the {k} largest of {values} → {r}"),
+     re.compile(r"(?P<x>\S+) is one of the (?P<k>\d+) largest of (?P<values>.+) → (?P<r>\S+)")),
+    (N_("{x} is not one of the {k} largest of {values} → {r}"),
+     re.compile(r"(?P<x>\S+) is not one of the (?P<k>\d+) largest of (?P<values>.+) → (?P<r>\S+)")),
+    (N_("the {n}th largest, {value}, is in row {row}"),
+     re.compile(r"the (?P<n>\d+)(?:st|nd|rd|th) largest, (?P<value>\S+), is in row (?P<row>\S+)")),
+    (N_("{r} is in {range}: rank {k}, word {w}"),
+     re.compile(r"(?P<r>\S+) is in (?P<range>\[[^\]]*?\)): rank (?P<k>\d+), word (?P<w>\S+)")),
+    (N_("{relation}: keep → {r}"), re.compile(r"(?P<relation>\S+ ≥ \S+): keep → (?P<r>\S+)")),
+    (N_("{relation}: drop → {r}"), re.compile(r"(?P<relation>\S+ < \S+): drop → (?P<r>\S+)")),
+    (N_("{value} (key {k} comes after query {q}: crossed out)"),
+     re.compile(r"(?P<value>\S+) \(key (?P<k>\d+) comes after query (?P<q>\d+): crossed out\)")),
+    (N_("The causal mask: row {i} is key {i}, column {j} is query {j}. Does the key come after the query (crossed out, 0), "
+        "or does {cell} stay? So {target} = ?"),
+     re.compile(r"The causal mask: row (?P<i>\d+) is key (?P=i), column (?P<j>\d+) is query (?P=j)\. Does the key come "
+                r"after the query \(crossed out, 0\), or does (?P<cell>\S+) stay\? So (?P<target>.+) = \?")),
 ]
 """Sentences built around maths that varies (a cell's name, a relation): the maths is kept, the words translated."""
 
@@ -310,7 +339,16 @@ def _tr_sentence(s: str, lang: str) -> str:
                 return t.format(*nums)
             except (KeyError, IndexError, ValueError):
                 return s
+    head, eq, rest = s.partition(" = ")
+    if eq and rest and _NAMED.fullmatch(head):  # a hint's "A₁[1,1] = 1 (1 > 0: stays)": the cell, then a step
+        said = _tr_sentence(rest, lang)
+        if said != rest:
+            return head + eq + said
     return s
+
+
+_NAMED = re.compile(r"\(?[^\s=]*(?:\s[^\s=]+)*?\)?\[\d+(?:,\d+)?\]")
+"""A cell's name as a hint writes it before its step: ``A₁[1,1]``, ``(G(z))[2,1]``, ``(P↓)[1,1]``."""
 
 
 def tr_text(text: str, lang: str | None = None) -> str:
@@ -342,23 +380,64 @@ PHRASES: tuple[str, ...] = (N_("along each row"), N_("Σ of each column of"), N_
            N_("the left columns of"), N_("the right columns of"), N_("per column"), N_("in every cell"))
 """Words inside a formula or beside a grid ("Σ dZ₂ along each row"): replaced where they occur, the maths kept."""
 PHRASES += (N_("the square root"), N_("the diagonal matrix"), N_("the causal mask"))  # layer norm, attention
+# the words an op is drawn with ("the padding ( X ) = Xₚ") and the words inside its formula ("P sorted, the largest first")
+PHRASES += (N_("the patches as columns"), N_("laid out as a map"), N_("the max-pool"), N_("the padding"), N_("the pick"),
+            N_("the mask"), N_("causal mask"), N_(" read row by row"), N_("row by row"), N_(" sorted, the largest first"),
+            N_(", the largest first"), N_(" to the power"), N_(", negatives ×"), N_("running Σ of"), N_(": the skip)"))
+
+PHRASE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    (N_("the first {k} rows of"), re.compile(r"the first (?P<k>\d+) rows of")),
+    (N_("the rows of"), re.compile(r"the rows of")),
+    (N_("top-{k} one-hot of each column of"), re.compile(r"top-(?P<k>\d+) one-hot of each column of")),
+    (N_("max-pool {a}×{b} of"), re.compile(r"max-pool (?P<a>\d+)×(?P<b>\d+) of")),
+    (N_("row {n} of"), re.compile(r"(?<![\w-])row (?P<n>\d+) of")),
+    (N_("column {n} of"), re.compile(r"(?<![\w-])column (?P<n>\d+) of")),
+    (N_(" as a {k}-row map"), re.compile(r" as a (?P<k>\d+)-row map")),
+    (N_(", stride {n}"), re.compile(r", stride (?P<n>\d+)")),
+    (N_(" with a border of {n} zeros"), re.compile(r" with a border of (?P<n>\d+) zeros?")),
+    (N_("(rows {a}–{b}"), re.compile(r"\(rows (?P<a>\d+)–(?P<b>\d+)")),
+]
+"""Words inside a formula or a caption with a number (``row 2 of``): the maths and the numbers kept. A name next
+to them stays where it is, so a translation that would put it first says so with a colon (``पंक्ति 2, इसमें से:``)."""
+
+PIECES: tuple[str, ...] = (N_(" = the "), N_(" whose range of "), N_(" holds "))
+"""The words between the names of a formula (``the word whose range of C holds r``), each a piece of its own."""
 
 
 def tr_phrases(text: str, lang: str | None = None) -> str:
+    """The words of a formula piece, a symbol or a caption in the reader's language; maths, names and numbers kept."""
     lang = lang or current_language()
-    if lang == "en":
+    if lang == "en" or not text:
         return text
+    if text in PIECES:
+        t = lookup(text, lang)
+        return text if t is None else t
     for p in PHRASES:
         if p in text:
             t = lookup(p, lang)
             if t is not None:
                 text = text.replace(p, t)
+    if not re.search(r"[a-z]{3}", text):
+        return text
+    for msgid, pattern in PHRASE_PATTERNS:
+        t = lookup(msgid, lang)
+        if t is not None and pattern.search(text):
+            text = pattern.sub(lambda m, t=t: t.format(**m.groupdict()), text)  # type: ignore[misc]
     return text
 
 
 def tr_joined(text: str, sep: str = " · ") -> str:
-    """A line of parts joined by ``sep`` (a footer: "Answer key · Linear layer · seeds 1–30"), each part translated."""
+    """A line of parts joined by ``sep`` (a footer: "Answer key · Linear layer · seeds 1–30"), each part translated;
+    a class set's key is titled by its chapters, then ": answers" ("Dot product · Linear layer: answers")."""
+    if text.endswith(ANSWERS_SUFFIX) and current_language() != "en":
+        t = lookup(ANSWERS_TITLE)
+        if t is not None:
+            return t.format(title=tr_joined(text[: -len(ANSWERS_SUFFIX)], sep))
     return sep.join(tr_text(p) for p in text.split(sep))
+
+
+ANSWERS_SUFFIX = ": answers"
+ANSWERS_TITLE = N_("{title}: answers")
 
 
 # -- the words printed by the Typst templates ------------------------------------------------------
@@ -400,6 +479,14 @@ TYPST_WORDS: dict[str, str] = {
     "answers_to": N_("Answers to exercise {0}"),
     "fold": N_("(fold under or cut off before copying for students)"),
     "backward": N_("backward"),
+    # the words under an op drawn as a narrow column (exercise.typ's op-caption)
+    "top_onehot": N_("largest → 1"),
+    "sort": N_("sort"),
+    "argsort": N_("word no."),
+    "topk": N_("top k"),
+    "cumsum": N_("running Σ"),
+    "hard_sigmoid": N_("σ (hard)"),
+    "hard_tanh": N_("tanh (hard)"),
 }
 """Every word the templates print, by key: the plan carries them translated as ``plan.t``."""
 
@@ -415,8 +502,8 @@ def typst_words_json() -> str:
     return json.dumps({**typst_words(), "lang": current_language()}, ensure_ascii=False, sort_keys=True)
 
 
-_PLAN_TEXT_KEYS = ("instructions", "note", "text", "title", "subtitle", "summary")
-_PLAN_LINE_KEYS = ("footer",)
+_PLAN_TEXT_KEYS = ("instructions", "note", "text", "subtitle", "summary")
+_PLAN_LINE_KEYS = ("footer", "title")  # a class set is titled by its chapters: "Dot product · Linear layer"
 
 
 def localize_plan(plan: Any) -> Any:
@@ -439,6 +526,9 @@ def _localize(node: Any, lang: str) -> Any:
                 out[k] = tr_text(v, lang)
             elif isinstance(v, str) and k in _PLAN_LINE_KEYS:
                 out[k] = tr_joined(v)
+            elif k == "labels" and isinstance(v, list):  # a block's caption: its name and note were made in the language
+                out[k] = [{**x, "text": tr_phrases(x["text"], lang)} if isinstance(x, dict) and isinstance(x.get("text"), str)
+                          else x for x in v]
             elif k == "symbols" and isinstance(v, list):
                 out[k] = [{**x, "text": tr_phrases(x["text"], lang)} if isinstance(x, dict) and isinstance(x.get("text"), str)
                           else x for x in v]
@@ -470,6 +560,9 @@ DOCUMENT_WORDS = (
     N_("byhand worksheet"),
     N_("seed {0}"),
     N_("seeds {0}–{1}"),
+    N_("seeds {0}–{1}, level easy"),
+    N_("seeds {0}–{1}, level medium"),
+    N_("seeds {0}–{1}, level hard"),
     N_("student {0}"),
     N_("students {0}–{1}"),
     N_("chapter {0}"),

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from byhand.engine.relations import Cell
 from byhand.engine.values import to_json
 from byhand.errors import ByHandError
-from byhand.i18n import M_
+from byhand.i18n import M_, N_
 from byhand.notation import namer, tensor_label
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def frames(ex: Exercise, group: str = "cell") -> list[Frame]:
         text = g[0].text if len(g) == 1 else f"{len(g)} cells of {tensor_label(ex, g[0].cell[0])}"
         out.append(Frame("step", k, n, set(revealed), new, uses, text, g[0].phase, lines))
     everything = revealed | set(ex.blank_cells())  # inverse blanks (inputs) too
-    out.append(Frame("final", n + 1, n, everything, [], [], "The full solution", "forward", []))
+    out.append(Frame("final", n + 1, n, everything, [], [], N_("The full solution"), "forward", []))
     return out
 
 

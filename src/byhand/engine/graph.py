@@ -141,10 +141,10 @@ class Graph:
             raise GraphError(M_("tensor {out!r} is defined twice; give each computed tensor its own name", out=n.out))
         unknown = set(n.attrs) - set(o.attrs)
         if unknown:
-            raise GraphError(
-                f"op {n.op} → {n.out}: unknown attribute {sorted(unknown)[0]!r}"
-                + (f"; it takes {', '.join(o.attrs)}" if o.attrs else "; it takes none")
-            )
+            attr = sorted(unknown)[0]
+            raise GraphError(M_("op {op} → {out}: unknown attribute {attr!r}; it takes {takes}", op=n.op, out=n.out,
+                                attr=attr, takes=", ".join(o.attrs)) if o.attrs else
+                             M_("op {op} → {out}: unknown attribute {attr!r}; it takes none", op=n.op, out=n.out, attr=attr))
         try:
             shp = o.check([self.shapes[i] for i in n.ins], dict(n.attrs), n.ins)
         except GraphError as e:

@@ -28,6 +28,7 @@ from byhand.engine.relations import Cell, FuncRelation, PolyRelation, Relation, 
 from byhand.engine.tensor import Index, Shape, Tensor, indices, shape_str, size
 from byhand.engine.values import MINUS, Value, fmt, fmt_factor, from_json, norm
 from byhand.errors import GraphError
+from byhand.i18n import M_, N_
 from byhand.limits import check_exponent
 
 Attrs = dict[str, Any]
@@ -85,9 +86,21 @@ def register(cls: type[Op]) -> type[Op]:
 # helpers
 
 
-def _need(cond: bool, msg: str) -> None:
+def _need(cond: bool, msg: str, **parts: Any) -> None:
+    """A shape or attribute rule: when ``cond`` fails, the catalogued message ``msg`` with its ``parts`` (formatted
+    only then, and shown in the reader's language, :func:`byhand.i18n.M_`)."""
     if not cond:
-        raise GraphError(msg)
+        raise GraphError(M_(msg, **parts))
+
+
+# messages several ops share (in the catalogue once; their parts name the op)
+VECTOR_OR_MATRIX = N_("{op} needs a vector or matrix, {name} is a {shape}")
+A_MATRIX = N_("{op} needs a matrix, {name} is a {shape}")
+ONE_SHAPE = N_("{op} needs {a} and {b} of one shape: {n0} is {s0}, {n1} is {s1}")
+WINDOW = N_("{op}: the {k}×{k} window does not fit in {name} ({shape})")
+K_ROWS = N_("{op}: k = {k} but {name} has only {rows} rows")
+WHOLE_FROM = N_("{op}: {key} must be a whole number from {lo}, not {v!r}")
+WHOLE_FROM_TO = N_("{op}: {key} must be a whole number from 0 to {hi}, not {v!r}")
 
 
 def _mm(a: list[Value], b: list[Value], m: int, k: int, n: int) -> list[Value]:
@@ -137,7 +150,7 @@ def base_of(attrs: Attrs) -> int | str:
         return E
     if isinstance(b, int) and not isinstance(b, bool) and 2 <= b <= 10:
         return b
-    raise GraphError(f'base {b!r} is not allowed; use 3 (by hand), another whole number from 2 to 10, or "e"')
+    raise GraphError(M_('base {b!r} is not allowed; use 3 (by hand), another whole number from 2 to 10, or "e"', b=b))
 
 
 def ln_base(b: int | str) -> float:
@@ -174,9 +187,10 @@ class Dot(Op):
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         a, b = shapes
         _need(
-            len(a) == 1 and len(b) == 1, f"dot needs two vectors, got {names[0]} ({shape_str(a)}) and {names[1]} ({shape_str(b)})"
+            len(a) == 1 and len(b) == 1, "dot needs two vectors, got {n0} ({s0}) and {n1} ({s1})",
+            n0=names[0], s0=shape_str(a), n1=names[1], s1=shape_str(b),
         )
-        _need(a == b, f"dot needs vectors of one length: {names[0]} has {a[0]}, {names[1]} has {b[0]}")
+        _need(a == b, "dot needs vectors of one length: {n0} has {l0}, {n1} has {l1}", n0=names[0], l0=a[0], n1=names[1], l1=b[0])
         return ()
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -199,11 +213,13 @@ class MatMul(Op):
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         a, b = shapes
-        _need(len(a) == 2, f"matmul needs a matrix on the left, {names[0]} is a {shape_str(a)}")
-        _need(len(b) in (1, 2), f"matmul needs a matrix or vector on the right, {names[1]} is a {shape_str(b)}")
+        _need(len(a) == 2, "matmul needs a matrix on the left, {name} is a {shape}", name=names[0], shape=shape_str(a))
+        _need(len(b) in (1, 2), "matmul needs a matrix or vector on the right, {name} is a {shape}",
+              name=names[1], shape=shape_str(b))
         _need(
             a[1] == b[0],
-            f"matmul: {names[0]} ({shape_str(a)}) has {a[1]} columns but {names[1]} ({shape_str(b)}) has {b[0]} rows",
+            "matmul: {n0} ({s0}) has {cols} columns but {n1} ({s1}) has {rows} rows",
+            n0=names[0], s0=shape_str(a), cols=a[1], n1=names[1], s1=shape_str(b), rows=b[0],
         )
         return (a[0],) if len(b) == 1 else (a[0], b[1])
 
@@ -234,13 +250,16 @@ class Linear(Op):
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         w, b, x = shapes
-        _need(len(w) == 2, f"linear: the weights {names[0]} must be a matrix, not a {shape_str(w)}")
-        _need(len(b) == 1, f"linear: the bias {names[1]} must be a vector, not a {shape_str(b)}")
-        _need(b[0] == w[0], f"linear: {names[0]} has {w[0]} rows, so the bias {names[1]} needs {w[0]} entries, not {b[0]}")
-        _need(len(x) in (1, 2), f"linear: the input {names[2]} must be a vector or matrix, not a {shape_str(x)}")
+        _need(len(w) == 2, "linear: the weights {name} must be a matrix, not a {shape}", name=names[0], shape=shape_str(w))
+        _need(len(b) == 1, "linear: the bias {name} must be a vector, not a {shape}", name=names[1], shape=shape_str(b))
+        _need(b[0] == w[0], "linear: {w} has {rows} rows, so the bias {b} needs {rows} entries, not {n}",
+              w=names[0], rows=w[0], b=names[1], n=b[0])
+        _need(len(x) in (1, 2), "linear: the input {name} must be a vector or matrix, not a {shape}",
+              name=names[2], shape=shape_str(x))
         _need(
             x[0] == w[1],
-            f"linear: {names[0]} ({shape_str(w)}) has {w[1]} columns but {names[2]} ({shape_str(x)}) has {x[0]} rows",
+            "linear: {w} ({sw}) has {cols} columns but {x} ({sx}) has {rows} rows",
+            w=names[0], sw=shape_str(w), cols=w[1], x=names[2], sx=shape_str(x), rows=x[0],
         )
         return (w[0],) if len(x) == 1 else (w[0], x[1])
 
@@ -276,7 +295,7 @@ class Transpose(Op):
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         (a,) = shapes
-        _need(len(a) in (1, 2), f"transpose needs a vector or matrix, {names[0]} is a {shape_str(a)}")
+        _need(len(a) in (1, 2), VECTOR_OR_MATRIX, op="transpose", name=names[0], shape=shape_str(a))
         return (1, a[0]) if len(a) == 1 else (a[1], a[0])
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -304,9 +323,10 @@ class HStack(Op):
         a, b = shapes
         _need(
             len(a) == 2 and len(b) == 2,
-            f"hstack needs two matrices, got {names[0]} ({shape_str(a)}) and {names[1]} ({shape_str(b)})",
+            "hstack needs two matrices, got {n0} ({s0}) and {n1} ({s1})",
+            n0=names[0], s0=shape_str(a), n1=names[1], s1=shape_str(b),
         )
-        _need(a[0] == b[0], f"hstack: {names[0]} has {a[0]} rows but {names[1]} has {b[0]}")
+        _need(a[0] == b[0], "hstack: {n0} has {r0} rows but {n1} has {r1}", n0=names[0], r0=a[0], n1=names[1], r1=b[0])
         return (a[0], a[1] + b[1])
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -340,9 +360,10 @@ class VStack(Op):
             return ((a[0] if a else 1) + (b[0] if b else 1),)
         _need(
             len(a) == 2 and len(b) == 2,
-            f"vstack needs two matrices or two vectors/scalars, got {names[0]} ({shape_str(a)}) and {names[1]} ({shape_str(b)})",
+            "vstack needs two matrices or two vectors/scalars, got {n0} ({s0}) and {n1} ({s1})",
+            n0=names[0], s0=shape_str(a), n1=names[1], s1=shape_str(b),
         )
-        _need(a[1] == b[1], f"vstack: {names[0]} has {a[1]} columns but {names[1]} has {b[1]}")
+        _need(a[1] == b[1], "vstack: {n0} has {c0} columns but {n1} has {c1}", n0=names[0], c0=a[1], n1=names[1], c1=b[1])
         return (a[0] + b[0], a[1])
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -376,7 +397,7 @@ class Stack(Op):
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         _need(len(shapes) >= 1, "stack needs at least one input")
         for s, n in zip(shapes, names):
-            _need(len(s) <= 1, f"stack takes scalars and vectors, {n} is a {shape_str(s)}")
+            _need(len(s) <= 1, "stack takes scalars and vectors, {name} is a {shape}", name=n, shape=shape_str(s))
         return (sum(s[0] if s else 1 for s in shapes),)
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -417,10 +438,10 @@ class _Elementwise2(Op):
             return b
         if len(a) == 2 and b == (1, a[1]):  # one row for every row: a column's Σ under its column
             return a
-        raise GraphError(
-            f"{self.name} needs tensors of one shape, a scalar, or one row of as many columns: "
-            f"{names[0]} is {shape_str(a)}, {names[1]} is {shape_str(b)}"
-        )
+        raise GraphError(M_(
+            "{op} needs tensors of one shape, a scalar, or one row of as many columns: {n0} is {s0}, {n1} is {s1}",
+            op=self.name, n0=names[0], s0=shape_str(a), n1=names[1], s1=shape_str(b),
+        ))
 
     @staticmethod
     def _cell(shape: Shape, idx: Index) -> Index:
@@ -615,10 +636,10 @@ class Softmax(Op):
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         (z,) = shapes
-        _need(len(z) in (1, 2), f"softmax needs a vector or matrix, {names[0]} is a {shape_str(z)}")
+        _need(len(z) in (1, 2), VECTOR_OR_MATRIX, op="softmax", name=names[0], shape=shape_str(z))
         base_of(attrs)
         t = value_attr(attrs, "temperature", 1)
-        _need(t > 0, f"softmax: temperature must be positive, not {t}")
+        _need(t > 0, "softmax: temperature must be positive, not {t}", t=t)
         return z
 
     @staticmethod
@@ -760,7 +781,7 @@ class ColSum(Op):
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         (a,) = shapes
-        _need(len(a) in (1, 2), f"colsum needs a vector or matrix, {names[0]} is a {shape_str(a)}")
+        _need(len(a) in (1, 2), VECTOR_OR_MATRIX, op="colsum", name=names[0], shape=shape_str(a))
         return () if len(a) == 1 else (1, a[1])
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -789,7 +810,7 @@ class Scale(_Elementwise1):
     attrs = {"by": 'the constant, a value such as "1/2"'}
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
-        _need("by" in attrs, 'scale needs the attribute "by", e.g. {"by": "1/2"}')
+        _need("by" in attrs, 'scale needs the attribute "by", e.g. {{"by": "1/2"}}')
         value_attr(attrs, "by", 1)
         return shapes[0]
 
@@ -842,7 +863,7 @@ class HalfSSE(Op):
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         _need(
             shapes[0] == shapes[1],
-            f"half_sse needs Ŷ and Y of one shape: {names[0]} is {shape_str(shapes[0])}, {names[1]} is {shape_str(shapes[1])}",
+            ONE_SHAPE, op="half_sse", a="Ŷ", b="Y", n0=names[0], s0=shape_str(shapes[0]), n1=names[1], s1=shape_str(shapes[1]),
         )
         return ()
 
@@ -880,8 +901,8 @@ class CrossEntropy(Op):
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         _need(
             shapes[0] == shapes[1],
-            f"cross_entropy needs P and Y of one shape: "
-            f"{names[0]} is {shape_str(shapes[0])}, {names[1]} is {shape_str(shapes[1])}",
+            ONE_SHAPE, op="cross_entropy",
+            a="P", b="Y", n0=names[0], s0=shape_str(shapes[0]), n1=names[1], s1=shape_str(shapes[1]),
         )
         base_of(attrs)
         return ()
@@ -944,7 +965,7 @@ def op(name: str) -> Op:
         return OPS[name]
     except KeyError:
         known = ", ".join(sorted([*OPS, "grad"]))
-        raise GraphError(f"unknown op {name!r}; the ops are: {known}") from None
+        raise GraphError(M_("unknown op {name!r}; the ops are: {known}", name=name, known=known)) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -956,10 +977,10 @@ def top_rows(col: Sequence[Value], k: int) -> list[int]:
     gate could not choose)."""
     order = sorted(range(len(col)), key=lambda i: (-col[i], i))
     if k < len(col) and col[order[k - 1]] == col[order[k]]:
-        raise GraphError(
-            f"top_onehot: a tie in a column of gate scores ({fmt(col[order[k - 1]])} twice at the cut): "
-            "the gate cannot choose; change the values"
-        )
+        raise GraphError(M_(
+            "top_onehot: a tie in a column of gate scores ({value} twice at the cut): the gate cannot choose; change the values",
+            value=fmt(col[order[k - 1]]),
+        ))
     return sorted(order[:k])
 
 
@@ -975,13 +996,13 @@ class TopOneHot(Op):
     @staticmethod
     def k(attrs: Attrs) -> int:
         k = attrs.get("k", 1)
-        _need(type(k) is int and k >= 1, f"top_onehot: k must be a whole number from 1, not {k!r}")
+        _need(type(k) is int and k >= 1, WHOLE_FROM, op="top_onehot", key="k", lo=1, v=k)
         return int(k)
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         (s,) = shapes
-        _need(len(s) in (1, 2), f"top_onehot needs a vector or matrix, {names[0]} is a {shape_str(s)}")
-        _need(self.k(attrs) <= s[0], f"top_onehot: k = {self.k(attrs)} but {names[0]} has only {s[0]} rows")
+        _need(len(s) in (1, 2), VECTOR_OR_MATRIX, op="top_onehot", name=names[0], shape=shape_str(s))
+        _need(self.k(attrs) <= s[0], K_ROWS, op="top_onehot", k=self.k(attrs), name=names[0], rows=s[0])
         return s
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -1032,8 +1053,8 @@ class RowOf(Op):
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         (a,) = shapes
         r = attrs.get("row")
-        _need(len(a) == 2, f"row_of needs a matrix, {names[0]} is a {shape_str(a)}")
-        _need(type(r) is int and 0 <= r < a[0], f"row_of: row must be a whole number from 0 to {a[0] - 1}, not {r!r}")
+        _need(len(a) == 2, A_MATRIX, op="row_of", name=names[0], shape=shape_str(a))
+        _need(type(r) is int and 0 <= r < a[0], WHOLE_FROM_TO, op="row_of", key="row", hi=a[0] - 1, v=r)
         return (1, a[1])
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -1079,7 +1100,7 @@ class _SortLike(Op):
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         (a,) = shapes
-        _need(len(a) in (1, 2), f"{self.name} needs a vector or matrix, {names[0]} is a {shape_str(a)}")
+        _need(len(a) in (1, 2), VECTOR_OR_MATRIX, op=self.name, name=names[0], shape=shape_str(a))
         return a
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -1113,10 +1134,10 @@ class _SortLike(Op):
         raise NotImplementedError
 
     def partials(self, rel: Relation, ins: Sequence[str], attrs: Attrs) -> dict[Cell, list[Term]]:
-        raise GraphError(
-            f"{self.name} has no gradient step written cell by cell (its derivative depends on the order); "
-            "take the gradient of what comes before it"
-        )
+        raise GraphError(M_(
+            "{op} has no gradient step written cell by cell (its derivative depends on the order); "
+            "take the gradient of what comes before it", op=self.name,
+        ))
 
 
 @register
@@ -1169,7 +1190,7 @@ class CumSum(Op):
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         (a,) = shapes
-        _need(len(a) in (1, 2), f"cumsum needs a vector or matrix, {names[0]} is a {shape_str(a)}")
+        _need(len(a) in (1, 2), VECTOR_OR_MATRIX, op="cumsum", name=names[0], shape=shape_str(a))
         return a
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -1211,11 +1232,14 @@ class Pick(Op):
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         c, t, r = shapes
-        _need(len(c) in (1, 2), f"pick needs the cumulative column {names[0]} as a vector or matrix, not a {shape_str(c)}")
-        _need(t == c, f"pick: the tokens {names[1]} ({shape_str(t)}) must have the shape of {names[0]} ({shape_str(c)})")
+        _need(len(c) in (1, 2), "pick needs the cumulative column {name} as a vector or matrix, not a {shape}",
+              name=names[0], shape=shape_str(c))
+        _need(t == c, "pick: the tokens {t} ({st}) must have the shape of {c} ({sc})", t=names[1], st=shape_str(t), c=names[0],
+              sc=shape_str(c))
         want: Shape = () if len(c) == 1 else (1, c[1])
-        what = shape_str(want) if want else "a scalar"
-        _need(r == want, f"pick: the random number {names[2]} must be {what}, not {shape_str(r)}")
+        what = shape_str(want) if want else M_("a scalar")
+        _need(r == want, "pick: the random number {name} must be {what}, not {shape}",
+              name=names[2], what=what, shape=shape_str(r))
         return want
 
     @staticmethod
@@ -1270,15 +1294,15 @@ class TopK(Op):
     @staticmethod
     def k(attrs: Attrs) -> int:
         k = attrs.get("k")
-        _need(type(k) is int and k >= 1, f'topk needs the attribute "k", a whole number ≥ 1, not {k!r}')
+        _need(type(k) is int and k >= 1, 'topk needs the attribute "k", a whole number ≥ 1, not {k!r}', k=k)
         assert isinstance(k, int)
         return k
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         (a,) = shapes
-        _need(len(a) in (1, 2), f"topk needs a vector or matrix, {names[0]} is a {shape_str(a)}")
+        _need(len(a) in (1, 2), VECTOR_OR_MATRIX, op="topk", name=names[0], shape=shape_str(a))
         k = self.k(attrs)
-        _need(k <= a[0], f"topk: k = {k} but {names[0]} has only {a[0]} rows")
+        _need(k <= a[0], K_ROWS, op="topk", k=k, name=names[0], rows=a[0])
         return (k,) if len(a) == 1 else (k, a[1])
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -1310,7 +1334,7 @@ class DropMask(Op):
     @staticmethod
     def p(attrs: Attrs) -> Value:
         p = value_attr(attrs, "p", Fraction(1, 2))
-        _need(0 < p < 1, f"dropmask: p must be between 0 and 1, not {p}")
+        _need(0 < p < 1, "dropmask: p must be between 0 and 1, not {p}", p=p)
         return p
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
@@ -1346,7 +1370,7 @@ class Diag(Op):
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         (a,) = shapes
-        _need(len(a) == 1, f"diag needs a vector, {names[0]} is a {shape_str(a)}")
+        _need(len(a) == 1, "diag needs a vector, {name} is a {shape}", name=names[0], shape=shape_str(a))
         value_attr(attrs, "by", 1)
         return (a[0], a[0])
 
@@ -1384,7 +1408,7 @@ class Sqrt(_Elementwise1):
         if isinstance(z, float):
             return math.sqrt(z)
         if z < 0:
-            raise GraphError(f"sqrt of a negative number ({fmt(z)})")
+            raise GraphError(M_("sqrt of a negative number ({value})", value=fmt(z)))
         q = Fraction(z)
         n, d = math.isqrt(q.numerator), math.isqrt(q.denominator)
         if n * n == q.numerator and d * d == q.denominator:
@@ -1421,7 +1445,8 @@ class MaskCausal(_Elementwise1):
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         (a,) = shapes
-        _need(len(a) == 2 and a[0] == a[1], f"mask_causal needs a square matrix (keys × queries), {names[0]} is a {shape_str(a)}")
+        _need(len(a) == 2 and a[0] == a[1], "mask_causal needs a square matrix (keys × queries), {name} is a {shape}",
+              name=names[0], shape=shape_str(a))
         return a
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -1493,10 +1518,10 @@ class _Clamp(_Elementwise1):
         # A per-cell gradient step is a sum of products gated by one sign (z > 0); this slope has
         # two corners (1/6 between −3 and 3, else 0) and cannot be written as one. No chapter asks
         # for it (the LSTM is forward only); the whole-tensor backward (vjp) is exact.
-        raise GraphError(
-            f"the gradient of {self.symbol} (the hard {'sigmoid' if self.name == 'hard_sigmoid' else 'tanh'}) "
-            "is not written cell by cell on a sheet (its slope has two corners); no grad may pass through it"
-        )
+        raise GraphError(M_(
+            "the gradient of {symbol} (the hard {fn}) is not written cell by cell on a sheet (its slope has two corners); "
+            "no grad may pass through it", symbol=self.symbol, fn="sigmoid" if self.name == "hard_sigmoid" else "tanh",
+        ))
 
     def vjp(self, xs: Sequence[Tensor], y: Tensor, dy: Tensor, attrs: Attrs) -> list[Tensor | None]:
         return [Tensor(y.shape, [norm(g * self.df(z)) for z, g in zip(xs[0].data, dy.data)])]
@@ -1528,7 +1553,7 @@ class HardTanh(_Clamp):
 
 def _ints(attrs: Attrs, key: str, default: int, lo: int, op_name: str) -> int:
     v = attrs.get(key, default)
-    _need(type(v) is int and v >= lo, f"{op_name}: {key} must be a whole number from {lo}, not {v!r}")
+    _need(type(v) is int and v >= lo, WHOLE_FROM, op=op_name, key=key, lo=lo, v=v)
     return int(v)
 
 
@@ -1543,7 +1568,7 @@ class PadZeros(Op):
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         (a,) = shapes
         p = _ints(attrs, "pad", 1, 0, "pad_zeros")
-        _need(len(a) == 2, f"pad_zeros needs a matrix, {names[0]} is a {shape_str(a)}")
+        _need(len(a) == 2, A_MATRIX, op="pad_zeros", name=names[0], shape=shape_str(a))
         return (a[0] + 2 * p, a[1] + 2 * p)
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -1597,11 +1622,11 @@ class Im2Col(Op):
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         (a,) = shapes
-        _need(len(a) == 2, f"im2col needs a matrix (an image), {names[0]} is a {shape_str(a)}")
+        _need(len(a) == 2, "im2col needs a matrix (an image), {name} is a {shape}", name=names[0], shape=shape_str(a))
         _ints(attrs, "size", 3, 1, "im2col")
         _ints(attrs, "stride", 1, 1, "im2col")
         k, _, ho, wo = self.geometry(a, attrs)
-        _need(a[0] >= k and a[1] >= k, f"im2col: the {k}×{k} window does not fit in {names[0]} ({shape_str(a)})")
+        _need(a[0] >= k and a[1] >= k, WINDOW, op="im2col", k=k, name=names[0], shape=shape_str(a))
         return (k * k, ho * wo)
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -1644,9 +1669,10 @@ class RowToMap(Op):
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         (a,) = shapes
-        _need(len(a) == 2 and a[0] == 1, f"row_to_map needs a one-row matrix, {names[0]} is a {shape_str(a)}")
+        _need(len(a) == 2 and a[0] == 1, "row_to_map needs a one-row matrix, {name} is a {shape}",
+              name=names[0], shape=shape_str(a))
         r = _ints(attrs, "rows", 1, 1, "row_to_map")
-        _need(a[1] % r == 0, f"row_to_map: {names[0]} has {a[1]} entries, which do not fill {r} rows")
+        _need(a[1] % r == 0, "row_to_map: {name} has {n} entries, which do not fill {rows} rows", name=names[0], n=a[1], rows=r)
         return (r, a[1] // r)
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -1681,8 +1707,8 @@ class MaxPool(Op):
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         (a,) = shapes
         k = _ints(attrs, "size", 2, 1, "max_pool")
-        _need(len(a) == 2, f"max_pool needs a matrix, {names[0]} is a {shape_str(a)}")
-        _need(a[0] >= k and a[1] >= k, f"max_pool: the {k}×{k} window does not fit in {names[0]} ({shape_str(a)})")
+        _need(len(a) == 2, A_MATRIX, op="max_pool", name=names[0], shape=shape_str(a))
+        _need(a[0] >= k and a[1] >= k, WINDOW, op="max_pool", k=k, name=names[0], shape=shape_str(a))
         return (a[0] // k, a[1] // k)
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -1713,11 +1739,11 @@ class MaxPool(Op):
         for q, (i, j) in enumerate(indices(y.shape)):
             cells = [r * n + c for r, c in pool_window(i, j, k)]
             best = [c for c in cells if a.data[c] == y.data[q]]
-            _need(
-                len(best) == 1,
-                f"max_pool: window ({i + 1}, {j + 1}) has its largest value {fmt(y.data[q])} twice; "
-                "its gradient has no single place to go — change the values",
-            )
+            if len(best) != 1:
+                raise GraphError(M_(
+                    "max_pool: window ({i}, {j}) has its largest value {value} twice; its gradient has no single place to go "
+                    "— change the values", i=i + 1, j=j + 1, value=fmt(y.data[q]),
+                ))
             out[best[0]] = dy.data[q]
         return [Tensor(a.shape, out)]
 
@@ -1733,7 +1759,7 @@ class MapToRow(Op):
 
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         (a,) = shapes
-        _need(len(a) == 2, f"map_to_row needs a matrix, {names[0]} is a {shape_str(a)}")
+        _need(len(a) == 2, A_MATRIX, op="map_to_row", name=names[0], shape=shape_str(a))
         return (1, a[0] * a[1])
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -1765,8 +1791,8 @@ class ColOf(Op):
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         (a,) = shapes
         c = attrs.get("col")
-        _need(len(a) == 2, f"col_of needs a matrix, {names[0]} is a {shape_str(a)}")
-        _need(type(c) is int and 0 <= c < a[1], f"col_of: col must be a whole number from 0 to {a[1] - 1}, not {c!r}")
+        _need(len(a) == 2, A_MATRIX, op="col_of", name=names[0], shape=shape_str(a))
+        _need(type(c) is int and 0 <= c < a[1], WHOLE_FROM_TO, op="col_of", key="col", hi=a[1] - 1, v=c)
         return (a[0], 1)
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
@@ -1797,7 +1823,7 @@ class ReluGate(Op):
     def check(self, shapes: Sequence[Shape], attrs: Attrs, names: Sequence[str]) -> Shape:
         _need(
             shapes[0] == shapes[1],
-            f"relu_gate needs dA and Z of one shape: {names[0]} is {shape_str(shapes[0])}, {names[1]} is {shape_str(shapes[1])}",
+            ONE_SHAPE, op="relu_gate", a="dA", b="Z", n0=names[0], s0=shape_str(shapes[0]), n1=names[1], s1=shape_str(shapes[1]),
         )
         return shapes[0]
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import zxingcpp
 
+from byhand.i18n import M_, N_
 from byhand.notation import names, op_pieces, row_words, transposed
 from byhand.printing.errors import ExerciseFormatError
 
@@ -109,6 +110,8 @@ LEGEND_TEXT = {
 
 # --- values -----------------------------------------------------------------------------------
 
+NOT_A_VALUE = N_("not a value: {value!r} (expected int, 'p/q', float)")
+
 
 def _minus(text: str) -> str:
     """Typographic minus sign (U+2212) instead of the hyphen."""
@@ -129,7 +132,7 @@ def value_atom(value: Any, precision: int) -> dict[str, Any]:
     if value is None:
         return {"k": "unknown", "s": "?"}
     if isinstance(value, bool):
-        raise ExerciseFormatError(f"a value may not be a boolean: {value!r}")
+        raise ExerciseFormatError(M_("a value may not be a boolean: {value!r}", value=value))
     if isinstance(value, int):
         return {"k": "int", "s": _minus(str(value))}
     if isinstance(value, float):
@@ -138,8 +141,7 @@ def value_atom(value: Any, precision: int) -> dict[str, Any]:
         try:
             frac = Fraction(value.strip())
         except ValueError as exc:
-            raise ExerciseFormatError(
-                f"not a value: {value!r} (expected int, 'p/q', float)") from exc
+            raise ExerciseFormatError(M_(NOT_A_VALUE, value=value)) from exc
         if frac.denominator == 1:
             return {"k": "int", "s": _minus(str(frac.numerator))}
         num, den = abs(frac.numerator), frac.denominator
@@ -150,7 +152,7 @@ def value_atom(value: Any, precision: int) -> dict[str, Any]:
             "n": str(num),
             "d": str(den),
         }
-    raise ExerciseFormatError(f"not a value: {value!r} (expected int, 'p/q', float)")
+    raise ExerciseFormatError(M_(NOT_A_VALUE, value=value))
 
 
 def _is_negative(value: Any) -> bool:
@@ -475,9 +477,8 @@ class _Planner:
             return 1, cols, "row"
         if shape == (rows, cols):
             return rows, cols, "matrix"
-        raise ExerciseFormatError(
-            f"tensor {name!r} has shape {shape}, but its op needs {rows}×{cols}"
-        )
+        raise ExerciseFormatError(M_("tensor {name!r} has shape {shape}, but its op needs {rows}×{cols}",
+                                     name=name, shape=shape, rows=rows, cols=cols))
 
     def _block(self, name: str, x: float, y: float, shape: tuple[int, int, str],
                prefs: tuple[str, ...]) -> Block:
@@ -572,8 +573,8 @@ class _Planner:
         k, n = top_shape[0], top_shape[1]
         m = left_shape[0]
         if left_shape[1] != k:
-            raise ExerciseFormatError(
-                f"{kind}: {left!r} has {left_shape[1]} columns but {top!r} has {k} rows")
+            raise ExerciseFormatError(M_("{kind}: {left!r} has {cols} columns but {top!r} has {rows} rows",
+                                         kind=kind, left=left, cols=left_shape[1], top=top, rows=k))
         out_shape = self._fit_shape(out, m, n)
         bias_shape = self._fit_shape(bias, m, 1) if bias else None
 
@@ -1358,36 +1359,36 @@ def qr_svg(text: str) -> str:
 def validate(exercise: dict[str, Any]) -> None:
     """Check the parts of ``byhand-exercise/1`` the printer relies on; raise if absent."""
     if exercise.get("format") != "byhand-exercise/1":
-        raise ExerciseFormatError(
-            f"format must be 'byhand-exercise/1', got {exercise.get('format')!r}")
+        raise ExerciseFormatError(M_("format must be 'byhand-exercise/1', got {got!r}", got=exercise.get("format")))
     tensors = exercise.get("tensors")
     if not isinstance(tensors, dict) or not tensors:
         raise ExerciseFormatError("'tensors' must be a non-empty object")
     for name, t in tensors.items():
         if not isinstance(t, dict) or "values" not in t:
-            raise ExerciseFormatError(f"tensor {name!r} has no 'values'")
+            raise ExerciseFormatError(M_("tensor {name!r} has no 'values'", name=name))
         _shape(t["values"])
     for op in exercise.get("ops", []):
         for ref in [*op.get("in", []), op.get("out")]:
             if ref not in tensors:
-                raise ExerciseFormatError(f"op {op.get('op')!r} names unknown tensor {ref!r}")
+                raise ExerciseFormatError(M_("op {op!r} names unknown tensor {ref!r}", op=op.get("op"), ref=ref))
         if op["op"] == "linear" and len(op["in"]) != 3:
             raise ExerciseFormatError("linear takes in: [W, b, X]")
         if op["op"] in ("matmul", "dot") and len(op["in"]) != 2:
-            raise ExerciseFormatError(f"{op['op']} takes two inputs")
+            raise ExerciseFormatError(M_("{op} takes two inputs", op=op["op"]))
     badges = set()
     for blank in exercise.get("blanks", []):
         badge = blank.get("badge")
         if not isinstance(badge, int) or badge in badges:
-            raise ExerciseFormatError(f"blank badge must be a unique int, got {badge!r}")
+            raise ExerciseFormatError(M_("blank badge must be a unique int, got {badge!r}", badge=badge))
         badges.add(badge)
         for tensor, index in blank.get("cells", []):
             if tensor not in tensors:
-                raise ExerciseFormatError(f"blank {badge}: unknown tensor {tensor!r}")
+                raise ExerciseFormatError(M_("blank {badge}: unknown tensor {tensor!r}", badge=badge, tensor=tensor))
             try:
                 _at(tensors[tensor]["values"], tuple(index))
             except (IndexError, TypeError) as exc:
-                raise ExerciseFormatError(f"blank {badge}: no cell {index} in {tensor!r}") from exc
+                raise ExerciseFormatError(M_("blank {badge}: no cell {index} in {tensor!r}", badge=badge, index=index,
+                                             tensor=tensor)) from exc
 
 
 def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = False,
@@ -1587,13 +1588,13 @@ def _diagram(svg: str | None) -> dict[str, Any] | None:
     for attr in ("width", "height"):
         at = head.find(f" {attr}=")
         if at < 0:
-            raise ExerciseFormatError(f"the diagram SVG has no {attr}")
+            raise ExerciseFormatError(M_("the diagram SVG has no {attr}", attr=attr))
         quote = head[at + len(attr) + 2]
         text = head[at + len(attr) + 3: head.index(quote, at + len(attr) + 3)]
         try:
             size[attr] = float(text.removesuffix("px"))
         except ValueError as exc:
-            raise ExerciseFormatError(f"the diagram SVG has {attr}={text!r}; give it in px") from exc
+            raise ExerciseFormatError(M_("the diagram SVG has {attr}={text!r}; give it in px", attr=attr, text=text)) from exc
     if not _liftable(head, svg, size["width"], size["height"]):  # another SVG: Typst draws its words itself
         return {"svg": svg, "w": size["width"], "h": size["height"], "texts": []}
     texts: list[dict[str, Any]] = []
@@ -1636,7 +1637,7 @@ def _svg_text(tag: str, words: str) -> dict[str, Any]:
         x, y = float(a.get("x", "0")), float(a.get("y", "0"))
         size = float(a.get("font-size", "16").removesuffix("px"))
     except ValueError as exc:
-        raise ExerciseFormatError(f"the diagram SVG has a text {tag!r} with a position or size not in px") from exc
+        raise ExerciseFormatError(M_("the diagram SVG has a text {tag!r} with a position or size not in px", tag=tag)) from exc
     fill = a.get("fill", "#000000").strip()
     weight = a.get("font-weight", "normal")
     return {

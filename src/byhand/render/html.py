@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from byhand.engine.relations import Cell
 from byhand.engine.values import fmt
-from byhand.i18n import _, current_language, tr_phrases, tr_text
+from byhand.i18n import N_, _, current_language, tr_phrases, tr_text
 
 if TYPE_CHECKING:
     from byhand.exercise import Exercise
@@ -90,12 +90,12 @@ def _block_html(ex: Exercise, block: dict[str, Any], hidden: set[Cell], badges: 
 
 _SYMBOL_WORDS = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "σ", "softmax": "softmax", "transpose": "ᵀ",
                  "sum": "Σ"}
-_SYMBOL_WORDS |= {"sort": "sort ↓", "argsort": "word no.", "topk": "top k", "cumsum": "running Σ"}  # next-token sampling
+_SYMBOL_WORDS |= {"sort": N_("sort ↓"), "argsort": N_("word no."), "topk": N_("top k"), "cumsum": N_("running Σ")}  # sampling
 _SYMBOL_WORDS |= {"hard_sigmoid": "σ", "hard_tanh": "tanh"}  # the LSTM's exact σ and tanh (issue 13)
 
 
 def _symbol_html(sym: dict[str, Any]) -> str:
-    text = tr_phrases(sym["text"]) if sym["kind"] == "text" else _SYMBOL_WORDS.get(sym["kind"], "")
+    text = tr_phrases(sym["text"]) if sym["kind"] == "text" else _(_SYMBOL_WORDS.get(sym["kind"], ""))
     kind = "word" if sym["kind"] == "text" else "act"
     return f'<div class="sym {kind}" style="{_pos(sym, sym["w"], sym["h"])}">{escape(text)}</div>'
 
@@ -138,7 +138,7 @@ def sheet_html(ex: Exercise, hidden: set[Cell] | None = None) -> str:
     parts += [_symbol_html(s) for s in plan["symbols"]]
     for lbl in plan["labels"]:
         parts.append(f'<div class="lbl side-{lbl["side"]}" style="{_pos(lbl, lbl["w"], lbl["h"])}">'
-                     f"{_name_html(lbl['text'])}</div>")
+                     f"{_name_html(tr_phrases(lbl['text']))}</div>")  # "d[A₁ ; X] (rows 4–6: the skip)" as print does
     parts.append("</div></div>")
     return "".join(parts)
 

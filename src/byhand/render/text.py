@@ -11,7 +11,7 @@ import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from byhand.engine.values import fmt
-from byhand.i18n import _, ngettext, tr_text
+from byhand.i18n import _, localize_plan, ngettext, tr_text
 from byhand.notation import names
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def paint(ex: Exercise, plan: dict[str, Any], answers: bool = False) -> tuple[st
         mark = "→" if a["dir"] == "right" else "↓"
         r.put(r.col(a["x"] + a["w"] / 2), r.line(a["y"] + a["h"] / 2), mark)
     for sym in plan["symbols"]:
-        word = sym["text"] if sym["kind"] == "text" else _SYMBOL_WORDS.get(sym["kind"], "")
+        word = sym["text"] if sym["kind"] == "text" else _(_SYMBOL_WORDS.get(sym["kind"], ""))
         room = max(r.col(sym["x"] + sym["w"]) - r.col(sym["x"]) - 1, 1)
         if sym["kind"] != "text":
             word = word[:room]  # an activation's column is narrow: its mark, never over a cell
@@ -110,7 +110,7 @@ def render_text(ex: Exercise, answers: bool = False) -> str:
     names, gates and arrows as on paper; ``answers=True`` fills every blank (the key)."""
     from byhand.printing.layout import plan_exercise
 
-    plan = plan_exercise(ex.to_dict(), 1, with_answers=False, key=answers)
+    plan = localize_plan(plan_exercise(ex.to_dict(), 1, with_answers=False, key=answers))  # the words drawn: the language's
     seed_word = _("seed")
     head = (
         f"{_(ex.title)}  ·  {ex.topic}"

@@ -258,9 +258,10 @@ def linear_layer(
         if zr is None:
             if stats:
                 stats.drawn += drawn
-            raise GenerationError(
-                f"no friendly weight row {i + 1} after {MAX_ROW_TRIES} tries; widen the value range or lower the depth"
-            )
+            raise GenerationError(M_(
+                "no friendly weight row {row} after {tries} tries; widen the value range or lower the depth",
+                row=i + 1, tries=MAX_ROW_TRIES,
+            ))
         active = not relu or max(zr) > 0
         taken.add(key)
         w_rows.append(wr)

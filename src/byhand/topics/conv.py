@@ -53,9 +53,9 @@ def geometry(o: dict[str, Any]) -> tuple[int, int]:
 def build(o: dict[str, Any]) -> Sheet:
     ho, wo = geometry(o)
     if ho < 2:
-        raise ByHandError(
-            f"the output map is {ho}×{wo}: too small for a 2×2 max-pool; use a larger size or stride=1"
-        )
+        raise ByHandError(M_(
+            "the output map is {ho}×{wo}: too small for a 2×2 max-pool; use a larger size or stride=1", ho=ho, wo=wo,
+        ))
     p = ho * wo
     if p > 16:
         raise ByHandError(M_("the image has {p} patches; at most 16 fit on a sheet: use a smaller size or stride=2", p=p))

@@ -147,11 +147,13 @@ def given(o: dict[str, Any], values: dict[str, Any]) -> tuple[dict[str, Any], di
         if isinstance(values["Xr"], list):
             o["features"] = len(values["Xr"])
     if _level(o) >= 1:
-        for name, want, why in (("YD", [[1, 0]], "D calls x real, G(z) fake"), ("YG", [[1]], "G wants its fake called real")):
+        for name, want, why in (("YD", [[1, 0]], M_("D calls x real, G(z) fake")),
+                                ("YG", [[1]], M_("G wants its fake called real"))):
             if values.setdefault(name, want) != want:
                 from byhand.errors import FormatError
 
-                raise FormatError(f"{name} is the chapter's target ({name} = {want}: {why}); leave it out of the values")
+                raise FormatError(M_("{name} is the chapter's target ({name} = {want}: {why}); leave it out of the values",
+                                     name=name, want=want, why=why))
     return o, values
 
 

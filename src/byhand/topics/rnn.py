@@ -108,10 +108,10 @@ def given(o: dict[str, Any], values: Mapping[str, Any]) -> tuple[dict[str, Any],
         raw = out.pop("X")
         rows = raw if isinstance(raw, list) and raw and all(isinstance(r, list) for r in raw) else [raw]
         if not all(isinstance(r, list) and r and len(r) == len(rows[0]) for r in rows) or len(rows[0]) > MAX_STEPS:
-            raise FormatError(
+            raise FormatError(M_(
                 "X must be the input sequence, one column per time step: a flat list such as [3, 4, 5, 6] "
-                f"for one feature, or a list of rows of equal length (at most {MAX_STEPS} steps)"
-            )
+                "for one feature, or a list of rows of equal length (at most {steps} steps)", steps=MAX_STEPS,
+            ))
         o["steps"], o["inputs"] = len(rows[0]), len(rows)
         for t in range(o["steps"]):
             out[f"X{t + 1}"] = [[r[t]] for r in rows]
@@ -129,10 +129,10 @@ def given(o: dict[str, Any], values: Mapping[str, Any]) -> tuple[dict[str, Any],
     if "target" in out:
         out[f"T{o['steps']}"] = out.pop("target")
     elif o["mode"] == "backward":
-        raise FormatError(
-            f'the backward level needs the target of the last output Y{_s(o["steps"])}*: add "target": '
-            f"{[[0] for _ in range(o['outputs'])]} (your numbers) to the values"
-        )
+        raise FormatError(M_(
+            'the backward level needs the target of the last output {y}*: add "target": {example} (your numbers) '
+            "to the values", y=f'Y{_s(o["steps"])}', example=[[0] for _ in range(o["outputs"])],
+        ))
     return o, out
 
 

@@ -20,7 +20,7 @@ import byhand
 from byhand.engine.relations import Cell
 from byhand.engine.values import fmt
 from byhand.exercise import Exercise
-from byhand.i18n import _, current_language
+from byhand.i18n import _, current_language, tr_text
 from byhand.notation import cell_label
 from byhand.render.html import key, sheet_html
 from byhand.seal import Seal
@@ -152,14 +152,15 @@ def solution(topic: str, seed: int, level: str) -> dict[str, Any]:
     shown = _shown(topic, seed, level)
     blanks = ex.blank_cells()
     steps = [
-        {"cell": key(s.cell), "name": cell_label(ex, s.cell[0], s.cell[1]), "uses": [key(u) for u in s.uses], "text": s.text,
+        {"cell": key(s.cell), "name": cell_label(ex, s.cell[0], s.cell[1]), "uses": [key(u) for u in s.uses],
+         "text": tr_text(s.text),  # in the page's language (byhand.i18n); the maths and numbers as they are
          "show": shown.get(key(s.cell), ""), "phase": s.phase}
         for s in ex.steps
     ]
     stepped = {s.cell for s in ex.steps}
     for c in blanks:  # an inverse problem: a hidden input or weight, found from a relation
         if c not in stepped:
-            steps.append({"cell": key(c), "name": cell_label(ex, c[0], c[1]), "uses": [], "text": ex.explain(c),
+            steps.append({"cell": key(c), "name": cell_label(ex, c[0], c[1]), "uses": [], "text": tr_text(ex.explain(c)),
                           "show": shown.get(key(c), ""),
                           "phase": "forward"})
     answers = {str(b.badge): fmt(b.answer, ex.precision) for b in ex.blanks}
