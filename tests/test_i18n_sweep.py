@@ -249,8 +249,6 @@ def test_a_message_keeps_its_english_and_its_parts() -> None:
 
 #: the chapters whose sheets print a whiteboard diagram under the grid (at every level; checked at medium and hard)
 PRINTED_DIAGRAMS = sorted(t.name for t in byhand.topics() if print_diagram(byhand.make(t.name, seed=1, level="hard")))
-#: diagrams whose own words are not in the catalogue yet (the print places whatever words they have)
-UNTRANSLATED = {"connections": "the kinds one-to-one … dense are the chapter's names, not in the catalogue"}
 _INDIC_WORD = re.compile("[\u0900-\u09ff\u200c\u200d]+")
 _REPEAT = re.compile("([\u0900-\u09ff]{1,4}?)\\1+")
 _TWO_MM = 2 / 25.4 * 72  # issue 9's floor for a diagram's text, in pt
@@ -286,8 +284,7 @@ def _runs(pdf: bytes) -> list[tuple[str, float]]:
 @pytest.mark.skipif(__import__("shutil").which("pdftotext") is None, reason="needs poppler's pdftotext")
 @pytest.mark.parametrize("lang", ["hi", "bn"])
 @pytest.mark.parametrize("level", ["medium", "hard"])
-@pytest.mark.parametrize("topic", [pytest.param(t, marks=pytest.mark.xfail(strict=True, reason=UNTRANSLATED[t]))
-                                   if t in UNTRANSLATED else t for t in PRINTED_DIAGRAMS])
+@pytest.mark.parametrize("topic", PRINTED_DIAGRAMS)
 def test_a_printed_diagram_speaks_the_sheets_language(topic: str, level: str, lang: str, tmp_path: Path) -> None:
     """The diagram under the grid prints its words in Hindi and Bengali, shaped by Typst as the page's own text
     (Typst's SVG text breaks their clusters, so the words are lifted out of the picture and placed over it). Read
@@ -355,7 +352,7 @@ def test_some_printed_diagram_hides_answers_and_leaves_no_english_word() -> None
     from byhand.printing.layout import plan_exercise
 
     hidden = 0
-    for topic in sorted(set(PRINTED_DIAGRAMS) - set(UNTRANSLATED)):
+    for topic in PRINTED_DIAGRAMS:
         ex = byhand.make(topic, seed=1, level="hard")
         with use_language("hi"):
             bodies = [t["body"] for t in plan_exercise(ex.to_dict(), 1, diagram=documents.print_diagram(ex))["diagram"]["texts"]]

@@ -231,6 +231,12 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
      re.compile(r"ReLU\((?P<z>\S+)\): does (?P=z) stay, or is it crossed out \(0\)\? So (?P<cell>\S+) = \?")),
     (N_("LeakyReLU({z}): does {z} stay, or is it multiplied by {alpha}? So {cell} = ?"),
      re.compile(r"LeakyReLU\((?P<z>\S+)\): does (?P=z) stay, or is it multiplied by (?P<alpha>\S+)\? So (?P<cell>\S+) = \?")),
+    (N_("The gate: is {z} > 0? Then the gradient passes, {cell} = {src}; if not, it is blocked (0). So {cell} = ?"),
+     re.compile(r"The gate: is (?P<z>\S+) > 0\? Then the gradient passes, (?P<cell>\S+) = (?P<src>.+?); if not, it is "
+                r"blocked \(0\)\. So (?P=cell) = \?")),
+    (N_("The gate: is {z} > 0? Then the gradient passes, {cell} = {src}; if not, it is multiplied by {alpha}. So {cell} = ?"),
+     re.compile(r"The gate: is (?P<z>\S+) > 0\? Then the gradient passes, (?P<cell>\S+) = (?P<src>.+?); if not, it is "
+                r"multiplied by (?P<alpha>\S+)\. So (?P=cell) = \?")),
     (N_("Write the relation that contains {cell}, put in the numbers you know, and solve it."),
      re.compile(r"Write the relation that contains (?P<cell>\S+), put in the numbers you know, and solve it\.")),
     (N_("{relation}: solve it for ?"), re.compile(r"(?P<relation>.+): solve it for \?")),

@@ -465,6 +465,10 @@ def test_every_chapters_second_hint_keeps_the_result_back() -> None:
             assert h is not None and "?" in h["text"], (t.name, b.badge, h)
             if ex.step_for(b.cells[0]) is not None:
                 assert h["text"].rstrip().endswith("?"), (t.name, h["text"])
+            # a gradient through a ReLU gate: its step reads "3 (passed: Z₂[1,2] = 4 > 0)", the answer first
+            answer = sheets.fmt(b.answer, ex.precision)
+            assert not h["text"].startswith(f"{h['name']} = {answer} ("), (t.name, h["text"])
+            assert "(passed:" not in h["text"] and "(blocked:" not in h["text"], (t.name, h["text"])
 
 
 def test_hints_in_an_assignment_are_a_ladder_and_recorded(app: Any, classroom: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ step's arithmetic with its result replaced by "?"; level 3 is the whole step (wh
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from fractions import Fraction
 from typing import Any
@@ -68,6 +69,19 @@ def expression(text: str, result: str) -> str | None:
 
 
 SENTINEL = Fraction(987654321)
+_GATE_STEP = re.compile(r"\S+ \((passed|blocked): |.* \(.+ ≤ 0\)$")
+
+
+def _gate(ex: Exercise, step: Any) -> Fraction | None:
+    """The slope below 0 (0 for ReLU) when ``step`` is a gradient through a ReLU gate (it uses the gradient
+    above and the gate's Z), else None."""
+    if len(step.uses) != 2 or not _GATE_STEP.match(step.text) or step.uses[1][0] == step.cell[0]:
+        return None
+    z = step.uses[1][0]
+    for node in ex.graph.nodes:
+        if node.op in ("relu", "leaky_relu") and node.ins and node.ins[0] == z:
+            return Fraction(str(node.attrs.get("alpha", "1/2"))) if node.op == "leaky_relu" else Fraction(0)
+    return Fraction(0) if "(passed: " in step.text or "(blocked: " in step.text else None
 
 
 def _inverse(ex: Exercise, c: Cell) -> tuple[Cell, tuple[Cell, ...], str] | None:
@@ -115,6 +129,17 @@ def hint(ex: Exercise, badge: int, level: int) -> dict[str, Any] | None:
                 alpha = fmt(Fraction(str(node.attrs.get("alpha", "1/2"))), ex.precision)
                 expr = f"LeakyReLU({z}): does {z} stay, or is it multiplied by {alpha}? So {cell_str(c)} = ?"
             out["text"] = expr
+            return out
+        gate = _gate(ex, step) if step is not None else None
+        if gate is not None:
+            # backward through ReLU: "3 (passed: Z₂[1,2] = 4 > 0)" starts with the answer: ask the question instead
+            src, z = (cell_str(u) for u in step.uses)  # type: ignore[union-attr]
+            if gate == 0:
+                out["text"] = (f"The gate: is {z} > 0? Then the gradient passes, {cell_str(c)} = {src}; "
+                               f"if not, it is blocked (0). So {cell_str(c)} = ?")
+            else:
+                out["text"] = (f"The gate: is {z} > 0? Then the gradient passes, {cell_str(c)} = {src}; "
+                               f"if not, it is multiplied by {fmt(gate, ex.precision)}. So {cell_str(c)} = ?")
             return out
         if step is not None and node is not None and node.op == "mask_causal" and step.uses:
             # attention's causal mask: the same question for every cell, kept or crossed out
