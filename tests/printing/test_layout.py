@@ -61,7 +61,15 @@ def check_plan(plan: dict[str, Any], where: str) -> None:
         assert band["h"] <= MAX_BAND_H + 2, where
     # the legend lists exactly the roles drawn (plain white weights and results need none)
     used = {b["style"] for b in plan["blocks"]}
-    assert [e["style"] for e in plan["legend"]] == [s for s in STYLES if s in used and s in LEGEND_TEXT], where
+    copied = ["copy"] if plan["copied"] or plan.get("split", {}).get("copied") else []
+    assert [e["style"] for e in plan["legend"]] == [s for s in STYLES if s in used and s in LEGEND_TEXT] + copied, where
+    # a blank is one numbered box: drawn again (a transpose, the next layer's input on top of a
+    # continued page, a copy laid out as a map), it is a grey copy with no number
+    badges = [c["badge"] for b in plan["blocks"] for c in b["cells"] if "badge" in c]
+    assert len(badges) == len(set(badges)), f"{where}: a badge drawn twice: {sorted(b for b in badges if badges.count(b) > 1)}"
+    assert set(badges) == {a["badge"] for a in plan["answers"]}, f"{where}: a blank with no box"
+    key = any("v" in c for b in plan["blocks"] for c in b["cells"] if "badge" in c)
+    assert key or all("v" not in c for b in plan["blocks"] for c in b["cells"] if "copy" in c), f"{where}: a copy gives its answer"
     # one width for every box of one tensor, wherever it is drawn
     widths: dict[str, set[float]] = {}
     for b in plan["blocks"]:

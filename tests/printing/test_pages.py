@@ -46,6 +46,7 @@ def test_every_page_of_the_hardest_level_holds_grid_and_the_floors_hold(topic: s
         warnings.simplefilter("ignore")
         pdf = documents.worksheet(ex)[0]
     checked = 0
+    boxed: list[str] = []  # the badges drawn in the grid (not the strip's), on every page
     for k, (height, words) in enumerate(pages(pdf, tmp_path), start=1):
         where = f"{topic} hard, page {k}"
         foot = height - 20 * PT_PER_MM  # the page's footer line lies below this
@@ -67,10 +68,15 @@ def test_every_page_of_the_hardest_level_holds_grid_and_the_floors_hold(topic: s
         # (the cell less its inset, 0.14 of it): badges on one line are at least 9.3 mm apart
         # (badges are bold 7.6 pt; one of as many digits, so the text sits the same way in its badge)
         badges = sorted((round(w[3]), len(w[4]), w[0]) for w in grid if 8.55 < w[3] - w[1] < 9.5)
+        # (a badge's bold digits are wider for their height than a fraction's or a name's index)
+        boxed += [w[4] for w in grid if 8.6 < w[3] - w[1] < 9.5 and (w[2] - w[0]) / len(w[4]) > 0.43 * (w[3] - w[1])]
         pairs = [(x0, x1) for (y0, n0, x0), (y1, n1, x1) in zip(badges, badges[1:]) if (y0, n0) == (y1, n1) and x1 - x0 > 1]
         checked += len(pairs)
         for x0, x1 in pairs:
             assert (x1 - x0) * (1 - 0.14) >= 8 * PT_PER_MM - 0.3, f"{where}: answer boxes {x1 - x0:.1f} pt apart"
+    # a student meets each blank once: a block drawn again (on a continued page, transposed) is a grey copy
+    assert boxed and len(boxed) == len(set(boxed)), \
+        f"{topic} hard: badges drawn twice: {sorted({b for b in boxed if boxed.count(b) > 1})}"
     assert checked or topic in ("dot", "linear", "gradient-flow"), f"{topic}: no two answer boxes side by side found"
     sizes = word_sizes(pdf)
     badges = [s for _t, s, bold in sizes if bold and s < 11.9]

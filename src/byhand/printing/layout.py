@@ -103,6 +103,7 @@ LEGEND_TEXT = {
     "grad": "gradient (dashed)",
     "loss": "loss (thick)",
     "gate": "ReLU gate: 1 passes, 0 blocks (dash-dotted)",
+    "copy": "copy of a numbered box (grey)",
 }
 
 
@@ -1432,6 +1433,12 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
         height = max(r.bottom for r in items) - min_y
 
         blocks_out = []
+        # a blank is a numbered box once, where it is first drawn (where it is worked out); a block
+        # drawn again (the next layer's input on top of a continued page, a transpose, a copy laid
+        # out as a map) shows that cell as a grey copy with no box and no number, so a student
+        # never meets the same blank twice (the key prints the copy's value in grey)
+        boxed: set[int] = set()
+        copied = False
         for b in plan.blocks:
             cells = []
             for r in range(b.rows):
@@ -1451,7 +1458,12 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
                         index = b.index_of(r, c)
                         cell["i"] = list(index)
                         badge = badge_of.get((b.tensor, index))
-                        if badge is not None:
+                        if badge is not None and badge in boxed:
+                            cell["copy"] = copied = True
+                            if key:
+                                cell["v"] = answer_of[badge]
+                        elif badge is not None:
+                            boxed.add(badge)
                             cell["badge"] = badge
                             if key:
                                 cell["v"] = answer_of[badge]
@@ -1477,6 +1489,7 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
             return {**item, "x": item["x"] - min_x, "y": item["y"] - min_y}
 
         return {
+            "copied": copied,
             "canvas": {"width": width, "height": height},
             "bands": bands([Rect(r.x - min_x, r.y - min_y, r.w, r.h) for r in items]),
             "blocks": blocks_out,
@@ -1516,7 +1529,8 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
         "qr_svg": qr_svg(ident),
         "formulas": [op_pieces(planner.names, op) for op in exercise["ops"] if op["out"] not in joined],
         "legend": [{"style": s, "text": LEGEND_TEXT[s]} for s in STYLES
-                   if s in styles_used and s in LEGEND_TEXT],
+                   if s in styles_used and s in LEGEND_TEXT]
+                  + ([{"style": "copy", "text": LEGEND_TEXT["copy"]}] if main["copied"] or (split or {}).get("copied") else []),
         "minutes": minutes if isinstance(minutes, (int, float)) and not isinstance(minutes, bool) else None,
         **main,
         **({"split": split} if split is not None else {}),
