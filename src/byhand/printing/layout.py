@@ -291,6 +291,7 @@ class _Planner:
         # where a short row may go beside the last one: (its right end, its band's top, the plan's bottom then)
         self.row_shelf: tuple[float, float, float] | None = None
         self.parts, self.alias = self._stacked_crossings()
+        self.at_crossing: set[str] = set()  # transposes drawn at the crossing that uses them (see run)
         self.grads = {op["attrs"]["wrt"]: op["out"] for op in exercise["ops"]
                       if op["op"] == "grad" and isinstance((op.get("attrs") or {}).get("wrt"), str)}
         self.cell_w = self._cell_widths()
@@ -520,6 +521,7 @@ class _Planner:
         # its own block labelled ᵀ (as backprop's Aᵀ), not also beside its source and then again
         tops = {op["in"][-1] for op in self.ex["ops"] if op["op"] in ("matmul", "linear")}
         at_crossing = {op["out"] for op in self.ex["ops"] if op["op"] == "transpose" and op["out"] in tops}
+        self.at_crossing = at_crossing
         for op in self.ex["ops"]:
             name = op["op"]
             if name in STACK_OPS and op["out"] in joined:
@@ -763,7 +765,7 @@ class _Planner:
             self._standalone(op["out"], shape_as="row" if op["op"] == "stack" else "col")
             return
         words = row_words(self.names, op)  # the method's words between the blocks: "½ Σ (" Ŷ "−" Y ")² ="
-        if self._chain_row(op, words) or self._beside_row(op, words):
+        if self._chain_row(op, words) or self._beside_row(op, words) or self._on_from_row(op, words):
             return
         y = self._new_band()
         x = 0.0
@@ -865,6 +867,42 @@ class _Planner:
                 self._commit(self._block(item, rect.x, rect.y, self._display_shape(item, "col"), ("above", "below")))
         self.last_row = (op["out"], x, y, self.plan.bottom())
         self.row_shelf = (x, y, self.plan.bottom()) if self.row_shelf is not None else None
+        return True
+
+    def _on_from_row(self, op: dict[str, Any], words: list[str]) -> bool:
+        """``the padding ( X ) = Xₚ`` then ``the patches as columns ( Xₚ ) = C``: a one-input row
+        whose input is the result the last row ended with (nothing drawn since) goes on from it
+        on the same line, ``… = Xₚ  the patches as columns → C``, rather than draw Xₚ again in a
+        band of its own (conv: the page holds the padding, the patches and the filter's crossing
+        on one page). Only where the whole line fits the page, with room for what goes beside
+        the result."""
+        last = self.last_row
+        if last is None or len(op["in"]) != 1 or op["in"][0] != last[0] or not words[0].endswith("(") \
+                or last[3] != self.plan.bottom():
+            return False
+        x, y = last[1], last[2]
+        say = words[0].rstrip(" (")  # "the patches as columns (": the words, then an arrow for the "( … ) ="
+        shape = self._display_shape(op["out"], "col")
+        beside = any(o["op"] in SIDE_OPS and o["in"][0] == op["out"] and o["out"] not in self.at_crossing
+                     for o in self.ex["ops"])
+        room = SIDE_GAP * 2 + SYMBOL_W + 2 * WIDE_CELL if beside else 0.0
+        # the words and the arrow; where the line has no room for the words, the arrow alone when
+        # the result's caption says what it is ("C (im2col: a patch per column)")
+        tries = [say] + ([""] if self.names.caption(op["out"]) != self.names.label(op["out"]) else [])
+        for said in tries:
+            w_say = max(INFIX_W, 0.15 + LABEL_CHAR_W * len(said)) if said else 0.0
+            rects = ([Rect(x + 0.2, y, w_say, 1)] if said else []) + [Rect(x + 0.2 + w_say, y, INFIX_W, 1)]
+            out = Rect(rects[-1].right, y, shape[1] * self.cell_w[op["out"]], shape[0])
+            if out.right + room <= self.max_width and self.fits([*rects, out]):
+                break
+        else:
+            return False
+        if said:
+            self._symbol(rects[0], "text", said)
+        self._symbol(rects[-1], "text", "→")
+        self._commit(self._block(op["out"], out.x, out.y, shape, ("above", "below", "right")))
+        self.last_row = (op["out"], out.right, y, self.plan.bottom())
+        self.row_shelf = None
         return True
 
     def _standalone(self, name: str, shape_as: str = "col") -> Block:
