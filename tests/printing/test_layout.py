@@ -294,3 +294,18 @@ def test_the_answer_strip_stays_with_its_exercise(topic: str, level: str) -> Non
         page = texts[strip[0]].replace("Answers to exercise", "")
         assert re.search(r"Exercise \d", page), f"{topic} {level} seed {seed}: page {strip[0] + 1} holds only the strip"
         assert all(re.search(r"Exercise \d", t) for t in texts), f"{topic} {level} seed {seed}: a page without its exercise"
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_twin_bands_side_by_side(seed: int) -> None:
+    """moe hard: experts 1 and 2 draw the same shapes, so they stand side by side in one band (read
+    left to right); expert 3 goes on below; conv hard: Xₚ → C goes on from the padding's line."""
+    plan = plan_exercise(byhand.make("moe", seed=seed, level="hard").to_dict(), 1)
+    z = {b["tensor"]: b for b in plan["blocks"] if b["tensor"] in ("Z1", "Z2", "Z3") and b["style"] != "grad"}
+    first = {t: min((b for b in plan["blocks"] if b["tensor"] == t), key=lambda b: b["y"]) for t in z}
+    assert abs(first["Z1"]["y"] - first["Z2"]["y"]) < 1e-6 and first["Z2"]["x"] > first["Z1"]["x"] + 3
+    assert first["Z3"]["y"] > first["Z1"]["y"] + 3
+    conv = plan_exercise(byhand.make("conv", seed=seed, level="hard").to_dict(), 1)
+    xp = [b for b in conv["blocks"] if b["tensor"] == "Xp"]
+    (c,) = [b for b in conv["blocks"] if b["tensor"] == "C"]
+    assert len(xp) == 1 and abs(xp[0]["y"] - c["y"]) < 1e-6 and c["x"] > xp[0]["x"]

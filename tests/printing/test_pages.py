@@ -87,3 +87,26 @@ def test_every_page_of_the_hardest_level_holds_grid_and_the_floors_hold(topic: s
 
 #: chapters whose whiteboard diagram (under the grid) carries numbers smaller than 10 pt (≥ 2 mm: its floor)
 DIAGRAM_TEXT = {t.name for t in byhand.topics() if documents.print_diagram(byhand.make(t.name, seed=1, level="hard"))}
+
+
+def fills(pdf: bytes, tmp_path: Path) -> list[float]:
+    """Per page: how far down its text goes, as a share of the height above the footer."""
+    out = []
+    for height, words in pages(pdf, tmp_path):
+        foot = height - 20 * PT_PER_MM
+        out.append(max((w[3] for w in words if w[3] < foot), default=0.0) / foot)
+    return out
+
+
+@pytest.mark.parametrize(("topic", "most"), [("conv", 2), ("moe", 2)])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_hard_pages_are_used(topic: str, most: int, seed: int, tmp_path: Path) -> None:
+    """conv hard: the padding, the patches and the filter's crossing share the first page (Xₚ → C on
+    one line, not Xₚ drawn again in a band of its own); moe hard: two experts side by side. Both
+    print on two pages (three before), and no page but the last is less than two-thirds full."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pdf = documents.worksheet(byhand.make(topic, seed=seed, level="hard"))[0]
+    f = fills(pdf, tmp_path)
+    assert len(f) <= most, f"{topic} hard seed {seed}: {len(f)} pages"
+    assert all(x >= 0.66 for x in f[:-1]), f"{topic} hard seed {seed}: pages filled {f}"

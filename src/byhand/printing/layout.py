@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -558,8 +558,78 @@ class _Planner:
         for name in self.tensors:  # a tensor no op mentions is still printed
             if name not in self.current and name not in joined:
                 self._standalone(name)
+        plain = self.plan
+        self.plan = self._twins_side_by_side(plain)
         self._place_labels()
+        if self.plan is not plain and self.plan.warnings:  # no room for the names: one twin a band
+            self.plan = plain
+            self._place_labels()
         return self.plan
+
+    def _twins_side_by_side(self, plan: Plan) -> Plan:
+        """Two bands in a row that draw the same thing (moe's experts, one band each, the same
+        shapes in the same places): the second beside the first where the page has room, and
+        everything below moves up by the band it no longer needs — the drawing is read left to
+        right, then down. Returns a new plan (the old one is kept whole, to go back to)."""
+        rects = [*plan.obstacles, *(Rect(a["x"], a["y"], a["w"], a["h"]) for a in plan.arrows)]
+        strips = bands(rects)
+        if len(strips) < 2:
+            return plan
+
+        def band_of(y: float) -> int:
+            return next(i for i in range(len(strips) - 1, -1, -1) if y >= strips[i]["y"] - 1e-6)
+
+        def shape(i: int) -> tuple[Any, ...]:
+            b = strips[i]
+            left = min(r.x for r in rects if band_of(r.y) == i)
+            return tuple(sorted(
+                [(bl.rows, bl.cols, bl.cw, bl.style, round(bl.x - left, 3), round(bl.y - b["y"], 3))
+                 for bl in plan.blocks if band_of(bl.y) == i]
+                + [(0, 0, s["w"], s["kind"], round(s["x"] - left, 3), round(s["y"] - b["y"], 3))
+                   for s in plan.symbols if band_of(s["y"]) == i]))
+
+        def whole(i: int) -> bool:
+            """Every crossing of the band has its top operand in the band (not the LSTM's gates,
+            read off one column drawn above them)."""
+            return not any(a["dir"] == "down" and abs(a["y"] - strips[i]["y"]) < 1e-6 for a in plan.arrows)
+
+        moves: dict[int, tuple[float, float]] = {}  # band → (dx, dy)
+        lift = 0.0
+        i = 0
+        while i < len(strips):
+            moves[i] = (0.0, -lift)
+            if i + 1 < len(strips) and len(shape(i)) >= 3 and shape(i) == shape(i + 1) and whole(i):
+                a = [r for r in rects if band_of(r.y) == i]
+                b = [r for r in rects if band_of(r.y) == i + 1]
+                a_right, b_left = max(r.right for r in a), min(r.x for r in b)
+                width = max(r.right for r in b) - b_left
+                x0 = min(r.x for r in a)
+                if a_right + ROW_GAP + width <= self.max_width - 1e-6 and x0 >= -1e-6:
+                    dy = strips[i]["y"] - strips[i + 1]["y"]
+                    moves[i + 1] = (a_right + ROW_GAP - b_left, dy - lift)
+                    lift += -dy
+                    i += 2
+                    continue
+            i += 1
+        if all(m == (0.0, 0.0) for m in moves.values()):
+            return plan
+
+        def moved(r: Rect) -> Rect:
+            dx, dy = moves[band_of(r.y)]
+            return Rect(r.x + dx, r.y + dy, r.w, r.h)
+
+        out = Plan(warnings=list(plan.warnings))
+        for bl in plan.blocks:
+            r = moved(bl.rect)
+            out.blocks.append(replace(bl, x=r.x, y=r.y))
+        for s in plan.symbols:
+            r = moved(Rect(s["x"], s["y"], s["w"], s["h"]))
+            out.symbols.append({**s, "x": r.x, "y": r.y})
+        for arrow in plan.arrows:
+            r = moved(Rect(arrow["x"], arrow["y"], arrow["w"], arrow["h"]))
+            out.arrows.append({**arrow, "x": r.x, "y": r.y})
+        out.obstacles = [moved(o) for o in plan.obstacles]
+        return out
 
     def _crossing(self, op: dict[str, Any]) -> None:
         """dot, matmul, linear: left operand on the left, right operand on top, result between."""
