@@ -19,6 +19,7 @@ Only the numbers the engine put in the exercise are printed: nothing here comput
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -576,17 +577,23 @@ class _Planner:
         if len(strips) < 2:
             return plan
 
+        tops = [b["y"] - 1e-6 for b in strips]
+
         def band_of(y: float) -> int:
-            return next(i for i in range(len(strips) - 1, -1, -1) if y >= strips[i]["y"] - 1e-6)
+            return max(bisect_right(tops, y) - 1, 0)
+
+        per_band: list[list[Rect]] = [[] for _ in strips]
+        for r in rects:
+            per_band[band_of(r.y)].append(r)
+        shapes: list[list[tuple[Any, ...]]] = [[] for _ in strips]
+        for bl in plan.blocks:
+            shapes[band_of(bl.y)].append((bl.rows, bl.cols, bl.cw, bl.style, bl.x, bl.y))
+        for sym in plan.symbols:
+            shapes[band_of(sym["y"])].append((0, 0, sym["w"], sym["kind"], sym["x"], sym["y"]))
 
         def shape(i: int) -> tuple[Any, ...]:
-            b = strips[i]
-            left = min(r.x for r in rects if band_of(r.y) == i)
-            return tuple(sorted(
-                [(bl.rows, bl.cols, bl.cw, bl.style, round(bl.x - left, 3), round(bl.y - b["y"], 3))
-                 for bl in plan.blocks if band_of(bl.y) == i]
-                + [(0, 0, s["w"], s["kind"], round(s["x"] - left, 3), round(s["y"] - b["y"], 3))
-                   for s in plan.symbols if band_of(s["y"]) == i]))
+            left, top = min(r.x for r in per_band[i]), strips[i]["y"]
+            return tuple(sorted((*k[:4], round(k[4] - left, 3), round(k[5] - top, 3)) for k in shapes[i]))
 
         def whole(i: int) -> bool:
             """Every crossing of the band has its top operand in the band (not the LSTM's gates,
@@ -598,9 +605,9 @@ class _Planner:
         i = 0
         while i < len(strips):
             moves[i] = (0.0, -lift)
-            if i + 1 < len(strips) and len(shape(i)) >= 3 and shape(i) == shape(i + 1) and whole(i):
-                a = [r for r in rects if band_of(r.y) == i]
-                b = [r for r in rects if band_of(r.y) == i + 1]
+            if i + 1 < len(strips) and len(shapes[i]) == len(shapes[i + 1]) >= 3 and shape(i) == shape(i + 1) \
+                    and whole(i):
+                a, b = per_band[i], per_band[i + 1]
                 a_right, b_left = max(r.right for r in a), min(r.x for r in b)
                 width = max(r.right for r in b) - b_left
                 x0 = min(r.x for r in a)
