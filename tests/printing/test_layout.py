@@ -309,3 +309,23 @@ def test_twin_bands_side_by_side(seed: int) -> None:
     xp = [b for b in conv["blocks"] if b["tensor"] == "Xp"]
     (c,) = [b for b in conv["blocks"] if b["tensor"] == "C"]
     assert len(xp) == 1 and abs(xp[0]["y"] - c["y"]) < 1e-6 and c["x"] > xp[0]["x"]
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_every_down_arrow_comes_out_of_the_block_right_above_it(topic: str) -> None:
+    """A ↓ into a result's column starts at the bottom of its top operand (or the row of 1s under
+    it), never in a gap under another block: a crossing drawn under the last one in the same
+    columns (attention's K = Wk·X under Q) names its top operand ("↓ X ↓") instead, so nothing reads
+    as Q flowing into K."""
+    for level in LEVELS:
+        for seed in (1, 2, 3):
+            plan = plan_exercise(byhand.make(topic, seed=seed, level=level).to_dict(), 1)
+            for a in plan["arrows"]:
+                if a["dir"] != "down":
+                    continue
+                mid = a["x"] + a["w"] / 2
+                above = [b for b in plan["blocks"] if b["x"] - 1e-6 <= mid <= b["x"] + b["cols"] * b["cw"] + 1e-6
+                         and abs(b["y"] + b["rows"] - a["y"]) < 1e-6]
+                assert above, f"{topic} {level} seed {seed}: a ↓ at ({a['x']:.1f}, {a['y']:.1f}) out of a gap"
+    plan = plan_exercise(byhand.make("attention", seed=1, level="hard").to_dict(), 1)
+    assert [s["text"] for s in plan["symbols"] if s["attrs"].get("small")] == ["↓ X ↓", "↓ X ↓"]

@@ -689,7 +689,10 @@ class _Planner:
                 blocks = arrange(placed.x, placed.y, at=above + BAND_GAP)
                 if self.fits([b.rect for b in blocks]):
                     self._commit(*blocks)
-                    self._crossing_arrows(blocks[0])
+                    # → from the left operand only: ↓ arrows here would come out of the result
+                    # above (Q → K); the top operand is named where they would be ("X ↓")
+                    self._crossing_arrows(blocks[0], down=False)
+                    self._name_the_top(blocks[0], [self.names.label(top)])
                     # one band (a page never breaks between a result and the operand on top of its
                     # column): a hairline at the column's right edge, which leaves room for names
                     self.plan.obstacles.append(Rect(placed.rect.right - 0.02, above, 0.02, blocks[0].y - GAP - above))
@@ -702,6 +705,15 @@ class _Planner:
         self._commit(top_block, *blocks)
         self._crossing_arrows(blocks[0])
         self.last_top = (top, id(top_block))
+
+    def _name_the_top(self, result: Block, names: list[str]) -> None:
+        """Over a result whose top operand is not right above it (drawn higher up, other blocks
+        between): its name between two ↓ ("↓ X ↓", "↓ X₁ ; H₀ ↓") where the ↓ arrows would be."""
+        word = f"↓ {' ; '.join(names)} ↓"
+        w = 0.15 + LABEL_CHAR_W * len(word)
+        mark = Rect(result.x + (result.rect.w - w) / 2, result.y - LABEL_H - 0.1, w, LABEL_H)
+        if mark.x >= -1e-6 and mark.right <= self.max_width and self.plan.free([mark]):
+            self._symbol(mark, "text", word, {"small": True})
 
     def _stacked_crossing(self, op: dict[str, Any]) -> None:
         """``[W2 | I | b2]`` on the left, ``[A1 ; X ; 1]`` on top, the result at the crossing."""
@@ -745,7 +757,8 @@ class _Planner:
         below = self._below_shared_column(op, tparts, tshapes, out_shape, bias_shape, left_w, lparts, lshapes)
         if below is not None:  # the same column again (an LSTM's gates): the next rows under it
             self._commit(*below)
-            self._crossing_arrows(below[0])
+            self._crossing_arrows(below[0], down=False)
+            self._name_the_top(below[0], [self.names.label(t) for t in tparts])
             return
         blocks = arrange(left_w + GAP, self._new_band(), skip_first=False)
         self._commit(*blocks)
@@ -785,13 +798,13 @@ class _Planner:
             x += s[1] * self.cell_w[t]
         return blocks if self.fits([b.rect for b in blocks]) else None
 
-    def _crossing_arrows(self, result: Block, extra: list[Block] | None = None) -> None:
+    def _crossing_arrows(self, result: Block, extra: list[Block] | None = None, down: bool = True) -> None:
         """→ into each result row from the left, ↓ into each result column from the top (also
         into the columns of ``extra`` results of the same crossing, e.g. db beside dW)."""
         for r in range(result.rows):
             self.plan.arrows.append({"x": result.x - GAP, "y": result.y + r, "w": GAP, "h": 1,
                                      "dir": "right"})
-        for block in [result, *(extra or [])]:
+        for block in [result, *(extra or [])] if down else []:
             for c in range(block.cols):
                 self.plan.arrows.append({"x": block.x + c * block.cw, "y": block.y - GAP,
                                          "w": block.cw, "h": GAP, "dir": "down"})
