@@ -61,7 +61,15 @@ def check_plan(plan: dict[str, Any], where: str) -> None:
         assert band["h"] <= MAX_BAND_H + 2, where
     # the legend lists exactly the roles drawn (plain white weights and results need none)
     used = {b["style"] for b in plan["blocks"]}
-    assert [e["style"] for e in plan["legend"]] == [s for s in STYLES if s in used and s in LEGEND_TEXT], where
+    copied = ["copy"] if plan["copied"] or plan.get("split", {}).get("copied") else []
+    assert [e["style"] for e in plan["legend"]] == [s for s in STYLES if s in used and s in LEGEND_TEXT] + copied, where
+    # a blank is one numbered box: drawn again (a transpose, the next layer's input on top of a
+    # continued page, a copy laid out as a map), it is a grey copy with no number
+    badges = [c["badge"] for b in plan["blocks"] for c in b["cells"] if "badge" in c]
+    assert len(badges) == len(set(badges)), f"{where}: a badge drawn twice: {sorted(b for b in badges if badges.count(b) > 1)}"
+    assert set(badges) == {a["badge"] for a in plan["answers"]}, f"{where}: a blank with no box"
+    key = any("v" in c for b in plan["blocks"] for c in b["cells"] if "badge" in c)
+    assert key or all("v" not in c for b in plan["blocks"] for c in b["cells"] if "copy" in c), f"{where}: a copy gives its answer"
     # one width for every box of one tensor, wherever it is drawn
     widths: dict[str, set[float]] = {}
     for b in plan["blocks"]:
@@ -286,3 +294,38 @@ def test_the_answer_strip_stays_with_its_exercise(topic: str, level: str) -> Non
         page = texts[strip[0]].replace("Answers to exercise", "")
         assert re.search(r"Exercise \d", page), f"{topic} {level} seed {seed}: page {strip[0] + 1} holds only the strip"
         assert all(re.search(r"Exercise \d", t) for t in texts), f"{topic} {level} seed {seed}: a page without its exercise"
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_twin_bands_side_by_side(seed: int) -> None:
+    """moe hard: experts 1 and 2 draw the same shapes, so they stand side by side in one band (read
+    left to right); expert 3 goes on below; conv hard: Xₚ → C goes on from the padding's line."""
+    plan = plan_exercise(byhand.make("moe", seed=seed, level="hard").to_dict(), 1)
+    z = {b["tensor"]: b for b in plan["blocks"] if b["tensor"] in ("Z1", "Z2", "Z3") and b["style"] != "grad"}
+    first = {t: min((b for b in plan["blocks"] if b["tensor"] == t), key=lambda b: b["y"]) for t in z}
+    assert abs(first["Z1"]["y"] - first["Z2"]["y"]) < 1e-6 and first["Z2"]["x"] > first["Z1"]["x"] + 3
+    assert first["Z3"]["y"] > first["Z1"]["y"] + 3
+    conv = plan_exercise(byhand.make("conv", seed=seed, level="hard").to_dict(), 1)
+    xp = [b for b in conv["blocks"] if b["tensor"] == "Xp"]
+    (c,) = [b for b in conv["blocks"] if b["tensor"] == "C"]
+    assert len(xp) == 1 and abs(xp[0]["y"] - c["y"]) < 1e-6 and c["x"] > xp[0]["x"]
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_every_down_arrow_comes_out_of_the_block_right_above_it(topic: str) -> None:
+    """A ↓ into a result's column starts at the bottom of its top operand (or the row of 1s under
+    it), never in a gap under another block: a crossing drawn under the last one in the same
+    columns (attention's K = Wk·X under Q) names its top operand ("↓ X ↓") instead, so nothing reads
+    as Q flowing into K."""
+    for level in LEVELS:
+        for seed in (1, 2, 3):
+            plan = plan_exercise(byhand.make(topic, seed=seed, level=level).to_dict(), 1)
+            for a in plan["arrows"]:
+                if a["dir"] != "down":
+                    continue
+                mid = a["x"] + a["w"] / 2
+                above = [b for b in plan["blocks"] if b["x"] - 1e-6 <= mid <= b["x"] + b["cols"] * b["cw"] + 1e-6
+                         and abs(b["y"] + b["rows"] - a["y"]) < 1e-6]
+                assert above, f"{topic} {level} seed {seed}: a ↓ at ({a['x']:.1f}, {a['y']:.1f}) out of a gap"
+    plan = plan_exercise(byhand.make("attention", seed=1, level="hard").to_dict(), 1)
+    assert [s["text"] for s in plan["symbols"] if s["attrs"].get("small")] == ["↓ X ↓", "↓ X ↓"]

@@ -45,8 +45,12 @@ def test_every_page_of_the_hardest_level_holds_grid_and_the_floors_hold(topic: s
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pdf = documents.worksheet(ex)[0]
+    sheet = pages(pdf, tmp_path)
+    most = PAGES_AT_MOST.get(topic, len(sheet))  # (a chapter added later: no bound yet)
+    assert len(sheet) <= most, f"{topic} hard: {len(sheet)} pages (was {most})"
     checked = 0
-    for k, (height, words) in enumerate(pages(pdf, tmp_path), start=1):
+    boxed: list[str] = []  # the badges drawn in the grid (not the strip's), on every page
+    for k, (height, words) in enumerate(sheet, start=1):
         where = f"{topic} hard, page {k}"
         foot = height - 20 * PT_PER_MM  # the page's footer line lies below this
         strip_top = min((w[1] for w in words if w[4] == "Answers"), default=foot)
@@ -67,10 +71,15 @@ def test_every_page_of_the_hardest_level_holds_grid_and_the_floors_hold(topic: s
         # (the cell less its inset, 0.14 of it): badges on one line are at least 9.3 mm apart
         # (badges are bold 7.6 pt; one of as many digits, so the text sits the same way in its badge)
         badges = sorted((round(w[3]), len(w[4]), w[0]) for w in grid if 8.55 < w[3] - w[1] < 9.5)
+        # (a badge's bold digits are wider for their height than a fraction's or a name's index)
+        boxed += [w[4] for w in grid if 8.6 < w[3] - w[1] < 9.5 and (w[2] - w[0]) / len(w[4]) > 0.43 * (w[3] - w[1])]
         pairs = [(x0, x1) for (y0, n0, x0), (y1, n1, x1) in zip(badges, badges[1:]) if (y0, n0) == (y1, n1) and x1 - x0 > 1]
         checked += len(pairs)
         for x0, x1 in pairs:
             assert (x1 - x0) * (1 - 0.14) >= 8 * PT_PER_MM - 0.3, f"{where}: answer boxes {x1 - x0:.1f} pt apart"
+    # a student meets each blank once: a block drawn again (on a continued page, transposed) is a grey copy
+    assert boxed and len(boxed) == len(set(boxed)), \
+        f"{topic} hard: badges drawn twice: {sorted({b for b in boxed if boxed.count(b) > 1})}"
     assert checked or topic in ("dot", "linear", "gradient-flow"), f"{topic}: no two answer boxes side by side found"
     sizes = word_sizes(pdf)
     badges = [s for _t, s, bold in sizes if bold and s < 11.9]
@@ -81,3 +90,36 @@ def test_every_page_of_the_hardest_level_holds_grid_and_the_floors_hold(topic: s
 
 #: chapters whose whiteboard diagram (under the grid) carries numbers smaller than 10 pt (≥ 2 mm: its floor)
 DIAGRAM_TEXT = {t.name for t in byhand.topics() if documents.print_diagram(byhand.make(t.name, seed=1, level="hard"))}
+
+
+def fills(pdf: bytes, tmp_path: Path) -> list[float]:
+    """Per page: how far down its text goes, as a share of the height above the footer."""
+    out = []
+    for height, words in pages(pdf, tmp_path):
+        foot = height - 20 * PT_PER_MM
+        out.append(max((w[3] for w in words if w[3] < foot), default=0.0) / foot)
+    return out
+
+
+@pytest.mark.parametrize(("topic", "most"), [("conv", 2), ("moe", 2)])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_hard_pages_are_used(topic: str, most: int, seed: int, tmp_path: Path) -> None:
+    """conv hard: the padding, the patches and the filter's crossing share the first page (Xₚ → C on
+    one line, not Xₚ drawn again in a band of its own); moe hard: two experts side by side. Both
+    print on two pages (three before), and no page but the last is less than two-thirds full."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pdf = documents.worksheet(byhand.make(topic, seed=seed, level="hard"))[0]
+    f = fills(pdf, tmp_path)
+    assert len(f) <= most, f"{topic} hard seed {seed}: {len(f)} pages"
+    assert all(x >= 0.66 for x in f[:-1]), f"{topic} hard seed {seed}: pages filled {f}"
+
+
+#: pages of each chapter's hard sheet (seed 1, A4, with its strip): a layout change may only lower them
+#: (conv and moe were 3 before their first page was filled and their experts stood side by side)
+PAGES_AT_MOST = {
+    "dot": 1, "matmul": 1, "linear": 1, "relu": 1, "mlp": 1, "deep": 2, "wide": 2, "softmax": 1,
+    "cross-entropy": 2, "gradient": 2, "backprop": 3, "resnet": 5, "gradient-flow": 3, "embeddings": 1,
+    "attention": 3, "multi-head": 4, "transformer": 4, "sampling": 2, "rnn": 3, "lstm": 2, "batch-norm": 4,
+    "dropout": 2, "moe": 2, "autoencoder": 3, "conv": 2, "gan": 3, "connections": 2,
+}

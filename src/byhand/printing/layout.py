@@ -19,8 +19,9 @@ Only the numbers the engine put in the exercise are printed: nothing here comput
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from html import unescape
 from typing import Any
@@ -105,6 +106,7 @@ LEGEND_TEXT = {
     "grad": "gradient (dashed)",
     "loss": "loss (thick)",
     "gate": "ReLU gate: 1 passes, 0 blocks (dash-dotted)",
+    "copy": "copy of a numbered box (grey)",
 }
 
 
@@ -293,6 +295,7 @@ class _Planner:
         # where a short row may go beside the last one: (its right end, its band's top, the plan's bottom then)
         self.row_shelf: tuple[float, float, float] | None = None
         self.parts, self.alias = self._stacked_crossings()
+        self.at_crossing: set[str] = set()  # transposes drawn at the crossing that uses them (see run)
         self.grads = {op["attrs"]["wrt"]: op["out"] for op in exercise["ops"]
                       if op["op"] == "grad" and isinstance((op.get("attrs") or {}).get("wrt"), str)}
         self.cell_w = self._cell_widths()
@@ -521,6 +524,7 @@ class _Planner:
         # its own block labelled ᵀ (as backprop's Aᵀ), not also beside its source and then again
         tops = {op["in"][-1] for op in self.ex["ops"] if op["op"] in ("matmul", "linear")}
         at_crossing = {op["out"] for op in self.ex["ops"] if op["op"] == "transpose" and op["out"] in tops}
+        self.at_crossing = at_crossing
         for op in self.ex["ops"]:
             name = op["op"]
             if name in STACK_OPS and op["out"] in joined:
@@ -557,8 +561,84 @@ class _Planner:
         for name in self.tensors:  # a tensor no op mentions is still printed
             if name not in self.current and name not in joined:
                 self._standalone(name)
+        plain = self.plan
+        self.plan = self._twins_side_by_side(plain)
         self._place_labels()
+        if self.plan is not plain and self.plan.warnings:  # no room for the names: one twin a band
+            self.plan = plain
+            self._place_labels()
         return self.plan
+
+    def _twins_side_by_side(self, plan: Plan) -> Plan:
+        """Two bands in a row that draw the same thing (moe's experts, one band each, the same
+        shapes in the same places): the second beside the first where the page has room, and
+        everything below moves up by the band it no longer needs — the drawing is read left to
+        right, then down. Returns a new plan (the old one is kept whole, to go back to)."""
+        rects = [*plan.obstacles, *(Rect(a["x"], a["y"], a["w"], a["h"]) for a in plan.arrows)]
+        strips = bands(rects)
+        if len(strips) < 2:
+            return plan
+
+        tops = [b["y"] - 1e-6 for b in strips]
+
+        def band_of(y: float) -> int:
+            return max(bisect_right(tops, y) - 1, 0)
+
+        per_band: list[list[Rect]] = [[] for _ in strips]
+        for r in rects:
+            per_band[band_of(r.y)].append(r)
+        shapes: list[list[tuple[Any, ...]]] = [[] for _ in strips]
+        for bl in plan.blocks:
+            shapes[band_of(bl.y)].append((bl.rows, bl.cols, bl.cw, bl.style, bl.x, bl.y))
+        for sym in plan.symbols:
+            shapes[band_of(sym["y"])].append((0, 0, sym["w"], sym["kind"], sym["x"], sym["y"]))
+
+        def shape(i: int) -> tuple[Any, ...]:
+            left, top = min(r.x for r in per_band[i]), strips[i]["y"]
+            return tuple(sorted((*k[:4], round(k[4] - left, 3), round(k[5] - top, 3)) for k in shapes[i]))
+
+        def whole(i: int) -> bool:
+            """Every crossing of the band has its top operand in the band (not the LSTM's gates,
+            read off one column drawn above them)."""
+            return not any(a["dir"] == "down" and abs(a["y"] - strips[i]["y"]) < 1e-6 for a in plan.arrows)
+
+        moves: dict[int, tuple[float, float]] = {}  # band → (dx, dy)
+        lift = 0.0
+        i = 0
+        while i < len(strips):
+            moves[i] = (0.0, -lift)
+            if i + 1 < len(strips) and len(shapes[i]) == len(shapes[i + 1]) >= 3 and shape(i) == shape(i + 1) \
+                    and whole(i):
+                a, b = per_band[i], per_band[i + 1]
+                a_right, b_left = max(r.right for r in a), min(r.x for r in b)
+                width = max(r.right for r in b) - b_left
+                x0 = min(r.x for r in a)
+                if a_right + ROW_GAP + width <= self.max_width - 1e-6 and x0 >= -1e-6:
+                    dy = strips[i]["y"] - strips[i + 1]["y"]
+                    moves[i + 1] = (a_right + ROW_GAP - b_left, dy - lift)
+                    lift += -dy
+                    i += 2
+                    continue
+            i += 1
+        if all(m == (0.0, 0.0) for m in moves.values()):
+            return plan
+
+        def moved(r: Rect) -> Rect:
+            dx, dy = moves[band_of(r.y)]
+            return Rect(r.x + dx, r.y + dy, r.w, r.h)
+
+        out = Plan(warnings=list(plan.warnings))
+        for bl in plan.blocks:
+            r = moved(bl.rect)
+            out.blocks.append(replace(bl, x=r.x, y=r.y))
+        for s in plan.symbols:
+            r = moved(Rect(s["x"], s["y"], s["w"], s["h"]))
+            out.symbols.append({**s, "x": r.x, "y": r.y})
+        for arrow in plan.arrows:
+            r = moved(Rect(arrow["x"], arrow["y"], arrow["w"], arrow["h"]))
+            out.arrows.append({**arrow, "x": r.x, "y": r.y})
+        out.obstacles = [moved(o) for o in plan.obstacles]
+        return out
 
     def _crossing(self, op: dict[str, Any]) -> None:
         """dot, matmul, linear: left operand on the left, right operand on top, result between."""
@@ -611,7 +691,10 @@ class _Planner:
                 blocks = arrange(placed.x, placed.y, at=above + BAND_GAP)
                 if self.fits([b.rect for b in blocks]):
                     self._commit(*blocks)
-                    self._crossing_arrows(blocks[0])
+                    # → from the left operand only: ↓ arrows here would come out of the result
+                    # above (Q → K); the top operand is named where they would be ("X ↓")
+                    self._crossing_arrows(blocks[0], down=False)
+                    self._name_the_top(blocks[0], [self.names.label(top)])
                     # one band (a page never breaks between a result and the operand on top of its
                     # column): a hairline at the column's right edge, which leaves room for names
                     self.plan.obstacles.append(Rect(placed.rect.right - 0.02, above, 0.02, blocks[0].y - GAP - above))
@@ -624,6 +707,15 @@ class _Planner:
         self._commit(top_block, *blocks)
         self._crossing_arrows(blocks[0])
         self.last_top = (top, id(top_block))
+
+    def _name_the_top(self, result: Block, names: list[str]) -> None:
+        """Over a result whose top operand is not right above it (drawn higher up, other blocks
+        between): its name between two ↓ ("↓ X ↓", "↓ X₁ ; H₀ ↓") where the ↓ arrows would be."""
+        word = f"↓ {' ; '.join(names)} ↓"
+        w = 0.15 + LABEL_CHAR_W * len(word)
+        mark = Rect(result.x + (result.rect.w - w) / 2, result.y - LABEL_H - 0.1, w, LABEL_H)
+        if mark.x >= -1e-6 and mark.right <= self.max_width and self.plan.free([mark]):
+            self._symbol(mark, "text", word, {"small": True})
 
     def _stacked_crossing(self, op: dict[str, Any]) -> None:
         """``[W2 | I | b2]`` on the left, ``[A1 ; X ; 1]`` on top, the result at the crossing."""
@@ -667,7 +759,8 @@ class _Planner:
         below = self._below_shared_column(op, tparts, tshapes, out_shape, bias_shape, left_w, lparts, lshapes)
         if below is not None:  # the same column again (an LSTM's gates): the next rows under it
             self._commit(*below)
-            self._crossing_arrows(below[0])
+            self._crossing_arrows(below[0], down=False)
+            self._name_the_top(below[0], [self.names.label(t) for t in tparts])
             return
         blocks = arrange(left_w + GAP, self._new_band(), skip_first=False)
         self._commit(*blocks)
@@ -707,13 +800,13 @@ class _Planner:
             x += s[1] * self.cell_w[t]
         return blocks if self.fits([b.rect for b in blocks]) else None
 
-    def _crossing_arrows(self, result: Block, extra: list[Block] | None = None) -> None:
+    def _crossing_arrows(self, result: Block, extra: list[Block] | None = None, down: bool = True) -> None:
         """→ into each result row from the left, ↓ into each result column from the top (also
         into the columns of ``extra`` results of the same crossing, e.g. db beside dW)."""
         for r in range(result.rows):
             self.plan.arrows.append({"x": result.x - GAP, "y": result.y + r, "w": GAP, "h": 1,
                                      "dir": "right"})
-        for block in [result, *(extra or [])]:
+        for block in [result, *(extra or [])] if down else []:
             for c in range(block.cols):
                 self.plan.arrows.append({"x": block.x + c * block.cw, "y": block.y - GAP,
                                          "w": block.cw, "h": GAP, "dir": "down"})
@@ -764,7 +857,7 @@ class _Planner:
             self._standalone(op["out"], shape_as="row" if op["op"] == "stack" else "col")
             return
         words = row_words(self.names, op)  # the method's words between the blocks: "½ Σ (" Ŷ "−" Y ")² ="
-        if self._chain_row(op, words) or self._beside_row(op, words):
+        if self._chain_row(op, words) or self._beside_row(op, words) or self._on_from_row(op, words):
             return
         y = self._new_band()
         x = 0.0
@@ -866,6 +959,42 @@ class _Planner:
                 self._commit(self._block(item, rect.x, rect.y, self._display_shape(item, "col"), ("above", "below")))
         self.last_row = (op["out"], x, y, self.plan.bottom())
         self.row_shelf = (x, y, self.plan.bottom()) if self.row_shelf is not None else None
+        return True
+
+    def _on_from_row(self, op: dict[str, Any], words: list[str]) -> bool:
+        """``the padding ( X ) = Xₚ`` then ``the patches as columns ( Xₚ ) = C``: a one-input row
+        whose input is the result the last row ended with (nothing drawn since) goes on from it
+        on the same line, ``… = Xₚ  the patches as columns → C``, rather than draw Xₚ again in a
+        band of its own (conv: the page holds the padding, the patches and the filter's crossing
+        on one page). Only where the whole line fits the page, with room for what goes beside
+        the result."""
+        last = self.last_row
+        if last is None or len(op["in"]) != 1 or op["in"][0] != last[0] or not words[0].endswith("(") \
+                or last[3] != self.plan.bottom():
+            return False
+        x, y = last[1], last[2]
+        say = words[0].rstrip(" (")  # "the patches as columns (": the words, then an arrow for the "( … ) ="
+        shape = self._display_shape(op["out"], "col")
+        beside = any(o["op"] in SIDE_OPS and o["in"][0] == op["out"] and o["out"] not in self.at_crossing
+                     for o in self.ex["ops"])
+        room = SIDE_GAP * 2 + SYMBOL_W + 2 * WIDE_CELL if beside else 0.0
+        # the words and the arrow; where the line has no room for the words, the arrow alone when
+        # the result's caption says what it is ("C (im2col: a patch per column)")
+        tries = [say] + ([""] if self.names.caption(op["out"]) != self.names.label(op["out"]) else [])
+        for said in tries:
+            w_say = max(INFIX_W, 0.15 + LABEL_CHAR_W * len(said)) if said else 0.0
+            rects = ([Rect(x + 0.2, y, w_say, 1)] if said else []) + [Rect(x + 0.2 + w_say, y, INFIX_W, 1)]
+            out = Rect(rects[-1].right, y, shape[1] * self.cell_w[op["out"]], shape[0])
+            if out.right + room <= self.max_width and self.fits([*rects, out]):
+                break
+        else:
+            return False
+        if said:
+            self._symbol(rects[0], "text", said)
+        self._symbol(rects[-1], "text", "→")
+        self._commit(self._block(op["out"], out.x, out.y, shape, ("above", "below", "right")))
+        self.last_row = (op["out"], out.right, y, self.plan.bottom())
+        self.row_shelf = None
         return True
 
     def _standalone(self, name: str, shape_as: str = "col") -> Block:
@@ -1434,6 +1563,12 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
         height = max(r.bottom for r in items) - min_y
 
         blocks_out = []
+        # a blank is a numbered box once, where it is first drawn (where it is worked out); a block
+        # drawn again (the next layer's input on top of a continued page, a transpose, a copy laid
+        # out as a map) shows that cell as a grey copy with no box and no number, so a student
+        # never meets the same blank twice (the key prints the copy's value in grey)
+        boxed: set[int] = set()
+        copied = False
         for b in plan.blocks:
             cells = []
             for r in range(b.rows):
@@ -1453,7 +1588,12 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
                         index = b.index_of(r, c)
                         cell["i"] = list(index)
                         badge = badge_of.get((b.tensor, index))
-                        if badge is not None:
+                        if badge is not None and badge in boxed:
+                            cell["copy"] = copied = True
+                            if key:
+                                cell["v"] = answer_of[badge]
+                        elif badge is not None:
+                            boxed.add(badge)
                             cell["badge"] = badge
                             if key:
                                 cell["v"] = answer_of[badge]
@@ -1479,6 +1619,7 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
             return {**item, "x": item["x"] - min_x, "y": item["y"] - min_y}
 
         return {
+            "copied": copied,
             "canvas": {"width": width, "height": height},
             "bands": bands([Rect(r.x - min_x, r.y - min_y, r.w, r.h) for r in items]),
             "blocks": blocks_out,
@@ -1518,7 +1659,8 @@ def plan_exercise(exercise: dict[str, Any], number: int | str, *, key: bool = Fa
         "qr_svg": qr_svg(ident),
         "formulas": [op_pieces(planner.names, op) for op in exercise["ops"] if op["out"] not in joined],
         "legend": [{"style": s, "text": LEGEND_TEXT[s]} for s in STYLES
-                   if s in styles_used and s in LEGEND_TEXT],
+                   if s in styles_used and s in LEGEND_TEXT]
+                  + ([{"style": "copy", "text": LEGEND_TEXT["copy"]}] if main["copied"] or (split or {}).get("copied") else []),
         "minutes": minutes if isinstance(minutes, (int, float)) and not isinstance(minutes, bool) else None,
         **main,
         **({"split": split} if split is not None else {}),

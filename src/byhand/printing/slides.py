@@ -166,6 +166,7 @@ def plan_deck(exercise: dict[str, Any], frames: list[dict[str, Any]], *,
     for b in ex_plan["blocks"]:  # the whiteboard has no numbered boxes: only values, as they come
         for cell in b["cells"]:
             cell.pop("badge", None)
+            cell.pop("copy", None)
     ex_plan.pop("qr_svg", None)
     ever = {k for f in frames for k in f["revealed"]}
     every = {cell_key(b["tensor"], c["i"]) for b in ex_plan["blocks"] if b["tensor"] for c in b["cells"]}
