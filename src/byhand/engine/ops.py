@@ -21,7 +21,8 @@ import math
 from collections.abc import Sequence
 from fractions import Fraction
 from functools import reduce
-from operator import add, mul
+from math import lcm
+from operator import add, mul, sub
 from typing import Any
 
 from byhand.engine.relations import Cell, FuncRelation, PolyRelation, Relation, Term, vdiv
@@ -90,12 +91,44 @@ def _need(cond: bool, msg: str) -> None:
         raise GraphError(msg)
 
 
+_INT = frozenset((int,))
+_EXACT = frozenset((int, Fraction))
+
+
 def _mm(a: list[Value], b: list[Value], m: int, k: int, n: int) -> list[Value]:
     """(m×k)·(k×n), flat row-major."""
-    # each sum is 0 + a·b + a·b + … left to right, as a loop would add it (the same float rounding,
-    # unlike sum(), which compensates floats from Python 3.12 on), at the speed of the C loops
     cols = [b[j::n] for j in range(n)] if n > 1 else [b]
+    kinds = set(map(type, a))
+    kinds.update(map(type, b))
+    if kinds <= _INT:  # whole numbers (most sheets): the sum of products is exact in C's int loop
+        return [sum(map(mul, a[i * k : (i + 1) * k], col)) for i in range(m) for col in cols]
+    if kinds <= _EXACT:
+        return _mm_exact([a[i * k : (i + 1) * k] for i in range(m)], cols)  # type: ignore[arg-type,misc]
+    # a float among them: each sum is 0 + a·b + a·b + … left to right, as a loop would add it (the
+    # same float rounding, unlike sum(), which compensates floats from Python 3.12 on)
     return [norm(reduce(add, map(mul, a[i * k : (i + 1) * k], col), 0)) for i in range(m) for col in cols]
+
+
+def _scaled(v: list[int | Fraction]) -> tuple[list[int], int]:
+    """Whole numbers over one common denominator: v = nums / d."""
+    d = lcm(*[x.denominator for x in v])
+    return [x.numerator * (d // x.denominator) for x in v], d
+
+
+def _mm_exact(rows: list[list[int | Fraction]], cols: list[list[int | Fraction]]) -> list[Value]:
+    """The products of exact rows and columns (ints and Fractions): each row and each column over
+    its common denominator, so a cell is one int sum of products and one division — the same
+    reduced value as adding Fractions term by term (a rational number has one lowest form), at a
+    fraction of the gcds."""
+    rs = [_scaled(r) for r in rows]
+    cs = [_scaled(c) for c in cols]
+    out: list[Value] = []
+    for rn, rd in rs:
+        for cn, cd in cs:
+            s = sum(map(mul, rn, cn))
+            d = rd * cd
+            out.append(s // d if s % d == 0 else Fraction(s, d))
+    return out
 
 
 def _t(a: list[Value], m: int, n: int) -> list[Value]:
@@ -449,11 +482,18 @@ class _Elementwise2(Op):
         n = shape[1]
         return Tensor(t.shape, [norm(sum((g[i * n + j] for i in range(shape[0])), 0)) for j in range(n)])
 
+    int_op: Any = None  # the same operation on two ints (an int again): the fast path of a whole-number sheet
+
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
         a, b = xs
         shape = a.shape if a.shape != () else b.shape
         ad = self._spread(a, shape)
         bd = self._spread(b, shape)
+        if self.int_op is not None:
+            kinds = set(map(type, ad))
+            kinds.update(map(type, bd))
+            if kinds <= _INT:
+                return Tensor(shape, list(map(self.int_op, ad, bd)))
         return Tensor(shape, [norm(self.f(x, y)) for x, y in zip(ad, bd)])
 
     def f(self, x: Value, y: Value) -> Value:
@@ -489,6 +529,7 @@ class _Elementwise2(Op):
 @register
 class Add(_Elementwise2):
     name, summary = "add", "A + B element-wise (also the skip connection)"
+    int_op = staticmethod(add)
 
     def f(self, x: Value, y: Value) -> Value:
         return x + y
@@ -503,6 +544,7 @@ class Add(_Elementwise2):
 @register
 class Sub(_Elementwise2):
     name, summary = "sub", "A − B element-wise"
+    int_op = staticmethod(sub)
 
     def f(self, x: Value, y: Value) -> Value:
         return x - y
@@ -517,6 +559,7 @@ class Sub(_Elementwise2):
 @register
 class Mul(_Elementwise2):
     name, summary = "mul", "A .* B element-wise"
+    int_op = staticmethod(mul)
 
     def f(self, x: Value, y: Value) -> Value:
         return x * y
@@ -537,6 +580,14 @@ class Div(_Elementwise2):
         if y == 0:
             raise GraphError("div: division by zero")
         return vdiv(x, y)
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        a, b = xs
+        shape = a.shape if a.shape != () else b.shape
+        bd = self._spread(b, shape)
+        if 0 in bd:
+            raise GraphError("div: division by zero")
+        return Tensor(shape, list(map(vdiv, self._spread(a, shape), bd)))  # vdiv's values are normalised
 
     def df(self, x: Value, y: Value) -> tuple[Value, Value]:
         return vdiv(1, y), vdiv(-x, y * y)

@@ -161,7 +161,9 @@ def solve(
         for r in rels.values():
             if r.out in vals and all(c in vals for c in r.uses) and r.out not in sol.how:
                 check_rel(r)
-    sol.undetermined = sorted(todo, key=lambda c: (list(graph.shapes).index(c[0]) if c[0] in graph.shapes else 0, c[1]))
+    if todo:
+        order = {name: k for k, name in enumerate(graph.shapes)}  # sheet order, as the shapes list it
+        sol.undetermined = sorted(todo, key=lambda c: (order.get(c[0], 0), c[1]))
     return sol
 
 
