@@ -35,7 +35,7 @@ from typing import Any
 
 from byhand.engine.graph import Graph, Node
 from byhand.engine.relations import Cell, cell_str
-from byhand.engine.solver import solve
+from byhand.engine.solver import _touching, solve
 from byhand.engine.tensor import Shape, Tensor, indices, shape_str
 from byhand.engine.values import Value, fmt, is_exact
 from byhand.errors import ByHandError, FormatError, GenerationError, GraphError, UnknownTopicError
@@ -441,17 +441,16 @@ def prove_unique(graph: Graph, vals: Mapping[str, Tensor], cells: list[Cell]) ->
         return True
     parts, blank, hidden, never = plan
     known: dict[Cell, Value] = {}
-    for name, keys, drop in parts:  # every cell but the blanks the solver is asked about
-        known.update(zip(keys, vals[name].data))  # row-major, as the data
-        for c in drop:
-            del known[c]
+    for name, keys, at in parts:  # the shown cells the solver may read
+        d = vals[name].data
+        known.update(zip(keys, [d[i] for i in at]))
     sol = solve(graph, known, blank, eliminate=False, check=False, until=hidden, never=never)
     if any(c in sol.undetermined for c in hidden):
         return False
     return all(sol.values[c] == vals[c[0]][c[1]] for c in hidden)
 
 
-_Plan = tuple[list[tuple[str, tuple[Cell, ...], list[Cell]]], list[Cell], set[Cell], set[Cell]] | None
+_Plan = tuple[list[tuple[str, list[Cell], list[int]]], list[Cell], set[Cell], set[Cell]] | None
 _PROOFS: weakref.WeakKeyDictionary[Graph, dict[tuple[Cell, ...], _Plan]] = weakref.WeakKeyDictionary()
 
 
@@ -459,7 +458,11 @@ def _proof_plan(graph: Graph, cells: list[Cell]) -> _Plan:
     """What :func:`prove_unique` asks the solver, which depends on the graph and the blanks only (the
     same for every variant of a chapter): None when no blank is a hidden given; else, per tensor,
     its cells and those left unknown, the blanks to find, the hidden givens, and the blanks the
-    solver may leave alone."""
+    solver may leave alone.
+
+    The solver is given only the shown cells it may read: propagating (no elimination, no check)
+    it reads the cells of a relation that touches an unknown cell, and it finds only unknown cells,
+    so the cells of the relations that touch a blank are all it can ever read."""
     leaves = graph.leaves
     if not any(c[0] in leaves for c in cells):
         return None
@@ -472,15 +475,18 @@ def _proof_plan(graph: Graph, cells: list[Cell]) -> _Plan:
         if any(i in tainted for i in n.ins):
             tainted.add(n.out)
     tainted |= {n.out for n in graph.grad_nodes}
-    parts = []
     shown: set[str] = set()
-    for name in graph.shapes:
-        keys = tuple((name, idx) for idx in indices(graph.shapes[name]))
-        drop = [c for c in keys if c in blank] if name in tainted else []
-        parts.append((name, keys, drop))
-        if name in tainted and name not in graph.leaves and len(drop) < len(keys):
+    for name in tainted:
+        if name not in graph.leaves and any((name, idx) not in blank for idx in indices(graph.shapes[name])):
             shown.add(name)
     blank = {c for c in blank if c[0] in tainted}
+    touching = _touching(graph, graph.relations())
+    readable = {c for b in blank for r in touching.get(b, ()) for c in (r.out, *r.uses)} - blank
+    parts = []
+    for name, shape in graph.shapes.items():
+        at = [k for k, idx in enumerate(indices(shape)) if (name, idx) in readable]  # row-major, as the data
+        if at:
+            parts.append((name, [c for idx in indices(shape) if (c := (name, idx)) in readable], at))
     # once the hidden givens are found from the shown cells, every other blank is worked forward
     # from the givens: the solver may stop there
     hidden = {c for c in blank if c[0] in graph.leaves}
