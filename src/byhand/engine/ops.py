@@ -101,7 +101,9 @@ def _mm(a: list[Value], b: list[Value], m: int, k: int, n: int) -> list[Value]:
     kinds = set(map(type, a))
     kinds.update(map(type, b))
     if kinds <= _INT:  # whole numbers (most sheets): the sum of products is exact in C's int loop
-        return [sum(map(mul, a[i * k : (i + 1) * k], col)) for i in range(m) for col in cols]
+        if m == 1:
+            return [sum(map(mul, a, col)) for col in cols]
+        return [sum(map(mul, row, col)) for row in [a[i * k : (i + 1) * k] for i in range(m)] for col in cols]
     if kinds <= _EXACT:
         return _mm_exact([a[i * k : (i + 1) * k] for i in range(m)], cols)  # type: ignore[arg-type,misc]
     # a float among them: each sum is 0 + a·b + a·b + … left to right, as a loop would add it (the
@@ -191,9 +193,20 @@ def value_attr(attrs: Attrs, key: str, default: Value) -> Value:
     v = attrs.get(key, None)
     if v is None:
         return default
-    r = from_json(v, where=f"attribute {key!r}")
-    assert r is not None
+    memo = (type(v), v)  # an attribute's text ("1/2") is read once, not once a variant (1 and 1.0 kept apart)
+    try:
+        r = _ATTR_VALUES.get(memo)
+    except TypeError:  # not a plain value (a list): from_json says what is wrong
+        r = memo = None
+    if r is None:
+        r = from_json(v, where=f"attribute {key!r}")
+        assert r is not None
+        if memo is not None and len(_ATTR_VALUES) < 4096:
+            _ATTR_VALUES[memo] = r
     return r
+
+
+_ATTR_VALUES: dict[Any, Value] = {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,7 +295,11 @@ class Linear(Op):
         m, k = w.shape
         n = _cols(x.shape)
         z = _mm(w.data, x.data, m, k, n)
-        z = [norm(z[i * n + j] + b.data[i]) for i in range(m) for j in range(n)]
+        bd = b.data
+        if all(type(v) is int for v in z) and all(type(v) is int for v in bd):  # ints: no Fraction to reduce
+            z = [z[i * n + j] + bd[i] for i in range(m) for j in range(n)]
+        else:
+            z = [norm(z[i * n + j] + bd[i]) for i in range(m) for j in range(n)]
         return Tensor((m,) if len(x.shape) == 1 else (m, n), z)
 
     def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
