@@ -193,7 +193,7 @@ def value_attr(attrs: Attrs, key: str, default: Value) -> Value:
     v = attrs.get(key, None)
     if v is None:
         return default
-    memo = (type(v), v)  # an attribute's text ("1/2") is read once, not once a variant (1 and 1.0 kept apart)
+    memo: Any = (type(v), v)  # an attribute's text ("1/2") is read once, not once a variant (1 and 1.0 kept apart)
     try:
         r = _ATTR_VALUES.get(memo)
     except TypeError:  # not a plain value (a list): from_json says what is wrong
