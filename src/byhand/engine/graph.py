@@ -111,6 +111,7 @@ class Graph:
                 self.labels[n.out] = n.out
         self.notes = {k: v for k, v in (notes or {}).items() if k in self.shapes and v}
         self._relations: dict[Cell, Relation] | None = None
+        self._forward_plan: list[tuple[Any, tuple[str, ...], str, Mapping[str, Any], str, Node]] | None = None
 
     # -- construction ---------------------------------------------------------------------
 
@@ -380,9 +381,13 @@ class Graph:
                 raise GraphError(M_("tensor {name} should be a {shape_str}, got a {shape_str2}",
                                     name=name, shape_str=shape_str(self.shapes[name]), shape_str2=shape_str(t.shape)))
             vals[name] = t
-        for n in self.forward_nodes:
+        plan = self._forward_plan
+        if plan is None:  # each node's forward and words, looked up once per graph, not once a variant
+            plan = self._forward_plan = [(OPS[n.op].forward, n.ins, n.out, n.attrs, f"op {n.op} → {n.out}", n)
+                                         for n in self.forward_nodes]
+        for forward, ins, out, attrs, where, n in plan:
             try:
-                vals[n.out] = OPS[n.op].forward([vals[i] for i in n.ins], dict(n.attrs))
+                vals[out] = t = forward([vals[i] for i in ins], dict(attrs))
             except LimitError as e:
                 raise LimitError(M_("op {op} → {out}: {e}", op=n.op, out=n.out, e=e)) from None
             except ZeroDivisionError:
@@ -391,7 +396,7 @@ class Graph:
             except (OverflowError, ValueError) as e:
                 raise GraphError(M_("op {op} → {out}: the values cannot be computed ({e}); use smaller values",
                                     op=n.op, out=n.out, e=e)) from None
-            check_values(vals[n.out].data, f"op {n.op} → {n.out}")
+            check_values(t.data, where)
         for of in dict.fromkeys(n.attrs["of"] for n in self.grad_nodes):
             try:
                 adj = self.backward(of, vals)

@@ -294,12 +294,16 @@ class Linear(Op):
         w, b, x = xs
         m, k = w.shape
         n = _cols(x.shape)
+        wd, bd, xd = w.data, b.data, x.data
+        kinds = set(map(type, wd))
+        kinds.update(map(type, xd))
+        kinds.update(map(type, bd))
+        if kinds <= _INT:  # whole numbers: each z is b + Σ w·x, exact in C's int loop
+            cols = [xd[j::n] for j in range(n)] if n > 1 else [xd]
+            z = [sum(map(mul, wd[i * k : (i + 1) * k], col), bd[i]) for i in range(m) for col in cols]
+            return Tensor((m,) if len(x.shape) == 1 else (m, n), z)
         z = _mm(w.data, x.data, m, k, n)
-        bd = b.data
-        if all(type(v) is int for v in z) and all(type(v) is int for v in bd):  # ints: no Fraction to reduce
-            z = [z[i * n + j] + bd[i] for i in range(m) for j in range(n)]
-        else:
-            z = [norm(z[i * n + j] + bd[i]) for i in range(m) for j in range(n)]
+        z = [norm(z[i * n + j] + bd[i]) for i in range(m) for j in range(n)]
         return Tensor((m,) if len(x.shape) == 1 else (m, n), z)
 
     def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
@@ -1541,7 +1545,19 @@ class _Clamp(_Elementwise1):
         return self.slope if self.lo_z < z < self.hi_z else 0
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
-        return Tensor(xs[0].shape, [self.f(z) for z in xs[0].data])
+        memo = self.__dict__.setdefault("_memo", {})  # a whole z's value, worked out once (z is small)
+        out: list[Value] = []
+        for z in xs[0].data:
+            if type(z) is int:
+                v = memo.get(z)
+                if v is None:
+                    v = self.f(z)
+                    if len(memo) < 1024:
+                        memo[z] = v
+                out.append(v)
+            else:
+                out.append(self.f(z))
+        return Tensor(xs[0].shape, out)
 
     def between(self, z: str, r: str) -> str:
         raise NotImplementedError

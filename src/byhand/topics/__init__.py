@@ -444,8 +444,8 @@ def prove_unique(graph: Graph, vals: Mapping[str, Tensor], cells: list[Cell]) ->
     for name, keys, at in parts:  # the shown cells the solver may read
         d = vals[name].data
         known.update(zip(keys, [d[i] for i in at]))
-    sol = solve(graph, known, blank, eliminate=False, check=False, until=hidden, never=never)
-    if any(c in sol.undetermined for c in hidden):
+    sol = solve(graph, known, blank, eliminate=False, check=False, until=hidden, never=never, ordered=False)
+    if any(c not in sol.values for c in hidden):  # (a hidden given is never among the known cells)
         return False
     return all(sol.values[c] == vals[c[0]][c[1]] for c in hidden)
 
