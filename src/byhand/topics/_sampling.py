@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import mul
 from typing import Any
@@ -241,9 +241,12 @@ def linear_layer(
                         ]
                     feasible = {
                         k2
-                        for c, u in products
+                        for c, u, lo_u, hi_u in _spans(products, off)
                         for b2 in values_b
-                        if (k2 := (c, b2)) not in refused
+                        # the bounds and ReLU's sign rules first, on the row's least and largest z
+                        # (whole numbers: z = u + b exactly), then the whole check
+                        if (lo_u is None or _may_pass(lo_u + b2, hi_u + b2, bound, relu, i, want_neg, want_pos, rows))
+                        and (k2 := (c, b2)) not in refused
                         and (zc := check(c, b2, u)) is not None
                         and (rule_test is None or rule_test(i, list(c), b2, zc) is not None)
                     }
@@ -277,6 +280,29 @@ def linear_layer(
     bt = Tensor((rows,), b_vals) if b is not None else None
     zt = Tensor((rows, s) if len(x.shape) == 2 else (rows,), [v for r in z_rows for v in r])
     return wt, bt, zt
+
+
+def _spans(
+    products: list[tuple[tuple[int, ...], list[Value]]], off: list[Value] | None
+) -> Iterator[tuple[tuple[int, ...], list[Value], Any, Any]]:
+    """Each weight row's W·x with the least and largest of W·x (+ the offset) when they are whole
+    numbers (else None: no shortcut, the full check decides)."""
+    for c, u in products:
+        v = u if off is None else [a + o for a, o in zip(u, off)]
+        if all(type(a) is int for a in v):
+            yield c, u, min(v), max(v)
+        else:
+            yield c, u, None, None
+
+
+def _may_pass(lo: int, hi: int, bound: int, relu: bool, i: int, want_neg: int, want_pos: int, rows: int) -> bool:
+    """The rules of ``linear_layer``'s check that read only a row's least and largest z: False means
+    the check refuses the row (a necessary condition, never a different verdict)."""
+    if hi > bound or lo < -bound:
+        return False
+    if relu and ((i == want_neg and not lo < 0) or (i == want_pos and not lo > 0) or (rows == 1 and not hi > 0)):
+        return False
+    return True
 
 
 class AnswerBudget:
