@@ -361,12 +361,12 @@ class AnswerBudget:
             if z > self.left - keep or z > cap[0]:
                 return None
             top = self.top
-            seen = self.seen
+            seen = self.seen.get  # (a Counter's seen[v] calls __missing__ for each new v)
             for v in vs:  # a z > 0 is written twice, in Z and in A
                 if v > 0 and relu:
-                    if seen[v] + 2 * vs.count(v) > top:
+                    if seen(v, 0) + 2 * vs.count(v) > top:
                         return None
-                elif v != 0 and seen[v] + vs.count(v) > top:
+                elif v != 0 and seen(v, 0) + vs.count(v) > top:
                     return None
             return vs, z, crosses, skip_crosses
 
@@ -380,7 +380,7 @@ class AnswerBudget:
             layer_crossed[0] = layer_crossed[0] or crosses
             seen = self.seen
             for v in vs:
-                seen[v] += 2 if v > 0 and relu else 1
+                seen[v] = seen.get(v, 0) + (2 if v > 0 and relu else 1)
             if skip_crosses:
                 crossed[0] = True
             return True
