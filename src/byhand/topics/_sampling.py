@@ -239,17 +239,38 @@ def linear_layer(
                         products = [
                             (c, [sum(map(mul, c, col)) for col in cols]) for c in itertools.product(values_w, repeat=n)
                         ]
-                    feasible = {
-                        k2
-                        for c, u, lo_u, hi_u in _spans(products, off)
-                        for b2 in values_b
-                        # the bounds and ReLU's sign rules first, on the row's least and largest z
-                        # (whole numbers: z = u + b exactly), then the whole check
-                        if (lo_u is None or _may_pass(lo_u + b2, hi_u + b2, bound, relu, i, want_neg, want_pos, rows))
-                        and (k2 := (c, b2)) not in refused
-                        and (zc := check(c, b2, u)) is not None
-                        and (rule_test is None or rule_test(i, list(c), b2, zc) is not None)
-                    }
+                    # a rule whose test reads only the row's z (``by_z``) is asked once for each z
+                    tested: dict[tuple[Value, ...], bool] | None = {} if getattr(rule_test, "by_z", False) else None
+
+                    def keeps(
+                        c: tuple[int, ...], b2: int, zc: list[Value], i: int = i,
+                        tested: dict[tuple[Value, ...], bool] | None = tested,
+                    ) -> bool:
+                        if rule_test is None:
+                            return True
+                        if tested is None:
+                            return rule_test(i, list(c), b2, zc) is not None
+                        zk = tuple(zc)
+                        r = tested.get(zk)
+                        if r is None:
+                            r = tested[zk] = rule_test(i, list(c), b2, zc) is not None
+                        return r
+
+                    feasible = set()
+                    for c, u, lo_u, hi_u in _spans(products, off):
+                        if not any(c):
+                            continue  # (check refuses a row of zeros)
+                        # the bounds and ReLU's sign rules first, as the biases they leave (whole
+                        # numbers: the row's least and largest z are lo_u + b and hi_u + b), then the
+                        # whole check
+                        lo_b, hi_b = (_bias_span(lo_u, hi_u, bound, relu, i, want_neg, want_pos, rows)
+                                      if lo_u is not None else (None, None))
+                        for b2 in values_b:
+                            if lo_b is not None and not lo_b <= b2 <= hi_b:  # type: ignore[operator]
+                                continue
+                            k2 = (c, b2)
+                            if k2 not in refused and (zc := check(c, b2, u)) is not None and keeps(c, b2, zc):
+                                feasible.add(k2)
                 if feasible is not None and not feasible:  # nothing can pass: count the rest off
                     for _ in range((MAX_ROW_TRIES - tries) * per_try):
                         rand()
@@ -295,14 +316,20 @@ def _spans(
             yield c, u, None, None
 
 
-def _may_pass(lo: int, hi: int, bound: int, relu: bool, i: int, want_neg: int, want_pos: int, rows: int) -> bool:
-    """The rules of ``linear_layer``'s check that read only a row's least and largest z: False means
-    the check refuses the row (a necessary condition, never a different verdict)."""
-    if hi > bound or lo < -bound:
-        return False
-    if relu and ((i == want_neg and not lo < 0) or (i == want_pos and not lo > 0) or (rows == 1 and not hi > 0)):
-        return False
-    return True
+def _bias_span(lo_u: int, hi_u: int, bound: int, relu: bool, i: int, want_neg: int, want_pos: int, rows: int) -> tuple[int, int]:
+    """The whole biases b that ``linear_layer``'s check may let through for a row whose z are u + b
+    with least lo_u and largest hi_u: its bounds (−bound ≤ z ≤ bound) and ReLU's sign rules (the
+    row that must cross out has a z < 0, the row that must pass has every z > 0, a single row a
+    z > 0). A necessary condition: a bias outside is refused by the check, one inside is checked."""
+    lo_b, hi_b = -bound - lo_u, bound - hi_u
+    if relu:
+        if i == want_neg:
+            hi_b = min(hi_b, -lo_u - 1)
+        if i == want_pos:
+            lo_b = max(lo_b, 1 - lo_u)
+        if rows == 1:
+            lo_b = max(lo_b, 1 - hi_u)
+    return lo_b, hi_b
 
 
 class AnswerBudget:
@@ -385,6 +412,7 @@ class AnswerBudget:
                 crossed[0] = True
             return True
 
+        test.by_z = True  # type: ignore[attr-defined]  # its verdict reads the row's z (and i) only
         ok.test = test  # type: ignore[attr-defined]  # linear_layer asks without spending
         return ok
 
