@@ -819,12 +819,15 @@ def _per_graph(cache: weakref.WeakKeyDictionary[Graph, dict[tuple[Cell, ...], _T
     if per_graph is None:
         per_graph = cache[graph] = {}
     key = tuple(cells)
-    out = per_graph.get(key)
-    if out is None:
+    out = per_graph.get(key, _MISSING)
+    if out is _MISSING:
         if len(per_graph) > 256:
             per_graph.clear()
         out = per_graph[key] = make()
-    return out
+    return out  # type: ignore[return-value]
+
+
+_MISSING: Any = object()
 
 
 _CLOSED: weakref.WeakKeyDictionary[Graph, dict[tuple[Cell, ...], list[Cell]]] = weakref.WeakKeyDictionary()

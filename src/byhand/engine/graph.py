@@ -24,7 +24,7 @@ from byhand.engine.tensor import MAX_SIDE, Shape, Tensor, indices, shape_str
 from byhand.engine.values import MINUS, Value, fmt, fmt_factor, norm
 from byhand.errors import GraphError, LimitError
 from byhand.i18n import M_
-from byhand.limits import MAX_CELLS, MAX_COMPUTED_SIDE, MAX_TERMS, check_values, limit
+from byhand.limits import MAX_CELLS, MAX_COMPUTED_SIDE, MAX_DIGITS, MAX_TERMS, check_value, limit
 from byhand.notation import namer
 
 ROLES = ("input", "weight", "bias", "target", "given", "computed", "loss", "grad")
@@ -111,6 +111,7 @@ class Graph:
                 self.labels[n.out] = n.out
         self.notes = {k: v for k, v in (notes or {}).items() if k in self.shapes and v}
         self._relations: dict[Cell, Relation] | None = None
+        self._forward_plan: list[tuple[Any, tuple[str, ...], str, Mapping[str, Any], str, Node]] | None = None
 
     # -- construction ---------------------------------------------------------------------
 
@@ -380,9 +381,13 @@ class Graph:
                 raise GraphError(M_("tensor {name} should be a {shape_str}, got a {shape_str2}",
                                     name=name, shape_str=shape_str(self.shapes[name]), shape_str2=shape_str(t.shape)))
             vals[name] = t
-        for n in self.forward_nodes:
+        plan = self._forward_plan
+        if plan is None:  # each node's forward and words, looked up once per graph, not once a variant
+            plan = self._forward_plan = [(OPS[n.op].forward, n.ins, n.out, n.attrs, f"op {n.op} → {n.out}", n)
+                                         for n in self.forward_nodes]
+        for forward, ins, out, attrs, where, n in plan:
             try:
-                vals[n.out] = OPS[n.op].forward([vals[i] for i in n.ins], dict(n.attrs))
+                vals[out] = t = forward([vals[i] for i in ins], dict(attrs))
             except LimitError as e:
                 raise LimitError(M_("op {op} → {out}: {e}", op=n.op, out=n.out, e=e)) from None
             except ZeroDivisionError:
@@ -391,7 +396,7 @@ class Graph:
             except (OverflowError, ValueError) as e:
                 raise GraphError(M_("op {op} → {out}: the values cannot be computed ({e}); use smaller values",
                                     op=n.op, out=n.out, e=e)) from None
-            check_values(vals[n.out].data, f"op {n.op} → {n.out}")
+            _check_values(t.data, where)
         for of in dict.fromkeys(n.attrs["of"] for n in self.grad_nodes):
             try:
                 adj = self.backward(of, vals)
@@ -402,7 +407,7 @@ class Graph:
             for n in self.grad_nodes:
                 if n.attrs["of"] == of:
                     vals[n.out] = adj[n.attrs["wrt"]]
-                    check_values(vals[n.out].data, f"grad → {n.out}")
+                    _check_values(vals[n.out].data, f"grad → {n.out}")
         return vals
 
     def backward(self, of: str, vals: Mapping[str, Tensor]) -> dict[str, Tensor]:
@@ -428,7 +433,7 @@ class Graph:
                     adj[name] = Tensor(g.shape, [norm(a + b) for a, b in zip(adj[name].data, g.data)])
                 else:
                     adj[name] = g
-                check_values(adj[name].data, f"the gradient of {of} with respect to {name}")
+                _check_values(adj[name].data, f"the gradient of {of} with respect to {name}")
         for name in deps:
             if name not in adj:
                 adj[name] = Tensor.full(self.shapes[name], 0)
@@ -580,6 +585,25 @@ def _p_minus_y_text(rel: PolyRelation, terms: list[Term]) -> Any:
         return f"{core} = {fmt(r, p)}"
 
     return text
+
+
+_BIG = 10**MAX_DIGITS
+
+
+def _check_values(vs: list[Value], where: str) -> None:
+    """:func:`byhand.limits.check_values`, with a Fraction's digits checked here too (a softmax's
+    fractions are checked cell by cell for every variant); anything out of bounds, or any other
+    type, goes to ``check_value``, which says what is wrong."""
+    big = _BIG
+    for v in vs:
+        t = type(v)
+        if t is int:
+            if -big < v < big:
+                continue
+        elif t is Fraction:
+            if -big < v.numerator < big and v.denominator < big:  # type: ignore[union-attr]
+                continue
+        check_value(v, where)
 
 
 def _size(s: Shape) -> int:

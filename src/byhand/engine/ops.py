@@ -21,7 +21,8 @@ import math
 from collections.abc import Sequence
 from fractions import Fraction
 from functools import reduce
-from operator import add, mul
+from math import lcm
+from operator import add, mul, sub
 from typing import Any
 
 from byhand.engine.relations import Cell, FuncRelation, PolyRelation, Relation, Term, vdiv
@@ -103,12 +104,46 @@ WHOLE_FROM = N_("{op}: {key} must be a whole number from {lo}, not {v!r}")
 WHOLE_FROM_TO = N_("{op}: {key} must be a whole number from 0 to {hi}, not {v!r}")
 
 
+_INT = frozenset((int,))
+_EXACT = frozenset((int, Fraction))
+
+
 def _mm(a: list[Value], b: list[Value], m: int, k: int, n: int) -> list[Value]:
     """(m×k)·(k×n), flat row-major."""
-    # each sum is 0 + a·b + a·b + … left to right, as a loop would add it (the same float rounding,
-    # unlike sum(), which compensates floats from Python 3.12 on), at the speed of the C loops
     cols = [b[j::n] for j in range(n)] if n > 1 else [b]
+    kinds = set(map(type, a))
+    kinds.update(map(type, b))
+    if kinds <= _INT:  # whole numbers (most sheets): the sum of products is exact in C's int loop
+        if m == 1:
+            return [sum(map(mul, a, col)) for col in cols]
+        return [sum(map(mul, row, col)) for row in [a[i * k : (i + 1) * k] for i in range(m)] for col in cols]
+    if kinds <= _EXACT:
+        return _mm_exact([a[i * k : (i + 1) * k] for i in range(m)], cols)  # type: ignore[arg-type,misc]
+    # a float among them: each sum is 0 + a·b + a·b + … left to right, as a loop would add it (the
+    # same float rounding, unlike sum(), which compensates floats from Python 3.12 on)
     return [norm(reduce(add, map(mul, a[i * k : (i + 1) * k], col), 0)) for i in range(m) for col in cols]
+
+
+def _scaled(v: list[int | Fraction]) -> tuple[list[int], int]:
+    """Whole numbers over one common denominator: v = nums / d."""
+    d = lcm(*[x.denominator for x in v])
+    return [x.numerator * (d // x.denominator) for x in v], d
+
+
+def _mm_exact(rows: list[list[int | Fraction]], cols: list[list[int | Fraction]]) -> list[Value]:
+    """The products of exact rows and columns (ints and Fractions): each row and each column over
+    its common denominator, so a cell is one int sum of products and one division — the same
+    reduced value as adding Fractions term by term (a rational number has one lowest form), at a
+    fraction of the gcds."""
+    rs = [_scaled(r) for r in rows]
+    cs = [_scaled(c) for c in cols]
+    out: list[Value] = []
+    for rn, rd in rs:
+        for cn, cd in cs:
+            s = sum(map(mul, rn, cn))
+            d = rd * cd
+            out.append(s // d if s % d == 0 else Fraction(s, d))
+    return out
 
 
 def _t(a: list[Value], m: int, n: int) -> list[Value]:
@@ -171,9 +206,20 @@ def value_attr(attrs: Attrs, key: str, default: Value) -> Value:
     v = attrs.get(key, None)
     if v is None:
         return default
-    r = from_json(v, where=f"attribute {key!r}")
-    assert r is not None
+    memo: Any = (type(v), v)  # an attribute's text ("1/2") is read once, not once a variant (1 and 1.0 kept apart)
+    try:
+        r = _ATTR_VALUES.get(memo)
+    except TypeError:  # not a plain value (a list): from_json says what is wrong
+        r = memo = None
+    if r is None:
+        r = from_json(v, where=f"attribute {key!r}")
+        assert r is not None
+        if memo is not None and len(_ATTR_VALUES) < 4096:
+            _ATTR_VALUES[memo] = r
     return r
+
+
+_ATTR_VALUES: dict[Any, Value] = {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,8 +313,16 @@ class Linear(Op):
         w, b, x = xs
         m, k = w.shape
         n = _cols(x.shape)
+        wd, bd, xd = w.data, b.data, x.data
+        kinds = set(map(type, wd))
+        kinds.update(map(type, xd))
+        kinds.update(map(type, bd))
+        if kinds <= _INT:  # whole numbers: each z is b + Σ w·x, exact in C's int loop
+            cols = [xd[j::n] for j in range(n)] if n > 1 else [xd]
+            z = [sum(map(mul, wd[i * k : (i + 1) * k], col), bd[i]) for i in range(m) for col in cols]
+            return Tensor((m,) if len(x.shape) == 1 else (m, n), z)
         z = _mm(w.data, x.data, m, k, n)
-        z = [norm(z[i * n + j] + b.data[i]) for i in range(m) for j in range(n)]
+        z = [norm(z[i * n + j] + bd[i]) for i in range(m) for j in range(n)]
         return Tensor((m,) if len(x.shape) == 1 else (m, n), z)
 
     def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
@@ -470,11 +524,18 @@ class _Elementwise2(Op):
         n = shape[1]
         return Tensor(t.shape, [norm(sum((g[i * n + j] for i in range(shape[0])), 0)) for j in range(n)])
 
+    int_op: Any = None  # the same operation on two ints (an int again): the fast path of a whole-number sheet
+
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
         a, b = xs
         shape = a.shape if a.shape != () else b.shape
         ad = self._spread(a, shape)
         bd = self._spread(b, shape)
+        if self.int_op is not None:
+            kinds = set(map(type, ad))
+            kinds.update(map(type, bd))
+            if kinds <= _INT:
+                return Tensor(shape, list(map(self.int_op, ad, bd)))
         return Tensor(shape, [norm(self.f(x, y)) for x, y in zip(ad, bd)])
 
     def f(self, x: Value, y: Value) -> Value:
@@ -510,6 +571,7 @@ class _Elementwise2(Op):
 @register
 class Add(_Elementwise2):
     name, summary = "add", "A + B element-wise (also the skip connection)"
+    int_op = staticmethod(add)
 
     def f(self, x: Value, y: Value) -> Value:
         return x + y
@@ -524,6 +586,7 @@ class Add(_Elementwise2):
 @register
 class Sub(_Elementwise2):
     name, summary = "sub", "A − B element-wise"
+    int_op = staticmethod(sub)
 
     def f(self, x: Value, y: Value) -> Value:
         return x - y
@@ -538,6 +601,7 @@ class Sub(_Elementwise2):
 @register
 class Mul(_Elementwise2):
     name, summary = "mul", "A .* B element-wise"
+    int_op = staticmethod(mul)
 
     def f(self, x: Value, y: Value) -> Value:
         return x * y
@@ -558,6 +622,14 @@ class Div(_Elementwise2):
         if y == 0:
             raise GraphError("div: division by zero")
         return vdiv(x, y)
+
+    def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
+        a, b = xs
+        shape = a.shape if a.shape != () else b.shape
+        bd = self._spread(b, shape)
+        if 0 in bd:
+            raise GraphError("div: division by zero")
+        return Tensor(shape, list(map(vdiv, self._spread(a, shape), bd)))  # vdiv's values are normalised
 
     def df(self, x: Value, y: Value) -> tuple[Value, Value]:
         return vdiv(1, y), vdiv(-x, y * y)
@@ -714,6 +786,9 @@ class Softmax(Op):
         return [Tensor(y.shape, dz)]
 
 
+_POWERS: dict[tuple[Any, int], Value] = {}
+
+
 def log_exact(b: int, y: Value) -> int | None:
     """The whole z with bᶻ = y, or None (y not an exact power of b: no step a student writes)."""
     if type(y) is not int and type(y) is not Fraction:
@@ -748,7 +823,21 @@ class Exp(_Elementwise1):
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
         b = base_of(attrs)
-        return Tensor(xs[0].shape, [self.f(b, z) for z in xs[0].data])
+        if b == E:
+            return Tensor(xs[0].shape, [self.f(b, z) for z in xs[0].data])
+        memo = _POWERS  # b**z of a whole z, worked out once: z is small (a softmax's exponents)
+        out: list[Value] = []
+        for z in xs[0].data:
+            if type(z) is int:
+                v = memo.get((b, z))
+                if v is None:
+                    v = self.f(b, z)  # (the exponent bounded first, as always)
+                    if len(memo) < 4096:
+                        memo[(b, z)] = v
+                out.append(v)
+            else:
+                out.append(self.f(b, z))
+        return Tensor(xs[0].shape, out)
 
     def relation(self, idx: Index, ins: Sequence[str], out: str, shapes: Sequence[Shape], attrs: Attrs) -> Relation:
         b = base_of(attrs)
@@ -1498,7 +1587,19 @@ class _Clamp(_Elementwise1):
         return self.slope if self.lo_z < z < self.hi_z else 0
 
     def forward(self, xs: Sequence[Tensor], attrs: Attrs) -> Tensor:
-        return Tensor(xs[0].shape, [self.f(z) for z in xs[0].data])
+        memo = self.__dict__.setdefault("_memo", {})  # a whole z's value, worked out once (z is small)
+        out: list[Value] = []
+        for z in xs[0].data:
+            if type(z) is int:
+                v = memo.get(z)
+                if v is None:
+                    v = self.f(z)
+                    if len(memo) < 1024:
+                        memo[z] = v
+                out.append(v)
+            else:
+                out.append(self.f(z))
+        return Tensor(xs[0].shape, out)
 
     def between(self, z: str, r: str) -> str:
         raise NotImplementedError

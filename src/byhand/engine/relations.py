@@ -39,6 +39,10 @@ def vmul(a: Value, b: Value) -> Value:
 
 
 def vdiv(a: Value, b: Value) -> Value:
+    if type(a) is int and type(b) is int:  # the common case: one Fraction (or none), not three
+        if a % b == 0:  # (b = 0 raises ZeroDivisionError here, as Fraction does)
+            return a // b
+        return Fraction(a, b)
     if isinstance(a, float) or isinstance(b, float):
         return a / b
     return norm(Fraction(a) / Fraction(b))

@@ -78,10 +78,13 @@ def solve(
     check: bool = True,
     until: Iterable[Cell] | None = None,
     never: Iterable[Cell] = (),
+    ordered: bool = True,
 ) -> Solution:
     """Determine ``unknown`` cells from ``known`` ones through the graph's relations. ``until``:
     stop propagating once these cells are found (the rest may be left undetermined); ``never``:
-    unknown cells not worth finding (they cannot lead to the ``until`` cells), left unknown."""
+    unknown cells not worth finding (they cannot lead to the ``until`` cells), left unknown;
+    ``ordered=False``: the undetermined cells in no particular order (a caller that only asks
+    whether a cell is among them)."""
     wanted = set(until) if until is not None else None
     skip = set(never)
     rels = graph.relations()
@@ -161,7 +164,11 @@ def solve(
         for r in rels.values():
             if r.out in vals and all(c in vals for c in r.uses) and r.out not in sol.how:
                 check_rel(r)
-    sol.undetermined = sorted(todo, key=lambda c: (list(graph.shapes).index(c[0]) if c[0] in graph.shapes else 0, c[1]))
+    if todo and not ordered:
+        sol.undetermined = list(todo)
+    elif todo:
+        order = {name: k for k, name in enumerate(graph.shapes)}  # sheet order, as the shapes list it
+        sol.undetermined = sorted(todo, key=lambda c: (order.get(c[0], 0), c[1]))
     return sol
 
 

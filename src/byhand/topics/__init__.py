@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import random
 import re
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -34,11 +35,11 @@ from typing import Any
 
 from byhand.engine.graph import Graph, Node
 from byhand.engine.relations import Cell, cell_str
-from byhand.engine.solver import solve
+from byhand.engine.solver import _touching, solve
 from byhand.engine.tensor import Shape, Tensor, indices, shape_str
 from byhand.engine.values import Value, fmt, is_exact
 from byhand.errors import ByHandError, FormatError, GenerationError, GraphError, UnknownTopicError
-from byhand.exercise import Blank, Exercise, badges_for, close_over_copies, register_regenerator
+from byhand.exercise import Blank, Exercise, _per_graph, badges_for, close_over_copies, register_regenerator
 from byhand.i18n import M_
 from byhand.topics import _rules, _sampling
 
@@ -276,7 +277,15 @@ def make(
 
 def _hidden_givens(graph: Graph, cells: list[Cell]) -> str:
     """Name each hidden given (an inverse problem) and where it is found: the instructions say
-    what the sheet asks, so a student never takes a missing input for a misprint."""
+    what the sheet asks, so a student never takes a missing input for a misprint. (The words
+    depend on the graph and the blanks only: made once for a set of blanks.)"""
+    return _per_graph(_HIDDEN, graph, cells, lambda: _hidden_givens_text(graph, cells))
+
+
+_HIDDEN: weakref.WeakKeyDictionary[Graph, dict[tuple[Cell, ...], str]] = weakref.WeakKeyDictionary()
+
+
+def _hidden_givens_text(graph: Graph, cells: list[Cell]) -> str:
     leaves = graph.leaves
     if not any(c[0] in leaves for c in cells):
         return ""  # no hidden given (the common case)
@@ -389,8 +398,16 @@ def _choose_blanks(
         blanks = badges_for(graph, vals, cells)
         for b in blanks:  # the cells of one badge are copies of one value: each value checked once
             v = b.answer
-            if not (type(v) is int and -bound <= v <= bound) and not _friendly(v, bound):
-                raise _Reject
+            if type(v) is int:
+                if -bound <= v <= bound:
+                    continue
+            elif type(v) is Fraction and type(bound) is int:  # _friendly's test, in whole numbers
+                d = v.denominator
+                if d <= 1000 and -bound * d <= v.numerator <= bound * d:
+                    continue
+            elif _friendly(v, bound):
+                continue
+            raise _Reject
         if not getattr(m, "RULES_BUILT_IN", False) and _rules.violations(
             graph,
             vals,
@@ -419,9 +436,36 @@ def prove_unique(graph: Graph, vals: Mapping[str, Tensor], cells: list[Cell]) ->
     When no blank is a leaf, every blank is a function of the shown leaves: unique. Otherwise
     the solver propagates from the shown cells as a student would, and must find each blank with
     exactly its value."""
+    plan = _per_graph(_PROOFS, graph, cells, lambda: _proof_plan(graph, cells))
+    if plan is None:
+        return True
+    parts, blank, hidden, never = plan
+    known: dict[Cell, Value] = {}
+    for name, keys, at in parts:  # the shown cells the solver may read
+        d = vals[name].data
+        known.update(zip(keys, [d[i] for i in at]))
+    sol = solve(graph, known, blank, eliminate=False, check=False, until=hidden, never=never, ordered=False)
+    if any(c not in sol.values for c in hidden):  # (a hidden given is never among the known cells)
+        return False
+    return all(sol.values[c] == vals[c[0]][c[1]] for c in hidden)
+
+
+_Plan = tuple[list[tuple[str, list[Cell], list[int]]], list[Cell], set[Cell], set[Cell]] | None
+_PROOFS: weakref.WeakKeyDictionary[Graph, dict[tuple[Cell, ...], _Plan]] = weakref.WeakKeyDictionary()
+
+
+def _proof_plan(graph: Graph, cells: list[Cell]) -> _Plan:
+    """What :func:`prove_unique` asks the solver, which depends on the graph and the blanks only (the
+    same for every variant of a chapter): None when no blank is a hidden given; else, per tensor,
+    its cells and those left unknown, the blanks to find, the hidden givens, and the blanks the
+    solver may leave alone.
+
+    The solver is given only the shown cells it may read: propagating (no elimination, no check)
+    it reads the cells of a relation that touches an unknown cell, and it finds only unknown cells,
+    so the cells of the relations that touch a blank are all it can ever read."""
     leaves = graph.leaves
     if not any(c[0] in leaves for c in cells):
-        return True
+        return None
     blank = set(cells)
     # a tensor none of whose inputs holds a hidden given is worked forward from shown cells: its
     # blanks are determined as they are, so the solver is asked only about the hidden givens'
@@ -431,18 +475,23 @@ def prove_unique(graph: Graph, vals: Mapping[str, Tensor], cells: list[Cell]) ->
         if any(i in tainted for i in n.ins):
             tainted.add(n.out)
     tainted |= {n.out for n in graph.grad_nodes}
-    known = {
-        (name, idx): v for name in graph.shapes
-        for idx, v in zip(indices(graph.shapes[name]), vals[name].data)  # row-major, as the data
-        if name not in tainted or (name, idx) not in blank
-    }
+    shown: set[str] = set()
+    for name in tainted:
+        if name not in graph.leaves and any((name, idx) not in blank for idx in indices(graph.shapes[name])):
+            shown.add(name)
     blank = {c for c in blank if c[0] in tainted}
+    touching = _touching(graph, graph.relations())
+    readable = {c for b in blank for r in touching.get(b, ()) for c in (r.out, *r.uses)} - blank
+    parts = []
+    for name, shape in graph.shapes.items():
+        at = [k for k, idx in enumerate(indices(shape)) if (name, idx) in readable]  # row-major, as the data
+        if at:
+            parts.append((name, [c for idx in indices(shape) if (c := (name, idx)) in readable], at))
     # once the hidden givens are found from the shown cells, every other blank is worked forward
     # from the givens: the solver may stop there
     hidden = {c for c in blank if c[0] in graph.leaves}
     # and a blank that is no ancestor of a shown computed cell cannot lead back to a hidden given
     # (whatever uses it is itself unknown): the solver leaves those alone
-    shown = {c[0] for c in known if c[0] in tainted and c[0] not in graph.leaves}
     made = {n.out: n.ins for n in graph.forward_nodes}
     useful, stack = set(shown), list(shown)
     while stack:
@@ -451,10 +500,7 @@ def prove_unique(graph: Graph, vals: Mapping[str, Tensor], cells: list[Cell]) ->
                 useful.add(i)
                 stack.append(i)
     never = set() if graph.grad_nodes else {c for c in blank if c[0] not in useful and c[0] not in graph.leaves}
-    sol = solve(graph, known, sorted(blank), eliminate=False, check=False, until=hidden, never=never)
-    if any(c in sol.undetermined for c in hidden):
-        return False
-    return all(sol.values[c] == vals[c[0]][c[1]] for c in hidden)
+    return parts, sorted(blank), hidden, never
 
 
 def _teacher_values(

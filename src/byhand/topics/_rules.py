@@ -117,7 +117,7 @@ def violations(
         out.append("a gradient is all zero or misses a sample")
     if not relu_ok(graph, vals):
         out.append("a ReLU has nothing to cross out")
-    if not softmax_chapter and any(denominator(v) > MAX_DENOMINATOR for v in answers):
+    if not softmax_chapter and any(type(v) is Fraction and v.denominator > MAX_DENOMINATOR for v in answers):
         out.append(f"a denominator over {MAX_DENOMINATOR}")
     return out
 
@@ -146,7 +146,9 @@ QUICK_FUNC_SECONDS = {"top_onehot": WRITE_SECONDS, "sort": 10, "argsort": 10, "p
 #: conv: the largest of a 2×2 window is four comparisons and a write.
 QUICK_FUNC_SECONDS["max_pool"] = WRITE_SECONDS + 4 * GATE_SECONDS
 
-_COSTS: weakref.WeakKeyDictionary[Graph, dict[tuple[Cell, ...], list[float]]] = weakref.WeakKeyDictionary()
+_COSTS: weakref.WeakKeyDictionary[Graph, dict[tuple[Cell, ...], tuple[float, list[tuple[str, int, float]]]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _cell_seconds(graph: Graph, cell: Cell) -> float:
@@ -178,15 +180,14 @@ def minutes(graph: Graph, vals: Mapping[str, Tensor], cells: Sequence[Cell]) -> 
     if costs is None:
         if len(per_graph) > 256:
             per_graph.clear()
-        costs = per_graph[key] = [_cell_seconds(graph, c) for c in key]
-    total = READ_SECONDS + sum(costs)
+        secs = [_cell_seconds(graph, c) for c in key]
+        costs = per_graph[key] = (READ_SECONDS + sum(secs),
+                                  [(c[0], _flat(graph.shapes[c[0]], c[1]), sec) for c, sec in zip(key, secs)])
+    total, where = costs
     extra = FRACTION_FACTOR - 1
-    for c, sec in zip(key, costs):
-        t = vals[c[0]]
-        idx = c[1]
-        shape = t.shape
-        if type(t.data[idx[0] * shape[1] + idx[1] if len(shape) == 2 else (idx[0] if shape else 0)]) is Fraction:
-            total += sec * extra  # (_flat, written out: once a blank of every variant)
+    for name, i, sec in where:
+        if type(vals[name].data[i]) is Fraction:
+            total += sec * extra  # a fraction takes longer to write
     return max(1, round(total / 60))
 
 

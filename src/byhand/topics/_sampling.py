@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import mul
 from typing import Any
@@ -239,14 +239,38 @@ def linear_layer(
                         products = [
                             (c, [sum(map(mul, c, col)) for col in cols]) for c in itertools.product(values_w, repeat=n)
                         ]
-                    feasible = {
-                        k2
-                        for c, u in products
-                        for b2 in values_b
-                        if (k2 := (c, b2)) not in refused
-                        and (zc := check(c, b2, u)) is not None
-                        and (rule_test is None or rule_test(i, list(c), b2, zc) is not None)
-                    }
+                    # a rule whose test reads only the row's z (``by_z``) is asked once for each z
+                    tested: dict[tuple[Value, ...], bool] | None = {} if getattr(rule_test, "by_z", False) else None
+
+                    def keeps(
+                        c: tuple[int, ...], b2: int, zc: list[Value], i: int = i,
+                        tested: dict[tuple[Value, ...], bool] | None = tested,
+                    ) -> bool:
+                        if rule_test is None:
+                            return True
+                        if tested is None:
+                            return rule_test(i, list(c), b2, zc) is not None
+                        zk = tuple(zc)
+                        r = tested.get(zk)
+                        if r is None:
+                            r = tested[zk] = rule_test(i, list(c), b2, zc) is not None
+                        return r
+
+                    feasible = set()
+                    for c, u, lo_u, hi_u in _spans(products, off):
+                        if not any(c):
+                            continue  # (check refuses a row of zeros)
+                        # the bounds and ReLU's sign rules first, as the biases they leave (whole
+                        # numbers: the row's least and largest z are lo_u + b and hi_u + b), then the
+                        # whole check
+                        lo_b, hi_b = (_bias_span(lo_u, hi_u, bound, relu, i, want_neg, want_pos, rows)
+                                      if lo_u is not None else (None, None))
+                        for b2 in values_b:
+                            if lo_b is not None and not lo_b <= b2 <= hi_b:  # type: ignore[operator]
+                                continue
+                            k2 = (c, b2)
+                            if k2 not in refused and (zc := check(c, b2, u)) is not None and keeps(c, b2, zc):
+                                feasible.add(k2)
                 if feasible is not None and not feasible:  # nothing can pass: count the rest off
                     for _ in range((MAX_ROW_TRIES - tries) * per_try):
                         rand()
@@ -278,6 +302,35 @@ def linear_layer(
     bt = Tensor((rows,), b_vals) if b is not None else None
     zt = Tensor((rows, s) if len(x.shape) == 2 else (rows,), [v for r in z_rows for v in r])
     return wt, bt, zt
+
+
+def _spans(
+    products: list[tuple[tuple[int, ...], list[Value]]], off: list[Value] | None
+) -> Iterator[tuple[tuple[int, ...], list[Value], Any, Any]]:
+    """Each weight row's W·x with the least and largest of W·x (+ the offset) when they are whole
+    numbers (else None: no shortcut, the full check decides)."""
+    for c, u in products:
+        v = u if off is None else [a + o for a, o in zip(u, off)]
+        if all(type(a) is int for a in v):
+            yield c, u, min(v), max(v)
+        else:
+            yield c, u, None, None
+
+
+def _bias_span(lo_u: int, hi_u: int, bound: int, relu: bool, i: int, want_neg: int, want_pos: int, rows: int) -> tuple[int, int]:
+    """The whole biases b that ``linear_layer``'s check may let through for a row whose z are u + b
+    with least lo_u and largest hi_u: its bounds (−bound ≤ z ≤ bound) and ReLU's sign rules (the
+    row that must cross out has a z < 0, the row that must pass has every z > 0, a single row a
+    z > 0). A necessary condition: a bias outside is refused by the check, one inside is checked."""
+    lo_b, hi_b = -bound - lo_u, bound - hi_u
+    if relu:
+        if i == want_neg:
+            hi_b = min(hi_b, -lo_u - 1)
+        if i == want_pos:
+            lo_b = max(lo_b, 1 - lo_u)
+        if rows == 1:
+            lo_b = max(lo_b, 1 - hi_u)
+    return lo_b, hi_b
 
 
 class AnswerBudget:
@@ -336,12 +389,12 @@ class AnswerBudget:
             if z > self.left - keep or z > cap[0]:
                 return None
             top = self.top
-            seen = self.seen
+            seen = self.seen.get  # (a Counter's seen[v] calls __missing__ for each new v)
             for v in vs:  # a z > 0 is written twice, in Z and in A
                 if v > 0 and relu:
-                    if seen[v] + 2 * vs.count(v) > top:
+                    if seen(v, 0) + 2 * vs.count(v) > top:
                         return None
-                elif v != 0 and seen[v] + vs.count(v) > top:
+                elif v != 0 and seen(v, 0) + vs.count(v) > top:
                     return None
             return vs, z, crosses, skip_crosses
 
@@ -355,11 +408,12 @@ class AnswerBudget:
             layer_crossed[0] = layer_crossed[0] or crosses
             seen = self.seen
             for v in vs:
-                seen[v] += 2 if v > 0 and relu else 1
+                seen[v] = seen.get(v, 0) + (2 if v > 0 and relu else 1)
             if skip_crosses:
                 crossed[0] = True
             return True
 
+        test.by_z = True  # type: ignore[attr-defined]  # its verdict reads the row's z (and i) only
         ok.test = test  # type: ignore[attr-defined]  # linear_layer asks without spending
         return ok
 

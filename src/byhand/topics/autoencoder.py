@@ -142,36 +142,20 @@ def _last_layer(rng: random.Random, a: Tensor, x: Tensor, stats: Stats) -> tuple
     dead = squares = 0
     w_rows: list[list[int]] = []
     b_vals: list[int] = []
-    cands = list(_weight_rows(n))
+    # each weight row with its w·a (the same for every row of the layer); shuffled as pairs, which
+    # takes the same random numbers as shuffling the rows alone (shuffle reads only the length)
+    cands = [(wr, tuple([sum([wr[k] * ad[k * s + j] for k in range(n)]) for j in range(s)])) for wr in _weight_rows(n)]
     for i in range(rows):
-        xs = x.data[i * s : (i + 1) * s]
+        xs = tuple(x.data[i * s : (i + 1) * s])
         room = limit - squares - (rows - 1 - i) * s  # each later cell needs a square of 1 at least
         left = quota - dead - (1 if i < must else 0)  # keep one zero for the chosen row
         rng.shuffle(cands)
-        for wr in cands:
+        for wr, p in cands:
             stats.drawn += 1
             if wr in w_rows:
                 continue
-            p = [sum(wr[k] * ad[k * s + j] for k in range(n)) for j in range(s)]
-            fits = []
-            for bi in range(-3, 5):
-                zeros = neg = sq = 0
-                for v, xv in zip(p, xs):
-                    z = v + bi
-                    if z > 9 or z < -9:
-                        break
-                    if z <= 0:
-                        zeros += 1
-                        neg += z < 0
-                        e = xv if xv > 0 else -xv
-                    else:
-                        e = z - xv if z > xv else xv - z
-                    if not 1 <= e <= 3:
-                        break
-                    sq += e * e
-                else:
-                    if zeros <= left and sq <= room and (i != must or neg):
-                        fits.append((bi, zeros, sq))
+            fits = [(bi, zeros, sq) for bi, zeros, neg, sq in _biases(p, xs)
+                    if zeros <= left and sq <= room and (i != must or neg)]
             if fits:
                 bi, zeros, sq = rng.choice(fits)
                 dead += zeros
@@ -183,6 +167,40 @@ def _last_layer(rng: random.Random, a: Tensor, x: Tensor, stats: Stats) -> tuple
         else:
             raise GenerationError("no output row rebuilds X closely enough")
     return Tensor((rows, n), [v for r in w_rows for v in r]), Tensor((rows,), b_vals)
+
+
+_BIASES: dict[tuple[tuple[int, ...], tuple[int, ...]], list[tuple[int, int, int, int]]] = {}
+
+
+def _biases(p: tuple[int, ...], xs: tuple[int, ...]) -> list[tuple[int, int, int, int]]:
+    """The biases b in −3…4 (in order) that put every ``z = p + b`` within ±9 and ReLU(z) 1 to 3 away
+    from x, each with its zeros, negatives and sum of squares. It depends on the numbers only, so it is
+    worked out once for each (w·a, x) met (they are small integers: a few hundred pairs)."""
+    key = (p, xs)
+    out = _BIASES.get(key)
+    if out is None:
+        out = []
+        for bi in range(-3, 5):
+            zeros = neg = sq = 0
+            for v, xv in zip(p, xs):
+                z = v + bi
+                if z > 9 or z < -9:
+                    break
+                if z <= 0:
+                    zeros += 1
+                    neg += z < 0
+                    e = xv if xv > 0 else -xv
+                else:
+                    e = z - xv if z > xv else xv - z
+                if not 1 <= e <= 3:
+                    break
+                sq += e * e
+            else:
+                out.append((bi, zeros, neg, sq))
+        if len(_BIASES) > 100_000:
+            _BIASES.clear()
+        _BIASES[key] = out
+    return out
 
 
 def blanks(o: dict[str, Any], graph: Graph, vals: dict[str, Tensor], rng: random.Random) -> list[Any]:

@@ -18,6 +18,7 @@ wire backwards (the 1 in that output's row names the input), then uses the input
 from __future__ import annotations
 
 import random
+from operator import mul
 from typing import Any
 
 from byhand.engine.graph import Graph, Node
@@ -25,8 +26,7 @@ from byhand.engine.tensor import Tensor
 from byhand.errors import GenerationError
 from byhand.i18n import M_
 from byhand.topics import Option, Sheet, _rules
-from byhand.topics._nets import input_matrix
-from byhand.topics._sampling import Stats
+from byhand.topics._sampling import MAX_ROW_TRIES, Stats, _table
 
 NAME = "connections"
 TITLE = "Connections"
@@ -92,19 +92,43 @@ def _wiring(kind: str, n: int, rng: random.Random) -> list[list[int]]:
     return [[1] * n for _ in range(m)]
 
 
+def _inputs(rng: random.Random, stats: Stats, n: int, b: int) -> list[int]:
+    """X as :func:`input_matrix` draws it (the same random numbers, the same counts), written out
+    flat: variants are made thousands a second, and X is drawn a few times a variant. (Its redraw of
+    an X with an all-zero row is left to the caller, which refuses every X with a 0 and draws the
+    next one from the same random numbers.)"""
+    t = _table(-3, 4)
+    k = len(t)
+    r = rng.random
+    cs = []
+    for _ in range(b):  # vector(): a column that is not all zeros
+        for _ in range(MAX_ROW_TRIES):
+            v = [t[int(r() * k)] for _ in range(n)]
+            stats.drawn += 1
+            if any(v):
+                stats.accepted += 1
+                break
+        else:
+            raise GenerationError(M_("no friendly vector of {n} in {lo}…{hi} after {tries} tries; widen the range",
+                                     n=n, lo=-3, hi=4, tries=MAX_ROW_TRIES))
+        cs.append(v)
+    return [cs[j][i] for i in range(n) for j in range(b)] if b > 1 else cs[0]
+
+
 def sample(o: dict[str, Any], rng: random.Random, stats: Stats) -> dict[str, Tensor]:
     n, b = o["inputs"], o["batch"]
     for _ in range(MAX_TRIES):
-        x = input_matrix(rng, stats, n, b, (-3, 4))
-        if any(v == 0 for v in x.data) or len(set(x.data)) < min(len(x.data) - 1, 5):
+        xd = _inputs(rng, stats, n, b)
+        if 0 in xd or len(set(xd)) < min(len(xd) - 1, 5):
             continue  # no zero input (a wire carrying 0 shows nothing), values (nearly) distinct
-        out: dict[str, Tensor] = {"X": x}
+        out: dict[str, Tensor] = {"X": Tensor((n, b), xd)}
+        xcols = [xd[j::b] for j in range(b)]
         answers: list[int] = []
         ok = True
         for k, kind in enumerate(KINDS, start=1):
             w = _wiring(kind, n, rng)
             out[f"W{k}"] = Tensor((len(w), n), [v for row in w for v in row])
-            sums = [sum(w[i][t] * x[t, j] for t in range(n)) for i in range(len(w)) for j in range(b)]
+            sums = [sum(map(mul, row, col)) for row in w for col in xcols]
             if kind in ("many-to-one", "dense") and any(s == 0 or abs(s) > 20 for s in sums):
                 ok = False  # a sum of 0 hides whether the wires were read
             answers += sums

@@ -109,10 +109,14 @@ _ACT = {"hard_sigmoid": _hs, "hard_tanh": _ht}
 _W = (-1, 0, 1, 1, -1, 2, -2)  # weights: mostly ±1, a 0, sometimes ±2
 _STATE = (-1, 1, 1, 2, -2, 3)
 _X = (-2, -1, 1, 2, 0, 1)  # inputs
+_B = (-1, 0, 1)  # biases
+assert len(_W) == 7
 
 
 _TABLE = {op: {z: f(Fraction(z)) for z in range(-6, 7)} for op, f in _ACT.items()}  # whole z within ±6
 _O_FIRST = (GATES[3], GATES[0], GATES[1], GATES[2])
+_TABLE6 = {op: {z: int(6 * v) for z, v in t.items()} for op, t in _TABLE.items()}  # six times each: whole
+assert all(6 * v == v6 for op, t in _TABLE.items() for v, v6 in zip(t.values(), _TABLE6[op].values()))
 
 
 def _step(
@@ -124,7 +128,7 @@ def _step(
     the output gate must saturate (O = 0 or 1, tested first: most draws end there at once)."""
     col: list[Any] = list(x) + [int(v) if v.denominator == 1 else v for v in hp]  # whole numbers stay ints (fast)
     zs: dict[str, list[Any]] = {}
-    acts: dict[str, list[Fraction]] = {}
+    six: dict[str, list[int]] = {}  # each activation times 6, a whole number: the rules below in ints
     for k, big, op, _w in _O_FIRST if whole_h else GATES:
         wk, uk, bk = w[f"W{k}"], w[f"U{k}"], w[f"b{k}"]
         z = [sum([v * c for v, c in zip(wk[r * d:(r + 1) * d] + uk[r * h:(r + 1) * h], col)], bk[r]) for r in range(h)]
@@ -134,13 +138,14 @@ def _step(
             if whole_h and k == "o" and -3 < v < 3:
                 return None  # O strictly between 0 and 1 would carry a fraction of tanh(C) on
         zs[k] = z = [int(v) for v in z]
-        t = _TABLE[op]
-        acts[big] = [t[v] for v in z]
-    gates = acts["F"] + acts["I"] + acts["O"]
-    if not any(0 < v < 1 for v in gates) or not any(v in (0, 1) for v in gates) or len(set(gates)) < 2:
+        t6 = _TABLE6[op]
+        six[big] = [t6[v] for v in z]
+    gates = six["F"] + six["I"] + six["O"]
+    if not any(0 < v < 6 for v in gates) or not any(v in (0, 6) for v in gates) or len(set(gates)) < 2:
         return None  # some gates saturate, some do not: both halves of σ are used
-    if not any(0 < abs(v) < 1 for v in zs["g"]) and not any(v in (1, -1) for v in acts["G"]):
+    if not any(0 < abs(v) < 1 for v in zs["g"]) and not any(v in (6, -6) for v in six["G"]):
         return None
+    acts = {big: [_TABLE[op][v] for v in zs[k]] for k, big, op, _w in GATES}
     fc = [f * c for f, c in zip(acts["F"], cp)]
     ig = [i * g for i, g in zip(acts["I"], acts["G"])]
     c = [a + b for a, b in zip(fc, ig)]
@@ -196,10 +201,12 @@ def sample(o: dict[str, Any], rng: random.Random, stats: Any) -> dict[str, Tenso
     for _ in range(MAX_TRIES):
         stats.drawn += 1
         w: dict[str, list[int]] = {}
+        # rng.choice(seq) is seq[rng._randbelow(len(seq))]: the same draws, without a call each
+        below = rng._randbelow  # type: ignore[attr-defined]
         for k, _b, _op, _w in GATES:
-            w[f"W{k}"] = [rng.choice(_W) for _i in range(h * d)]
-            w[f"U{k}"] = [rng.choice(_W[:5]) for _i in range(h * h)]
-            w[f"b{k}"] = [rng.choice((-1, 0, 1)) for _i in range(h)]
+            w[f"W{k}"] = [_W[below(7)] for _i in range(h * d)]
+            w[f"U{k}"] = [_W[below(5)] for _i in range(h * h)]
+            w[f"b{k}"] = [_B[below(3)] for _i in range(h)]
         if any(not any(w[f"W{k}"][r * d:(r + 1) * d] + w[f"U{k}"][r * h:(r + 1) * h]) for k in "fgio" for r in range(h)):
             continue  # a gate row of 0s ignores its input: nothing to cross
         hp = [Fraction(rng.choice((-1, 1, 1, 0))) for _i in range(h)]
