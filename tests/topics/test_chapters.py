@@ -117,3 +117,22 @@ def test_bad_options_are_clear() -> None:
         byhand.make("dot", level="impossible")
     with pytest.raises(byhand.ByHandError, match="seed"):
         byhand.make("dot", seed=-1)
+
+
+def test_no_variant_says_whether_the_seed_or_the_options_are_at_fault(monkeypatch: pytest.MonkeyPatch) -> None:
+    """'Try another seed' is advice only when another seed works: nearby seeds are tried and named, and options
+    with no friendly variant at all are named instead (attention over 5 tokens: no lcm of its softmax columns fits)."""
+    with pytest.raises(byhand.GenerationError, match=r"no hand-friendly attention variant with tokens=5 \(seeds 1 to 4 "):
+        byhand.make("attention", seed=1, tokens=5)
+    m = get_topic("dot")
+    real, calls = m.sample, []
+
+    def unlucky(*a: object) -> object:  # the first seed's 50 draws all fail, the next seed's first draw works
+        calls.append(1)
+        if len(calls) <= 50:
+            raise byhand.GenerationError("unlucky draw")
+        return real(*a)
+
+    monkeypatch.setattr(m, "sample", unlucky)
+    with pytest.raises(byhand.GenerationError, match=r"no hand-friendly dot variant for seed 7 after 50 tries; seed 8 has one"):
+        byhand.make("dot", seed=7)

@@ -255,10 +255,7 @@ def make(
                 continue
             break
         else:
-            raise GenerationError(
-                M_("no hand-friendly {name} variant after {tries} tries (seed {seed}); try another seed or smaller options",
-                   name=m.NAME, tries=GENERATOR_TRIES, seed=seed)
-            )
+            raise _no_variant(m, o, level, seed, non_default, graph, sheet, space)
     if values is not None:
         non_default["values"] = "given"  # the identity cannot regenerate a teacher's numbers: say so
     return Exercise(
@@ -273,6 +270,32 @@ def make(
         instructions=sheet.instructions + _hidden_givens(graph, cells),
         minutes=_rules.minutes(graph, vals, [b.cells[0] for b in blanks]),
     )
+
+
+def _no_variant(m: ModuleType, o: dict[str, Any], level: str, seed: int, non_default: dict[str, Any], graph: Graph,
+                sheet: Sheet, space: Any) -> GenerationError:
+    """The error when a seed's draws all failed, with advice that holds: a few nearby seeds are tried (as many
+    draws each), so the message can say which seed works, or that these options have no friendly variant at all
+    (trying another seed would not help)."""
+    for other in range(seed + 1, min(seed + 1 + _PROBE_SEEDS, 2**63)):
+        rng = random.Random(f"byhand/1/{m.NAME}/{level}/{other}/{sorted(non_default.items())}")
+        for _attempt in range(GENERATOR_TRIES):
+            try:
+                leaves = space[other % len(space)] if space else m.sample(o, rng, _sampling.Stats())
+                _choose_blanks(m, graph, o, graph.evaluate(leaves), rng, strict=True, bound=sheet.bound)
+            except (GenerationError, _Reject):
+                continue
+            return GenerationError(M_("no hand-friendly {name} variant for seed {seed} after {tries} tries; "
+                                      "seed {other} has one", name=m.NAME, seed=seed, tries=GENERATOR_TRIES, other=other))
+    if non_default:
+        return GenerationError(M_("no hand-friendly {name} variant with {options} (seeds {seed} to {last} tried); "
+                                  "use smaller options or the level's own", name=m.NAME, seed=seed, last=seed + _PROBE_SEEDS,
+                                  options=", ".join(f"{k}={v}" for k, v in sorted(non_default.items()))))
+    return GenerationError(M_("no hand-friendly {name} variant at level {level} (seeds {seed} to {last} tried)",
+                              name=m.NAME, level=level, seed=seed, last=seed + _PROBE_SEEDS))
+
+
+_PROBE_SEEDS = 3
 
 
 def _hidden_givens(graph: Graph, cells: list[Cell]) -> str:
