@@ -262,3 +262,37 @@ def test_the_relu_gate_is_lit_where_its_backward_step_uses_it() -> None:
     assert seen == 4
     html = documents.slides(ex, fmt="html")[0].decode()
     assert html.count('data-gate="Z1:') == 4 and "us.has(td.dataset.gate)" in html
+
+
+def text_baselines(pdf: bytes) -> list[tuple[int, str, float]]:
+    """(page, text, baseline height above the page's bottom, in pt) of every piece of text on every frame."""
+    out: list[tuple[int, str, float]] = []
+    for k, page in enumerate(PdfReader(io.BytesIO(pdf)).pages):
+
+        def visit(text: str, cm: list[float], tm: list[float], font: object, size: float, k: int = k) -> None:
+            if text.strip():
+                out.append((k, text.strip(), tm[4] * cm[1] + tm[5] * cm[3] + cm[5]))
+
+        page.extract_text(visitor_text=visit)
+    return out
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_no_frame_cuts_its_text_off(lang: str) -> None:
+    """A task too long to stand beside the grid (10 chapters' hard decks in English) was centred in its column and
+    clipped at the top and the bottom of the frame: on the projector it began mid-sentence. Now no text of any
+    frame stands above the header's line: the title frame gives a long task the whole frame, and the closing
+    frame leaves out formulas that do not fit (they are on the title frame)."""
+    from byhand.i18n import use_language
+
+    topics = [t.name for t in byhand.topics()] if lang == "en" else ["resnet", "sampling", "lstm"]
+    cut: list[tuple[str, int, str]] = []
+    with use_language(lang):
+        for topic in topics:
+            pdf = documents.slides(byhand.make(topic, seed=1, level="hard"))[0]
+            runs = text_baselines(pdf)
+            for k in {k for k, _, _ in runs}:
+                page = [(t, y) for j, t, y in runs if j == k]
+                header = next(y for t, y in page if t.startswith("byhand:"))
+                cut += [(topic, k, t) for t, y in page if y > header + 1 and not t.startswith("byhand:")]
+    assert not cut, cut[:10]
