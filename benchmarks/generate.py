@@ -35,11 +35,11 @@ from byhand.engine.tensor import Tensor
 from byhand.topics import _rules, _sampling, resolve_options
 from byhand.topics import get as get_topic
 
-# Before the speed work of issue 10's last round (commit 64a97c8, the same script, an idle machine):
-# medium variants/s of the chapters that were under 3,000, and the backprop depth table (ms).
+# Before this round's speed work (commit 20a5323, the same script, an idle machine): medium variants/s of the
+# chapters then under or near 3,000.
 BEFORE_MEDIUM = {
-    "deep": 2582, "backprop": 2991, "resnet": 1581, "attention": 1296, "multi-head": 1217, "sampling": 1073,
-    "dropout": 1592, "moe": 1660, "lstm": 1786, "rnn": 2698, "connections": 2668,
+    "resnet": 3128, "attention": 1193, "multi-head": 1239, "transformer": 2842, "sampling": 1280, "lstm": 2983,
+    "dropout": 1883, "moe": 2062, "autoencoder": 2802, "connections": 2916,
 }
 # The depth table before the deep construction (issue 10, depth; commit 20a5323, the same script, CPU
 # time on a shared machine): ms per variant, and whole sheets drawn per variant.
@@ -110,7 +110,7 @@ def main() -> int:
         r3, _ = rate(lambda k, n=t.name: byhand.make(n, seed=k, level="hard"), sec)
         before = f"{BEFORE_MEDIUM[t.name]:14,}" if t.name in BEFORE_MEDIUM else ""
         print(f"   {t.name:14} {r1:10,.0f} {r2:10,.0f} {r3:10,.0f} {before}".rstrip())
-    print("   (medium before: commit 64a97c8 on an idle machine, for the chapters then under 3,000/s)")
+    print("   (medium before: commit 20a5323 on an idle machine, for the chapters then under or near 3,000/s)")
 
     print("\n2. Backprop (medium, width 2, two samples): time per variant by depth, constructed vs naive rejection")
     print(
