@@ -164,7 +164,7 @@ class Exercise:
         if r is None:  # not found from the printed cells alone: from every other cell
             known = {(n, i): self.values[n][i] for n in g.shapes for i in indices(g.shapes[n]) if (n, i) != cell}
             r = solve(g, known, [cell], eliminate=False, check=False).how.get(cell)
-        name = namer(self)
+        name = namer(self, english=True)  # in English, like a step; the view translates it (tr_text)
         if r is None:
             return f"{name(cell)} is given"
 

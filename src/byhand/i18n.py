@@ -353,8 +353,9 @@ def _tr_sentence(s: str, lang: str) -> str:
     return s
 
 
-_NAMED = re.compile(r"\(?[^\s=]*(?:\s[^\s=]+)*?\)?\[\d+(?:,\d+)?\]")
-"""A cell's name as a hint writes it before its step: ``A₁[1,1]``, ``(G(z))[2,1]``, ``(P↓)[1,1]``."""
+_NAMED = re.compile(r"\(?[^\s=]*(?:\s[^\s=]+)*?\)?\[\d+(?:,\d+)?\]|\ue000[\ue001-\uefff]")
+"""A cell's name as a hint writes it before its step: ``A₁[1,1]``, ``(G(z))[2,1]``, ``(P↓)[1,1]`` (or a name put aside
+by :func:`_protect`)."""
 
 
 def tr_text(text: str, lang: str | None = None) -> str:
@@ -366,20 +367,125 @@ def tr_text(text: str, lang: str | None = None) -> str:
         return str(tr_message(text, lang))
     if lang == "en" or not text:
         return text
-    whole = _tr_sentence(text.strip(), lang)
-    if whole != text.strip():
-        return _keep_space(text, whole)
-    parts = _SENTENCE_END.split(text.strip())
-    seps = _SENTENCE_END.findall(text.strip())
+    marked, shown = _protect(text, lang)  # names that are words: put aside, then back in the reader's language
+    whole = _tr_sentence(marked.strip(), lang)
+    if whole != marked.strip():
+        return _keep_space(text, _restore(whole, shown))
+    return _by_sentence(text, marked, shown, lang)
+
+
+def _by_sentence(text: str, marked: str, shown: list[str], lang: str) -> str:
+    parts = _SENTENCE_END.split(marked.strip())
+    seps = _SENTENCE_END.findall(marked.strip())
     out = [_tr_sentence(p, lang) for p in parts]
     joined = out[0] + "".join(sep + p for sep, p in zip(seps, out[1:]))
-    return _keep_space(text, joined)
+    return _keep_space(text, _restore(joined, shown))
 
 
 def _keep_space(original: str, new: str) -> str:
     lead = original[: len(original) - len(original.lstrip())]
     trail = original[len(original.rstrip()):]
     return lead + new + trail
+
+
+# -- names that are words ---------------------------------------------------------------------------
+
+NAMES: list[tuple[str, re.Pattern[str], bool]] = [
+    (N_("word"), re.compile(r"word"), False),
+    (N_("sampled"), re.compile(r"sampled"), False),
+    (N_("mask"), re.compile(r"mask"), False),
+    (N_("top {k}"), re.compile(r"top (?P<k>\d+)"), False),
+    (N_("the {n} paths"), re.compile(r"the (?P<n>\d+) paths"), False),
+    (N_("word (top {k})"), re.compile(r"word \(top (?P<k>\d+)\)"), True),
+    (N_("Σ top"), re.compile(r"Σ top"), True),
+    (N_("{x} masked"), re.compile(r"(?P<x>[^\s()\[\]]*[^\sA-Za-z()\[\]][^\s()\[\]]*) masked"), True),
+    (N_("{x} plain"), re.compile(r"(?P<x>∂[^\s()\[\]]+) plain"), True),
+    (N_("{x} with skips"), re.compile(r"(?P<x>∂[^\s()\[\]]+) with skips"), True),
+]
+"""Tensor names that are words (sampling's ``word``, ``top 3``; attention's ``3ᶻ masked``; gradient flow's
+``∂L/∂h₀ with skips``): the exercise file keeps them in English, and each view shows them in its reader's language
+(:func:`tr_label` for a name, :func:`tr_text` for the names inside a step or a hint). The last are unmistakable
+anywhere in a text; the first only where they name a cell (``word[2,1]``, ``(top 3)[1,1]``)."""
+
+
+def tr_label(label: str, lang: str | None = None) -> str:
+    """A tensor's name in the reader's language: ``word (top 3)`` → ``शब्द (शीर्ष 3)``; maths and numbers kept,
+    a name that is no word (``W₂``, ``P′``) as it is."""
+    lang = lang or current_language()
+    if lang == "en" or not label or not re.search(r"[a-z]{3}", label):
+        return label
+    for msgid, pattern, _anywhere in NAMES:
+        m = pattern.fullmatch(label)
+        if m:
+            t = lookup(msgid, lang)
+            if t is None:
+                return label
+            try:
+                return t.format(**m.groupdict())
+            except (KeyError, IndexError, ValueError):
+                return label
+    return label
+
+
+_CELL_INDEX = re.compile(r"\[\d+(?:,\d+)?\]")
+_PROTECT = "\ue000"  # a private-use mark, then one more per name: no digit, no space, so a pattern's \S+ takes it
+
+
+def _protect(text: str, lang: str) -> tuple[str, list[str]]:
+    """The word-names of a text put aside as marks, each with its translation to put back (:func:`_restore`): a name
+    with spaces (``(top 3)[1,1]``) would break a sentence pattern that takes a name as one run of non-space."""
+    if not re.search(r"[a-z]{3}", text):
+        return text, []
+    from byhand.notation import shown_cell
+
+    shown: list[str] = []
+    out: list[str] = []
+    pos = 0
+    for m in _CELL_INDEX.finditer(text):  # a cell: its name ends where its index starts
+        start = _name_start(text, m.start())
+        if start is None or start < pos:
+            continue
+        name = text[start: m.start()]
+        bare = name[1:-1] if name.startswith("(") and name.endswith(")") else name
+        if tr_label(bare, lang) == bare:
+            continue
+        out.append(text[pos:start])
+        out.append(_PROTECT + chr(0xE001 + len(shown)))
+        shown.append(shown_cell(tr_label(bare, lang), m.group(0)))
+        pos = m.end()
+    out.append(text[pos:])
+    text = "".join(out)
+    for msgid, pattern, anywhere in NAMES:  # a scalar named in words ("∂L/∂h₀ with skips = …")
+        if anywhere and lookup(msgid, lang) is not None:
+            def mark(m: re.Match[str]) -> str:
+                shown.append(tr_label(m.group(0), lang))
+                return _PROTECT + chr(0xE000 + len(shown))
+
+            text = pattern.sub(mark, text)
+    return text, shown
+
+
+def _name_start(text: str, end: int) -> int | None:
+    """Where the cell name that ends at ``end`` starts: a bracketed name (``(word (top 3))``) or a run of letters."""
+    if end == 0:
+        return None
+    if text[end - 1] == ")":
+        depth = 0
+        for i in range(end - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(text[i], 0)
+            if depth == 0:
+                return i
+        return None
+    i = end
+    while i > 0 and (text[i - 1].isalnum() or text[i - 1] in "_′"):  # a word-name is letters: word, sampled, mask
+        i -= 1
+    return i if i < end else None
+
+
+def _restore(text: str, shown: list[str]) -> str:
+    if not shown:
+        return text
+    return re.sub(_PROTECT + "([\ue001-\uefff])", lambda m: shown[ord(m.group(1)) - 0xE001], text)
 
 
 PHRASES: tuple[str, ...] = (N_("along each row"), N_("Σ of each column of"), N_("the top rows of"), N_("the bottom rows of"),
@@ -490,6 +596,7 @@ TYPST_WORDS: dict[str, str] = {
     "sort": N_("sort"),
     "argsort": N_("word no."),
     "topk": N_("top k"),
+    "top_n": N_("top {0}"),
     "cumsum": N_("running Σ"),
     "hard_sigmoid": N_("σ (hard)"),
     "hard_tanh": N_("tanh (hard)"),

@@ -25,11 +25,14 @@ Every function takes the exercise as its file dict (``Exercise.to_dict()``) or a
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
+
+from byhand.i18n import current_language, tr_label
 
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 SUP = str.maketrans("0123456789abcdefghijklmnoprstuvwxyz", "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ")
@@ -146,19 +149,32 @@ class Names:
         self.grad_of: dict[tuple[str, str], str] = {
             (str(o.attrs.get("of")), str(o.attrs.get("wrt"))): o.out for o in self.ops if o.op == "grad"
         }
-        self._labels: dict[str, str] = {}
+        self._labels: dict[tuple[str, str], str] = {}
+        self.lang: str | None = None  # None: the reader's language at the time of asking
 
     # -- tensors --
 
     def label(self, name: str) -> str:
-        if name not in self._labels:
-            self._labels[name] = name  # a cycle guard; replaced below
-            self._labels[name] = self._derive(name)
-        return self._labels[name]
+        """The name a person reads, in the reader's language (a name that is a word, ``top 3``, is translated; the
+        exercise file and the steps keep it in English: :meth:`in_english`)."""
+        key = (self.lang or current_language(), name)
+        if key not in self._labels:
+            self._labels[key] = name  # a cycle guard; replaced below
+            self._labels[key] = self._derive(name, key[0])
+        return self._labels[key]
 
-    def _derive(self, name: str) -> str:
+    def in_english(self) -> Names:
+        """The same names, always in English, whatever the reader's language: what the exercise file stores."""
+        e = self.__dict__.get("_english")
+        if e is None:
+            e = self.__dict__["_english"] = copy.copy(self)
+            e.lang = "en"
+            e.__dict__.pop("_marked", None)
+        return e  # type: ignore[no-any-return]
+
+    def _derive(self, name: str, lang: str) -> str:
         if name in self.given_labels:
-            return self.given_labels[name]
+            return tr_label(self.given_labels[name], lang)
         o = self.defined_by.get(name)
         if o is not None:
             if o.op == "hstack":
@@ -190,6 +206,7 @@ class Names:
         m = self.__dict__.get("_marked")
         if m is None:
             m = self.__dict__["_marked"] = _MarkedNames(self.ops, self.shapes, self.given_labels, self.notes)
+            m.lang = self.lang
         return m  # type: ignore[no-any-return]
 
     def caption(self, name: str) -> str:
@@ -283,8 +300,14 @@ class Names:
 
 
 def _simple(label: str) -> bool:
-    """One name (``W₂``, ``dZ₁``, ``3ᶻ``, ``Xᵀ``, ``[A₁ ; X]``) that takes ``d`` or ``[i,j]`` without brackets."""
-    return re.fullmatch(r"[^\W_][\w′ᶻ]*ᵀ?|d?\[[^\[\]]*\]", label) is not None
+    """One name (``W₂``, ``dZ₁``, ``3ᶻ``, ``Xᵀ``, ``[A₁ ; X]``, a word: ``शब्द``) that takes ``d`` or ``[i,j]``
+    without brackets."""
+    return re.fullmatch(r"[^\W_][\w′ᶻ\u0900-\u09ff]*ᵀ?|d?\[[^\[\]]*\]", label) is not None
+
+
+def shown_cell(label: str, index: str) -> str:
+    """A cell written from its tensor's name and its index text (``[2,1]``): ``word[2,1]``, ``(top 3)[1,1]``."""
+    return f"{label}{index}" if _simple(_bare(label, keep_spaces=True)) else f"({label}){index}"
 
 
 def _bare(s: str, keep_spaces: bool = False) -> str:
@@ -821,9 +844,10 @@ def op_words(op_name: str) -> str:
     return e.words if e else op_name.replace("_", " ")
 
 
-def namer(exercise: Any) -> Callable[[tuple[str, Sequence[int]]], str]:
-    """``cell → "Z₁[1,2]"`` for one exercise (what step texts and hints name cells with)."""
-    n = names(exercise)
+def namer(exercise: Any, english: bool = False) -> Callable[[tuple[str, Sequence[int]]], str]:
+    """``cell → "Z₁[1,2]"`` for one exercise (what step texts and hints name cells with); ``english``: the names as
+    the exercise file keeps them, whatever the reader's language (a step's text)."""
+    n = names(exercise).in_english() if english else names(exercise)
     return lambda c: n.cell(c[0], tuple(c[1]))
 
 
@@ -836,6 +860,7 @@ def default_cell(c: tuple[str, Sequence[int]]) -> str:
 
 __all__ = [
     "NOTATION",
+    "shown_cell",
     "Names",
     "Notation",
     "names",

@@ -551,7 +551,7 @@ class Graph:
         """Every computed cell in the order a person computes them: forward ops in order, each
         tensor row by row; then the gradients, from the loss backwards."""
         rels = self.relations()
-        name = namer(self)
+        name = namer(self, english=True)  # the exercise file keeps its steps in English; each view translates them
 
         def get(c: Cell) -> Value:
             return vals[c[0]][c[1]]  # type: ignore[no-any-return]

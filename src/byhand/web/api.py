@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from byhand import credit
 from byhand.i18n import M_, tr_text
-from byhand.notation import cell_label
+from byhand.notation import names
 from byhand.web import hints, sheets
 from byhand.web.common import (
     MAX_ID,
@@ -259,7 +259,8 @@ def _cell_names(topic: str, seed: int, level: str, ex: Any) -> dict[int, str]:
     if got is None:
         if len(_names) > 20_000:
             _names.clear()
-        got = _names[key] = {b.badge: cell_label(ex, *b.cells[0]) for b in ex.blanks}
+        english = names(ex).in_english()  # the record keeps the file's names; a view shows them in its language
+        got = _names[key] = {b.badge: english.cell(*b.cells[0]) for b in ex.blanks}
     return got
 
 

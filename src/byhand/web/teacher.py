@@ -25,7 +25,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 import byhand
 from byhand.errors import ByHandError
-from byhand.i18n import M_, N_
+from byhand.i18n import M_, N_, tr_text
 from byhand.topics import LEVELS
 from byhand.web import sheets
 from byhand.web.common import (
@@ -748,7 +748,7 @@ def _badge_cell(s: Session, sub_id: int | None, badge: int) -> str:
     """The cell a badge asks for in this chapter (from one submission's record), e.g. "[3] Z[1,0]"."""
     v = s.scalar(select(Submission.verdicts).where(Submission.id == sub_id)) if sub_id is not None else None
     cell = v.get(str(badge), {}).get("cell") if isinstance(v, dict) else None
-    return f"[{badge}] {cell}" if cell else f"[{badge}]"
+    return f"[{badge}] {tr_text(cell)}" if cell else f"[{badge}]"  # a name that is a word, in the page's language
 
 
 def _closed(a: Assignment) -> bool:
