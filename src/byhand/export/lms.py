@@ -40,7 +40,7 @@ from byhand.engine import values as V
 from byhand.engine.values import MINUS, Value
 from byhand.export._doc import Doc
 from byhand.export.grid import grid_html
-from byhand.i18n import gettext, ngettext, tr_text
+from byhand.i18n import N_, gettext, ngettext, tr_text
 from byhand.notation import cell_label
 
 QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
@@ -151,13 +151,13 @@ def _steps_html(doc: Doc) -> str:
     explained = _inverse_explanations(doc)
     for (name, idx), text in explained.items():
         badge = doc.badge_of[(name, idx)]
-        items.append(f"<li><b>[{badge}]</b> {escape(text)}</li>")
+        items.append(f"<li><b>[{badge}]</b> {escape(tr_text(text))}</li>")
     for s in doc.steps:
         cell = (s["cell"][0], tuple(s["cell"][1]))
         shown = doc.badge_of.get(cell)
         mark = f"<b>[{shown}]</b> " if shown is not None else ""
-        items.append(f"<li>{mark}{escape(cell_label(doc.raw, *cell))} = {escape(str(s['text']))}</li>")
-    return "<p><b>Worked solution</b></p><ol>" + "".join(items) + "</ol>"
+        items.append(f"<li>{mark}{escape(cell_label(doc.raw, *cell))} = {escape(tr_text(str(s['text'])))}</li>")
+    return f"<p><b>{escape(gettext(N_('Worked solution')))}</b></p><ol>" + "".join(items) + "</ol>"
 
 
 def _inverse_explanations(doc: Doc) -> dict[tuple[str, tuple[int, ...]], str]:

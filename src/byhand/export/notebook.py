@@ -127,7 +127,7 @@ def reveal(ex: Exercise, k: int | None = None) -> Reveal:
     grid = _mark(grid, [key(c) for c in f.new], "new")
     grid = _mark(grid, [key(c) for c in f.uses], "uses")
     done = [s for s in fs[1 : min(k, n) + 1]]
-    lines = [f"{cell_label(ex, *s.new[0])} = {s.text}" if s.new else s.text for s in done]
+    lines = [f"{cell_label(ex, *s.new[0])} = {tr_text(s.text)}" if s.new else tr_text(s.text) for s in done]
     items = "".join(
         f'<li class="{"current" if i == len(lines) - 1 and f.kind == "step" else ""}">{escape(t)}</li>'
         for i, t in enumerate(lines)
@@ -191,7 +191,8 @@ def slider(ex: Exercise) -> Reveal:
     blank = set(ex.blank_cells())
     every = [(name, idx) for name, t in ex.values.items() for idx in t.indices()]
     hideable = [c for c in every if c[0] not in leaves or c in blank]
-    lines = [f"{cell_label(ex, *fs[i].new[0])} = {fs[i].text}" if fs[i].new else fs[i].text for i in range(1, n + 1)]
+    lines = [f"{cell_label(ex, *fs[i].new[0])} = {tr_text(fs[i].text)}" if fs[i].new else tr_text(fs[i].text)
+             for i in range(1, n + 1)]
     data: dict[str, Any] = {
         "hideable": [key(c) for c in hideable],
         "start": sorted(key(c) for c in fs[0].revealed),

@@ -28,7 +28,7 @@ from typing import Any
 
 import zxingcpp
 
-from byhand.i18n import M_, N_
+from byhand.i18n import M_, N_, tr_phrases
 from byhand.notation import names, op_pieces, row_words, transposed
 from byhand.printing.errors import ExerciseFormatError
 
@@ -856,7 +856,9 @@ class _Planner:
         if not op["in"] or op["op"] == "stack":
             self._standalone(op["out"], shape_as="row" if op["op"] == "stack" else "col")
             return
-        words = row_words(self.names, op)  # the method's words between the blocks: "½ Σ (" Ŷ "−" Y ")² ="
+        # the method's words between the blocks: "½ Σ (" Ŷ "−" Y ")² =", in the sheet's language already, so each
+        # is measured as it will print ("causal mask (" is longer in Hindi and would wrap)
+        words = [tr_phrases(w) for w in row_words(self.names, op)]
         if self._chain_row(op, words) or self._beside_row(op, words) or self._on_from_row(op, words):
             return
         y = self._new_band()

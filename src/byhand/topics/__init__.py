@@ -314,7 +314,7 @@ def _hidden_givens_text(graph: Graph, cells: list[Cell]) -> str:
         return ""  # no hidden given (the common case)
     from byhand.notation import names
 
-    nm = names(graph)
+    nm = names(graph).in_english()  # instructions are stored in the file, in English
     out = []
     for c in cells:
         if c[0] in graph.leaves:
