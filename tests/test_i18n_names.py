@@ -149,3 +149,17 @@ def test_the_json_of_a_hindi_run_is_the_english_file(tmp_path: Path) -> None:
     assert main(["--lang", "hi", "make", "gradient-flow", "--level", "easy", "--seed", "2", "-o", str(f)]) == 0
     d = json.loads(f.read_text())
     assert d["tensors"]["r1"]["label"] == "∂L/∂h₀ with skips"
+
+
+def test_a_hindi_lms_question_names_and_words_its_grid_in_hindi() -> None:
+    """The Moodle/QTI grid's captions: the formula's words, the note and the names, as on the printed sheet."""
+    from byhand.export._doc import Doc
+    from byhand.export.grid import grid_html
+
+    d = make("sampling", seed=3, level="hard").to_dict()
+    with use_language("hi"):
+        html = grid_html(Doc(d), lambda badge: f"[{badge}]")
+    captions = re.findall(r"<i>(.*?)</i>", html)
+    assert any("चयनित = वह शब्द (शीर्ष 3)" in c for c in captions)
+    assert not any(re.search(r"\bword\b|\btop \d|sampled|running|whose|holds|largest|cumulative", c) for c in captions)
+    assert "<b>दिया गया</b>" in html and "Given" not in html

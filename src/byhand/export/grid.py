@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from html import escape
+from typing import Any
 
 from byhand.engine.values import fmt
 from byhand.export._doc import Doc
-from byhand.notation import op_written, tensor_caption, tensor_note
+from byhand.i18n import N_, current_language, gettext, tr_phrases, tr_text
+from byhand.notation import op_pieces, op_written, tensor_caption, tensor_note
 
 TD = "border:1px solid #999;padding:2px 6px;min-width:2.2em;height:1.9em;text-align:center;"
 STYLE = {
@@ -91,18 +93,38 @@ class GridPainter:
         parts = ["<div>"]
         given = [n for n in d.leaves if n not in drawn]
         if given:
-            parts.append("<div><p><b>Given</b></p>")
+            parts.append(f"<div><p><b>{escape(gettext(GIVEN))}</b></p>")
             for name in given:
                 parts.append(_figure(tensor_caption(d.raw, name), self.grid(name)))
             parts.append("</div>")
         for o in d.ops:
-            head = op_written(d.raw, {"op": o.op, "in": list(o.ins), "out": o.out, "attrs": o.attrs})
-            note = tensor_note(d.raw, o.out)
+            # in the question's language: the formula's words piece by piece (the names already are), and the note
+            head = _written(d.raw, {"op": o.op, "in": list(o.ins), "out": o.out, "attrs": o.attrs})
+            note = tr_text(tensor_note(d.raw, o.out))
             head += f" ({note})" if note else ""
             body = self.crossing(o.op, o.ins, o.out) if o.op in ("dot", "matmul", "linear") else self.grid(o.out)
             parts.append(_figure(head, body))
         parts.append("</div>")
         return "".join(parts)
+
+
+GIVEN = N_("Given")  # the heading over the printed inputs
+
+
+def _written(raw: Any, op: dict[str, Any]) -> str:
+    """An op as written (``P′ = (top 3) ÷ Σ top``), its words in the reader's language: each piece between the names
+    on its own (``the``, `` whose range of ``), as the sheet translates them; a power as written, ``3^(Z/T)``."""
+    if current_language() == "en":
+        return op_written(raw, op)
+    out = []
+    for p in op_pieces(raw, op):
+        if p["t"] == "text":
+            out.append(tr_phrases(p["s"]))
+        elif p["t"] == "pow":
+            out.append(f"{p['s']}^({p['e']})")
+        else:
+            out.append(p["s"])
+    return "".join(out)
 
 
 def _figure(caption: str, body: str) -> str:

@@ -145,6 +145,9 @@ def what_to_type(precision: int, lms: str) -> str:
 # -- pieces shared by both formats ----------------------------------------------------------------
 
 
+WORKED = N_("Worked solution")  # the feedback's heading
+
+
 def _steps_html(doc: Doc) -> str:
     """The worked solution: every step, the blanks' badges marked; hidden inputs explained."""
     items = []
@@ -157,7 +160,7 @@ def _steps_html(doc: Doc) -> str:
         shown = doc.badge_of.get(cell)
         mark = f"<b>[{shown}]</b> " if shown is not None else ""
         items.append(f"<li>{mark}{escape(cell_label(doc.raw, *cell))} = {escape(tr_text(str(s['text'])))}</li>")
-    return f"<p><b>{escape(gettext(N_('Worked solution')))}</b></p><ol>" + "".join(items) + "</ol>"
+    return f"<p><b>{escape(gettext(WORKED))}</b></p><ol>" + "".join(items) + "</ol>"
 
 
 def _inverse_explanations(doc: Doc) -> dict[tuple[str, tuple[int, ...]], str]:
