@@ -136,6 +136,7 @@ GLOSSARY: tuple[Term, ...] = (
     _t(r"class(es)?", "कक्षा", "ক্লাস", avoid_hi="क्लास", avoid_bn="শ্রেণি", unless=r"^classes$"),
     _t(r"assignments?", "असाइनमेंट", "অ্যাসাইনমেন্ট", avoid_hi="कार्य सौंप"),
     _t(r"variants?", "प्रश्न", "প্রশ্ন", main=False),
+    _t(r"devices?", "डिवाइस", "ডিভাইস", avoid_hi="उपकरण"),
     _t(r"options?", "विकल्प", "বিকল্প", unless=r"options say|\boptions\b(?= \{)"),
 )
 """The glossary: each term's rendering in Hindi and Bengali (a regex), and what is to be avoided."""
