@@ -44,6 +44,8 @@ class Term:
     avoid_bn: str = ""
     main: bool = True
     """Main terms are held by the test: every message with the term has the rendering and none to avoid."""
+    name: str = ""
+    """What the report calls the term, where its regex is not readable."""
     unless: str = ""
     """English contexts in which the term means something else ("layer norm", "hard sigmoid"), cut out first."""
 
@@ -87,6 +89,9 @@ GLOSSARY: tuple[Term, ...] = (
     _t(r"tensors?", "टेंसर", "টেনসর"),
     _t(r"tokens?", "टोकन", "টোকেন"),
     _t(r"quer(y|ies)", "क्वेरी", "কোয়েরি"),
+    _t(r"(keys(?= ×)|key(?= size| come)|later keys|(?<=is )key|(?<=\()key)", "कुंजी|कुंजियाँ", "কী",
+       avoid_hi=r"(^|[\s(])की\s+(है|का आकार|क्वेरी)",
+       avoid_bn=r"কি-(টি|এর)|হলো কি(?![\u0980-\u09ff])|\(কি(?![\u0980-\u09ff])", name="key (attention)"),
     _t(r"heads?", "हेड", "হেড", avoid_hi="शीर्ष", avoid_bn="মাথা"),
     _t(r"experts?", "विशेषज्ञ", "বিশেষজ্ঞ", avoid_hi="एक्सपर्ट", avoid_bn="এক্সপার্ট"),
     _t(r"samples?", "नमून", "নমুনা", avoid_hi="सैंपल", avoid_bn="স্যাম্পল"),
@@ -113,7 +118,7 @@ GLOSSARY: tuple[Term, ...] = (
     _t(r"shift(ed|s)?", "शिफ़्ट", "শিফট", avoid_hi="शिफ्ट", avoid_bn="শিফ্ট"),
     _t(r"scal(e|ed)", "स्केल", "স্কেল", unless=r"scale needs"),
     _t(r"sigmoid", "सिग्मॉइड", "সিগময়েড", unless=r"hardsigmoid"),
-    _t(r"hard(?=\s*(sigmoid|tanh|ones|\)))", "हार्ड", "হার্ড", avoid_hi="कठोर|कठिन", avoid_bn="কঠিন"),
+    _t(r"hard(?=\s*(sigmoid|tanh|ones|\)))", "हार्ड", "হার্ড", name="hard (sigmoid, tanh)", avoid_hi="कठोर|कठिन", avoid_bn="কঠিন"),
     _t(r"noise", "नॉइज़", "নয়েজ", avoid_hi="शोर", avoid_bn="গোলমাল"),
     _t(r"targets?", "लक्ष्य", "লক্ষ্য"),
     _t(r"vocabulary", "शब्दावली", "শব্দভান্ডার", avoid_hi="शब्दकोश"),
@@ -260,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
             if not n:
                 continue
             flag = "!!" if got.get("avoid") else "  "
-            print(f"{flag} {term.english:28} {term.rendering(lang)[:30]:30} ok {n.get('ok', 0):3}  avoid {n.get('avoid', 0):3}"
+            label = term.name or term.english
+            print(f"{flag} {label:28} {term.rendering(lang)[:30]:30} ok {n.get('ok', 0):3}  avoid {n.get('avoid', 0):3}"
                   f"  none {n.get('none', 0):3}{'' if term.main else '  (not held)'}")
             for en, tr in got.get("avoid", []):
                 print(f"      avoid: {en!r}\n          -> {tr!r}")

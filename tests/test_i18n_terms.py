@@ -94,11 +94,12 @@ def test_a_second_rendering_brought_back_is_caught(lang: str) -> None:
                ("ReLU gate: 1 passes, 0 blocks (dash-dotted)", "ReLU द्वार: 1 जाने देता है, 0 रोकता है"),
                ("σ (hard)", "σ (कठोर)"), ("Mask with the causal mask", "कारणात्मक मास्क लगाओ"),
                ("(all %(n)s students, every page)", "(सभी %(n)s छात्र, हर पन्ना)"),
-               ("F = σ(Zf) forget gate", "F = σ(Zf) भूलने का गेट"), ("time steps (columns)", "समय-कदम (स्तंभ)")],
+               ("F = σ(Zf) forget gate", "F = σ(Zf) भूलने का गेट"), ("time steps (columns)", "समय-कदम (स्तंभ)"),
+               ("key size dₖ", "की का आकार dₖ"), ("This device is signed out.", "यह उपकरण साइन आउट हो गया है।")],
         "bn": [("attention weights", "অ্যাটেনশন ওয়েট"), ("X gives {n} features; use {lo}…{hi}", "X {n}টি বৈশিষ্ট্য দেয়"),
                ("ReLU gate: 1 passes, 0 blocks (dash-dotted)", "ReLU দরজা: 1 যেতে দেয়, 0 আটকায়"),
                ("σ (hard)", "σ (কঠিন)"), ("one shift β hidden", "একটি শিফ্ট β লুকানো"),
-               ("the centred batch", "কেন্দ্রিত ব্যাচ")],
+               ("the centred batch", "কেন্দ্রিত ব্যাচ"), ("key size dₖ", "কি-এর আকার dₖ")],
     }[lang]
     found = T.renderings(lang, old)
     caught = [en for term in T.GLOSSARY if term.main for en, _tr in found[term.english].get("avoid", [])]
