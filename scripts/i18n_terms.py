@@ -109,7 +109,8 @@ GLOSSARY: tuple[Term, ...] = (
     _t(r"attention", "अटेंशन", "অ্যাটেনশন", avoid_hi="ध्यान(?! देता)", avoid_bn="মনোযোগ(?! দেয়)"),
     _t(r"filters?", "फ़िल्टर", "ফিল্টার", avoid_hi="फिल्टर"),
     _t(r"gates?", "गेट", "গেট", avoid_hi="द्वार", avoid_bn="দরজা"),
-    _t(r"blocks?", "ब्लॉक", "ব্লক", avoid_hi="खंड", unless=r"\d+ blocks|blocks one|0 blocks|or blocks|can block"),  # the verb is not the term
+    _t(r"blocks?", "ब्लॉक", "ব্লক", avoid_hi="खंड",
+       unless=r"\d+ blocks|blocks one|0 blocks|or blocks|can block"),  # ReLU "blocks": the verb is not the term
     _t(r"memory", "स्मृति", "স্মৃতি"),
     _t(r"forget(?= gates?)", "फ़ॉरगेट", "ফরগেট", avoid_hi="भूलने", avoid_bn="ভোলা"),
     _t(r"time steps?", "समय-चरण", "সময়-ধাপ", avoid_hi="समय-कदम"),
