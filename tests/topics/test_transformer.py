@@ -187,4 +187,4 @@ def test_captions_read_in_the_sheets_language() -> None:
     assert ex.to_dict()["tensors"]["R"]["note"] == "X + Z: the first residual"
     mh = byhand.make("multi-head", seed=1, level="medium")
     with use_language("hi"):
-        assert tensor_caption(mh, "A1") == "A₁ (हेड 1 के वेट)"
+        assert tensor_caption(mh, "A1") == "A₁ (हेड 1 के भार)"
