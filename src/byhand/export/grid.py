@@ -16,8 +16,9 @@ from typing import Any
 
 from byhand.engine.values import fmt
 from byhand.export._doc import Doc
-from byhand.i18n import N_, current_language, gettext, tr_phrases, tr_text
-from byhand.notation import op_pieces, op_written, tensor_caption, tensor_note
+from byhand.i18n import N_, gettext, tr_phrases, tr_text
+from byhand.notation import op_pieces, tensor_caption, tensor_note
+from byhand.render.text import piece_text
 
 TD = "border:1px solid #999;padding:2px 6px;min-width:2.2em;height:1.9em;text-align:center;"
 STYLE = {
@@ -113,18 +114,8 @@ GIVEN = N_("Given")  # the heading over the printed inputs
 
 def _written(raw: Any, op: dict[str, Any]) -> str:
     """An op as written (``P′ = (top 3) ÷ Σ top``), its words in the reader's language: each piece between the names
-    on its own (``the``, `` whose range of ``), as the sheet translates them; a power as written, ``3^(Z/T)``."""
-    if current_language() == "en":
-        return op_written(raw, op)
-    out = []
-    for p in op_pieces(raw, op):
-        if p["t"] == "text":
-            out.append(tr_phrases(p["s"]))
-        elif p["t"] == "pow":
-            out.append(f"{p['s']}^({p['e']})")
-        else:
-            out.append(p["s"])
-    return "".join(out)
+    on its own (``the``, `` whose range of ``), as the sheet translates them."""
+    return "".join(piece_text({**p, "s": tr_phrases(p["s"])} if p["t"] == "text" else p) for p in op_pieces(raw, op))
 
 
 def _figure(caption: str, body: str) -> str:

@@ -121,7 +121,7 @@ def render_text(ex: Exercise, answers: bool = False) -> str:
     lines = [head, "=" * width]
     if ex.instructions:
         lines += [tr_text(ex.instructions)]
-    lines += [""] + ["".join(_piece(p) for p in f) for f in plan["formulas"]] + [""]
+    lines += [""] + ["".join(piece_text(p) for p in f) for f in plan["formulas"]] + [""]
     lines.append(paint(ex, plan, answers)[0])
     if ex.blanks and not answers:
         n = len(ex.blanks)
@@ -139,7 +139,7 @@ def render_key(ex: Exercise) -> str:
     return "\n".join(lines)
 
 
-def _piece(p: dict[str, str]) -> str:
+def piece_text(p: dict[str, str]) -> str:
     """One piece of a formula as plain text: a power is written ``3^Z₃`` (print raises it)."""
     if p.get("t") == "pow" and p.get("e"):
         e = p["e"]
